@@ -1,0 +1,177 @@
+"""The configuration schema (DESIGN §3): frozen, validated, unknown keys refused.
+
+The loader (`monitor.config.load`) turns YAML into plain data with line numbers; these models
+validate it. Validation messages say what was expected, and the loader adds file, line and key path.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from monitor.model import FIELDS
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """`30s`, `10m`, `2h`, `7d` -> timedelta. Plain numbers are refused: a bare `10` is ambiguous."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        found = _DURATION.match(value)
+        if found:
+            return timedelta(seconds=float(found.group(1)) * _UNIT_SECONDS[found.group(2)])
+    raise ValueError(f"expected a duration such as 30s, 10m, 2h or 7d, got {value!r}")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class FeedSpec(_Strict):
+    url: NonEmpty
+    name: str | None = None
+    interval: Duration = timedelta(minutes=10)
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _sane_interval(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("expected an interval of at least 1s")
+        return value
+
+
+class ChannelSpec(_Strict):
+    """A notification target: one Apprise URL, given inline or read from a file (systemd
+    credentials). The loader resolves `url_file` into `url`, so code only reads `url`."""
+
+    url: str | None = None
+    url_file: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> ChannelSpec:
+        if (self.url is None) == (self.url_file is None):
+            raise ValueError("expected exactly one of 'url' or 'url_file'")
+        return self
+
+
+class TermSpec(_Strict):
+    term: NonEmpty
+    aliases: tuple[NonEmpty, ...] = ()
+    case_sensitive: bool = False
+
+    def spellings(self) -> tuple[str, ...]:
+        return (self.term, *self.aliases)
+
+
+def _term_from_string(value: Any) -> Any:
+    return {"term": value} if isinstance(value, str) else value
+
+
+Term = Annotated[TermSpec, BeforeValidator(_term_from_string)]
+
+
+class WatchlistSpec(_Strict):
+    name: NonEmpty
+    notify: tuple[str, ...] | None = None  # None: every channel
+    terms: tuple[Term, ...] = ()
+    exclude: tuple[Term, ...] = ()
+    fields: tuple[str, ...] = FIELDS
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in FIELDS]
+        if unknown or not value:
+            raise ValueError(f"expected a list of {', '.join(FIELDS)}; got {list(value)!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _has_terms(self) -> WatchlistSpec:
+        if not self.terms:
+            raise ValueError("expected at least one entry in 'terms'")
+        return self
+
+
+class FetchSpec(_Strict):
+    allow_private_networks: bool = False
+    timeout: Duration = timedelta(seconds=30)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    user_agent: str = "monitor/0.1 (+https://github.com/monitor-alerts/monitor; media monitoring)"
+
+
+class DeliverySpec(_Strict):
+    """Retry policy of the outbox: exponential backoff from `retry_initial` up to
+    `retry_max_interval`, until an alert is `give_up_after` old; then it is marked failed."""
+
+    retry_initial: Duration = timedelta(seconds=30)
+    retry_max_interval: Duration = timedelta(hours=1)
+    give_up_after: Duration = timedelta(days=2)
+
+
+class Config(_Strict):
+    database: str | None = None  # default: sqlite in the state directory
+    state_dir: str | None = None
+    max_age: Duration = timedelta(days=2)
+    poll_tick: Duration = timedelta(seconds=15)
+    feeds: tuple[FeedSpec, ...] = ()
+    channels: dict[str, ChannelSpec] = Field(default_factory=dict)
+    fetch: FetchSpec = FetchSpec()
+    delivery: DeliverySpec = DeliverySpec()
+    watchlists: tuple[WatchlistSpec, ...] = ()
+
+    def channels_for(self, watchlist: WatchlistSpec) -> tuple[str, ...]:
+        if watchlist.notify is None:
+            return tuple(sorted(self.channels))
+        return watchlist.notify
+
+
+KeyPath = tuple[str | int, ...]
+
+
+def cross_reference_errors(config: Config) -> list[tuple[KeyPath, str]]:
+    """Checks that span several sections (names used twice, unknown channels), each with the key
+    path of the offending value so the loader can point at its line."""
+    errors: list[tuple[KeyPath, str]] = []
+    seen_urls: set[str] = set()
+    for index, feed in enumerate(config.feeds):
+        if feed.url in seen_urls:
+            errors.append((("feeds", index, "url"), f"feed {feed.url!r} is listed twice"))
+        seen_urls.add(feed.url)
+    seen_names: set[str] = set()
+    for index, watchlist in enumerate(config.watchlists):
+        if watchlist.name in seen_names:
+            errors.append(
+                (("watchlists", index, "name"), f"watchlist name {watchlist.name!r} is used twice")
+            )
+        seen_names.add(watchlist.name)
+        for position, channel in enumerate(watchlist.notify or ()):
+            if channel not in config.channels:
+                known = ", ".join(sorted(config.channels)) or "none are defined"
+                errors.append(
+                    (
+                        ("watchlists", index, "notify", position),
+                        f"unknown channel {channel!r}; expected one of the channels: {known}",
+                    )
+                )
+    return errors
