@@ -82,6 +82,18 @@ class ItemText:
 
 
 @dataclass(frozen=True)
+class PreparedItem:
+    """A feed entry made ready for storage, dedup and matching: decoded text and its identity.
+    `content_hash` identifies the same text published twice (exact duplicates)."""
+
+    key: str
+    url: str | None
+    text: ItemText
+    published: datetime | None
+    content_hash: str
+
+
+@dataclass(frozen=True)
 class Hit:
     """One match of a watchlist term: `start`/`end` are character offsets into the decoded
     text of `field`; `text` is that slice."""

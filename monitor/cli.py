@@ -1,0 +1,151 @@
+"""Command line (DESIGN §7): argument parsing and output formatting only.
+
+Exit codes: 0 success, 1 runtime failure, 2 invalid usage or configuration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from monitor.config import ConfigError, LoadedConfig, load_config
+from monitor.config.summary import summarize
+from monitor.store.database import DatabaseError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+log = logging.getLogger("monitor")
+
+
+def _default_config() -> str:
+    return os.environ.get("MONITOR_CONFIG") or "monitor.yaml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="monitor", description="Media-monitoring alert daemon for RSS/Atom feeds."
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="PATH",
+        help="configuration file (default: $MONITOR_CONFIG, then ./monitor.yaml)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="run the daemon")
+    poll = commands.add_parser("poll", help="one polling pass, then deliver what is due")
+    poll.add_argument("--once", action="store_true", required=True, help="poll once and exit")
+    poll.add_argument("--all", action="store_true", help="poll every feed, due or not")
+    commands.add_parser("check-config", help="validate the configuration and summarise it")
+    database = commands.add_parser("db", help="database maintenance")
+    database_commands = database.add_subparsers(dest="db_command", required=True)
+    database_commands.add_parser("upgrade", help="apply pending schema migrations")
+    commands.add_parser(
+        "match", help="match JSON Lines items from stdin against the watchlists (no DB, no network)"
+    )
+    return parser
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Per-request lines from httpx and Apprise's own chatter would drown the one-event-a-line log.
+    for noisy in ("httpx", "httpcore", "apprise", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    config_path = Path(args.config or _default_config())
+    try:
+        loaded = load_config(config_path)
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _dispatch(args, loaded)
+    except DatabaseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+
+
+def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
+    if args.command == "check-config":
+        for line in summarize(loaded):
+            print(line)
+        return EXIT_OK
+    if args.command == "match":
+        return _match(loaded, sys.stdin, sys.stdout)
+    from monitor.daemon.runtime import build_runtime  # the daemon's imports cost start-up time
+
+    runtime = build_runtime(loaded)
+    if args.command == "db":
+        from monitor.store.database import upgrade
+
+        upgrade(runtime.engine)
+        print("database is up to date")
+        return EXIT_OK
+    if args.command == "poll":
+        from monitor.daemon.once import poll_once
+
+        return poll_once(runtime, all_feeds=args.all, out=sys.stdout)
+    if args.command == "run":
+        from monitor.daemon.service import Service
+
+        asyncio.run(Service(runtime).run())
+        return EXIT_OK
+    raise AssertionError(args.command)
+
+
+def _match(loaded: LoadedConfig, source: TextIO, out: TextIO) -> int:
+    from monitor.match import compile_watchlists
+    from monitor.pipeline.items_json import ItemJsonError, item_text_from_json
+
+    matcher = compile_watchlists(loaded.config.watchlists)
+    status = EXIT_OK
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            item_id, text = item_text_from_json(line)
+        except ItemJsonError as error:
+            print(f"stdin:{number}: {error}", file=sys.stderr)
+            status = EXIT_FAILURE
+            continue
+        matches = matcher.match(text)
+        record: dict[str, Any] = {
+            "id": item_id,
+            "watchlists": sorted(match.watchlist for match in matches),
+            "hits": [
+                {
+                    "watchlist": hit.watchlist,
+                    "term": hit.term,
+                    "field": hit.field,
+                    "start": hit.start,
+                    "end": hit.end,
+                    "text": hit.text,
+                }
+                for match in matches
+                for hit in match.hits
+            ],
+        }
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""`monitor poll --once`: one polling pass, then deliver what is due, then exit."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TextIO
+
+from monitor.daemon.runtime import Runtime
+from monitor.pipeline.dispatch import DispatchReport
+from monitor.pipeline.poll import PollReport
+
+
+async def _poll(runtime: Runtime, all_feeds: bool) -> list[PollReport]:
+    async with runtime.http_client() as client:
+        return await runtime.poller(client).poll_due(all_feeds=all_feeds)
+
+
+def poll_once(runtime: Runtime, *, all_feeds: bool, out: TextIO) -> int:
+    runtime.prepare_database()
+    reports = asyncio.run(_poll(runtime, all_feeds))
+    dispatched: DispatchReport = runtime.dispatcher().dispatch_due()
+    for report in reports:
+        detail = f": {report.error}" if report.error else ""
+        out.write(
+            f"{report.status:<14} {report.url}  new={report.new_items} alerts={report.alerts}"
+            f"{detail}\n"
+        )
+    out.write(
+        f"polled {len(reports)} feeds; alerts sent {dispatched.sent}, "
+        f"retrying {dispatched.retrying}, failed {dispatched.failed}\n"
+    )
+    return 0

@@ -1,0 +1,101 @@
+"""Wiring: from a loaded configuration to the parts that do the work. Every edge (HTTP transport,
+sender, clock) can be injected, so tests run the whole daemon against loopback servers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine
+
+from monitor.config import LoadedConfig
+from monitor.config.schema import Config
+from monitor.feeds.fetch import build_client
+from monitor.match import Matcher, compile_watchlists
+from monitor.notify.send import AppriseSender
+from monitor.pipeline.dispatch import Dispatcher, Sender
+from monitor.pipeline.poll import Poller
+from monitor.store.database import default_database_url, open_engine, upgrade
+from monitor.store.feeds import sync_feeds
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def state_directory(config: Config) -> Path:
+    """Where the default SQLite database lives: the configured state_dir, systemd's
+    StateDirectory=, else the XDG state home."""
+    if config.state_dir:
+        return Path(config.state_dir).expanduser()
+    if os.environ.get("STATE_DIRECTORY"):
+        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+    xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(xdg) / "monitor"
+
+
+def database_url(config: Config) -> str:
+    return config.database or default_database_url(state_directory(config))
+
+
+@dataclass
+class Runtime:
+    loaded: LoadedConfig
+    engine: Engine
+    sender: Sender
+    clock: Callable[[], datetime]
+    transport: httpx.AsyncBaseTransport | None = None
+    matcher: Matcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.matcher = compile_watchlists(self.config.watchlists)
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+    def prepare_database(self) -> None:
+        """Migrate, then make the feeds table agree with the configuration."""
+        upgrade(self.engine)
+        with self.engine.begin() as connection:
+            sync_feeds(
+                connection, [(feed.url, feed.name) for feed in self.config.feeds], self.clock()
+            )
+
+    def reconfigure(self, loaded: LoadedConfig) -> None:
+        """Swap in a new configuration (SIGHUP). The database URL is fixed for the process."""
+        self.loaded = loaded
+        self.matcher = compile_watchlists(loaded.config.watchlists)
+        with self.engine.begin() as connection:
+            sync_feeds(
+                connection, [(feed.url, feed.name) for feed in loaded.config.feeds], self.clock()
+            )
+
+    def http_client(self) -> httpx.AsyncClient:
+        return build_client(self.config.fetch.user_agent, transport=self.transport)
+
+    def poller(self, client: httpx.AsyncClient) -> Poller:
+        return Poller(self.engine, client, self.config, self.matcher, self.clock)
+
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(self.engine, self.config, self.sender, self.clock)
+
+
+def build_runtime(
+    loaded: LoadedConfig,
+    *,
+    sender: Sender | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Runtime:
+    return Runtime(
+        loaded=loaded,
+        engine=open_engine(database_url(loaded.config)),
+        sender=sender or AppriseSender(),
+        clock=clock,
+        transport=transport,
+    )

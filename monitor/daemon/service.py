@@ -1,0 +1,131 @@
+"""The long-running daemon: APScheduler (asyncio) drives polling, dispatch and the watchdog;
+SIGHUP reloads the configuration, SIGTERM/SIGINT finish in-flight work and exit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor.config import ConfigError, load_config
+from monitor.daemon.runtime import Runtime
+from monitor.daemon.systemd import sd_notify, watchdog_interval_seconds
+
+log = logging.getLogger("monitor.daemon")
+
+DISPATCH_EVERY = timedelta(seconds=10)
+
+
+class Service:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._stopping = asyncio.Event()
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._dispatch_wakeup = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        runtime = self._runtime
+        await asyncio.to_thread(runtime.prepare_database)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_stop_signal, signum)
+        loop.add_signal_handler(signal.SIGHUP, self._on_reload_signal)
+        async with runtime.http_client() as client:
+            self._client = client
+            scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
+            now = runtime.clock()
+            job_options: dict[str, Any] = {"max_instances": 1, "coalesce": True}
+            scheduler.add_job(
+                self._tracked(self._poll_tick),
+                "interval",
+                seconds=runtime.config.poll_tick.total_seconds(),
+                next_run_time=now,
+                id="poll",
+                **job_options,
+            )
+            scheduler.add_job(
+                self._tracked(self._dispatch_tick),
+                "interval",
+                seconds=DISPATCH_EVERY.total_seconds(),
+                next_run_time=now,
+                id="dispatch",
+                **job_options,
+            )
+            heartbeat = watchdog_interval_seconds()
+            if heartbeat:
+                # The watchdog is fed by a scheduler job, so a wedged scheduler gets us restarted.
+                scheduler.add_job(
+                    sd_notify, "interval", args=["WATCHDOG=1"], seconds=heartbeat, id="watchdog"
+                )
+            scheduler.start()
+            sd_notify("READY=1")
+            log.info(
+                "monitor running: %d feeds, %d watchlists, %d channels",
+                len(runtime.config.feeds),
+                len(runtime.config.watchlists),
+                len(runtime.config.channels),
+            )
+            await self._stopping.wait()
+            sd_notify("STOPPING=1")
+            scheduler.shutdown(wait=False)
+            if self._in_flight:
+                log.info("finishing %d jobs in flight", len(self._in_flight))
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(signum)
+        log.info("monitor stopped")
+
+    def _tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run_tracked() -> None:
+            if self._stopping.is_set():
+                return
+            task = asyncio.current_task()
+            assert task is not None
+            self._in_flight.add(task)
+            try:
+                await job()
+            except Exception:  # one failed tick must not end the daemon
+                log.exception("%s failed; will run again at the next tick", job.__name__)
+            finally:
+                self._in_flight.discard(task)
+
+        run_tracked.__name__ = job.__name__
+        return run_tracked
+
+    async def _poll_tick(self) -> None:
+        reports = await self._runtime.poller(self._client).poll_due()
+        if any(report.alerts for report in reports):
+            await self._dispatch_tick()
+
+    async def _dispatch_tick(self) -> None:
+        await asyncio.to_thread(self._runtime.dispatcher().dispatch_due)
+
+    def _on_stop_signal(self, signum: int) -> None:
+        log.info("received %s: stopping after in-flight work", signal.Signals(signum).name)
+        self.stop()
+
+    def _on_reload_signal(self) -> None:
+        path = self._runtime.loaded.path
+        try:
+            loaded = load_config(path)
+        except ConfigError as error:
+            log.error("reload refused, keeping the running configuration: %s", error)
+            return
+        old_database = self._runtime.config.database
+        self._runtime.reconfigure(loaded)
+        if loaded.config.database != old_database:
+            log.warning("the database setting changed: it takes effect at the next restart")
+        log.info(
+            "configuration reloaded from %s: %d feeds, %d watchlists",
+            path,
+            len(loaded.config.feeds),
+            len(loaded.config.watchlists),
+        )

@@ -1,0 +1,33 @@
+"""sd_notify(3) without a dependency: one datagram to $NOTIFY_SOCKET. Does nothing outside systemd."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+
+def sd_notify(message: str) -> bool:
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address.startswith("@"):  # abstract namespace socket
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.connect(address)
+            sock.sendall(message.encode("utf-8"))
+    except OSError:
+        return False
+    return True
+
+
+def watchdog_interval_seconds() -> float | None:
+    """Half the watchdog timeout systemd gave us, or None when no watchdog is armed."""
+    usec = os.environ.get("WATCHDOG_USEC")
+    pid = os.environ.get("WATCHDOG_PID")
+    if not usec or (pid and pid != str(os.getpid())):
+        return None
+    try:
+        return int(usec) / 2_000_000
+    except ValueError:
+        return None

@@ -1,0 +1,126 @@
+"""The outbox dispatcher: claim due deliveries, render, send one at a time, record the outcome.
+
+It decides retry-or-give-up here, where the failure is understood; the sender only reports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from monitor.config.schema import Config
+from monitor.model import SendOutcome
+from monitor.notify.render import Rendered, channel_kind, render
+from monitor.pipeline.payload import alert_message
+from monitor.pipeline.schedule import next_delivery_attempt
+from monitor.store.outbox import (
+    DeliveryJob,
+    claim_due_deliveries,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    other_outlets,
+)
+
+log = logging.getLogger("monitor.dispatch")
+
+# Long enough for a slow SMTP server; if the process dies mid-send the delivery is retried
+# after this (at-least-once).
+_SEND_LEASE = timedelta(minutes=5)
+
+
+class Sender(Protocol):
+    def send(self, url: str, rendered: Rendered) -> SendOutcome: ...
+
+    def privacy_url(self, url: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config,
+        sender: Sender,
+        clock: Callable[[], datetime],
+        *,
+        batch_size: int = 50,
+    ) -> None:
+        self._engine = engine
+        self._config = config
+        self._sender = sender
+        self._clock = clock
+        self._batch_size = batch_size
+
+    def dispatch_due(self) -> DispatchReport:
+        """Send every delivery that is due now; returns counts. Safe to call concurrently from
+        several processes: claims are leased rows."""
+        sent = retrying = failed = 0
+        while True:
+            with self._engine.begin() as connection:
+                jobs = claim_due_deliveries(
+                    connection, self._clock(), _SEND_LEASE, limit=self._batch_size
+                )
+            for job in jobs:
+                outcome = self._deliver(job)
+                if outcome == "sent":
+                    sent += 1
+                elif outcome == "retry":
+                    retrying += 1
+                else:
+                    failed += 1
+            if len(jobs) < self._batch_size:
+                return DispatchReport(sent, retrying, failed)
+
+    def _deliver(self, job: DeliveryJob) -> str:
+        channel = self._config.channels.get(job.channel)
+        if channel is None or channel.url is None:
+            return self._give_up(job, f"channel {job.channel!r} is no longer configured")
+        with self._engine.connect() as connection:
+            outlets = other_outlets(connection, job.cluster_id, job.item_id)
+        message = alert_message(job.watchlist, job.payload, outlets)
+        outcome = self._sender.send(channel.url, render(message, channel_kind(channel.url)))
+        now = self._clock()
+        if outcome.ok:
+            with self._engine.begin() as connection:
+                mark_sent(connection, job.id, now)
+            log.info("alert %d sent to %s (attempt %d)", job.alert_id, job.channel, job.attempts)
+            return "sent"
+        error = outcome.error or "send failed"
+        policy = self._config.delivery
+        if now - job.alert_created_at >= policy.give_up_after:
+            return self._give_up(job, f"{error} (gave up after {job.attempts} attempts)")
+        retry_at = next_delivery_attempt(
+            now,
+            job.attempts,
+            initial=policy.retry_initial,
+            maximum=policy.retry_max_interval,
+            retry_after=outcome.retry_after,
+        )
+        with self._engine.begin() as connection:
+            mark_retry(connection, job.id, retry_at, error)
+        log.warning(
+            "alert %d to %s: attempt %d failed: %s; retrying at %s",
+            job.alert_id,
+            job.channel,
+            job.attempts,
+            error,
+            retry_at.isoformat(timespec="seconds"),
+        )
+        return "retry"
+
+    def _give_up(self, job: DeliveryJob, error: str) -> str:
+        with self._engine.begin() as connection:
+            mark_failed(connection, job.id, error)
+        log.error("alert %d to %s FAILED for good: %s", job.alert_id, job.channel, error)
+        return "failed"

@@ -1,0 +1,213 @@
+"""One polling pass: fetch each due feed, parse, store new items, decide alerts — and write items,
+alerts and deliveries in one transaction per feed. Polling never sends (DESIGN §6)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import Engine
+
+from monitor.config.schema import Config, FeedSpec
+from monitor.feeds.fetch import fetch_feed
+from monitor.feeds.parse import parse_feed
+from monitor.match import Matcher
+from monitor.model import FetchError, FetchResult, ParsedFeed
+from monitor.pipeline.payload import alert_payload
+from monitor.pipeline.prepare import prepare_entry
+from monitor.pipeline.schedule import next_feed_check
+from monitor.store.alerts import create_alert
+from monitor.store.feeds import FeedState, claim_due_feeds, record_failure, record_success
+from monitor.store.items import StoredItem, store_items
+
+log = logging.getLogger("monitor.poll")
+
+# How long a claimed feed is reserved for this poller before another may take it.
+_CLAIM_LEASE = timedelta(minutes=10)
+_DEFAULT_SPEC = FeedSpec(url="http://unconfigured.invalid/")
+
+
+@dataclass(frozen=True)
+class PollReport:
+    url: str
+    status: str  # ok | not_modified | unchanged | error:<kind>
+    new_items: int = 0
+    alerts: int = 0
+    error: str | None = None
+
+
+class Poller:
+    def __init__(
+        self,
+        engine: Engine,
+        client: httpx.AsyncClient,
+        config: Config,
+        matcher: Matcher,
+        clock: Callable[[], datetime],
+        *,
+        concurrency: int = 8,
+    ) -> None:
+        self._engine = engine
+        self._client = client
+        self._config = config
+        self._matcher = matcher
+        self._clock = clock
+        self._specs = {feed.url: feed for feed in config.feeds}
+        self._watchlists = {watchlist.name: watchlist for watchlist in config.watchlists}
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def poll_due(self, *, all_feeds: bool = False) -> list[PollReport]:
+        now = self._clock()
+        due = await asyncio.to_thread(self._claim, now, all_feeds)
+        return list(await asyncio.gather(*(self._poll_one(feed) for feed in due)))
+
+    def _claim(self, now: datetime, all_feeds: bool) -> list[FeedState]:
+        with self._engine.begin() as connection:
+            return claim_due_feeds(connection, now, _CLAIM_LEASE, all_feeds=all_feeds)
+
+    async def _poll_one(self, feed: FeedState) -> PollReport:
+        async with self._slots:
+            try:
+                return await self._poll(feed)
+            except Exception as exc:  # a bug must not stop the other feeds, nor the daemon
+                log.exception("feed %s: unexpected error while polling", feed.url)
+                return await self._fail(feed, "internal", f"internal error: {exc!r}")
+
+    async def _poll(self, feed: FeedState) -> PollReport:
+        spec = self._specs.get(feed.url, _DEFAULT_SPEC)
+        fetch = self._config.fetch
+        try:
+            result = await fetch_feed(
+                self._client,
+                feed.url,
+                feed.validators,
+                max_bytes=fetch.max_body_bytes,
+                timeout=fetch.timeout.total_seconds(),
+                allow_private_networks=fetch.allow_private_networks,
+            )
+        except FetchError as error:
+            return await self._fail(feed, error.kind, error.message, error.retry_after)
+        if result.not_modified:
+            return await self._succeed(feed, result, "not_modified")
+        body_hash = hashlib.sha256(result.content).hexdigest()
+        if body_hash == feed.body_hash and feed.seeded:
+            # Same bytes as last time: nothing can be new, skip the parse.
+            return await self._succeed(feed, result, "unchanged", body_hash=body_hash)
+        parsed = parse_feed(result.content, base_url=result.final_url, content_type=result.content_type)
+        if parsed.error:
+            kind = "not_a_feed" if parsed.error.startswith("not a feed") else "parse"
+            return await self._fail(feed, kind, parsed.error)
+        return await asyncio.to_thread(self._ingest, feed, spec, result, parsed, body_hash)
+
+    def _ingest(
+        self,
+        feed: FeedState,
+        spec: FeedSpec,
+        result: FetchResult,
+        parsed: ParsedFeed,
+        body_hash: str,
+    ) -> PollReport:
+        now = self._clock()
+        prepared = [prepare_entry(entry, spec.language) for entry in parsed.entries]
+        source = spec.name or parsed.title or feed.title or feed.url
+        with self._engine.begin() as connection:
+            stored = store_items(connection, feed.id, prepared, now)
+            alerts = 0
+            for item in stored:
+                if not self._may_alert(item, feed, now):
+                    continue
+                for match in self._matcher.match(item.item.text):
+                    watchlist = self._watchlists[match.watchlist]
+                    created = create_alert(
+                        connection,
+                        watchlist=match.watchlist,
+                        cluster_id=item.cluster_id,
+                        item_id=item.id,
+                        payload=alert_payload(item.item, match, source),
+                        channels=self._config.channels_for(watchlist),
+                        now=now,
+                    )
+                    if created is not None:
+                        alerts += 1
+                        log.info(
+                            "alert %d: watchlist %s matched %r from %s",
+                            created,
+                            match.watchlist,
+                            item.item.text.title[:120],
+                            source,
+                        )
+            new_items = sum(1 for item in stored if item.is_new)
+            record_success(
+                connection,
+                feed.id,
+                now=now,
+                next_check_at=next_feed_check(now, spec.interval),
+                status="ok",
+                validators=result.validators,
+                body_hash=body_hash,
+                title=parsed.title,
+                new_items=new_items,
+                warning=parsed.warning,
+            )
+        if not feed.seeded:
+            log.info("feed %s: first poll stored %d items without alerting", feed.url, new_items)
+        elif new_items or alerts:
+            log.info("feed %s: %d new items, %d alerts", feed.url, new_items, alerts)
+        return PollReport(feed.url, "ok", new_items=new_items, alerts=alerts)
+
+    def _may_alert(self, item: StoredItem, feed: FeedState, now: datetime) -> bool:
+        """Only new items of an already-seeded feed alert, and never old news: the first poll of
+        a feed is its backlog, and an item published before max_age is history."""
+        if not item.is_new or not feed.seeded:
+            return False
+        published = item.item.published
+        return published is None or now - published <= self._config.max_age
+
+    async def _succeed(
+        self, feed: FeedState, result: FetchResult, status: str, *, body_hash: str | None = None
+    ) -> PollReport:
+        spec = self._specs.get(feed.url, _DEFAULT_SPEC)
+
+        def write() -> None:
+            now = self._clock()
+            with self._engine.begin() as connection:
+                record_success(
+                    connection,
+                    feed.id,
+                    now=now,
+                    next_check_at=next_feed_check(now, spec.interval),
+                    status=status,
+                    validators=result.validators,
+                    body_hash=body_hash or feed.body_hash,
+                )
+
+        await asyncio.to_thread(write)
+        return PollReport(feed.url, status)
+
+    async def _fail(
+        self, feed: FeedState, kind: str, message: str, retry_after: float | None = None
+    ) -> PollReport:
+        spec = self._specs.get(feed.url, _DEFAULT_SPEC)
+        log.warning("feed %s: %s", feed.url, message)
+
+        def write() -> None:
+            now = self._clock()
+            with self._engine.begin() as connection:
+                record_failure(
+                    connection,
+                    feed.id,
+                    now=now,
+                    next_check_at=next_feed_check(
+                        now, spec.interval, error_count=feed.error_count + 1, retry_after=retry_after
+                    ),
+                    kind=kind,
+                    message=message,
+                )
+
+        await asyncio.to_thread(write)
+        return PollReport(feed.url, f"error:{kind}", error=message)

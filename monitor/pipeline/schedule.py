@@ -1,0 +1,47 @@
+"""When to poll a feed again and when to retry a delivery (pure; `now` is passed in)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+# A failing feed is retried less and less often, but never less than this: a feed that comes
+# back must be noticed the same day, and a feed is never disabled silently.
+MAX_FEED_BACKOFF = timedelta(hours=6)
+
+
+def next_feed_check(
+    now: datetime,
+    interval: timedelta,
+    *,
+    error_count: int = 0,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> datetime:
+    """Next poll time: the interval with up to 10% jitter (so feeds configured together do not
+    stay in lockstep); after errors, exponential backoff capped at MAX_FEED_BACKOFF; never
+    sooner than a server's Retry-After."""
+    rng = rng or random.Random()  # noqa: S311 - jitter, not security
+    delay = interval
+    if error_count > 0:
+        delay = min(interval * (2 ** min(error_count - 1, 16)), max(MAX_FEED_BACKOFF, interval))
+    delay = delay * (1 + 0.1 * rng.random())
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return now + delay
+
+
+def next_delivery_attempt(
+    now: datetime,
+    attempts: int,
+    *,
+    initial: timedelta,
+    maximum: timedelta,
+    retry_after: float | None = None,
+) -> datetime:
+    """Exponential backoff for a failed send: initial, 2x, 4x ... capped at `maximum`, and never
+    sooner than the service's Retry-After."""
+    delay = min(initial * (2 ** min(max(attempts - 1, 0), 20)), maximum)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return now + delay

@@ -1,0 +1,82 @@
+"""Engine creation and schema migrations. SQLite runs in WAL mode so the poller and the
+dispatcher can read while the other writes; PostgreSQL is used as given."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened or migrated; the message is one line without secrets."""
+
+
+def default_database_url(state_dir: Path) -> str:
+    return f"sqlite:///{state_dir / 'monitor.db'}"
+
+
+def _enable_sqlite_pragmas(dbapi_connection: object, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # Several writers (poller threads, a second process during a restart) wait instead of failing.
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_immediate(connection: Connection) -> None:
+    # pysqlite's deferred BEGIN lets two writers read the same snapshot and then fail on upgrade
+    # (SQLITE_BUSY_SNAPSHOT); taking the write lock up front makes them queue on busy_timeout.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _disable_pysqlite_transactions(dbapi_connection: object, _record: ConnectionPoolEntry) -> None:
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+
+
+def open_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise DatabaseError(f"invalid database URL: {exc}") from None
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        # psycopg 3 is the driver we ship with; plain postgresql:// would ask for psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    engine = create_engine(parsed, pool_pre_ping=True, future=True)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        event.listen(engine, "connect", _enable_sqlite_pragmas)
+        event.listen(engine, "connect", _disable_pysqlite_transactions)
+        event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def _migrations_dir() -> str:
+    return str(resources.files("monitor.migrations"))
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision (idempotent; runs at every start)."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", _migrations_dir())
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except Exception as exc:
+        url = engine.url.render_as_string(hide_password=True)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseError(f"cannot migrate database {url}: {reason}") from exc
+
+
+def schema_is_current(engine: Engine) -> bool:
+    return inspect(engine).has_table("deliveries")

@@ -1,0 +1,181 @@
+"""The feeds table: which feeds exist, when each is due, and how its last poll went."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from monitor.model import Validators
+from monitor.store.tables import feeds
+
+
+@dataclass(frozen=True)
+class FeedState:
+    id: int
+    url: str
+    name: str | None
+    title: str | None
+    validators: Validators
+    body_hash: str | None
+    seeded: bool
+    error_count: int
+    status: str
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.title or self.url
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    url: str
+    name: str | None
+    status: str
+    error_count: int
+    last_error: str | None
+    last_success_at: datetime | None
+    next_check_at: datetime
+    items_seen: int
+
+
+def sync_feeds(
+    connection: Connection, configured: Sequence[tuple[str, str | None]], now: datetime
+) -> None:
+    """Make the table agree with the configuration: new feeds are due now, removed ones go
+    inactive (their items and alerts stay, so history is not lost by a config edit)."""
+    existing = {row.url: row for row in connection.execute(select(feeds.c.url, feeds.c.active))}
+    wanted = dict(configured)
+    for url, name in wanted.items():
+        if url in existing:
+            connection.execute(
+                update(feeds).where(feeds.c.url == url).values(name=name, active=True)
+            )
+        else:
+            connection.execute(
+                feeds.insert().values(
+                    url=url,
+                    name=name,
+                    active=True,
+                    next_check_at=now,
+                    status="new",
+                    error_count=0,
+                    items_seen=0,
+                    created_at=now,
+                )
+            )
+    for url, row in existing.items():
+        if url not in wanted and row.active:
+            connection.execute(update(feeds).where(feeds.c.url == url).values(active=False))
+
+
+def claim_due_feeds(
+    connection: Connection, now: datetime, lease: timedelta, *, all_feeds: bool = False
+) -> list[FeedState]:
+    """Select the due feeds and push their next_check_at forward by `lease`, in one transaction,
+    so that a second instance (or an overlapping tick) does not poll them too. The poll result
+    then sets the real next check time."""
+    query = select(feeds).where(feeds.c.active.is_(True)).order_by(feeds.c.next_check_at)
+    if not all_feeds:
+        query = query.where(feeds.c.next_check_at <= now)
+    rows = connection.execute(query.with_for_update(skip_locked=True)).all()
+    if rows:
+        connection.execute(
+            update(feeds)
+            .where(feeds.c.id.in_([row.id for row in rows]))
+            .values(next_check_at=now + lease)
+        )
+    return [
+        FeedState(
+            id=row.id,
+            url=row.url,
+            name=row.name,
+            title=row.title,
+            validators=Validators(etag=row.etag, last_modified=row.last_modified),
+            body_hash=row.body_hash,
+            seeded=row.seeded_at is not None,
+            error_count=row.error_count,
+            status=row.status,
+        )
+        for row in rows
+    ]
+
+
+def record_success(
+    connection: Connection,
+    feed_id: int,
+    *,
+    now: datetime,
+    next_check_at: datetime,
+    status: str,
+    validators: Validators,
+    body_hash: str | None,
+    title: str | None = None,
+    new_items: int = 0,
+    warning: str | None = None,
+) -> None:
+    values: dict[str, object] = {
+        "status": status,
+        "etag": validators.etag,
+        "last_modified": validators.last_modified,
+        "body_hash": body_hash,
+        "last_checked_at": now,
+        "last_success_at": now,
+        "next_check_at": next_check_at,
+        "error_count": 0,
+        "last_error": warning,
+        "items_seen": feeds.c.items_seen + new_items,
+    }
+    if title:
+        values["title"] = title
+    if status == "ok":
+        # The first good parse stores the backlog silently; later polls may alert.
+        connection.execute(
+            update(feeds)
+            .where(and_(feeds.c.id == feed_id, feeds.c.seeded_at.is_(None)))
+            .values(seeded_at=now)
+        )
+    connection.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+
+
+def record_failure(
+    connection: Connection,
+    feed_id: int,
+    *,
+    now: datetime,
+    next_check_at: datetime,
+    kind: str,
+    message: str,
+) -> None:
+    connection.execute(
+        update(feeds)
+        .where(feeds.c.id == feed_id)
+        .values(
+            status=f"error:{kind}",
+            last_error=message,
+            last_checked_at=now,
+            next_check_at=next_check_at,
+            error_count=feeds.c.error_count + 1,
+        )
+    )
+
+
+def feed_health(connection: Connection) -> list[FeedHealth]:
+    rows = connection.execute(
+        select(feeds).where(or_(feeds.c.active.is_(True))).order_by(feeds.c.url)
+    ).all()
+    return [
+        FeedHealth(
+            url=row.url,
+            name=row.name or row.title,
+            status=row.status,
+            error_count=row.error_count,
+            last_error=row.last_error,
+            last_success_at=row.last_success_at,
+            next_check_at=row.next_check_at,
+            items_seen=row.items_seen,
+        )
+        for row in rows
+    ]

@@ -1,0 +1,95 @@
+"""The items table: one row per (feed, item key), each attached to a story cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, or_, select, update
+
+from monitor.model import PreparedItem
+from monitor.store.tables import clusters, items
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    id: int
+    cluster_id: int
+    is_new: bool
+    item: PreparedItem
+
+
+def _existing_cluster(connection: Connection, item: PreparedItem) -> int | None:
+    """The exact layer of story folding: the same canonical link, or the same text, already seen
+    in any feed, is the same story."""
+    same_text = items.c.content_hash == item.content_hash
+    condition = or_(items.c.url == item.url, same_text) if item.url else same_text
+    row = connection.execute(
+        select(items.c.cluster_id).where(condition).order_by(items.c.id).limit(1)
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def store_items(
+    connection: Connection, feed_id: int, prepared: Sequence[PreparedItem], now: datetime
+) -> list[StoredItem]:
+    """Insert new items and refresh changed ones. An item updated in place (same key, new text)
+    stays the same item and story: it is never new again."""
+    known = {
+        row.item_key: row
+        for row in connection.execute(
+            select(items.c.id, items.c.item_key, items.c.cluster_id, items.c.content_hash).where(
+                items.c.feed_id == feed_id,
+                items.c.item_key.in_([item.key for item in prepared]),
+            )
+        )
+    }
+    stored: list[StoredItem] = []
+    seen_keys: set[str] = set()
+    for item in prepared:
+        if item.key in seen_keys:  # feeds do repeat an entry within one document
+            continue
+        seen_keys.add(item.key)
+        row = known.get(item.key)
+        if row is not None:
+            if row.content_hash != item.content_hash:
+                connection.execute(
+                    update(items)
+                    .where(items.c.id == row.id)
+                    .values(**_text_columns(item), updated_at=now)
+                )
+            stored.append(StoredItem(row.id, row.cluster_id, False, item))
+            continue
+        cluster_id = _existing_cluster(connection, item)
+        if cluster_id is None:
+            cluster_id = int(
+                connection.execute(
+                    clusters.insert().values(created_at=now).returning(clusters.c.id)
+                ).scalar_one()
+            )
+        item_id = connection.execute(
+            items.insert()
+            .values(
+                feed_id=feed_id,
+                item_key=item.key,
+                first_seen_at=now,
+                cluster_id=cluster_id,
+                **_text_columns(item),
+            )
+            .returning(items.c.id)
+        ).scalar_one()
+        stored.append(StoredItem(int(item_id), cluster_id, True, item))
+    return stored
+
+
+def _text_columns(item: PreparedItem) -> dict[str, object]:
+    return {
+        "url": item.url,
+        "title": item.text.title,
+        "summary": item.text.summary,
+        "content": item.text.content,
+        "language": item.text.language,
+        "content_hash": item.content_hash,
+        "published_at": item.published,
+    }

@@ -1,0 +1,153 @@
+"""Outbox claims: the dispatcher leases due deliveries, sends, then records the outcome.
+
+A lease (status `sending` with `lease_until`) marks a send in flight. If the process dies
+mid-send, the lease expires and the delivery is claimed again: at-least-once, and `resends`
+counts those so they are visible rather than silent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+
+from monitor.store.tables import alerts, deliveries, feeds, items
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    id: int
+    alert_id: int
+    channel: str
+    attempts: int  # including this one
+    alert_created_at: datetime
+    watchlist: str
+    cluster_id: int
+    item_id: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    pending: int
+    sending: int
+    sent: int
+    failed: int
+    resends: int
+
+
+def _due_condition(now: datetime) -> Any:
+    return or_(
+        and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now),
+        and_(deliveries.c.status == "sending", deliveries.c.lease_until < now),
+    )
+
+
+def claim_due_deliveries(
+    connection: Connection, now: datetime, lease: timedelta, limit: int = 100
+) -> list[DeliveryJob]:
+    rows = connection.execute(
+        select(
+            deliveries.c.id,
+            deliveries.c.alert_id,
+            deliveries.c.channel,
+            deliveries.c.attempts,
+            deliveries.c.status,
+            alerts.c.created_at,
+            alerts.c.watchlist,
+            alerts.c.cluster_id,
+            alerts.c.item_id,
+            alerts.c.payload,
+        )
+        .join(alerts, alerts.c.id == deliveries.c.alert_id)
+        .where(_due_condition(now))
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+        .with_for_update(of=deliveries, skip_locked=True)
+    ).all()
+    jobs = []
+    for row in rows:
+        was_in_flight = row.status == "sending"
+        connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id == row.id)
+            .values(
+                status="sending",
+                lease_until=now + lease,
+                attempts=deliveries.c.attempts + 1,
+                resends=deliveries.c.resends + (1 if was_in_flight else 0),
+            )
+        )
+        jobs.append(
+            DeliveryJob(
+                id=row.id,
+                alert_id=row.alert_id,
+                channel=row.channel,
+                attempts=row.attempts + 1,
+                alert_created_at=row.created_at,
+                watchlist=row.watchlist,
+                cluster_id=row.cluster_id,
+                item_id=row.item_id,
+                payload=dict(row.payload),
+            )
+        )
+    return jobs
+
+
+def mark_sent(connection: Connection, delivery_id: int, now: datetime) -> None:
+    connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+    )
+
+
+def mark_retry(
+    connection: Connection, delivery_id: int, next_attempt_at: datetime, error: str
+) -> None:
+    connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(
+            status="pending", next_attempt_at=next_attempt_at, lease_until=None, last_error=error
+        )
+    )
+
+
+def mark_failed(connection: Connection, delivery_id: int, error: str) -> None:
+    connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(status="failed", lease_until=None, last_error=error)
+    )
+
+
+def other_outlets(connection: Connection, cluster_id: int, item_id: int) -> list[str]:
+    """Names of the other feeds that carried the same story, for "also published by"."""
+    own_feed = select(items.c.feed_id).where(items.c.id == item_id).scalar_subquery()
+    rows = connection.execute(
+        select(func.coalesce(feeds.c.name, feeds.c.title, feeds.c.url))
+        .join(items, items.c.feed_id == feeds.c.id)
+        .where(items.c.cluster_id == cluster_id, items.c.feed_id != own_feed)
+        .distinct()
+    ).all()
+    return sorted(str(row[0]) for row in rows)
+
+
+def outbox_counts(connection: Connection) -> OutboxCounts:
+    by_status = {
+        str(status): int(count)
+        for status, count in connection.execute(
+            select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+        )
+    }
+    resends = connection.execute(select(func.coalesce(func.sum(deliveries.c.resends), 0))).scalar()
+    return OutboxCounts(
+        pending=int(by_status.get("pending", 0)),
+        sending=int(by_status.get("sending", 0)),
+        sent=int(by_status.get("sent", 0)),
+        failed=int(by_status.get("failed", 0)),
+        resends=int(resends or 0),
+    )

@@ -1,0 +1,34 @@
+"""Small SQL helpers shared by the repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def insert_ignoring_conflict(
+    connection: Connection,
+    table: Table,
+    values: Mapping[str, Any],
+    conflict_columns: Sequence[str],
+) -> int | None:
+    """INSERT that does nothing when the unique key already exists; returns the new primary key,
+    or None when the row was already there. The database's unique key is the arbiter, so two
+    processes racing on the same alert cannot both win."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(table)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table)
+    else:
+        raise NotImplementedError(f"database dialect {dialect!r} is not supported")
+    statement = (
+        statement.values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(table.c.id)
+    )
+    row = connection.execute(statement).first()
+    return None if row is None else int(row[0])

@@ -1,0 +1,145 @@
+"""Table definitions (DESIGN §2). Unique keys, not application checks, make "one alert per story"
+and "one delivery per channel" hold under crashes and several instances."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend: SQLite stores no zone, so we normalise on
+    the way in and re-attach UTC on the way out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("name", Text),
+    Column("title", Text),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", String(64)),
+    Column("next_check_at", UTCDateTime, nullable=False),
+    Column("last_checked_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    # Set once the first successful poll has stored the feed's backlog: items seen before that
+    # never alert, so adding a feed does not flood the user with old news.
+    Column("seeded_at", UTCDateTime),
+    Column("status", String(32), nullable=False, default="new"),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("items_seen", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_feeds_due", feeds.c.active, feeds.c.next_check_at)
+
+clusters = Table(
+    "clusters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("item_key", Text, nullable=False),
+    Column("url", Text),
+    # Decoded plain text: hit offsets stored with alerts point into these strings.
+    Column("title", Text, nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("content", Text, nullable=False, default=""),
+    Column("language", String(16)),
+    Column("content_hash", String(64), nullable=False),
+    Column("published_at", UTCDateTime),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime),
+    Column("cluster_id", Integer, ForeignKey("clusters.id"), nullable=False),
+    UniqueConstraint("feed_id", "item_key"),
+)
+Index("ix_items_url", items.c.url)
+Index("ix_items_content_hash", items.c.content_hash)
+Index("ix_items_cluster_id", items.c.cluster_id)
+Index("ix_items_first_seen_at", items.c.first_seen_at)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("watchlist", Text, nullable=False),
+    Column("cluster_id", Integer, ForeignKey("clusters.id"), nullable=False),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    # What the message shows, frozen when the alert is decided: terms, hits and the quoted sentence.
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("watchlist", "cluster_id"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", Text, nullable=False),
+    # pending -> sending -> sent | pending (retry) | failed
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    # Sends that were in flight when a process died and were sent again (at-least-once).
+    Column("resends", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("alert_id", "channel"),
+)
+Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)

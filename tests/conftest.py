@@ -1,0 +1,54 @@
+"""Shared fixtures: real loopback servers, real databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.feed_server import FeedServer, running_feed_server
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+POSTGRES_URL = os.environ.get(
+    "MONITOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    with running_feed_server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards. Skips with the reason
+    when no server is reachable (a user's machine may have none)."""
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install '.[postgres]')")
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(POSTGRES_URL)
+    try:
+        admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except Exception as error:
+        pytest.skip(f"PostgreSQL unreachable at {admin_url.render_as_string(hide_password=True)}: "
+                    f"{str(error).splitlines()[0]}")
+    name = f"monitor_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()

@@ -1,0 +1,97 @@
+"""A real HTTP server on loopback serving feed documents that tests can change between polls.
+
+It answers conditional GETs like a well-behaved publisher (ETag / If-None-Match -> 304)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Resource:
+    body: bytes
+    content_type: str = "application/rss+xml; charset=utf-8"
+    status: int = 200
+
+
+@dataclass
+class FeedServer:
+    host: str
+    port: int
+    resources: dict[str, Resource] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def serve(self, path: str, body: bytes | str, content_type: str | None = None, status: int = 200) -> str:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        resource = Resource(data, status=status)
+        if content_type:
+            resource.content_type = content_type
+        self.resources[path] = resource
+        return self.url(path)
+
+
+@contextmanager
+def running_feed_server() -> Iterator[FeedServer]:
+    state = FeedServer("127.0.0.1", 0)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.requests.append(self.path)
+            resource = state.resources.get(self.path)
+            if resource is None:
+                self.send_error(404, "Not Found")
+                return
+            etag = '"' + hashlib.sha256(resource.body).hexdigest()[:16] + '"'
+            if resource.status == 200 and self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self.send_response(resource.status)
+            self.send_header("Content-Type", resource.content_type)
+            self.send_header("Content-Length", str(len(resource.body)))
+            if resource.status == 200:
+                self.send_header("ETag", etag)
+            self.end_headers()
+            self.wfile.write(resource.body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def rss(title: str, items: list[dict[str, str]]) -> str:
+    """A small RSS 2.0 document; item dicts hold guid, title, link, description, pubDate."""
+    from xml.sax.saxutils import escape
+
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<rss version="2.0"><channel>',
+        f"<title>{escape(title)}</title><link>https://example.org/</link>",
+        "<description>test feed</description>",
+    ]
+    for item in items:
+        parts.append("<item>")
+        for key in ("guid", "title", "link", "description", "pubDate"):
+            if key in item:
+                parts.append(f"<{key}>{escape(item[key])}</{key}>")
+        parts.append("</item>")
+    parts.append("</channel></rss>")
+    return "\n".join(parts)

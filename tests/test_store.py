@@ -1,0 +1,159 @@
+"""The storage layer on a real SQLite file: unique keys, outbox claims and leases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from monitor.model import ItemText, PreparedItem
+from monitor.store.alerts import create_alert
+from monitor.store.database import open_engine, upgrade
+from monitor.store.feeds import claim_due_feeds, sync_feeds
+from monitor.store.items import store_items
+from monitor.store.outbox import (
+    claim_due_deliveries,
+    mark_retry,
+    mark_sent,
+    other_outlets,
+    outbox_counts,
+)
+from monitor.store.tables import alerts, deliveries, feeds
+
+NOW = datetime(2026, 3, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """Every storage test runs on a SQLite file and on the real PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'state' / 'monitor.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = open_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def item(key: str, url: str | None = None, body: str = "texte", content_hash: str | None = None) -> PreparedItem:
+    return PreparedItem(
+        key=key,
+        url=url,
+        text=ItemText(title=f"Titre {key}", summary=body),
+        published=NOW,
+        content_hash=content_hash or f"hash-{key}",
+    )
+
+
+def two_feeds(engine: Engine) -> tuple[int, int]:
+    with engine.begin() as connection:
+        sync_feeds(connection, [("http://a.test/rss", "A"), ("http://b.test/rss", "B")], NOW)
+        rows = connection.execute(select(feeds.c.url, feeds.c.id).order_by(feeds.c.url)).all()
+    return rows[0].id, rows[1].id
+
+
+def test_upgrade_is_idempotent_and_sqlite_uses_wal(engine: Engine) -> None:
+    upgrade(engine)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_same_link_or_same_text_in_two_feeds_is_one_story(engine: Engine) -> None:
+    feed_a, feed_b = two_feeds(engine)
+    with engine.begin() as connection:
+        (first,) = store_items(connection, feed_a, [item("a1", url="https://x.test/1")], NOW)
+        (same_link,) = store_items(connection, feed_b, [item("b1", url="https://x.test/1")], NOW)
+        (same_text,) = store_items(connection, feed_b, [item("b2", content_hash="hash-a1")], NOW)
+        (other,) = store_items(connection, feed_b, [item("b3", url="https://x.test/3")], NOW)
+    assert first.is_new and same_link.is_new and same_text.is_new
+    assert same_link.cluster_id == first.cluster_id == same_text.cluster_id
+    assert other.cluster_id != first.cluster_id
+
+
+def test_item_updated_in_place_stays_the_same_item(engine: Engine) -> None:
+    feed_a, _ = two_feeds(engine)
+    with engine.begin() as connection:
+        (first,) = store_items(connection, feed_a, [item("a1", body="v1")], NOW)
+        (again,) = store_items(
+            connection, feed_a, [item("a1", body="v2", content_hash="changed")], NOW
+        )
+    assert not again.is_new
+    assert (again.id, again.cluster_id) == (first.id, first.cluster_id)
+
+
+def test_one_alert_per_watchlist_and_story(engine: Engine) -> None:
+    feed_a, feed_b = two_feeds(engine)
+    with engine.begin() as connection:
+        (first,) = store_items(connection, feed_a, [item("a1", url="https://x.test/1")], NOW)
+        (copy,) = store_items(connection, feed_b, [item("b1", url="https://x.test/1")], NOW)
+        created = [
+            create_alert(
+                connection,
+                watchlist="otan",
+                cluster_id=stored.cluster_id,
+                item_id=stored.id,
+                payload={"title": "t"},
+                channels=["mail", "chat"],
+                now=NOW,
+            )
+            for stored in (first, copy)
+        ]
+        assert created[0] is not None and created[1] is None
+        assert connection.execute(select(func.count()).select_from(alerts)).scalar() == 1
+        assert connection.execute(select(func.count()).select_from(deliveries)).scalar() == 2
+        assert other_outlets(connection, first.cluster_id, first.id) == ["B"]
+
+
+def test_claims_lease_and_resend_after_a_crash(engine: Engine) -> None:
+    feed_a, _ = two_feeds(engine)
+    with engine.begin() as connection:
+        (stored,) = store_items(connection, feed_a, [item("a1")], NOW)
+        create_alert(
+            connection,
+            watchlist="otan",
+            cluster_id=stored.cluster_id,
+            item_id=stored.id,
+            payload={},
+            channels=["mail"],
+            now=NOW,
+        )
+    lease = timedelta(minutes=5)
+    with engine.begin() as connection:
+        (job,) = claim_due_deliveries(connection, NOW, lease)
+        assert job.attempts == 1
+        # In flight: nobody else may claim it before the lease ends.
+        assert claim_due_deliveries(connection, NOW + timedelta(minutes=1), lease) == []
+    # The process "died" mid-send: after the lease the delivery is claimed again, and counted.
+    with engine.begin() as connection:
+        (again,) = claim_due_deliveries(connection, NOW + timedelta(minutes=6), lease)
+        assert again.id == job.id and again.attempts == 2
+        mark_retry(connection, again.id, NOW + timedelta(minutes=30), "smtp refused")
+        assert claim_due_deliveries(connection, NOW + timedelta(minutes=29), lease) == []
+        (third,) = claim_due_deliveries(connection, NOW + timedelta(minutes=30), lease)
+        mark_sent(connection, third.id, NOW + timedelta(minutes=30))
+        assert claim_due_deliveries(connection, NOW + timedelta(days=9), lease) == []
+        counts = outbox_counts(connection)
+    assert (counts.sent, counts.pending, counts.resends) == (1, 0, 1)
+
+
+def test_due_feeds_are_claimed_once(engine: Engine) -> None:
+    two_feeds(engine)
+    lease = timedelta(minutes=10)
+    with engine.begin() as connection:
+        assert len(claim_due_feeds(connection, NOW, lease)) == 2
+        assert claim_due_feeds(connection, NOW + timedelta(minutes=1), lease) == []
+        assert len(claim_due_feeds(connection, NOW + timedelta(minutes=1), lease, all_feeds=True)) == 2
+
+
+def test_removed_feed_goes_inactive_and_keeps_its_items(engine: Engine) -> None:
+    feed_a, _ = two_feeds(engine)
+    with engine.begin() as connection:
+        store_items(connection, feed_a, [item("a1")], NOW)
+        sync_feeds(connection, [("http://b.test/rss", "B")], NOW)
+        claimed = claim_due_feeds(connection, NOW, timedelta(minutes=1), all_feeds=True)
+    assert [feed.url for feed in claimed] == ["http://b.test/rss"]
