@@ -37,8 +37,10 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
     except Exception as error:
-        pytest.skip(f"PostgreSQL unreachable at {admin_url.render_as_string(hide_password=True)}: "
-                    f"{str(error).splitlines()[0]}")
+        pytest.skip(
+            f"PostgreSQL unreachable at {admin_url.render_as_string(hide_password=True)}: "
+            f"{str(error).splitlines()[0]}"
+        )
     name = f"monitor_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')

@@ -29,7 +29,9 @@ class FeedServer:
     def url(self, path: str) -> str:
         return f"http://{self.host}:{self.port}{path}"
 
-    def serve(self, path: str, body: bytes | str, content_type: str | None = None, status: int = 200) -> str:
+    def serve(
+        self, path: str, body: bytes | str, content_type: str | None = None, status: int = 200
+    ) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
         resource = Resource(data, status=status)
         if content_type:

@@ -39,7 +39,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def item(key: str, url: str | None = None, body: str = "texte", content_hash: str | None = None) -> PreparedItem:
+def item(
+    key: str, url: str | None = None, body: str = "texte", content_hash: str | None = None
+) -> PreparedItem:
     return PreparedItem(
         key=key,
         url=url,
@@ -147,7 +149,9 @@ def test_due_feeds_are_claimed_once(engine: Engine) -> None:
     with engine.begin() as connection:
         assert len(claim_due_feeds(connection, NOW, lease)) == 2
         assert claim_due_feeds(connection, NOW + timedelta(minutes=1), lease) == []
-        assert len(claim_due_feeds(connection, NOW + timedelta(minutes=1), lease, all_feeds=True)) == 2
+        assert (
+            len(claim_due_feeds(connection, NOW + timedelta(minutes=1), lease, all_feeds=True)) == 2
+        )
 
 
 def test_removed_feed_goes_inactive_and_keeps_its_items(engine: Engine) -> None:

@@ -10,7 +10,14 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from monitor.model import FIELDS
 
@@ -19,7 +26,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(value: Any) -> timedelta:
-    """`30s`, `10m`, `2h`, `7d` -> timedelta. Plain numbers are refused: a bare `10` is ambiguous."""
+    """`30s`, `10m`, `2h`, `7d` -> timedelta. Bare numbers are refused: `10` is ambiguous."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, str):

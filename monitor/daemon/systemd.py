@@ -1,4 +1,4 @@
-"""sd_notify(3) without a dependency: one datagram to $NOTIFY_SOCKET. Does nothing outside systemd."""
+"""sd_notify(3) without a dependency: one datagram to $NOTIFY_SOCKET; a no-op outside systemd."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ def _words(text: str) -> list[str]:
 def content_hash(text: ItemText, item_key: str) -> str:
     body = _words(text.content) or _words(text.summary)
     if len(body) < _MIN_BODY_WORDS:
-        body = _words(text.title) + ["\x00"] + body
+        body = [*_words(text.title), "\x00", *body]
     if body == ["\x00"]:
         # Nothing to compare: only the item itself can be this item.
         body = ["\x01", item_key]

@@ -22,7 +22,13 @@ def alert_payload(item: PreparedItem, match: WatchlistMatch, source: str) -> dic
         "published": item.published.isoformat() if item.published else None,
         "terms": sorted({hit.term for hit in match.hits}),
         "hits": [
-            {"term": hit.term, "field": hit.field, "start": hit.start, "end": hit.end, "text": hit.text}
+            {
+                "term": hit.term,
+                "field": hit.field,
+                "start": hit.start,
+                "end": hit.end,
+                "text": hit.text,
+            }
             for hit in match.hits
         ],
         "snippet": {

@@ -98,7 +98,9 @@ class Poller:
         if body_hash == feed.body_hash and feed.seeded:
             # Same bytes as last time: nothing can be new, skip the parse.
             return await self._succeed(feed, result, "unchanged", body_hash=body_hash)
-        parsed = parse_feed(result.content, base_url=result.final_url, content_type=result.content_type)
+        parsed = parse_feed(
+            result.content, base_url=result.final_url, content_type=result.content_type
+        )
         if parsed.error:
             kind = "not_a_feed" if parsed.error.startswith("not a feed") else "parse"
             return await self._fail(feed, kind, parsed.error)
@@ -203,7 +205,10 @@ class Poller:
                     feed.id,
                     now=now,
                     next_check_at=next_feed_check(
-                        now, spec.interval, error_count=feed.error_count + 1, retry_after=retry_after
+                        now,
+                        spec.interval,
+                        error_count=feed.error_count + 1,
+                        retry_after=retry_after,
                     ),
                     kind=kind,
                     message=message,

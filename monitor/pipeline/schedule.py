@@ -41,7 +41,7 @@ def next_delivery_attempt(
 ) -> datetime:
     """Exponential backoff for a failed send: initial, 2x, 4x ... capped at `maximum`, and never
     sooner than the service's Retry-After."""
-    delay = min(initial * (2 ** min(max(attempts - 1, 0), 20)), maximum)
+    delay: timedelta = min(initial * (2 ** min(max(attempts - 1, 0), 20)), maximum)
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
     return now + delay

@@ -1,0 +1,58 @@
+"""`${ENV_VAR}` substitution in the string values of parsed configuration data.
+
+Substitution runs on parsed scalars, never on the YAML text, so a variable's value can never add
+keys or list entries. `$$` stands for a literal `$` (only needed right before `{`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from monitor.config.schema import KeyPath
+
+_REFERENCE = re.compile(r"\$(?:\$|\{([^}]*)\})")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class Expansion:
+    """What substitution found: `problems` as (key path, message); `replaced` as
+    (value after, value as written) pairs, so error messages can show the written form
+    instead of a secret that came from the environment."""
+
+    problems: list[tuple[KeyPath, str]] = field(default_factory=list)
+    replaced: list[tuple[str, str]] = field(default_factory=list)
+
+
+def expand_tree(value: object, path: KeyPath, environ: Mapping[str, str], out: Expansion) -> object:
+    """Return `value` with every string expanded; dict keys are names and stay as written."""
+    if isinstance(value, str):
+        expanded = _expand(value, path, environ, out)
+        if expanded != value:
+            out.replaced.append((expanded, value))
+        return expanded
+    if isinstance(value, dict):
+        return {key: expand_tree(item, (*path, key), environ, out) for key, item in value.items()}
+    if isinstance(value, list):
+        return [expand_tree(item, (*path, index), environ, out) for index, item in enumerate(value)]
+    return value
+
+
+def _expand(text: str, path: KeyPath, environ: Mapping[str, str], out: Expansion) -> str:
+    def replace(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name is None:  # `$$`
+            return "$"
+        if not _NAME.fullmatch(name):
+            out.problems.append(
+                (path, f"expected ${{NAME}} with letters, digits and _, got {found.group(0)!r}")
+            )
+        elif name not in environ:
+            out.problems.append((path, f"environment variable {name!r} is not set"))
+        else:
+            return environ[name]
+        return found.group(0)
+
+    return _REFERENCE.sub(replace, text)

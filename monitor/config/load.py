@@ -1,0 +1,298 @@
+"""Load monitor.yaml: YAML with lines, `${ENV}`, `url_file:` secrets, included watchlist files,
+validation, and every problem reported as `{file}:{line}: {key.path}: {message}`.
+
+Included files (`include:` and `watchlists_dir:`) add watchlists after those of the main file:
+first the `include:` files in the order listed, then the `*.yaml`/`*.yml` files of
+`watchlists_dir` sorted by name. An error inside an included file names that file and line, and
+its key path counts from that file's first watchlist (`watchlists[0]` is the first watchlist of
+that file), because that is what the reader of that file sees.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from monitor.config.env import Expansion, expand_tree
+from monitor.config.errors import ConfigError, Problem
+from monitor.config.messages import describe_error
+from monitor.config.schema import Config, KeyPath, cross_reference_errors
+from monitor.config.yaml_lines import ParsedYaml, YamlSyntaxError, parse_yaml
+
+# Keys the loader consumes itself; the schema never sees them.
+LOADER_KEYS = ("include", "watchlists_dir")
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A valid configuration and the files it was read from (for reload change detection)."""
+
+    config: Config
+    path: Path
+    source_files: tuple[Path, ...]
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Read and validate a configuration file. Raises ConfigError listing every problem."""
+    return _Loading(Path(path), os.environ if environ is None else environ).run()
+
+
+def _watchlist_path(path: KeyPath, prefix: KeyPath) -> tuple[int, KeyPath] | None:
+    """`path` inside the list of watchlists found at `prefix`, as (index, rest of the path);
+    None when `path` is not inside one watchlist."""
+    index = path[len(prefix) : len(prefix) + 1]
+    if path[: len(prefix)] != prefix or not index or not isinstance(index[0], int):
+        return None
+    return index[0], path[len(prefix) + 1 :]
+
+
+@dataclass(frozen=True)
+class _Location:
+    file: Path
+    line: int
+    shown: KeyPath  # the key path as the reader of `file` sees it
+
+
+class _Loading:
+    """One load: collects located problems instead of stopping at the first."""
+
+    def __init__(self, main: Path, environ: Mapping[str, str]) -> None:
+        self.main = main
+        self.base_dir = main.parent
+        self.environ = environ
+        self.locations: dict[KeyPath, _Location] = {}  # key path in the merged data -> origin
+        self.problems: list[Problem] = []
+        self.flagged: set[KeyPath] = set()  # paths already reported; validation stays quiet there
+        self.expansion = Expansion()
+        self.source_files: list[Path] = [main]
+        self.url_files: dict[str, str] = {}  # channel name -> URL read from its url_file
+
+    def run(self) -> LoadedConfig:
+        parsed = self._parse(self.main)
+        if parsed is None:
+            raise ConfigError(problem.render() for problem in self.problems)
+        for path, line in parsed.lines.items():
+            self.locations[path] = _Location(self.main, line, path)
+        self._report_main_parse_problems(parsed)
+        data = parsed.data if parsed.data is not None else {}
+        if not isinstance(data, dict):
+            self._report((), "expected a mapping of settings (key: value) at the top level")
+            raise ConfigError(problem.render() for problem in self.problems)
+        data = self._expand(data, ())
+        extra_files = self._included_files(data)
+        self._merge_watchlists(data, extra_files)
+        self._read_url_files(data)
+        config = self._validate(data)
+        if self.problems or config is None:
+            order = {file: index for index, file in enumerate(self.source_files)}
+            self.problems.sort(key=lambda problem: (order.get(problem.file, 0), problem.line or 0))
+            raise ConfigError(self._masked(problem.render()) for problem in self.problems)
+        return LoadedConfig(self._with_url_files(config), self.main, tuple(self.source_files))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _parse(self, file: Path, cited_at: KeyPath | None = None) -> ParsedYaml | None:
+        """Parse one file; on failure report it (at `cited_at` for an included file) -> None."""
+        try:
+            raw = file.read_bytes()
+        except OSError as error:
+            reason = error.strerror or str(error)
+            if cited_at is None:
+                self.problems.append(Problem(file, None, (), f"cannot read: {reason}"))
+            else:
+                self._report(cited_at, f"cannot read {str(file)!r}: {reason}")
+            return None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = raw.count(b"\n", 0, error.start) + 1
+            self.problems.append(Problem(file, line, (), "invalid YAML: not UTF-8 text"))
+            return None
+        try:
+            return parse_yaml(text)
+        except YamlSyntaxError as error:
+            self.problems.append(Problem(file, error.line, (), f"invalid YAML: {error.problem}"))
+            return None
+
+    def _report_main_parse_problems(self, parsed: ParsedYaml) -> None:
+        for path, line, message in parsed.problems:
+            self.flagged.add(path)
+            self.problems.append(Problem(self.main, line, path, message))
+
+    def _expand(self, value: Any, path: KeyPath) -> Any:
+        before = len(self.expansion.problems)
+        expanded = expand_tree(value, path, self.environ, self.expansion)
+        for problem_path, message in self.expansion.problems[before:]:
+            self._report(problem_path, message)
+        return expanded
+
+    # -- included watchlist files ------------------------------------------------------------
+
+    def _included_files(self, data: dict[str, Any]) -> list[tuple[Path, KeyPath]]:
+        """Pop the loader's own keys; return each file to include with the key that named it."""
+        files: list[tuple[Path, KeyPath]] = []
+        include = data.pop("include", None)
+        if isinstance(include, str):
+            include = [include]
+        if isinstance(include, list):
+            for index, name in enumerate(include):
+                if isinstance(name, str) and name:
+                    files.append((self.base_dir / name, ("include", index)))
+                else:
+                    self._report(("include", index), "expected a file name")
+        elif include is not None:
+            self._report(("include",), "expected a list of file names")
+        directory = data.pop("watchlists_dir", None)
+        if isinstance(directory, str) and directory:
+            files += [(file, ("watchlists_dir",)) for file in self._list_dir(directory)]
+        elif directory is not None:
+            self._report(("watchlists_dir",), "expected a directory name")
+        return files
+
+    def _list_dir(self, directory: str) -> list[Path]:
+        folder = self.base_dir / directory
+        try:
+            entries = list(folder.iterdir())
+        except OSError as error:
+            reason = error.strerror or str(error)
+            self._report(("watchlists_dir",), f"cannot read directory {str(folder)!r}: {reason}")
+            return []
+        # Dot files are editor backups and lock files, not watchlists.
+        chosen = [
+            entry
+            for entry in entries
+            if entry.suffix in (".yaml", ".yml") and not entry.name.startswith(".")
+        ]
+        return sorted(chosen, key=lambda entry: entry.name)
+
+    def _merge_watchlists(self, data: dict[str, Any], files: list[tuple[Path, KeyPath]]) -> None:
+        if data.get("watchlists") is None:
+            data["watchlists"] = []
+        merged = data["watchlists"]
+        seen = {self.main.resolve()}
+        for file, cited_at in files:
+            if file.resolve() in seen:  # listed twice, or both included and in the directory
+                continue
+            seen.add(file.resolve())
+            self.source_files.append(file)
+            if not isinstance(merged, list):  # the main file's own list is wrong: say only that
+                self._watchlists_of(file, cited_at, base=0)
+                continue
+            base = len(merged)
+            for index, entry in enumerate(self._watchlists_of(file, cited_at, base)):
+                merged.append(self._expand(entry, ("watchlists", base + index)))
+
+    def _watchlists_of(self, file: Path, cited_at: KeyPath, base: int) -> list[Any]:
+        """The watchlists of an included file; their lines are recorded under the key paths they
+        get in the merged list, starting at index `base`."""
+        parsed = self._parse(file, cited_at)
+        if parsed is None:
+            return []
+        data = parsed.data
+        # Local key paths: `(0, ...)` in a bare list, `("watchlists", 0, ...)` in a mapping.
+        prefix: KeyPath = ()
+        if isinstance(data, dict):
+            prefix = ("watchlists",)
+            for key in data:
+                if key != "watchlists":
+                    message = "unknown key; expected one of: watchlists"
+                    self.problems.append(Problem(file, parsed.lines[(key,)], (key,), message))
+            data = data.get("watchlists")
+        for path, line, message in parsed.problems:
+            inside = _watchlist_path(path, prefix)
+            if inside is not None:
+                index, rest = inside
+                self.flagged.add(("watchlists", base + index, *rest))
+            shown = path if inside is None else ("watchlists", inside[0], *inside[1])
+            self.problems.append(Problem(file, line, shown, message))
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            line = parsed.lines.get(prefix, 1)
+            self.problems.append(Problem(file, line, prefix, "expected a list of watchlists"))
+            return []
+        for path, line in parsed.lines.items():
+            inside = _watchlist_path(path, prefix)
+            if inside is not None:
+                index, rest = inside
+                shown = ("watchlists", index, *rest)
+                self.locations[("watchlists", base + index, *rest)] = _Location(file, line, shown)
+        return data
+
+    # -- secrets from files ------------------------------------------------------------------
+
+    def _read_url_files(self, data: dict[str, Any]) -> None:
+        channels = data.get("channels")
+        if not isinstance(channels, dict):
+            return
+        for name, channel in channels.items():
+            if not isinstance(channel, dict) or not isinstance(channel.get("url_file"), str):
+                continue
+            if "url" in channel:  # the schema refuses both; reading the file would add nothing
+                continue
+            where = ("channels", name, "url_file")
+            file = self.base_dir / channel["url_file"].strip()
+            try:
+                url = file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as error:
+                reason = getattr(error, "strerror", None) or "not UTF-8 text"
+                self._report(where, f"cannot read {str(file)!r}: {reason}")
+                continue
+            if not url:
+                self._report(where, f"{str(file)!r} is empty; expected an Apprise URL")
+                continue
+            self.url_files[name] = url
+
+    def _with_url_files(self, config: Config) -> Config:
+        # The schema refuses `url` and `url_file` together in the YAML, so the URL read from the
+        # file is set after validation; `url_file` stays as written, for the summary and reload.
+        channels = {
+            name: spec.model_copy(update={"url": self.url_files[name]})
+            if name in self.url_files
+            else spec
+            for name, spec in config.channels.items()
+        }
+        return config.model_copy(update={"channels": channels})
+
+    # -- validation --------------------------------------------------------------------------
+
+    def _validate(self, data: dict[str, Any]) -> Config | None:
+        try:
+            config = Config.model_validate(data)
+        except ValidationError as error:
+            for detail in error.errors(include_url=False):
+                path, message = describe_error(detail, Config, LOADER_KEYS)
+                if not any(path[: len(flagged)] == flagged for flagged in self.flagged):
+                    self._add(path, message)
+            return None
+        for path, message in cross_reference_errors(config):
+            self._add(path, message)
+        return config
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def _report(self, path: KeyPath, message: str) -> None:
+        """Report a problem the loader found; validation stays quiet below `path`."""
+        self.flagged.add(path)
+        self._add(path, message)
+
+    def _add(self, path: KeyPath, message: str) -> None:
+        """Add a problem at a key path of the merged data, at the line it came from."""
+        for length in range(len(path), -1, -1):
+            origin = self.locations.get(path[:length])
+            if origin is not None:
+                shown = (*origin.shown, *path[length:])
+                self.problems.append(Problem(origin.file, origin.line, shown, message))
+                return
+        self.problems.append(Problem(self.main, 1, path, message))
+
+    def _masked(self, line: str) -> str:
+        """Show `${VAR}` as written instead of the value it stood for, which may be secret."""
+        for expanded, written in self.expansion.replaced:
+            line = line.replace(repr(expanded), repr(written))
+        return line

@@ -1,0 +1,83 @@
+"""A short human summary of a loaded configuration, for `monitor check-config`.
+
+Nothing secret is printed: channel URLs in Apprise's privacy form, database and feed URLs
+without their passwords.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+from monitor.config.load import LoadedConfig
+
+_UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+def summarize(loaded: LoadedConfig) -> list[str]:
+    config = loaded.config
+    lines = [f"Configuration: {loaded.path}"]
+    lines += [f"  includes {file}" for file in loaded.source_files[1:]]
+    database = private_database_url(config.database) if config.database else None
+    lines.append(f"Database: {database or 'default (monitor.db in the state directory)'}")
+    lines.append(
+        f"{_count(len(config.feeds), 'feed')}, {_count(len(config.channels), 'channel')}, "
+        f"{_count(len(config.watchlists), 'watchlist')}"
+    )
+    for feed in config.feeds:
+        label = feed.name or private_plain_url(feed.url)
+        lines.append(f"  feed {label}: every {format_duration(feed.interval)}")
+    for name, channel in sorted(config.channels.items()):
+        source = f" (from {channel.url_file})" if channel.url_file else ""
+        lines.append(f"  channel {name}: {private_apprise_url(channel.url or '')}{source}")
+    for watchlist in config.watchlists:
+        targets = ", ".join(config.channels_for(watchlist)) or "no channel"
+        terms = _count(len(watchlist.terms), "term")
+        lines.append(f"  watchlist {watchlist.name}: {terms} -> {targets}")
+    return lines
+
+
+def private_apprise_url(url: str) -> str:
+    """The Apprise URL with its secrets masked; only the scheme when Apprise cannot parse it."""
+    import apprise  # slow to import (loads every plugin); only the summary needs it here
+
+    plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
+        scheme, found, _ = url.partition("://")
+        return f"{scheme}://…" if found else "(not an Apprise URL)"
+    # The query holds Apprise's generic defaults (retry, overflow, ...): noise in a summary.
+    shown = str(plugin.url(privacy=True)).split("?", 1)[0]  # type: ignore[no-untyped-call]
+    return f"{shown} ({plugin.service_name})"
+
+
+def private_database_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        scheme, found, _ = url.partition("://")
+        return f"{scheme}://…" if found else "(not a database URL)"
+
+
+def private_plain_url(url: str) -> str:
+    """A URL with the password of its user info (`https://user:secret@host/`) masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def format_duration(value: timedelta) -> str:
+    """timedelta -> the config's own notation (`300s` -> `5m`)."""
+    seconds = value.total_seconds()
+    for unit, size in _UNITS:
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

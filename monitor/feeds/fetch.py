@@ -1,0 +1,273 @@
+"""HTTP fetching of feeds: conditional GET, size and time caps, redirects through the SSRF gate.
+
+Every failure becomes a FetchError with a stable `kind` and a one-line message, because they end
+up in health reports read by people who did not write the feed URL's server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import errno
+import http
+import os
+import ssl
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+
+from monitor.feeds.netguard import check_host
+from monitor.model import FetchError, FetchResult, Validators
+
+MAX_REDIRECTS = 5
+
+# Feed types first; HTML last and cheap, because some sites answer "406" to a strict Accept.
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
+)
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_RETRY_AFTER_STATUSES = frozenset({429, 503})  # RFC 9110 §10.2.3
+_MAX_MESSAGE_CHARS = 200
+
+
+def build_client(
+    user_agent: str, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The one HTTP client for all feeds; share it so connections to a host are reused.
+
+    Redirects are off here: `fetch_feed` follows them itself so that the SSRF gate sees every
+    hop. Proxies from the environment (HTTPS_PROXY, NO_PROXY) are honoured.
+    """
+    return httpx.AsyncClient(
+        headers={"User-Agent": user_agent, "Accept": FEED_ACCEPT},
+        follow_redirects=False,
+        transport=transport,
+    )
+
+
+async def fetch_feed(
+    client: httpx.AsyncClient,
+    url: str,
+    validators: Validators,
+    *,
+    max_bytes: int,
+    timeout: float,
+    allow_private_networks: bool,
+) -> FetchResult:
+    """GET `url` with the validators of the last poll; raise FetchError when no feed body came.
+
+    `timeout` is a deadline for everything (name resolution, redirects, the whole body), so a
+    server that sends one byte a second cannot hold a poll slot. `max_bytes` caps the body after
+    Content-Encoding is undone, which bounds decompression bombs.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            return await _follow_redirects(
+                client,
+                url,
+                validators,
+                max_bytes=max_bytes,
+                timeout=timeout,
+                allow_private_networks=allow_private_networks,
+            )
+    except TimeoutError:
+        raise FetchError("timeout", f"no complete response within {timeout:g} s") from None
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After value (delay-seconds or HTTP-date, RFC 9110 §10.2.3)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" zones parse as naive; HTTP-dates are always GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+async def _follow_redirects(
+    client: httpx.AsyncClient,
+    url: str,
+    validators: Validators,
+    *,
+    max_bytes: int,
+    timeout: float,
+    allow_private_networks: bool,
+) -> FetchResult:
+    current = url
+    for hop in range(MAX_REDIRECTS + 1):
+        target = _http_url(current, redirected=hop > 0)
+        if not allow_private_networks:
+            host = target.raw_host.decode("ascii")
+            await check_host(host, target.port or _DEFAULT_PORTS[target.scheme])
+        try:
+            async with client.stream(
+                "GET",
+                target,
+                headers=_conditional_headers(validators),
+                timeout=httpx.Timeout(timeout),
+            ) as response:
+                if not response.has_redirect_location:
+                    return await _result(url, response, validators, max_bytes)
+                current = str(response.url.join(response.headers["location"]))
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise _request_error(exc) from None
+    raise FetchError(
+        "too_many_redirects", _one_line(f"more than {MAX_REDIRECTS} redirects, last to {current}")
+    )
+
+
+def _http_url(text: str, *, redirected: bool) -> httpx.URL:
+    what = "redirect target" if redirected else "URL"
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL as exc:
+        raise FetchError("invalid_url", _one_line(f"invalid {what}: {exc}")) from None
+    if url.scheme not in _DEFAULT_PORTS:
+        raise FetchError(
+            "invalid_url",
+            _one_line(f"unsupported {what} scheme {url.scheme!r} (expected http or https)"),
+        )
+    if not url.raw_host:
+        raise FetchError("invalid_url", f"{what} has no host")
+    return url
+
+
+def _conditional_headers(validators: Validators) -> dict[str, str]:
+    headers = {}
+    if validators.etag:
+        headers["If-None-Match"] = validators.etag
+    if validators.last_modified:
+        headers["If-Modified-Since"] = validators.last_modified
+    return headers
+
+
+async def _result(
+    requested_url: str, response: httpx.Response, old: Validators, max_bytes: int
+) -> FetchResult:
+    status = response.status_code
+    sent = Validators(
+        etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified")
+    )
+    if status == http.HTTPStatus.NOT_MODIFIED:
+        # A 304 may omit unchanged validators (RFC 9110 §15.4.5): keep the ones that still hold.
+        kept = Validators(
+            etag=sent.etag or old.etag, last_modified=sent.last_modified or old.last_modified
+        )
+        return _fetch_result(requested_url, response, b"", kept, not_modified=True)
+    if not response.is_success:
+        raise _status_error(response)
+    content = await _read_capped(response, max_bytes)
+    return _fetch_result(requested_url, response, content, sent, not_modified=False)
+
+
+def _fetch_result(
+    requested_url: str,
+    response: httpx.Response,
+    content: bytes,
+    validators: Validators,
+    *,
+    not_modified: bool,
+) -> FetchResult:
+    return FetchResult(
+        requested_url=requested_url,
+        final_url=str(response.url),
+        status_code=response.status_code,
+        content=content,
+        content_type=response.headers.get("content-type"),
+        validators=validators,
+        not_modified=not_modified,
+    )
+
+
+def _status_error(response: httpx.Response) -> FetchError:
+    status = response.status_code
+    try:
+        reason = response.reason_phrase or http.HTTPStatus(status).phrase
+    except ValueError:  # a status code Python does not know, sent without a phrase
+        reason = ""
+    retry_after = None
+    if status in _RETRY_AFTER_STATUSES:
+        retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+    return FetchError("http_status", _one_line(f"HTTP {status} {reason}"), retry_after=retry_after)
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    codings = [
+        coding.strip().lower()
+        for coding in response.headers.get_list("content-encoding", split_commas=True)
+    ]
+    compressed = [coding for coding in codings if coding not in ("", "identity")]
+    if len(compressed) > 1:
+        # httpx undoes each layer of a chunk before we see it: "gzip, gzip" turns one network
+        # read into gigabytes, so the cap below would come too late.
+        raise FetchError(
+            "too_large",
+            _one_line(f"refused stacked content encodings {', '.join(compressed)}"),
+        )
+    declared = response.headers.get("content-length", "")
+    if not compressed and declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError("too_large", f"body of {declared} bytes exceeds {max_bytes} bytes")
+    # One network read (64 KiB) of gzip inflates to at most ~64 MiB before this loop sees it.
+    chunks = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise FetchError("too_large", f"body exceeds {max_bytes} bytes once decompressed")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _request_error(exc: httpx.HTTPError | httpx.InvalidURL) -> FetchError:
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return FetchError("invalid_url", _one_line(f"invalid URL: {exc}"))
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError("timeout", _one_line(f"timed out: {_os_reason(exc)}"))
+    if isinstance(exc, httpx.DecodingError):
+        return FetchError("unreachable", _one_line(f"undecodable response body: {exc}"))
+    return FetchError("unreachable", _one_line(_os_reason(exc)))
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The most specific reason in the exception chain: httpx wraps httpcore, which wraps the
+    OSError ("Connection refused") that a person can act on."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate not trusted: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failure: {cause.reason or cause}"
+        # The errno, not the text: asyncio words refusals as "Connect call failed (addr)".
+        code = cause.errno if isinstance(cause, OSError) else None
+        if code is not None and code in errno.errorcode:
+            text = os.strerror(code)
+            return text[:1].lower() + text[1:]
+    return str(exc) or type(exc).__name__
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    pending = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(link for link in (current.__cause__, current.__context__) if link)
+
+
+def _one_line(text: str) -> str:
+    """Server-controlled text (reason phrases, URLs) squeezed onto one short line."""
+    line = " ".join(text.split())
+    return line if len(line) <= _MAX_MESSAGE_CHARS else line[: _MAX_MESSAGE_CHARS - 1] + "…"

@@ -1,0 +1,156 @@
+"""Feed bytes -> ParsedFeed, with feedparser doing the format work (RSS 0.9x-2.0, RDF, Atom).
+
+feedparser only ever sees an in-memory stream: given a str it may treat it as a URL or a path and
+fetch it. External entities are never read: feedparser strips entity declarations other than
+plain literals before parsing and turns off external entities in the SAX parser
+(tests/test_parse.py checks both with a file and an HTTP server as targets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+import xml.sax
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from monitor.feeds.urls import canonical_url
+from monitor.model import FeedEntry, ParsedFeed
+
+# With no Content-Type, feedparser flags every document as "not XML"; this generic type lets the
+# XML declaration decide the encoding instead (RFC 7303 §3.2).
+_DEFAULT_CONTENT_TYPE = "application/xml"
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_HTML_STARTS = (b"<!doctype html", b"<html")
+_LINK_SCHEMES = frozenset({"http", "https"})
+_MAX_MESSAGE_CHARS = 200
+
+
+def parse_feed(content: bytes, *, base_url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse a feed document; never raises. Relative links resolve against `base_url`."""
+    if not content.strip():
+        return _failure("not a feed: the server returned no body")
+    try:
+        return _parse(content, base_url, content_type)
+    except Exception as exc:  # feedparser on hostile bytes: one bad feed must not stop a poll
+        return _failure(_one_line(f"unparseable feed: {exc!r}"))
+
+
+def _parse(content: bytes, base_url: str, content_type: str | None) -> ParsedFeed:
+    result = feedparser.parse(
+        io.BytesIO(content),
+        response_headers={
+            "content-location": base_url,
+            "content-type": content_type or _DEFAULT_CONTENT_TYPE,
+        },
+        resolve_relative_uris=True,
+        sanitize_html=True,
+    )
+    title = _text(result.feed.get("title")) or None
+    entries = tuple(_entry(raw, base_url) for raw in result.entries)
+    problem = _bozo_reason(result)
+    malformed = result.get("bozo") and not isinstance(
+        result.get("bozo_exception"), feedparser.ThingsNobodyCaresAboutButMe
+    )
+    if entries:
+        warning = None
+        if problem:
+            warning = f"malformed feed: {problem}" if malformed else problem
+        return ParsedFeed(title=title, entries=entries, warning=warning)
+    recognised = bool(result.get("version"))
+    if not recognised and _looks_like_html(content, content_type):
+        return _failure("not a feed: the server returned an HTML page")
+    if not recognised and content.lstrip()[:1] in (b"{", b"["):
+        return _failure("not a feed: the server returned JSON, not RSS or Atom")
+    if malformed:
+        return ParsedFeed(title=title, entries=(), error=f"malformed feed: {problem}")
+    if not recognised:
+        return _failure("not a feed: no RSS, Atom or RDF document found")
+    return ParsedFeed(title=title, entries=(), warning=problem or None)
+
+
+def _failure(message: str) -> ParsedFeed:
+    return ParsedFeed(title=None, entries=(), error=message)
+
+
+def _entry(raw: Any, base_url: str) -> FeedEntry:
+    title = _text(raw.get("title"))
+    summary = _text(raw.get("summary"))
+    content = "\n".join(_text(part.get("value")) for part in raw.get("content") or ())
+    if content == summary:  # Atom entries with only <content> get it copied into summary
+        content = ""
+    url = _entry_url(raw.get("link"), base_url)
+    return FeedEntry(
+        key=_item_key(_text(raw.get("id")).strip(), url, title, summary, content),
+        url=url,
+        title=title,
+        summary=summary,
+        content=content,
+        published=_utc(raw.get("published_parsed")) or _utc(raw.get("updated_parsed")),
+    )
+
+
+def _item_key(guid: str, url: str | None, title: str, summary: str, content: str) -> str:
+    """The stable identity of an item across polls: guid, else link, else the text itself."""
+    if guid:
+        return guid
+    if url:
+        return f"link:{url}"
+    digest = hashlib.sha256("\x1f".join((title, summary, content)).encode("utf-8"))
+    return f"hash:{digest.hexdigest()}"
+
+
+def _entry_url(link: Any, base_url: str) -> str | None:
+    """The canonical absolute link, or None: javascript:, data: and the like are not article
+    links and must never reach an alert as a clickable href."""
+    text = _text(link).strip()
+    if not text:
+        return None
+    try:
+        absolute = urljoin(base_url, text)
+    except ValueError:
+        return None
+    canonical = canonical_url(absolute)
+    return canonical if urlsplit(canonical).scheme in _LINK_SCHEMES else None
+
+
+def _utc(parsed: Any) -> datetime | None:
+    """feedparser's dates are struct_time already converted to UTC; some are out of range."""
+    if not isinstance(parsed, time.struct_time):
+        return None
+    try:
+        return datetime(*parsed[:6], tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _bozo_reason(result: Any) -> str:
+    if not result.get("bozo"):
+        return ""
+    exc = result.get("bozo_exception")
+    if isinstance(exc, xml.sax.SAXParseException):
+        reason = f"{exc.getMessage()} at line {exc.getLineNumber()}, column {exc.getColumnNumber()}"
+    else:
+        reason = str(exc) or type(exc).__name__
+    return _one_line(reason)
+
+
+def _looks_like_html(content: bytes, content_type: str | None) -> bool:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type in _HTML_TYPES:
+        return True
+    start = content.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return start.startswith(_HTML_STARTS)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _MAX_MESSAGE_CHARS else line[: _MAX_MESSAGE_CHARS - 1] + "…"

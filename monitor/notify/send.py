@@ -1,0 +1,146 @@
+"""Send one rendered alert to one Apprise URL and report how it went (DESIGN §6).
+
+The dispatcher owns retries, so this sender tries exactly once and never raises: every problem
+comes back as a `SendOutcome` whose error is one line with no secret from the URL in it.
+
+What Apprise (2.x) does that matters here:
+
+- Retries: `NotifyBase.retry` comes from `?retry=N` in the URL, else
+  `AppriseAsset.default_service_retry` (0). A URL may turn it on, so it is forced back to 0 on
+  every service, and `optional` (which turns a failure into success) to False.
+- Timeouts: HTTP plugins (Slack, Telegram, ...) use `?cto=` (connect, default 4 s) and `?rto=`
+  (read, default 4 s); email has a single SMTP socket timeout of 15 s and no `rto`. A read that
+  times out after the service accepted the message becomes a duplicate on our retry, so the
+  read timeout is raised to 15 s unless the URL sets another `rto`. Apprise 2 also stops waiting
+  for a service after `AppriseAsset.service_timeout` (60 s); left as is, far above these.
+- Formats: a declared `body_format` is the *source* markup, which Apprise 2 converts to the
+  service's dialect (CommonMark to Slack mrkdwn, HTML to Telegram's subset). Our Slack body is
+  already mrkdwn, so it goes undeclared (passed through), and in Slack's block mode, because
+  the legacy payload escapes `& < >` a second time. Email and Telegram HTML are declared.
+- Retry-After: Apprise does not expose it, so `retry_after` stays None.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from urllib.parse import unquote
+
+import apprise
+from apprise.plugins.slack import NotifySlack
+
+from monitor.model import SendOutcome
+from monitor.notify.apprise_log import capture_apprise_log, failure_reason
+from monitor.notify.render import Rendered, channel_kind
+
+_READ_TIMEOUT_SECONDS = 15.0
+_MAX_ERROR_CHARS = 300
+
+# What separates the parts of a URL that may hold a secret (user, password, token, path item).
+_URL_SEPARATORS = re.compile(r"[/:@?&=#,;+\s]+")
+# Shorter parts are not scrubbed: replacing every "ab" in a message would make it unreadable.
+_MIN_SECRET_CHARS = 3
+
+
+class AppriseSender:
+    """One Apprise object per channel URL, built on first use and kept (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._asset = apprise.AppriseAsset(app_id="monitor", app_desc="monitor alerts")
+        self._by_url: dict[str, apprise.Apprise] = {}
+        self._lock = threading.Lock()
+
+    def send(self, url: str, rendered: Rendered) -> SendOutcome:
+        try:
+            return self._send(url, rendered)
+        except Exception as error:  # the contract is "never raises"; keep the loop alive
+            reason = f"unexpected {type(error).__name__}: {error}"
+            # Measured against the bare scheme, every part of the URL counts as secret.
+            return SendOutcome(ok=False, error=_scrubbed(reason, url, _scheme_only(url)))
+
+    def privacy_url(self, url: str) -> str:
+        """The URL with its secrets masked by Apprise, or just `scheme://…` when Apprise
+        cannot read it (an unreadable URL may hold a secret anywhere)."""
+        client = self._client(url)
+        if client is not None and len(client) > 0:
+            try:
+                return str(client[0].url(privacy=True))  # type: ignore[no-untyped-call]
+            except Exception:  # noqa: S110 - a plugin failing to print itself: fall back
+                pass
+        return _scheme_only(url)
+
+    def _send(self, url: str, rendered: Rendered) -> SendOutcome:
+        client = self._client(url)
+        if client is None:
+            return SendOutcome(ok=False, error=f"invalid Apprise URL {self.privacy_url(url)}")
+        declared = None if channel_kind(url) == "slack" else rendered.body_format
+        with capture_apprise_log() as records:
+            delivered = client.notify(
+                body=rendered.body, title=rendered.title, body_format=declared
+            )
+        if delivered:
+            return SendOutcome(ok=True)
+        return SendOutcome(
+            ok=False, error=_scrubbed(failure_reason(records), url, self.privacy_url(url))
+        )
+
+    def _client(self, url: str) -> apprise.Apprise | None:
+        with self._lock:
+            client = self._by_url.get(url)
+            if client is None:
+                service = _instantiate(url, self._asset)
+                if service is None:
+                    return None
+                _prepare(service)
+                client = apprise.Apprise(asset=self._asset)
+                client.add(service)
+                self._by_url[url] = client
+            return client
+
+
+def valid_apprise_url(url: str) -> bool:
+    """Whether Apprise can build a notification service from `url` (for configuration checks)."""
+    return _instantiate(url, apprise.AppriseAsset()) is not None
+
+
+def _instantiate(url: str, asset: apprise.AppriseAsset) -> apprise.NotifyBase | None:
+    if not url.strip():
+        return None
+    try:
+        return apprise.Apprise.instantiate(url, asset=asset)
+    except Exception:  # instantiate suppresses plugin errors; this guards anything else
+        return None
+
+
+def _prepare(service: apprise.NotifyBase) -> None:
+    """Make one try mean one try, with a read timeout that rarely cuts off an accepted send."""
+    service.retry = 0
+    service.optional = False
+    if service.socket_read_timeout == type(service).socket_read_timeout:  # no ?rto= in the URL
+        service.socket_read_timeout = max(service.socket_read_timeout, _READ_TIMEOUT_SECONDS)
+    if isinstance(service, NotifySlack):
+        service.use_blocks = True
+
+
+def _scheme_only(url: str) -> str:
+    scheme, separator, _ = url.strip().partition("://")
+    if separator and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        return f"{scheme}://…"
+    return "…"
+
+
+def _scrubbed(text: str, url: str, privacy: str) -> str:
+    """`text` as one line with every part of `url` that the privacy form hides replaced by
+    ****: passwords, tokens and keys, whatever the plugin (and their %-decoded forms)."""
+    public = _url_parts(privacy)
+    secrets = {part for part in _url_parts(url) if part not in public}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "****")
+    line = " ".join(text.split())
+    return line if len(line) <= _MAX_ERROR_CHARS else line[: _MAX_ERROR_CHARS - 1] + "…"
+
+
+def _url_parts(url: str) -> set[str]:
+    body = url.partition("://")[2] or url
+    parts = set(_URL_SEPARATORS.split(body)) | set(_URL_SEPARATORS.split(unquote(body)))
+    return {part for part in parts if len(part) >= _MIN_SECRET_CHARS}

@@ -1,0 +1,96 @@
+"""Feed HTML (or plain text) -> decoded plain text, the text that matching and quoting work on.
+
+Entities are decoded once (html.unescape semantics, through the stdlib parser), tags are removed,
+script/style contents are dropped, and whitespace collapses to single spaces. Block boundaries
+(paragraphs, list items, headings, line breaks) and blank lines of plain text survive as one "\\n",
+so sentence splitting can still see paragraphs; matching folds "\\n" like any other space.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+# Elements that end a line when rendered. Their text must not run into the next block's text.
+_BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
+        "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
+        "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "thead", "tfoot", "tr", "ul",
+    }
+)  # fmt: skip
+# Elements that separate words without ending a line (table cells, images between words).
+_SPACING_TAGS = frozenset({"td", "th", "img"})
+# Elements whose contents are not text for a reader.
+_DROPPED_TAGS = frozenset({"script", "style", "template", "noscript"})
+
+# Stands for a block break until whitespace is collapsed; NUL never survives from the input.
+_BREAK = "\x00"
+_WHITESPACE_RUN = re.compile(r"[\s\x00]+")
+_TAG_START = re.compile(r"<[A-Za-z/!?]")
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._dropped_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROPPED_TAGS:
+            self._dropped_depth += 1
+        else:
+            self._separate(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # A self-closed <script/> has no contents to drop; <br/> still breaks the line.
+        if tag not in _DROPPED_TAGS:
+            self._separate(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROPPED_TAGS:
+            self._dropped_depth = max(0, self._dropped_depth - 1)
+        else:
+            self._separate(tag)
+
+    def handle_data(self, data: str) -> None:
+        if not self._dropped_depth:
+            self.parts.append(data.replace(_BREAK, ""))
+
+    def unknown_decl(self, data: str) -> None:
+        # <![CDATA[...]]> inside HTML content is text an author meant to show.
+        if data.startswith("CDATA[") and not self._dropped_depth:
+            self.parts.append(data[len("CDATA[") :].replace(_BREAK, ""))
+
+    def _separate(self, tag: str) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append(_BREAK)
+        elif tag in _SPACING_TAGS:
+            self.parts.append(" ")
+
+
+def _collapse(run: re.Match[str]) -> str:
+    found = run.group()
+    lines = found.replace("\r\n", "\n").replace("\r", "\n")
+    paragraph = _BREAK in found or lines.count("\n") + lines.count("\u2029") >= 2
+    return "\n" if paragraph else " "
+
+
+def _without_unfinished_tag(markup: str) -> str:
+    """Cut a tag left open at the very end ("<p>text <b"): HTML5 drops it at end of input, where
+    the stdlib parser would print it as text."""
+    tail = markup.rfind(">") + 1
+    opened = _TAG_START.search(markup, tail)
+    return markup[: opened.start()] if opened else markup
+
+
+def html_to_text(markup: str) -> str:
+    """Decoded plain text of `markup`; never raises, whatever the markup."""
+    markup = _without_unfinished_tag(markup)
+    collector = _TextCollector()
+    try:
+        collector.feed(markup)
+        collector.close()
+    except Exception:  # noqa: S110 - broken markup must degrade to the text read so far
+        pass
+    return _WHITESPACE_RUN.sub(_collapse, "".join(collector.parts)).strip()

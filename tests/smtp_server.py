@@ -1,0 +1,114 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, or refuses it.
+
+    with running_smtp_server() as smtp:
+        sender.send(smtp.mailto_url(), rendered)
+        [message] = smtp.messages          # email.message.EmailMessage objects
+
+`refuse_at="RCPT"` or `"DATA"` answers that SMTP command with `refusal` (default
+"554 Transaction failed"); both can be changed while the server runs (`smtp.refuse_at = None`).
+`credentials=(user, password)` turns on AUTH PLAIN/LOGIN without TLS.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    refuse_at: str | None = None  # "RCPT", "DATA" or None (accept)
+    refusal: str = "554 Transaction failed"
+    messages: list[EmailMessage] = field(default_factory=list)
+    data_attempts: int = 0  # DATA commands seen, accepted or refused
+
+    def mailto_url(
+        self, *, credentials: str = "", sender: str = "monitor@example.org", extra: str = ""
+    ) -> str:
+        """An Apprise URL for plain SMTP to this server; `credentials` is "user:password"."""
+        auth = f"{credentials}@" if credentials else ""
+        query = f"from={sender}&to=veille@example.org{extra}"
+        return f"mailto://{auth}{self.host}:{self.port}?{query}"
+
+
+class _Handler:
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if self.server.refuse_at == "RCPT":
+            return self.server.refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.server.data_attempts += 1
+        if self.server.refuse_at == "DATA":
+            return self.server.refusal
+        content = envelope.original_content or envelope.content
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)  # what policy.default parses into
+        self.server.messages.append(message)
+        return "250 OK"
+
+
+class _Authenticator:
+    def __init__(self, user: str, password: str) -> None:
+        self.user = user.encode()
+        self.password = password.encode()
+
+    def __call__(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        accepted = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == self.user
+            and auth_data.password == self.password
+        )
+        return AuthResult(success=accepted)
+
+
+@contextmanager
+def running_smtp_server(
+    *,
+    refuse_at: str | None = None,
+    refusal: str = "554 Transaction failed",
+    credentials: tuple[str, str] | None = None,
+) -> Iterator[SmtpServer]:
+    server = SmtpServer(HOST, _free_port(), refuse_at=refuse_at, refusal=refusal)
+    options: dict[str, Any] = {}
+    if credentials:
+        options = {"authenticator": _Authenticator(*credentials), "auth_require_tls": False}
+    controller = Controller(_Handler(server), hostname=HOST, port=server.port, **options)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+def unused_port() -> int:
+    """A loopback port with nothing listening (for "server unreachable" tests)."""
+    return _free_port()
+
+
+def _free_port() -> int:
+    # aiosmtpd's Controller cannot bind port 0 (it connects to its own port to check it is up).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])

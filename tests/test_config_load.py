@@ -1,0 +1,566 @@
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.config import ConfigError, LoadedConfig, load_config, summarize
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def errors_of(path: Path, environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ or {})
+    assert str(caught.value) == "\n".join(caught.value.errors)
+    return caught.value.errors
+
+
+CHANNELS = """
+        channels:
+          desk:
+            url: json://127.0.0.1:9/
+          redaction:
+            url: json://127.0.0.1:9/
+        """
+
+# (yaml, expected error line without the "{file}:" prefix); each YAML has exactly one problem.
+ONE_PROBLEM = {
+    "unknown top-level key": (
+        """
+        database: sqlite:///monitor.db
+        watchlist:
+          - name: otan
+        """,
+        "2: watchlist: unknown key; expected one of: database, state_dir, max_age, poll_tick, "
+        "feeds, channels, fetch, delivery, watchlists, include, watchlists_dir "
+        "(did you mean 'watchlists'?)",
+    ),
+    "bad duration": (
+        """
+        feeds:
+          - url: https://example.org/rss
+            interval: 5x
+        """,
+        "3: feeds[0].interval: expected a duration such as 30s, 10m, 2h or 7d, got '5x'",
+    ),
+    "unknown channel in notify": (
+        CHANNELS
+        + """
+        watchlists:
+          - name: otan
+            notify:
+              - desk
+              - desk2
+            terms: [OTAN]
+        """,
+        "11: watchlists[0].notify[1]: unknown channel 'desk2'; "
+        "expected one of the channels: desk, redaction",
+    ),
+    "feed without url": (
+        """
+        feeds:
+          - url: https://example.org/rss
+          - name: Exemple
+            interval: 5m
+        """,
+        "3: feeds[1]: missing required key 'url'",
+    ),
+    "text instead of a list": (
+        CHANNELS
+        + """
+        watchlists:
+          - name: otan
+            notify: desk
+            terms: [OTAN]
+        """,
+        "9: watchlists[0].notify: expected a list, got 'desk' (write [desk] for a list of one)",
+    ),
+    "mapping instead of a list": (
+        "feeds: {url: https://example.org/rss}\n",
+        "1: feeds: expected a list, got a mapping",
+    ),
+    "not a boolean": (
+        "fetch:\n  allow_private_networks: maybe\n",
+        "2: fetch.allow_private_networks: expected true or false, got 'maybe'",
+    ),
+    "not a number": (
+        "fetch:\n  max_body_bytes: lots\n",
+        "2: fetch.max_body_bytes: expected a whole number, got 'lots'",
+    ),
+    "empty duration": (
+        "max_age:\n",
+        "1: max_age: expected a duration such as 30s, 10m, 2h or 7d, got an empty value",
+    ),
+    "list instead of a term": (
+        "watchlists:\n  - name: otan\n    terms:\n      - [OTAN]\n",
+        "4: watchlists[0].terms[0]: expected a term: text, or a mapping with 'term', got a list",
+    ),
+    "channel with both url and url_file": (
+        "channels:\n  desk:\n    url: json://127.0.0.1:9/\n    url_file: secret\n",
+        "2: channels.desk: expected exactly one of 'url' or 'url_file'",
+    ),
+    "watchlist name used twice": (
+        "watchlists:\n  - name: a\n    terms: [x]\n  - name: a\n    terms: [y]\n",
+        "4: watchlists[1].name: watchlist name 'a' is used twice",
+    ),
+    "duplicate key": (
+        "watchlists:\n  - name: a\n    terms: [x]\n    name: b\n",
+        "4: watchlists[0].name: duplicate key; first given on line 2",
+    ),
+    "YAML syntax error": (
+        "feeds:\n  - url: https://example.org/rss\n   interval: 5m\n",
+        "3: invalid YAML: expected <block end>, but found '<block mapping start>' "
+        "(while parsing a block collection on line 2)",
+    ),
+    "top level is a list": (
+        "- database\n",
+        "1: expected a mapping of settings (key: value) at the top level",
+    ),
+    "control character": ("database: a\x07\n", "1: invalid YAML: character #x0007 is not allowed"),
+    "unsupported tag": ("database: !secret db\n", "1: database: unsupported YAML tag '!secret'"),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), ONE_PROBLEM.values(), ids=ONE_PROBLEM.keys())
+def test_one_problem_is_reported_with_file_line_and_key_path(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = write(tmp_path, "monitor.yaml", text)
+    assert errors_of(path) == (f"{path}:{expected}",)
+
+
+# Keys of the DESIGN example that this version does not support.
+UNSUPPORTED = {
+    "opml": ("feeds:\n  - opml: feeds.opml\n", "2: feeds[0].opml"),
+    "digest": (
+        "channels:\n  desk:\n    url: json://x\n    digest: 30m\n",
+        "4: channels.desk.digest",
+    ),
+    "quiet_hours": (
+        'channels:\n  desk:\n    url: json://x\n    quiet_hours: "22:00-07:00"\n',
+        "4: channels.desk.quiet_hours",
+    ),
+    "query": (
+        "watchlists:\n  - name: a\n    terms: [x]\n    query: x AND y\n",
+        "4: watchlists[0].query",
+    ),
+    "fuzzy": (
+        "watchlists:\n  - name: a\n    terms:\n      - term: Peskov\n        fuzzy: 1\n",
+        "5: watchlists[0].terms[0].fuzzy",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "where"), UNSUPPORTED.values(), ids=UNSUPPORTED.keys())
+def test_unsupported_design_keys_are_unknown_keys(tmp_path: Path, text: str, where: str) -> None:
+    path = write(tmp_path, "monitor.yaml", text)
+    key = where.rpartition(".")[2]
+    found = [line for line in errors_of(path) if line.startswith(f"{path}:{where}: unknown key;")]
+    assert len(found) == 1
+    assert f"({key!r} is not supported by this version)" in found[0]
+
+
+def test_every_problem_is_reported_in_line_order(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "monitor.yaml",
+        """
+        feeds:
+          - url: ftp://example.org/rss
+            interval: 0s
+          - name: no url
+        colour: blue
+        """,
+    )
+    assert errors_of(path) == (
+        f"{path}:2: feeds[0].url: expected an http:// or https:// URL, got 'ftp://example.org/rss'",
+        f"{path}:3: feeds[0].interval: expected an interval of at least 1s",
+        f"{path}:4: feeds[1]: missing required key 'url'",
+        f"{path}:5: colour: unknown key; expected one of: database, state_dir, max_age, poll_tick, "
+        "feeds, channels, fetch, delivery, watchlists, include, watchlists_dir",
+    )
+
+
+def test_text_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_bytes("feeds: []\n# café\n".encode("latin-1"))
+    assert errors_of(path) == (f"{path}:2: invalid YAML: not UTF-8 text",)
+
+
+def test_missing_file_cannot_be_read(tmp_path: Path) -> None:
+    path = tmp_path / "absent.yaml"
+    assert errors_of(path) == (f"{path}: cannot read: No such file or directory",)
+
+
+@pytest.mark.parametrize("text", ["", "# nothing configured yet\n", "---\n"])
+def test_an_empty_file_is_an_empty_config(tmp_path: Path, text: str) -> None:
+    loaded = load_config(write(tmp_path, "monitor.yaml", text), {})
+    assert loaded.config.feeds == ()
+    assert loaded.config.watchlists == ()
+    assert loaded.config.max_age == timedelta(days=2)
+
+
+def test_scalars_stay_text_where_the_schema_wants_text(tmp_path: Path) -> None:
+    # YAML 1.1 would read `no` as false and `1.10` as 1.1.
+    text = """
+    feeds:
+      - url: https://example.no/rss
+        language: no
+    watchlists:
+      - name: versions
+        terms: [1.10, 2024]
+        exclude:
+          - term: on
+            case_sensitive: yes
+    """
+    config = load_config(write(tmp_path, "monitor.yaml", text), {}).config
+    assert config.feeds[0].language == "no"
+    assert [term.term for term in config.watchlists[0].terms] == ["1.10", "2024"]
+    assert config.watchlists[0].exclude[0].term == "on"
+    assert config.watchlists[0].exclude[0].case_sensitive is True
+
+
+def test_anchors_and_merge_keys_share_settings(tmp_path: Path) -> None:
+    text = """
+    watchlists:
+      - &base
+        name: a
+        fields: [title]
+        terms: [x]
+      - <<: *base
+        name: b
+    """
+    config = load_config(write(tmp_path, "monitor.yaml", text), {}).config
+    assert [(w.name, w.fields, w.terms[0].term) for w in config.watchlists] == [
+        ("a", ("title",), "x"),
+        ("b", ("title",), "x"),
+    ]
+
+
+def test_an_alias_to_itself_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "monitor.yaml", "watchlists: &loop\n  - *loop\n")
+    # An alias has no node of its own: the line is the anchor's.
+    assert errors_of(path) == (f"{path}:1: watchlists[0]: an alias refers back to itself",)
+
+
+def test_environment_variables_are_substituted_in_strings(tmp_path: Path) -> None:
+    text = """
+    channels:
+      redaction:
+        url: mailtos://veille:${SMTP_PASSWORD}@smtp.example.org?to=veille@example.org
+    feeds:
+      - url: https://example.org/rss
+        name: "$${NOT_A_VARIABLE} ${FEED_NAME}"
+        interval: ${INTERVAL}
+    """
+    environ = {"SMTP_PASSWORD": "p@ss$1", "FEED_NAME": "x\ninjected: true", "INTERVAL": "5m"}
+    config = load_config(write(tmp_path, "monitor.yaml", text), environ).config
+    assert config.channels["redaction"].url == (
+        "mailtos://veille:p@ss$1@smtp.example.org?to=veille@example.org"
+    )
+    # Substitution happens after parsing: a value can never add keys.
+    assert config.feeds[0].name == "${NOT_A_VARIABLE} x\ninjected: true"
+    assert config.feeds[0].interval == timedelta(minutes=5)
+
+
+def test_an_undefined_environment_variable_is_an_error(tmp_path: Path) -> None:
+    text = """
+    channels:
+      redaction:
+        url: mailtos://veille:${SMTP_PASSWORD}@smtp.example.org
+    """
+    path = write(tmp_path, "monitor.yaml", text)
+    assert errors_of(path) == (
+        f"{path}:3: channels.redaction.url: environment variable 'SMTP_PASSWORD' is not set",
+    )
+
+
+def test_the_process_environment_is_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MONITOR_TEST_DB", "sqlite:////var/lib/monitor/monitor.db")
+    path = write(tmp_path, "monitor.yaml", "database: ${MONITOR_TEST_DB}\n")
+    assert load_config(str(path)).config.database == "sqlite:////var/lib/monitor/monitor.db"
+
+
+def test_an_undefined_variable_in_an_included_file_names_that_file(tmp_path: Path) -> None:
+    included = write(tmp_path, "extra.yaml", "- name: a\n  terms:\n    - ${TERM}\n")
+    path = write(tmp_path, "monitor.yaml", "include: [extra.yaml]\n")
+    assert errors_of(path) == (
+        f"{included}:3: watchlists[0].terms[0]: environment variable 'TERM' is not set",
+    )
+
+
+def test_errors_show_the_variable_not_its_secret_value(tmp_path: Path) -> None:
+    path = write(tmp_path, "monitor.yaml", "feeds:\n  - url: ${PRIVATE_FEED}\n")
+    errors = errors_of(path, {"PRIVATE_FEED": "ftp://reader:s3cret@example.org/feed"})
+    assert errors == (
+        f"{path}:2: feeds[0].url: expected an http:// or https:// URL, got '${{PRIVATE_FEED}}'",
+    )
+
+
+def test_url_file_is_read_relative_to_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "credentials/slack_url", "https://hooks.slack.com/services/T1/B2/abc\n\n")
+    path = write(
+        tmp_path,
+        "monitor.yaml",
+        "channels:\n  desk:\n    url_file: credentials/slack_url\n",
+    )
+    monkeypatch.chdir("/")
+    desk = load_config(path, {}).config.channels["desk"]
+    assert desk.url == "https://hooks.slack.com/services/T1/B2/abc"
+    assert desk.url_file == "credentials/slack_url"
+
+
+def test_url_file_path_may_come_from_the_environment(tmp_path: Path) -> None:
+    # systemd passes LoadCredential= files through $CREDENTIALS_DIRECTORY.
+    write(tmp_path, "run/desk_url", "json://127.0.0.1:9/")
+    path = write(
+        tmp_path,
+        "etc/monitor.yaml",
+        "channels:\n  desk:\n    url_file: ${CREDENTIALS_DIRECTORY}/desk_url\n",
+    )
+    loaded = load_config(path, {"CREDENTIALS_DIRECTORY": str(tmp_path / "run")})
+    assert loaded.config.channels["desk"].url == "json://127.0.0.1:9/"
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        (None, "cannot read '{file}': No such file or directory"),
+        ("\n", "'{file}' is empty; expected an Apprise URL"),
+    ],
+    ids=["missing", "empty"],
+)
+def test_url_file_problems_name_the_channel(
+    tmp_path: Path, secret: str | None, message: str
+) -> None:
+    if secret is not None:
+        write(tmp_path, "slack_url", secret)
+    path = write(tmp_path, "monitor.yaml", "channels:\n  desk:\n    url_file: slack_url\n")
+    expected = message.format(file=tmp_path / "slack_url")
+    assert errors_of(path) == (f"{path}:3: channels.desk.url_file: {expected}",)
+
+
+def included_setup(tmp_path: Path) -> Path:
+    write(
+        tmp_path,
+        "lists/otan.yaml",
+        """
+        - name: otan
+          terms: [OTAN]
+        - name: peskov
+          terms: [Peskov]
+        """,
+    )
+    write(
+        tmp_path,
+        "watchlists.d/20-sport.yml",
+        "watchlists:\n  - name: sport\n    terms: [football]\n",
+    )
+    write(tmp_path, "watchlists.d/10-climat.yaml", "- name: climat\n  terms: [GIEC]\n")
+    write(tmp_path, "watchlists.d/notes.txt", "not a watchlist")
+    write(tmp_path, "watchlists.d/.10-climat.yaml.swp", "not a watchlist")
+    return write(
+        tmp_path,
+        "monitor.yaml",
+        """
+        include: [lists/otan.yaml]
+        watchlists_dir: watchlists.d
+        watchlists:
+          - name: main
+            terms: [x]
+        """,
+    )
+
+
+def test_included_watchlists_are_appended_in_order(tmp_path: Path) -> None:
+    loaded = load_config(included_setup(tmp_path), {})
+    names = [watchlist.name for watchlist in loaded.config.watchlists]
+    assert names == ["main", "otan", "peskov", "climat", "sport"]
+    assert loaded.source_files == (
+        tmp_path / "monitor.yaml",
+        tmp_path / "lists/otan.yaml",
+        tmp_path / "watchlists.d/10-climat.yaml",
+        tmp_path / "watchlists.d/20-sport.yml",
+    )
+
+
+def test_errors_inside_included_files_name_that_file_and_line(tmp_path: Path) -> None:
+    path = included_setup(tmp_path)
+    otan = write(
+        tmp_path,
+        "lists/otan.yaml",
+        """
+        - name: otan
+          terms: [OTAN]
+        - name: peskov
+          term: [Peskov]
+        """,
+    )
+    sport = write(
+        tmp_path,
+        "watchlists.d/20-sport.yml",
+        "watchlists:\n  - name: sport\n    terms: [football]\n    fields: [body]\n",
+    )
+    assert errors_of(path) == (
+        f"{otan}:4: watchlists[1].term: unknown key; expected one of: name, notify, terms, "
+        "exclude, fields (did you mean 'terms'?)",
+        f"{sport}:4: watchlists[0].fields: expected a list of title, summary, content; "
+        "got ['body']",
+    )
+
+
+def test_cross_file_errors_point_into_the_included_file(tmp_path: Path) -> None:
+    path = included_setup(tmp_path)
+    climat = write(tmp_path, "watchlists.d/10-climat.yaml", "- name: main\n  terms: [GIEC]\n")
+    sport = write(
+        tmp_path,
+        "watchlists.d/20-sport.yml",
+        "watchlists:\n  - name: sport\n    terms: [football]\n    notify: [nowhere]\n",
+    )
+    assert errors_of(path) == (
+        f"{climat}:1: watchlists[0].name: watchlist name 'main' is used twice",
+        f"{sport}:4: watchlists[0].notify[0]: unknown channel 'nowhere'; "
+        "expected one of the channels: none are defined",
+    )
+
+
+@pytest.mark.parametrize(
+    ("included", "expected"),
+    [
+        ("- name: a\n  terms: [x\n", "{inc}:3: invalid YAML: "),
+        ("name: a\nwatchlists: []\n", "{inc}:1: name: unknown key; expected one of: watchlists"),
+        ("watchlists: {name: a}\n", "{inc}:1: watchlists: expected a list of watchlists"),
+        (None, "{main}:1: include[0]: cannot read '{inc}': No such file or directory"),
+    ],
+    ids=["syntax", "unknown key", "not a list", "missing"],
+)
+def test_included_file_problems(tmp_path: Path, included: str | None, expected: str) -> None:
+    inc = tmp_path / "extra.yaml"
+    if included is not None:
+        write(tmp_path, "extra.yaml", included)
+    main = write(tmp_path, "monitor.yaml", "include: [extra.yaml]\n")
+    errors = errors_of(main)
+    assert len(errors) == 1
+    assert errors[0].startswith(expected.format(main=main, inc=inc))
+
+
+def test_watchlists_dir_must_exist(tmp_path: Path) -> None:
+    path = write(tmp_path, "monitor.yaml", "feeds: []\nwatchlists_dir: lists\n")
+    assert errors_of(path) == (
+        f"{path}:2: watchlists_dir: cannot read directory '{tmp_path / 'lists'}': "
+        "No such file or directory",
+    )
+
+
+DESIGN_EXAMPLE = """
+database: sqlite:///monitor.db          # default: monitor.db in the state directory
+feeds:
+  - url: https://www.example.fr/international/rss.xml
+    name: Exemple International
+    interval: 5m                         # default 10m
+    language: fr
+    tags: [presse-fr]
+channels:
+  redaction:
+    url: mailtos://veille:${SMTP_PASSWORD}@smtp.example.org?to=veille@example.org
+  desk:
+    url_file: slack_url
+fetch:
+  allow_private_networks: false          # loopback, private and link-local refused unless true
+watchlists:
+  - name: otan
+    notify: [redaction, desk]
+    terms:                               # the watchlist fires if ANY term matches ...
+      - term: OTAN
+        aliases: [NATO, "Alliance atlantique", "Organisation du traité de l'Atlantique nord"]
+      - "zone d'exclusion aérienne"
+      - term: Dmitri Peskov
+        aliases: [Peskov]
+      - term: Poutine
+        case_sensitive: true
+    exclude: [football]                  # ... unless any of these matches
+    fields: [title, summary, content]    # default: all three
+"""
+
+
+def load_design_example(tmp_path: Path) -> LoadedConfig:
+    write(tmp_path, "slack_url", "https://hooks.slack.com/services/T1234/B5678/abcdefSECRETxyz\n")
+    path = write(tmp_path, "monitor.yaml", DESIGN_EXAMPLE)
+    return load_config(path, {"SMTP_PASSWORD": "hunter2-secret"})
+
+
+def test_the_design_example_loads(tmp_path: Path) -> None:
+    loaded = load_design_example(tmp_path)
+    config = loaded.config
+    assert loaded.path == tmp_path / "monitor.yaml"
+    assert loaded.source_files == (tmp_path / "monitor.yaml",)
+    assert config.database == "sqlite:///monitor.db"
+    (feed,) = config.feeds
+    assert (feed.name, feed.interval, feed.language, feed.tags) == (
+        "Exemple International",
+        timedelta(minutes=5),
+        "fr",
+        ("presse-fr",),
+    )
+    assert config.fetch.allow_private_networks is False
+    (otan,) = config.watchlists
+    assert otan.notify == ("redaction", "desk")
+    assert [term.term for term in otan.terms] == [
+        "OTAN",
+        "zone d'exclusion aérienne",
+        "Dmitri Peskov",
+        "Poutine",
+    ]
+    assert otan.terms[0].aliases[2] == "Organisation du traité de l'Atlantique nord"
+    assert otan.terms[3].case_sensitive is True
+    assert [term.term for term in otan.exclude] == ["football"]
+    assert "hunter2-secret" in (config.channels["redaction"].url or "")
+
+
+def test_summary_names_everything_and_prints_no_secret(tmp_path: Path) -> None:
+    loaded = load_design_example(tmp_path)
+    text = "\n".join(summarize(loaded))
+    assert "hunter2-secret" not in text
+    assert "SECRET" not in text
+    assert f"Configuration: {tmp_path / 'monitor.yaml'}" in text
+    assert "Database: sqlite:///monitor.db" in text
+    assert "1 feed, 2 channels, 1 watchlist" in text
+    assert "  feed Exemple International: every 5m" in text
+    assert "  channel redaction: mailtos://veille:****@smtp.example.org" in text
+    assert "  channel desk: slack://" in text
+    assert "  watchlist otan: 4 terms -> redaction, desk" in text
+
+
+@pytest.mark.parametrize(
+    ("database", "channel_url", "shown"),
+    [
+        (
+            "postgresql://monitor:db-secret@127.0.0.1/monitor",
+            "mailtos://veille:mail-secret@smtp.example.org?to=a@example.org",
+            "mailtos://veille:****@smtp.example.org",
+        ),
+        (
+            "sqlite:///monitor.db",
+            "mailtos://veille:mail-secret",  # Apprise cannot parse it: the scheme only
+            "mailtos://…",
+        ),
+    ],
+)
+def test_summary_hides_passwords(
+    tmp_path: Path, database: str, channel_url: str, shown: str
+) -> None:
+    text = f"database: {database}\nchannels:\n  mail:\n    url: {channel_url}\n"
+    loaded = load_config(write(tmp_path, "monitor.yaml", text), {})
+    summary = "\n".join(summarize(loaded))
+    assert "secret" not in summary
+    assert f"  channel mail: {shown}" in summary

@@ -1,0 +1,241 @@
+"""monitor.text: HTML to text, folding with offsets, sentence spans."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from monitor.text.fold import fold
+from monitor.text.html import html_to_text
+from monitor.text.sentences import sentence_around, sentence_span
+
+# --- html_to_text -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        # entities, html.unescape semantics
+        ("l&#8217;OTAN", "l’OTAN"),
+        ("l&rsquo;Otan &amp; l&#x2019;UE", "l’Otan & l’UE"),
+        ("a&eacute;rienne", "aérienne"),
+        ("zone&nbsp;d&apos;exclusion", "zone d'exclusion"),
+        ("&amp;lt;b&amp;gt;", "&lt;b&gt;"),  # decoded once, not twice
+        ("AT&T &amp c", "AT&T & c"),
+        # tags
+        ("<p>Le <b>secrétaire</b> <a href='x'>général</a></p>", "Le secrétaire général"),
+        ("<b>O</b>TAN", "OTAN"),  # inline tags do not split words
+        ("<script>var otan = '<p>';</script>Texte", "Texte"),
+        ("<style>p { color: red }</style>Texte", "Texte"),
+        ("avant<!-- OTAN -->après", "avantaprès"),
+        ("<noscript>Activez JavaScript</noscript>Texte", "Texte"),
+        ("<![CDATA[l’OTAN]]>", "l’OTAN"),
+        (
+            "<table><tr><td>un</td><td>deux</td></tr><tr><td>trois</td></tr></table>",
+            "un deux\ntrois",
+        ),
+        ("texte<img src='x.png'>suite", "texte suite"),
+        # blocks become line breaks, other whitespace collapses
+        ("<p>Un.</p><p>Deux.</p>", "Un.\nDeux."),
+        ("un<br>deux<br/>trois", "un\ndeux\ntrois"),
+        ("<ul><li>un</li><li>deux</li></ul>", "un\ndeux"),
+        ("<h1>Titre</h1>Texte<blockquote>Cité</blockquote>", "Titre\nTexte\nCité"),
+        ("<div>\n\n  <p>  un  \n  </p>\n\n</div>", "un"),
+        ("un\u00a0\u202f deux\t\ttrois", "un deux trois"),
+        ("<p>ligne\ncoupée</p>", "ligne coupée"),
+        # plain text: passes through; a blank line is a paragraph break
+        ("Plain text, no tags.", "Plain text, no tags."),
+        (
+            "Premier paragraphe.\n\nSecond.\r\n\r\nTroisième.",
+            "Premier paragraphe.\nSecond.\nTroisième.",
+        ),
+        ("a < b and c > d", "a < b and c > d"),
+        ("prix <5 %", "prix <5 %"),
+        # broken markup
+        ("<p>unclosed <b", "unclosed"),
+        ("<div<p>texte", "texte"),
+        ("texte</p></div></span>", "texte"),
+        ("<p>texte <a href='x", "texte"),
+        ("avant <!-- jamais fermé", "avant"),
+        ("<script>never closed", ""),
+        ("nul\x00byte", "nulbyte"),
+        ("", ""),
+    ],
+)
+def test_html_to_text(markup: str, expected: str) -> None:
+    assert html_to_text(markup) == expected
+
+
+def test_html_to_text_never_raises_and_always_collapses() -> None:
+    pieces = ["<", ">", "</", "/>", "<!--", "-->", "<![CDATA[", "]]>", "<!", "<?", "&", ";",
+              "&#", "&#x", "amp", "nbsp", "<p", "<script>", "</script>", "<style", "'", '"', "=",
+              " ", "\n", "\xa0", "OTAN", "é", "\x00", "<br>", "</p>", "<li>", "x"]  # fmt: skip
+    generator = random.Random(1234)
+    for _ in range(2000):
+        markup = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 30)))
+        text = html_to_text(markup)
+        assert text == text.strip()
+        for leftover in ("  ", "\x00", "\xa0", "\n\n", " \n", "\n "):
+            assert leftover not in text
+
+
+# --- fold ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("aérienne", "aerienne"),
+        ("ZONE", "zone"),
+        ("Œuvre cœur", "oeuvre coeur"),
+        ("Ærø", "aero"),
+        ("Straße STRASSE", "strasse strasse"),
+        ("l’OTAN", "l otan"),
+        ("l'Otan l‘Otan lʼOTAN l´OTAN l`OTAN", "l otan l otan l otan l otan l otan"),
+        ("jusqu’à lorsqu’il", "jusqu a lorsqu il"),
+        ("no-fly no‐fly no‑fly no–fly", "no fly no fly no fly no fly"),
+        ("zone\u00a0d’exclusion\u202faérienne", "zone d exclusion aerienne"),
+        ("a \t\n b", "a b"),
+        ("l’ \u00a0OTAN", "l otan"),
+        ("bota\u00adnique zero\u200bwidth", "botanique zerowidth"),
+        ("ae\u0301rienne", "aerienne"),  # decomposed accent
+        ("ﬁn ＯＴＡＮ", "fin otan"),  # ligature, full-width
+        ("İstanbul Łódź", "istanbul lodz"),
+        ("", ""),
+    ],
+)
+def test_fold(text: str, folded: str) -> None:
+    assert fold(text).text == folded
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("l’OTAN", "l OTAN"),
+        ("Œuvre Straße Élysée", "OEuvre Strasse Elysee"),
+        ("Poutine no‑fly", "Poutine no fly"),
+    ],
+)
+def test_fold_keep_case(text: str, folded: str) -> None:
+    assert fold(text, keep_case=True).text == folded
+
+
+_FOLD_SAMPLES = [
+    "L’Œuvre de l’OTAN à Straße\u00a0no‑fly",
+    "ae\u0301rienne cœur ÆSIR ﬁn",
+    "  zone  d’exclusion\u202faérienne  ",
+    "bota\u00adnique\u200b İstanbul ẞ",
+    "e\u0301\u0301\u0301 ß ß",
+]
+_FOLD_ALPHABET = [*"aAeéEÉoOtnN ’'-‑\u00a0\u202f\u00ad\u200bœŒßæ.,«»", "e\u0301", "ﬁ", "İ"]
+
+
+def _fold_samples() -> list[str]:
+    generator = random.Random(42)
+    generated = [
+        "".join(generator.choice(_FOLD_ALPHABET) for _ in range(generator.randint(1, 25)))
+        for _ in range(300)
+    ]
+    return _FOLD_SAMPLES + generated
+
+
+@pytest.mark.parametrize("keep_case", [False, True])
+def test_fold_offsets_map_back_to_the_source(keep_case: bool) -> None:
+    for source in _fold_samples():
+        folded = fold(source, keep_case=keep_case)
+        assert folded.source == source
+        assert len(folded.offsets) == len(folded.text)
+        assert list(folded.offsets) == sorted(folded.offsets)
+        for index, char in enumerate(folded.text):
+            # each folded character comes from the source character it points at
+            origin = fold(source[folded.offsets[index]], keep_case=keep_case).text
+            assert char in origin, (source, index)
+        # every folded word refolds, from its source span, to exactly itself
+        position = 0
+        for word in folded.text.split(" "):
+            if word:
+                start, end = folded.source_span(position, position + len(word))
+                assert fold(source[start:end], keep_case=keep_case).text == word, (source, word)
+            position += len(word) + 1
+
+
+def test_fold_span_takes_in_trailing_combining_marks() -> None:
+    source = "cafe\u0301 noir"
+    folded = fold(source)
+    assert folded.text == "cafe noir"
+    assert folded.source_span(0, 4) == (0, 5)
+    assert source[slice(*folded.source_span(0, 4))] == "cafe\u0301"
+
+
+def test_fold_span_rejects_empty_spans() -> None:
+    with pytest.raises(ValueError, match="non-empty"):
+        fold("abc").source_span(1, 1)
+
+
+# --- sentences ----------------------------------------------------------------------------------
+
+_ARTICLE = (
+    "Le sommet s’ouvre demain. L’OTAN n’enverra pas de troupes, a dit M. Stoltenberg. "
+    "« L’OTAN ne fait pas partie du conflit », a-t-il ajouté ! Est-ce clair ? Oui.\n"
+    "Une ligne… puis la suite. Fin"
+)
+
+
+@pytest.mark.parametrize(
+    ("needle", "sentence"),
+    [
+        ("sommet", "Le sommet s’ouvre demain."),
+        ("troupes", "L’OTAN n’enverra pas de troupes, a dit M. Stoltenberg."),
+        ("Stoltenberg", "L’OTAN n’enverra pas de troupes, a dit M. Stoltenberg."),
+        ("conflit", "« L’OTAN ne fait pas partie du conflit », a-t-il ajouté !"),
+        ("clair", "Est-ce clair ?"),
+        ("Oui", "Oui."),
+        ("ligne", "Une ligne… puis la suite."),  # … before a lowercase word does not end it
+        ("Fin", "Fin"),
+    ],
+)
+def test_sentence_around(needle: str, sentence: str) -> None:
+    start = _ARTICLE.index(needle)
+    span = sentence_around(_ARTICLE, start, start + len(needle))
+    assert _ARTICLE[slice(*span)] == sentence
+    assert sentence_span(_ARTICLE, start, start + len(needle)) == span
+
+
+def test_sentence_around_keeps_a_hit_that_crosses_a_line_break() -> None:
+    text = "Avant. Une zone\nd’exclusion aérienne. Après."
+    start = text.index("zone")
+    end = text.index(" aérienne")
+    assert text[slice(*sentence_around(text, start, end))] == "Une zone\nd’exclusion aérienne."
+
+
+@pytest.mark.parametrize("max_chars", [20, 40, 80, 150])
+@pytest.mark.parametrize("needle", ["OTAN", "premier", "dernier", "zone d’exclusion"])
+def test_sentence_around_trims_at_word_boundaries_around_the_hit(
+    max_chars: int, needle: str
+) -> None:
+    text = (
+        "Intro. Le premier mot d’une très longue phrase où l’OTAN parle d’une zone d’exclusion "
+        "aérienne, de troupes, de soutien et encore de bien d’autres choses jusqu’au dernier. Fin."
+    )
+    start = text.index(needle)
+    end = start + len(needle)
+    span_start, span_end = sentence_around(text, start, end, max_chars=max_chars)
+    assert span_start <= start
+    assert end <= span_end
+    assert span_end - span_start <= max_chars
+    assert span_start == start or text[span_start - 1] == " "
+    assert span_end == end or text[span_end] in " ,."
+    whole = sentence_span(text, start, end)
+    assert whole[0] <= span_start
+    assert span_end <= whole[1]
+
+
+def test_sentence_around_returns_the_hit_when_it_is_longer_than_max_chars() -> None:
+    text = "Une phrase avec un très long passage au milieu. Fin."
+    assert sentence_around(text, 4, 40, max_chars=10) == (4, 40)
+
+
+def test_sentence_around_rejects_spans_outside_the_text() -> None:
+    with pytest.raises(ValueError, match="inside the text"):
+        sentence_around("abc", 2, 5)
