@@ -60,7 +60,7 @@ def configure_logging(verbose: bool) -> None:
         stream=sys.stderr,
     )
     # Per-request lines from httpx and Apprise's own chatter would drown the one-event-a-line log.
-    for noisy in ("httpx", "httpcore", "apprise", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "apprise", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

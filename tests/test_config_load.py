@@ -259,10 +259,10 @@ def test_environment_variables_are_substituted_in_strings(tmp_path: Path) -> Non
         name: "$${NOT_A_VARIABLE} ${FEED_NAME}"
         interval: ${INTERVAL}
     """
-    environ = {"SMTP_PASSWORD": "p@ss$1", "FEED_NAME": "x\ninjected: true", "INTERVAL": "5m"}
+    environ = {"SMTP_PASSWORD": "pa%40ss$1", "FEED_NAME": "x\ninjected: true", "INTERVAL": "5m"}
     config = load_config(write(tmp_path, "monitor.yaml", text), environ).config
     assert config.channels["redaction"].url == (
-        "mailtos://veille:p@ss$1@smtp.example.org?to=veille@example.org"
+        "mailtos://veille:pa%40ss$1@smtp.example.org?to=veille@example.org"
     )
     # Substitution happens after parsing: a value can never add keys.
     assert config.feeds[0].name == "${NOT_A_VARIABLE} x\ninjected: true"
@@ -549,11 +549,7 @@ def test_summary_names_everything_and_prints_no_secret(tmp_path: Path) -> None:
             "mailtos://veille:mail-secret@smtp.example.org?to=a@example.org",
             "mailtos://veille:****@smtp.example.org",
         ),
-        (
-            "sqlite:///monitor.db",
-            "mailtos://veille:mail-secret",  # Apprise cannot parse it: the scheme only
-            "mailtos://…",
-        ),
+        ("sqlite:///monitor.db", "console://", "console://"),
     ],
 )
 def test_summary_hides_passwords(
@@ -564,3 +560,11 @@ def test_summary_hides_passwords(
     summary = "\n".join(summarize(loaded))
     assert "secret" not in summary
     assert f"  channel mail: {shown}" in summary
+
+
+def test_an_unusable_apprise_url_is_an_error_that_hides_the_secret(tmp_path: Path) -> None:
+    text = "channels:\n  mail:\n    url: mailtos://veille:mail-secret\n"
+    path = write(tmp_path, "monitor.yaml", text)
+    (error,) = errors_of(path)
+    assert error.startswith(f"{path}:3: channels.mail.url: not a usable Apprise URL (mailtos://…)")
+    assert "secret" not in error

@@ -44,6 +44,13 @@ OTAN_ITEM = {
     ),
     "pubDate": pub_date(),
 }
+OLD_OTAN_ITEM = {  # appears late, but was published three days ago: history, not news
+    "guid": "story-old",
+    "title": "Archives : l’OTAN en 1999",
+    "link": "https://presse.example.fr/archives-1999",
+    "description": "L’OTAN intervient au Kosovo.",
+    "pubDate": pub_date(timedelta(days=3)),
+}
 BOTANIQUE_ITEM = {
     "guid": "story-3",
     "title": "Le jardin botanique rouvre ses serres",
@@ -118,7 +125,9 @@ def run_story(
     assert smtp.messages == []
 
     # A new item mentioning « l’Otan » appears, with an item about the « jardin botanique ».
-    feed_server.serve("/rss.xml", rss("Presse Exemple", [BOTANIQUE_ITEM, OTAN_ITEM, OLD_NEWS]))
+    feed_server.serve(
+        "/rss.xml", rss("Presse Exemple", [BOTANIQUE_ITEM, OTAN_ITEM, OLD_OTAN_ITEM, OLD_NEWS])
+    )
     assert poll(config, "--all") == 0
     assert len(smtp.messages) == 1
     [message] = smtp.messages
@@ -128,6 +137,7 @@ def run_story(
     assert "n’enverra pas de troupes en Ukraine" in body  # the sentence that matched
     assert "Otan" in body and "Outlet 0" in body
     assert "botanique" not in body
+    assert "1999" not in body
 
     # The same story (same link) in a second outlet is one story: no second email.
     copy = dict(OTAN_ITEM, guid="copie-9", title="Pas de zone d’exclusion, dit l’OTAN")
@@ -245,3 +255,30 @@ def test_refused_email_is_retried_and_delivered_once(
         now[0] += timedelta(hours=1)
         assert runtime.dispatcher().dispatch_due().sent == 0
         assert len(smtp.messages) == 1
+
+
+def test_an_alert_that_cannot_be_delivered_is_marked_failed_not_dropped(
+    tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from monitor.config import load_config
+    from monitor.daemon.once import poll_once
+    from monitor.daemon.runtime import build_runtime
+    from monitor.store.outbox import outbox_counts
+
+    now = [datetime.now(UTC)]
+    with running_smtp_server(refuse_at="RCPT") as smtp:
+        feed_url = feed_server.serve("/rss.xml", rss("Presse", []))
+        runtime = build_runtime(
+            load_config(write_config(tmp_path, [feed_url], smtp)), clock=lambda: now[0]
+        )
+        poll_once(runtime, all_feeds=True, out=io.StringIO())
+        feed_server.serve("/rss.xml", rss("Presse", [OTAN_ITEM]))
+        poll_once(runtime, all_feeds=True, out=io.StringIO())
+        for _ in range(12):  # hours of retries with backoff, then past give_up_after (2 days)
+            now[0] += timedelta(hours=5)
+            runtime.dispatcher().dispatch_due()
+        with runtime.engine.connect() as connection:
+            counts = outbox_counts(connection)
+    assert (counts.sent, counts.pending, counts.failed) == (0, 0, 1)
+    assert smtp.messages == []
+    assert any("FAILED for good" in record.getMessage() for record in caplog.records)

@@ -272,7 +272,23 @@ class _Loading:
             return None
         for path, message in cross_reference_errors(config):
             self._add(path, message)
+        self._check_channel_urls(config)
         return config
+
+    def _check_channel_urls(self, config: Config) -> None:
+        """A channel URL Apprise cannot read would only fail at the first alert: refuse it now."""
+        from monitor.notify import privacy_url, valid_apprise_url  # Apprise is slow to import
+
+        for name, channel in config.channels.items():
+            url = self.url_files.get(name, channel.url)
+            if url is None or valid_apprise_url(url):
+                continue
+            key = "url_file" if name in self.url_files else "url"
+            self._add(
+                ("channels", name, key),
+                f"not a usable Apprise URL ({privacy_url(url)}); expected a service URL such as "
+                "mailtos://user:password@smtp.example.org?to=alerts@example.org",
+            )
 
     # -- reporting ---------------------------------------------------------------------------
 

@@ -39,15 +39,10 @@ def summarize(loaded: LoadedConfig) -> list[str]:
 
 def private_apprise_url(url: str) -> str:
     """The Apprise URL with its secrets masked; only the scheme when Apprise cannot parse it."""
-    import apprise  # slow to import (loads every plugin); only the summary needs it here
+    from monitor.notify import privacy_url  # Apprise is slow to import; only this needs it
 
-    plugin = apprise.Apprise.instantiate(url)
-    if plugin is None:
-        scheme, found, _ = url.partition("://")
-        return f"{scheme}://…" if found else "(not an Apprise URL)"
     # The query holds Apprise's generic defaults (retry, overflow, ...): noise in a summary.
-    shown = str(plugin.url(privacy=True)).split("?", 1)[0]  # type: ignore[no-untyped-call]
-    return f"{shown} ({plugin.service_name})"
+    return privacy_url(url).split("?", 1)[0]
 
 
 def private_database_url(url: str) -> str:

@@ -26,7 +26,9 @@ class Service:
         self._runtime = runtime
         self._stopping = asyncio.Event()
         self._in_flight: set[asyncio.Task[Any]] = set()
-        self._dispatch_wakeup = asyncio.Event()
+        # The dispatch job and a poll that produced alerts may both want to dispatch: one at a
+        # time, so a batch is never claimed while another is still being sent.
+        self._dispatching = asyncio.Lock()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -106,7 +108,8 @@ class Service:
             await self._dispatch_tick()
 
     async def _dispatch_tick(self) -> None:
-        await asyncio.to_thread(self._runtime.dispatcher().dispatch_due)
+        async with self._dispatching:
+            await asyncio.to_thread(self._runtime.dispatcher().dispatch_due)
 
     def _on_stop_signal(self, signum: int) -> None:
         log.info("received %s: stopping after in-flight work", signal.Signals(signum).name)
@@ -117,7 +120,9 @@ class Service:
         try:
             loaded = load_config(path)
         except ConfigError as error:
-            log.error("reload refused, keeping the running configuration: %s", error)
+            log.error(
+                "reload refused, keeping the running configuration: %s", "; ".join(error.errors)
+            )
             return
         old_database = self._runtime.config.database
         self._runtime.reconfigure(loaded)

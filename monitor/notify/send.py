@@ -17,6 +17,10 @@ What Apprise (2.x) does that matters here:
   service's dialect (CommonMark to Slack mrkdwn, HTML to Telegram's subset). Our Slack body is
   already mrkdwn, so it goes undeclared (passed through), and in Slack's block mode, because
   the legacy payload escapes `& < >` a second time. Email and Telegram HTML are declared.
+- Pacing: Apprise sleeps between two sends of one service object (`request_rate_per_sec`,
+  which is really seconds between requests: 5.5 s for email, 1.2 s for Slack, none for
+  Telegram). One second for every service keeps us within Slack's and Telegram's limits
+  (about one message a second per chat) without holding a burst of emails for minutes.
 - Retry-After: Apprise does not expose it, so `retry_after` stays None.
 """
 
@@ -34,6 +38,7 @@ from monitor.notify.apprise_log import capture_apprise_log, failure_reason
 from monitor.notify.render import Rendered, channel_kind
 
 _READ_TIMEOUT_SECONDS = 15.0
+_SECONDS_BETWEEN_SENDS = 1.0
 _MAX_ERROR_CHARS = 300
 
 # What separates the parts of a URL that may hold a secret (user, password, token, path item).
@@ -62,12 +67,7 @@ class AppriseSender:
         """The URL with its secrets masked by Apprise, or just `scheme://…` when Apprise
         cannot read it (an unreadable URL may hold a secret anywhere)."""
         client = self._client(url)
-        if client is not None and len(client) > 0:
-            try:
-                return str(client[0].url(privacy=True))  # type: ignore[no-untyped-call]
-            except Exception:  # noqa: S110 - a plugin failing to print itself: fall back
-                pass
-        return _scheme_only(url)
+        return _privacy_form(client[0] if client else None, url)
 
     def _send(self, url: str, rendered: Rendered) -> SendOutcome:
         client = self._client(url)
@@ -98,6 +98,20 @@ class AppriseSender:
             return client
 
 
+def privacy_url(url: str) -> str:
+    """`url` with its secrets masked by Apprise, or `scheme://…` when Apprise cannot read it."""
+    return _privacy_form(_instantiate(url, apprise.AppriseAsset()), url)
+
+
+def _privacy_form(service: apprise.NotifyBase | None, url: str) -> str:
+    if service is not None:
+        try:
+            return str(service.url(privacy=True))  # type: ignore[no-untyped-call]
+        except Exception:  # noqa: S110 - a plugin failing to print itself: fall back
+            pass
+    return _scheme_only(url)
+
+
 def valid_apprise_url(url: str) -> bool:
     """Whether Apprise can build a notification service from `url` (for configuration checks)."""
     return _instantiate(url, apprise.AppriseAsset()) is not None
@@ -116,6 +130,7 @@ def _prepare(service: apprise.NotifyBase) -> None:
     """Make one try mean one try, with a read timeout that rarely cuts off an accepted send."""
     service.retry = 0
     service.optional = False
+    service.request_rate_per_sec = _SECONDS_BETWEEN_SENDS
     if service.socket_read_timeout == type(service).socket_read_timeout:  # no ?rto= in the URL
         service.socket_read_timeout = max(service.socket_read_timeout, _READ_TIMEOUT_SECONDS)
     if isinstance(service, NotifySlack):

@@ -28,8 +28,9 @@ from monitor.store.outbox import (
 
 log = logging.getLogger("monitor.dispatch")
 
-# Long enough for a slow SMTP server; if the process dies mid-send the delivery is retried
-# after this (at-least-once).
+# A claimed batch must be sent well within its lease, or another dispatcher could claim the
+# same rows: 10 sends of at most ~16 s (timeout plus pacing) fit in 5 minutes. If the process
+# dies mid-send, the delivery is retried after the lease (at-least-once).
 _SEND_LEASE = timedelta(minutes=5)
 
 
@@ -54,7 +55,7 @@ class Dispatcher:
         sender: Sender,
         clock: Callable[[], datetime],
         *,
-        batch_size: int = 50,
+        batch_size: int = 10,
     ) -> None:
         self._engine = engine
         self._config = config

@@ -64,7 +64,19 @@ class Poller:
     async def poll_due(self, *, all_feeds: bool = False) -> list[PollReport]:
         now = self._clock()
         due = await asyncio.to_thread(self._claim, now, all_feeds)
-        return list(await asyncio.gather(*(self._poll_one(feed) for feed in due)))
+        outcomes = await asyncio.gather(
+            *(self._poll_one(feed) for feed in due), return_exceptions=True
+        )
+        reports = []
+        for feed, outcome in zip(due, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                # Even the failure could not be recorded (database down?): the claim lease
+                # expires and the feed is polled again; nothing was stored, nothing is lost.
+                log.error("feed %s: poll not recorded: %r", feed.url, outcome)
+                reports.append(PollReport(feed.url, "error:internal", error=repr(outcome)))
+            else:
+                reports.append(outcome)
+        return reports
 
     def _claim(self, now: datetime, all_feeds: bool) -> list[FeedState]:
         with self._engine.begin() as connection:

@@ -1,0 +1,140 @@
+"""The command line contracts of DESIGN §7: outputs and exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+
+CONFIG = """
+channels:
+  terminal:
+    url: console://
+watchlists:
+  - name: otan
+    terms:
+      - term: OTAN
+        aliases: [NATO, "Alliance atlantique"]
+      - "zone d'exclusion aérienne"
+    exclude: [football]
+  - name: kremlin
+    terms: [Peskov]
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def run_match(
+    config: Path,
+    lines: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, list[dict[str, object]], str]:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    status = main(["--config", str(config), "match"])
+    captured = capsys.readouterr()
+    return status, [json.loads(line) for line in captured.out.splitlines()], captured.err
+
+
+def test_match_writes_one_line_per_item_with_sorted_watchlists_and_offsets(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    items = [
+        {
+            "id": 1,
+            "title": "Peskov répond à l’Otan",
+            "summary": "<p>Rien sur le jardin botanique.</p>",
+        },
+        {"id": "two", "content": "<p>Le jardin&nbsp;botanique rouvre.</p>"},
+        {"id": 3, "title": "NATO", "summary": "Le match de football"},
+    ]
+    status, records, _ = run_match(
+        config, [json.dumps(item) for item in items], monkeypatch, capsys
+    )
+    assert status == 0
+    assert [record["id"] for record in records] == [1, "two", 3]
+    assert records[0]["watchlists"] == ["kremlin", "otan"]
+    otan_hit = next(hit for hit in records[0]["hits"] if hit["watchlist"] == "otan")  # type: ignore[union-attr]
+    assert otan_hit == {
+        "watchlist": "otan",
+        "term": "OTAN",
+        "field": "title",
+        "start": 18,
+        "end": 22,
+        "text": "Otan",
+    }
+    assert records[1] == {"id": "two", "watchlists": [], "hits": []}
+    assert records[2]["watchlists"] == []  # excluded by "football"
+
+
+def test_match_reports_a_bad_line_and_goes_on(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, records, errors = run_match(
+        config,
+        ["{not json", '{"title": "no id"}', '{"id": 9, "title": "OTAN"}'],
+        monkeypatch,
+        capsys,
+    )
+    assert status == 1
+    assert [record["id"] for record in records] == [9]
+    assert "stdin:1: invalid JSON" in errors
+    assert "stdin:2:" in errors
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("watchlist:\n  - name: x\n", ":1: watchlist: unknown key"),
+        ("feeds:\n  - url: https://example.org/rss\n    interval: 5x\n", ":3: feeds[0].interval:"),
+        (
+            "channels:\n  a:\n    url: console://\nwatchlists:\n  - name: w\n    terms: [x]\n"
+            "    notify: [b]\n",
+            ":7: watchlists[0].notify[0]: unknown channel 'b'",
+        ),
+    ],
+)
+def test_check_config_exits_2_naming_file_line_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["--config", str(path), "check-config"]) == 2
+    assert f"{path}{expected}" in capsys.readouterr().err
+
+
+def test_missing_configuration_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(tmp_path / "absent.yaml"), "check-config"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "absent.yaml" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_python_dash_m_runs_the_same_cli(config: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "check-config"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2 watchlists" in result.stdout
+
+
+def test_invalid_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["no-such-command"])
+    assert exit_info.value.code == 2

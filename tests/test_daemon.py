@@ -1,0 +1,107 @@
+"""`monitor run` as a real process: reload on SIGHUP, refusal of an invalid reload, clean stop."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.feed_server import FeedServer, rss
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Daemon:
+    def __init__(self, config: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.log: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, fragment: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.log.append(line)
+            if fragment in line:
+                return line
+        raise AssertionError(f"no log line with {fragment!r}; got:\n" + "\n".join(self.log))
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+
+def write(path: Path, feeds: list[str], extra: str = "") -> None:
+    feed_lines = "".join(f"  - url: {url}\n    interval: 1s\n" for url in feeds)
+    path.write_text(
+        f"database: sqlite:///{path.parent / 'monitor.db'}\npoll_tick: 1s\n"
+        f"fetch:\n  allow_private_networks: true\n"
+        f"channels:\n  terminal:\n    url: console://\n"
+        f"feeds:\n{feed_lines}"
+        f"watchlists:\n  - name: otan\n    terms: [OTAN]\n{extra}",
+        encoding="utf-8",
+    )
+
+
+def test_sighup_reloads_and_an_invalid_reload_keeps_running(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    first = feed_server.serve("/a.xml", rss("A", []))
+    second = feed_server.serve("/b.xml", rss("B", []))
+    config = tmp_path / "monitor.yaml"
+    write(config, [first])
+    daemon = Daemon(config)
+    try:
+        daemon.wait_for("monitor running: 1 feeds")
+
+        config.write_text("watchlist: []\n", encoding="utf-8")
+        daemon.process.send_signal(signal.SIGHUP)
+        refused = daemon.wait_for("reload refused")
+        assert f"{config}:1: watchlist: unknown key" in refused
+
+        write(config, [first, second])
+        daemon.process.send_signal(signal.SIGHUP)
+        daemon.wait_for("configuration reloaded")
+        deadline = time.monotonic() + 20
+        while "/b.xml" not in feed_server.requests and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "/b.xml" in feed_server.requests
+    finally:
+        status = daemon.stop()
+    assert status == 0
+    remaining = daemon.log + list(daemon.lines.queue)
+    assert any("monitor stopped" in line for line in remaining)
+
+
+def test_the_daemon_refuses_to_start_on_an_invalid_configuration(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text("feeds:\n  - url: ftp://example.org/rss\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"{config}:2: feeds[0].url:" in result.stderr
