@@ -38,6 +38,11 @@ _MAX_OUTLETS_LISTED = 15
 _LINE_BREAKING = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
+
+def _one_line(text: str) -> str:
+    return _CONTROL.sub("", _LINE_BREAKING.sub(" ", text))
+
+
 # Slack has no escape for its formatting marks: feed text gets look-alikes so `*` stays literal.
 _SLACK_NEUTRAL = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
 
@@ -65,86 +70,96 @@ def channel_kind(url: str) -> str:
 def render(message: AlertMessage, kind: str) -> Rendered:
     """The alert written for `kind` (see `channel_kind`); unknown kinds get plain text."""
     if kind == "email":
-        return Rendered(_heading(message), _email_body(message), "html")
+        return Rendered(_heading(message), _body(message, _EMAIL), "html")
     if kind == "slack":
-        return Rendered("", _slack_body(message), "markdown")
+        return Rendered("", _body(message, _SLACK, titled=False), "markdown")
     if kind == "telegram":
-        return Rendered("", _telegram_body(message), "html")
-    return Rendered(_heading(message), _text_body(message), "text")
+        return Rendered("", _body(message, _TELEGRAM, titled=False), "html")
+    return Rendered(_heading(message), _body(message, _TEXT), "text")
 
 
-def _email_body(message: AlertMessage) -> str:
-    def escape(text: str) -> str:
-        return html.escape(_one_line(text))
+@dataclass(frozen=True)
+class _Dialect:
+    """How one format escapes feed text and writes our few marks. `anchor` gets a link already
+    made safe by `_http_link` and a text already escaped."""
 
+    escape: Callable[[str], str]
+    strong: Callable[[str], str]
+    mark: Callable[[str], str]
+    anchor: Callable[[str, str], str]
+    quote: Callable[[str], str]
+    link_text: Callable[[str], str] = html.escape
+    paragraph: Callable[[str], str] = lambda line: line
+
+
+def _html_escape(text: str) -> str:
+    return html.escape(_one_line(text))
+
+
+def _slack_escape(text: str) -> str:
+    text = _one_line(text).translate(_SLACK_NEUTRAL)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _telegram_escape(text: str) -> str:
+    # Telegram names only &lt; &gt; &amp; &quot;; apostrophes stay as they are.
+    return html.escape(_one_line(text), quote=False).replace('"', "&quot;")
+
+
+_EMAIL = _Dialect(
+    escape=_html_escape,
+    strong=lambda text: f"<b>{text}</b>",
+    mark=lambda text: f"<mark>{text}</mark>",
+    anchor=lambda link, text: f'<a href="{html.escape(link)}">{text}</a>',
+    quote=lambda text: f"<blockquote>{text}</blockquote>",
+    paragraph=lambda line: line if line.startswith("<blockquote>") else f"<p>{line}</p>",
+)
+_SLACK = _Dialect(
+    escape=_slack_escape,
+    strong=lambda text: f"*{text}*",
+    mark=lambda text: f"*{text}*",
+    # `|` would end the anchor's URL part early; `&` must be escaped inside it too.
+    anchor=lambda link, text: f"<{link.replace('&', '&amp;')}|{text.replace('|', '')}>",
+    quote=lambda text: f"> {text}",
+    link_text=lambda link: link.replace("&", "&amp;"),
+)
+_TELEGRAM = _Dialect(
+    escape=_telegram_escape,
+    strong=lambda text: f"<b>{text}</b>",
+    mark=lambda text: f"<b>{text}</b>",
+    anchor=lambda link, text: f'<a href="{html.escape(link)}">{text}</a>',
+    quote=lambda text: f"“{text}”",
+)
+_TEXT = _Dialect(
+    escape=_one_line,
+    strong=lambda text: text,
+    mark=lambda text: f"**{text}**",
+    anchor=lambda link, text: text,
+    quote=lambda text: f"“{text}”",
+    link_text=lambda link: link,
+)
+
+
+def _body(message: AlertMessage, dialect: _Dialect, *, titled: bool = True) -> str:
+    """Heading, facts, the quoted sentence, the link and the other outlets, in `dialect`.
+    Without a separate title (`titled=False`) the heading also names the watchlist."""
+    escape = dialect.escape
     link = _http_link(message.url)
     title = escape(_title(message))
-    heading = f'<a href="{html.escape(link)}">{title}</a>' if link else title
-    lines = [f"<p><b>{heading}</b></p>"]
-    lines += [f"<p>{escape(line)}</p>" for line in _facts(message)]
-    quoted = _quoted(message, escape, lambda text: f"<mark>{text}</mark>")
-    if quoted is not None:
-        lines.append(f"<blockquote>{quoted}</blockquote>")
-    if link:
-        lines.append(f'<p><a href="{html.escape(link)}">{html.escape(link)}</a></p>')
-    elif message.url:
-        lines.append(f"<p>Link: {escape(message.url)}</p>")
-    lines += [f"<p>{escape(line)}</p>" for line in _outlets(message)]
-    return "\n".join(lines)
-
-
-def _slack_body(message: AlertMessage) -> str:
-    def escape(text: str) -> str:
-        text = _one_line(text).translate(_SLACK_NEUTRAL)
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-    link = _http_link(message.url)
-    slack_link = link.replace("&", "&amp;") if link else None
-    title = escape(_title(message)).replace("|", "")
-    heading = f"<{slack_link}|{title}>" if slack_link else title
-    lines = [f"*[{escape(message.watchlist)}] {heading}*"]
+    heading = dialect.anchor(link, title) if link else title
+    if not titled:
+        heading = f"[{escape(message.watchlist)}] {heading}"
+    lines = [dialect.strong(heading)]
     lines += [escape(line) for line in _facts(message)]
-    quoted = _quoted(message, escape, lambda text: f"*{text}*")
+    quoted = _quoted(message, escape, dialect.mark)
     if quoted is not None:
-        lines.append(f"> {quoted}")
-    if slack_link:
-        lines.append(f"<{slack_link}>")
+        lines.append(dialect.quote(quoted))
+    if link:
+        lines.append(dialect.anchor(link, dialect.link_text(link)))
     elif message.url:
         lines.append(f"Link: {escape(message.url)}")
     lines += [escape(line) for line in _outlets(message)]
-    return "\n".join(lines)
-
-
-def _telegram_body(message: AlertMessage) -> str:
-    def escape(text: str) -> str:
-        # Telegram names only &lt; &gt; &amp; &quot;; apostrophes stay as they are.
-        return html.escape(_one_line(text), quote=False).replace('"', "&quot;")
-
-    link = _http_link(message.url)
-    title = escape(_title(message))
-    heading = f'<a href="{html.escape(link)}">{title}</a>' if link else title
-    lines = [f"<b>[{escape(message.watchlist)}] {heading}</b>"]
-    lines += [escape(line) for line in _facts(message)]
-    quoted = _quoted(message, escape, lambda text: f"<b>{text}</b>")
-    if quoted is not None:
-        lines.append(f"“{quoted}”")
-    if link:
-        lines.append(f'<a href="{html.escape(link)}">{html.escape(link)}</a>')
-    elif message.url:
-        lines.append(f"Link: {escape(message.url)}")
-    lines += [escape(line) for line in _outlets(message)]
-    return "\n".join(lines)
-
-
-def _text_body(message: AlertMessage) -> str:
-    lines = [_one_line(_title(message)), *(_one_line(line) for line in _facts(message))]
-    quoted = _quoted(message, _one_line, lambda text: f"**{text}**")
-    if quoted is not None:
-        lines.append(f"“{quoted}”")
-    if message.url:
-        lines.append(_one_line(message.url))
-    lines += [_one_line(line) for line in _outlets(message)]
-    return "\n".join(lines)
+    return "\n".join(dialect.paragraph(line) for line in lines)
 
 
 def _heading(message: AlertMessage) -> str:
@@ -224,7 +239,3 @@ def _quoted(
         position = end
     pieces.append(escape(text[position:]))
     return "".join(pieces)
-
-
-def _one_line(text: str) -> str:
-    return _CONTROL.sub("", _LINE_BREAKING.sub(" ", text))
