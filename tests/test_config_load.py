@@ -124,6 +124,50 @@ ONE_PROBLEM = {
     ),
     "control character": ("database: a\x07\n", "1: invalid YAML: character #x0007 is not allowed"),
     "unsupported tag": ("database: !secret db\n", "1: database: unsupported YAML tag '!secret'"),
+    "query error": (
+        """
+        watchlists:
+          - name: peskov
+            terms: [Peskov]
+            query: Peskov NEAR/ Kremlin
+        """,
+        "4: watchlists[0].query: position 8: expected a number after NEAR/ (e.g. NEAR/5)",
+    ),
+    "query error counts from the quote": (
+        "watchlists:\n  - name: a\n    query: '  (Otan OR NATO'\n",
+        "3: watchlists[0].query: position 3: expected ) to close this (",
+    ),
+    "query of a block scalar": (
+        """
+        watchlists:
+          - name: otan
+            query: >
+              Stoltenberg AND Ukraine
+              OR NOT Kyiv
+        """,
+        "3: watchlists[0].query: position 28: the query can hold without any of its words "
+        "occurring; add a positive term (NOT only removes matches)",
+    ),
+    "blank query": (
+        "watchlists:\n  - name: a\n    terms: [x]\n    query: '  '\n",
+        "4: watchlists[0].query: expected a query",
+    ),
+    "query that is not text": (
+        "watchlists:\n  - name: a\n    query: [a, b]\n",
+        "3: watchlists[0].query: expected text, got a list",
+    ),
+    "watchlist with neither terms nor query": (
+        "watchlists:\n  - name: a\n    exclude: [x]\n",
+        "2: watchlists[0]: expected at least one of 'terms' and 'query'",
+    ),
+    "fuzzy too large": (
+        "watchlists:\n  - name: a\n    terms:\n      - term: Peskov\n        fuzzy: 3\n",
+        "5: watchlists[0].terms[0].fuzzy: expected a number of at most 2, got '3'",
+    ),
+    "fuzzy negative": (
+        "watchlists:\n  - name: a\n    terms:\n      - term: Peskov\n        fuzzy: -1\n",
+        "5: watchlists[0].terms[0].fuzzy: expected a number of at least 0, got '-1'",
+    ),
 }
 
 
@@ -145,14 +189,6 @@ UNSUPPORTED = {
     "quiet_hours": (
         'channels:\n  desk:\n    url: json://x\n    quiet_hours: "22:00-07:00"\n',
         "4: channels.desk.quiet_hours",
-    ),
-    "query": (
-        "watchlists:\n  - name: a\n    terms: [x]\n    query: x AND y\n",
-        "4: watchlists[0].query",
-    ),
-    "fuzzy": (
-        "watchlists:\n  - name: a\n    terms:\n      - term: Peskov\n        fuzzy: 1\n",
-        "5: watchlists[0].terms[0].fuzzy",
     ),
 }
 
@@ -413,7 +449,7 @@ def test_errors_inside_included_files_name_that_file_and_line(tmp_path: Path) ->
     )
     assert errors_of(path) == (
         f"{otan}:4: watchlists[1].term: unknown key; expected one of: name, notify, terms, "
-        "exclude, fields (did you mean 'terms'?)",
+        "query, exclude, fields (did you mean 'terms'?)",
         f"{sport}:4: watchlists[0].fields: expected a list of title, summary, content; "
         "got ['body']",
     )
@@ -486,8 +522,10 @@ watchlists:
       - "zone d'exclusion aérienne"
       - term: Dmitri Peskov
         aliases: [Peskov]
+        fuzzy: 1
       - term: Poutine
         case_sensitive: true
+    query: 'Stoltenberg AND (Ukraine OR Kyiv)'   # ... or if this query holds
     exclude: [football]                  # ... unless any of these matches
     fields: [title, summary, content]    # default: all three
 """
@@ -523,6 +561,8 @@ def test_the_design_example_loads(tmp_path: Path) -> None:
     ]
     assert otan.terms[0].aliases[2] == "Organisation du traité de l'Atlantique nord"
     assert otan.terms[3].case_sensitive is True
+    assert [term.fuzzy for term in otan.terms] == [0, 0, 1, 0]
+    assert otan.query == "Stoltenberg AND (Ukraine OR Kyiv)"
     assert [term.term for term in otan.exclude] == ["football"]
     assert "hunter2-secret" in (config.channels["redaction"].url or "")
 
@@ -538,7 +578,7 @@ def test_summary_names_everything_and_prints_no_secret(tmp_path: Path) -> None:
     assert "  feed Exemple International: every 5m" in text
     assert "  channel redaction: mailtos://veille:****@smtp.example.org" in text
     assert "  channel desk: slack://" in text
-    assert "  watchlist otan: 4 terms -> redaction, desk" in text
+    assert "  watchlist otan: 4 terms and a query -> redaction, desk" in text
 
 
 @pytest.mark.parametrize(

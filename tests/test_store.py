@@ -77,6 +77,28 @@ def test_same_link_or_same_text_in_two_feeds_is_one_story(engine: Engine) -> Non
     assert other.cluster_id != first.cluster_id
 
 
+def test_a_link_shared_inside_one_feed_is_not_a_story(engine: Engine) -> None:
+    feed_a, _ = two_feeds(engine)
+    with engine.begin() as connection:
+        releases = store_items(
+            connection,
+            feed_a,
+            [item(f"release-{n}", url="https://ngo.example/") for n in range(3)],
+            NOW,
+        )
+    assert len({stored.cluster_id for stored in releases}) == 3
+
+
+def test_stories_older_than_the_window_are_not_joined(engine: Engine) -> None:
+    feed_a, feed_b = two_feeds(engine)
+    with engine.begin() as connection:
+        (old,) = store_items(connection, feed_a, [item("a1", url="https://x.test/1")], NOW)
+        (later,) = store_items(
+            connection, feed_b, [item("b1", url="https://x.test/1")], NOW + timedelta(days=8)
+        )
+    assert later.cluster_id != old.cluster_id
+
+
 def test_item_updated_in_place_stays_the_same_item(engine: Engine) -> None:
     feed_a, _ = two_feeds(engine)
     with engine.begin() as connection:
@@ -134,10 +156,12 @@ def test_claims_lease_and_resend_after_a_crash(engine: Engine) -> None:
     with engine.begin() as connection:
         (again,) = claim_due_deliveries(connection, NOW + timedelta(minutes=6), lease)
         assert again.id == job.id and again.attempts == 2
-        mark_retry(connection, again.id, NOW + timedelta(minutes=30), "smtp refused")
+        # The first claim's lease is gone: its late outcome is not recorded.
+        assert not mark_sent(connection, job, NOW + timedelta(minutes=6))
+        assert mark_retry(connection, again, NOW + timedelta(minutes=30), "smtp refused")
         assert claim_due_deliveries(connection, NOW + timedelta(minutes=29), lease) == []
         (third,) = claim_due_deliveries(connection, NOW + timedelta(minutes=30), lease)
-        mark_sent(connection, third.id, NOW + timedelta(minutes=30))
+        assert mark_sent(connection, third, NOW + timedelta(minutes=30))
         assert claim_due_deliveries(connection, NOW + timedelta(days=9), lease) == []
         counts = outbox_counts(connection)
     assert (counts.sent, counts.pending, counts.resends) == (1, 0, 1)

@@ -19,7 +19,7 @@ from monitor.config.schema import KeyPath, TermSpec
 
 # Keys of the DESIGN example that this version does not implement yet: say so, rather than
 # leave the user wondering about a typo.
-_NOT_SUPPORTED = frozenset({"opml", "digest", "quiet_hours", "query", "fuzzy"})
+_NOT_SUPPORTED = frozenset({"opml", "digest", "quiet_hours"})
 
 
 def describe_error(
@@ -61,6 +61,9 @@ def describe_error(
     if kind == "greater_than_equal":
         limit = (detail.get("ctx") or {}).get("ge")
         return path, f"expected a number of at least {limit}, got {_show(given)}"
+    if kind == "less_than_equal":
+        limit = (detail.get("ctx") or {}).get("le")
+        return path, f"expected a number of at most {limit}, got {_show(given)}"
     return path, _plain(detail["msg"])
 
 

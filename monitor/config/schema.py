@@ -86,6 +86,8 @@ class TermSpec(_Strict):
     term: NonEmpty
     aliases: tuple[NonEmpty, ...] = ()
     case_sensitive: bool = False
+    # Edits allowed per word of 5+ letters (DESIGN §4 rule 9); more than 2 matches noise.
+    fuzzy: int = Field(default=0, ge=0, le=2)
 
     def spellings(self) -> tuple[str, ...]:
         return (self.term, *self.aliases)
@@ -102,8 +104,26 @@ class WatchlistSpec(_Strict):
     name: NonEmpty
     notify: tuple[str, ...] | None = None  # None: every channel
     terms: tuple[Term, ...] = ()
+    query: str | None = None
     exclude: tuple[Term, ...] = ()
     fields: tuple[str, ...] = FIELDS
+
+    @field_validator("query", mode="before")
+    @classmethod
+    def _valid_query(cls, value: Any) -> Any:
+        # Checked before whitespace is stripped, so positions count in the query as written.
+        if not isinstance(value, str):  # None: no query; anything else: pydantic says "text"
+            return value
+        if not value.strip():
+            raise ValueError("expected a query")
+        # Imported here, not at the top: monitor.match imports this module.
+        from monitor.match.query import QueryError, parse_query
+
+        try:
+            parse_query(value)
+        except QueryError as error:
+            raise ValueError(f"position {error.position + 1}: {error.message}") from None
+        return value
 
     @field_validator("fields")
     @classmethod
@@ -115,8 +135,8 @@ class WatchlistSpec(_Strict):
 
     @model_validator(mode="after")
     def _has_terms(self) -> WatchlistSpec:
-        if not self.terms:
-            raise ValueError("expected at least one entry in 'terms'")
+        if not self.terms and not self.query:
+            raise ValueError("expected at least one of 'terms' and 'query'")
         return self
 
 

@@ -7,9 +7,9 @@ without their passwords.
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 from monitor.config.load import LoadedConfig
+from monitor.feeds.urls import redact_url
 
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
@@ -25,15 +25,16 @@ def summarize(loaded: LoadedConfig) -> list[str]:
         f"{_count(len(config.watchlists), 'watchlist')}"
     )
     for feed in config.feeds:
-        label = feed.name or private_plain_url(feed.url)
+        label = feed.name or redact_url(feed.url)
         lines.append(f"  feed {label}: every {format_duration(feed.interval)}")
     for name, channel in sorted(config.channels.items()):
         source = f" (from {channel.url_file})" if channel.url_file else ""
         lines.append(f"  channel {name}: {private_apprise_url(channel.url or '')}{source}")
     for watchlist in config.watchlists:
         targets = ", ".join(config.channels_for(watchlist)) or "no channel"
-        terms = _count(len(watchlist.terms), "term")
-        lines.append(f"  watchlist {watchlist.name}: {terms} -> {targets}")
+        searches = [_count(len(watchlist.terms), "term")] if watchlist.terms else []
+        searches += ["a query"] if watchlist.query else []
+        lines.append(f"  watchlist {watchlist.name}: {' and '.join(searches)} -> {targets}")
     return lines
 
 
@@ -54,15 +55,6 @@ def private_database_url(url: str) -> str:
     except (ArgumentError, ValueError):
         scheme, found, _ = url.partition("://")
         return f"{scheme}://…" if found else "(not a database URL)"
-
-
-def private_plain_url(url: str) -> str:
-    """A URL with the password of its user info (`https://user:secret@host/`) masked."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def format_duration(value: timedelta) -> str:

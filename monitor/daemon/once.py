@@ -6,6 +6,7 @@ import asyncio
 from typing import TextIO
 
 from monitor.daemon.runtime import Runtime
+from monitor.feeds.urls import redact_url
 from monitor.pipeline.dispatch import DispatchReport
 from monitor.pipeline.poll import PollReport
 
@@ -22,11 +23,13 @@ def poll_once(runtime: Runtime, *, all_feeds: bool, out: TextIO) -> int:
     for report in reports:
         detail = f": {report.error}" if report.error else ""
         out.write(
-            f"{report.status:<14} {report.url}  new={report.new_items} alerts={report.alerts}"
-            f"{detail}\n"
+            f"{report.status:<14} {redact_url(report.url)}  new={report.new_items}"
+            f" alerts={report.alerts}{detail}\n"
         )
     out.write(
         f"polled {len(reports)} feeds; alerts sent {dispatched.sent}, "
         f"retrying {dispatched.retrying}, failed {dispatched.failed}\n"
     )
-    return 0
+    # For cron and scripts: a pass in which every feed failed is a failure.
+    every_feed_failed = bool(reports) and all(r.status.startswith("error") for r in reports)
+    return 1 if every_feed_failed else 0

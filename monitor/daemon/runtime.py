@@ -67,13 +67,15 @@ class Runtime:
             )
 
     def reconfigure(self, loaded: LoadedConfig) -> None:
-        """Swap in a new configuration (SIGHUP). The database URL is fixed for the process."""
-        self.loaded = loaded
-        self.matcher = compile_watchlists(loaded.config.watchlists)
+        """Swap in a new configuration (SIGHUP), all or nothing: the new watchlists take effect
+        only once the feeds table agrees with the new file. The database URL is fixed for the
+        process."""
+        matcher = compile_watchlists(loaded.config.watchlists)
         with self.engine.begin() as connection:
             sync_feeds(
                 connection, [(feed.url, feed.name) for feed in loaded.config.feeds], self.clock()
             )
+        self.loaded, self.matcher = loaded, matcher
 
     def http_client(self) -> httpx.AsyncClient:
         return build_client(self.config.fetch.user_agent, transport=self.transport)

@@ -109,23 +109,32 @@ class Service:
 
     async def _dispatch_tick(self) -> None:
         async with self._dispatching:
-            await asyncio.to_thread(self._runtime.dispatcher().dispatch_due)
+            await asyncio.to_thread(self._runtime.dispatcher().dispatch_due, self._stopping.is_set)
 
     def _on_stop_signal(self, signum: int) -> None:
         log.info("received %s: stopping after in-flight work", signal.Signals(signum).name)
         self.stop()
 
     def _on_reload_signal(self) -> None:
+        # Reading files and writing the feeds table must not block the event loop.
+        task = asyncio.get_running_loop().create_task(self._reload())
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _reload(self) -> None:
         path = self._runtime.loaded.path
         try:
-            loaded = load_config(path)
+            loaded = await asyncio.to_thread(load_config, path)
+            old_database = self._runtime.config.database
+            await asyncio.to_thread(self._runtime.reconfigure, loaded)
         except ConfigError as error:
             log.error(
                 "reload refused, keeping the running configuration: %s", "; ".join(error.errors)
             )
             return
-        old_database = self._runtime.config.database
-        self._runtime.reconfigure(loaded)
+        except Exception as error:
+            log.error("reload failed, keeping the running configuration: %r", error)
+            return
         if loaded.config.database != old_database:
             log.warning("the database setting changed: it takes effect at the next restart")
         log.info(

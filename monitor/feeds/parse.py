@@ -148,7 +148,8 @@ def _looks_like_html(content: bytes, content_type: str | None) -> bool:
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+    # NUL survives feedparser's loose parser, and PostgreSQL refuses it in any text column.
+    return value.replace("\x00", "") if isinstance(value, str) else ""
 
 
 def _one_line(text: str) -> str:

@@ -8,6 +8,7 @@ the order and the percent-encoding of the remaining query parameters.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -75,3 +76,26 @@ def _without_tracking(query: str) -> str:
         if pair and not is_tracking_parameter(unquote(pair.partition("=")[0]))
     ]
     return "&".join(kept)
+
+
+# Query parameters that carry credentials in private feed URLs (`?token=...`, `&api_key=...`).
+_SECRET_PARAMETER = re.compile(r"(?i)(?:token|key|secret|password|passwd|auth|sig|signature)")
+
+
+def redact_url(url: str) -> str:
+    """`url` as logs and command output may show it: a password in the user part and the values
+    of credential-like query parameters masked. Never raises."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = f"{parts.username}:***@{netloc.rpartition('@')[2]}"
+        query = "&".join(
+            f"{name}=***" if _SECRET_PARAMETER.search(name) and value else pair
+            for pair in parts.query.split("&")
+            if pair
+            for name, _, value in [pair.partition("=")]
+        )
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:
+        return "(unreadable URL)"

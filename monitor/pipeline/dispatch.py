@@ -54,34 +54,24 @@ class Dispatcher:
         config: Config,
         sender: Sender,
         clock: Callable[[], datetime],
-        *,
-        batch_size: int = 10,
     ) -> None:
         self._engine = engine
         self._config = config
         self._sender = sender
         self._clock = clock
-        self._batch_size = batch_size
 
-    def dispatch_due(self) -> DispatchReport:
-        """Send every delivery that is due now; returns counts. Safe to call concurrently from
-        several processes: claims are leased rows."""
-        sent = retrying = failed = 0
-        while True:
+    def dispatch_due(self, should_stop: Callable[[], bool] = lambda: False) -> DispatchReport:
+        """Send every delivery that is due now, until none is left or `should_stop()` says so
+        (a shutdown must not wait for a whole backlog). Safe to run in several processes at
+        once: each claim is a leased row."""
+        counts = {"sent": 0, "retry": 0, "failed": 0, "lost": 0}
+        while not should_stop():
             with self._engine.begin() as connection:
-                jobs = claim_due_deliveries(
-                    connection, self._clock(), _SEND_LEASE, limit=self._batch_size
-                )
-            for job in jobs:
-                outcome = self._deliver(job)
-                if outcome == "sent":
-                    sent += 1
-                elif outcome == "retry":
-                    retrying += 1
-                else:
-                    failed += 1
-            if len(jobs) < self._batch_size:
-                return DispatchReport(sent, retrying, failed)
+                jobs = claim_due_deliveries(connection, self._clock(), _SEND_LEASE, limit=1)
+            if not jobs:
+                break
+            counts[self._deliver(jobs[0])] += 1
+        return DispatchReport(counts["sent"], counts["retry"], counts["failed"])
 
     def _deliver(self, job: DeliveryJob) -> str:
         channel = self._config.channels.get(job.channel)
@@ -94,7 +84,9 @@ class Dispatcher:
         now = self._clock()
         if outcome.ok:
             with self._engine.begin() as connection:
-                mark_sent(connection, job.id, now)
+                recorded = mark_sent(connection, job, now)
+            if not recorded:
+                return self._lost(job)
             log.info("alert %d sent to %s (attempt %d)", job.alert_id, job.channel, job.attempts)
             return "sent"
         error = outcome.error or "send failed"
@@ -109,7 +101,9 @@ class Dispatcher:
             retry_after=outcome.retry_after,
         )
         with self._engine.begin() as connection:
-            mark_retry(connection, job.id, retry_at, error)
+            recorded = mark_retry(connection, job, retry_at, error)
+        if not recorded:
+            return self._lost(job)
         log.warning(
             "alert %d to %s: attempt %d failed: %s; retrying at %s",
             job.alert_id,
@@ -122,6 +116,16 @@ class Dispatcher:
 
     def _give_up(self, job: DeliveryJob, error: str) -> str:
         with self._engine.begin() as connection:
-            mark_failed(connection, job.id, error)
+            recorded = mark_failed(connection, job, error)
+        if not recorded:
+            return self._lost(job)
         log.error("alert %d to %s FAILED for good: %s", job.alert_id, job.channel, error)
         return "failed"
+
+    def _lost(self, job: DeliveryJob) -> str:
+        log.warning(
+            "alert %d to %s: the send took longer than its lease; another dispatcher owns it now",
+            job.alert_id,
+            job.channel,
+        )
+        return "lost"

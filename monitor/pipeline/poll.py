@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from monitor.config.schema import Config, FeedSpec
 from monitor.feeds.fetch import fetch_feed
 from monitor.feeds.parse import parse_feed
+from monitor.feeds.urls import redact_url
 from monitor.match import Matcher
 from monitor.model import FetchError, FetchResult, ParsedFeed
 from monitor.pipeline.payload import alert_payload
@@ -38,7 +39,7 @@ class PollReport:
     status: str  # ok | not_modified | unchanged | error:<kind>
     new_items: int = 0
     alerts: int = 0
-    error: str | None = None
+    error: str | None = None  # the reason of an error, or a warning on an ok poll
 
 
 class Poller:
@@ -87,7 +88,7 @@ class Poller:
             try:
                 return await self._poll(feed)
             except Exception as exc:  # a bug must not stop the other feeds, nor the daemon
-                log.exception("feed %s: unexpected error while polling", feed.url)
+                log.exception("feed %s: unexpected error while polling", redact_url(feed.url))
                 return await self._fail(feed, "internal", f"internal error: {exc!r}")
 
     async def _poll(self, feed: FeedState) -> PollReport:
@@ -168,11 +169,14 @@ class Poller:
                 new_items=new_items,
                 warning=parsed.warning,
             )
+        shown = redact_url(feed.url)
+        if parsed.warning:
+            log.warning("feed %s: %s", shown, parsed.warning)
         if not feed.seeded:
-            log.info("feed %s: first poll stored %d items without alerting", feed.url, new_items)
+            log.info("feed %s: first poll stored %d items without alerting", shown, new_items)
         elif new_items or alerts:
-            log.info("feed %s: %d new items, %d alerts", feed.url, new_items, alerts)
-        return PollReport(feed.url, "ok", new_items=new_items, alerts=alerts)
+            log.info("feed %s: %d new items, %d alerts", shown, new_items, alerts)
+        return PollReport(feed.url, "ok", new_items=new_items, alerts=alerts, error=parsed.warning)
 
     def _may_alert(self, item: StoredItem, feed: FeedState, now: datetime) -> bool:
         """Only new items of an already-seeded feed alert, and never old news: the first poll of
@@ -207,7 +211,7 @@ class Poller:
         self, feed: FeedState, kind: str, message: str, retry_after: float | None = None
     ) -> PollReport:
         spec = self._specs.get(feed.url, _DEFAULT_SPEC)
-        log.warning("feed %s: %s", feed.url, message)
+        log.warning("feed %s: %s", redact_url(feed.url), message)
 
         def write() -> None:
             now = self._clock()

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 # A failing feed is retried less and less often, but never less than this: a feed that comes
 # back must be noticed the same day, and a feed is never disabled silently.
 MAX_FEED_BACKOFF = timedelta(hours=6)
+# A server may ask for a pause, but not park a feed for a year.
+MAX_RETRY_AFTER = timedelta(hours=24)
 
 
 def next_feed_check(
@@ -27,7 +29,7 @@ def next_feed_check(
         delay = min(interval * (2 ** min(error_count - 1, 16)), max(MAX_FEED_BACKOFF, interval))
     delay = delay * (1 + 0.1 * rng.random())
     if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
+        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
     return now + delay
 
 
@@ -43,5 +45,5 @@ def next_delivery_attempt(
     sooner than the service's Retry-After."""
     delay: timedelta = min(initial * (2 ** min(max(attempts - 1, 0), 20)), maximum)
     if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
+        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
     return now + delay

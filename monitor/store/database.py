@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import URL, Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -46,10 +46,19 @@ def open_engine(url: str) -> Engine:
         parsed = make_url(url)
     except Exception as exc:
         raise DatabaseError(f"invalid database URL: {exc}") from None
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+    if parsed.drivername in ("postgresql", "postgres"):
         # psycopg 3 is the driver we ship with; plain postgresql:// would ask for psycopg2.
         parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = create_engine(parsed, pool_pre_ping=True, future=True)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(
+            f"unsupported database {parsed.get_backend_name()!r}: expected sqlite:/// or"
+            " postgresql://"
+        )
+    try:
+        engine = create_engine(parsed, pool_pre_ping=True)
+    except Exception as exc:  # a missing driver, a malformed option
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseError(f"cannot open database {_shown(parsed)}: {reason}") from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
@@ -70,13 +79,15 @@ def upgrade(engine: Engine) -> None:
     config.set_main_option("script_location", _migrations_dir())
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Two instances starting together must not both create the tables.
+                connection.execute(text("SELECT pg_advisory_xact_lock(7253001)"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except Exception as exc:
-        url = engine.url.render_as_string(hide_password=True)
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DatabaseError(f"cannot migrate database {url}: {reason}") from exc
+        raise DatabaseError(f"cannot migrate database {_shown(engine.url)}: {reason}") from exc
 
 
-def schema_is_current(engine: Engine) -> bool:
-    return inspect(engine).has_table("deliveries")
+def _shown(url: URL) -> str:
+    return url.render_as_string(hide_password=True)

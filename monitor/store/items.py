@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, text, update
 
 from monitor.model import PreparedItem
 from monitor.store.tables import clusters, items
@@ -20,15 +20,43 @@ class StoredItem:
     item: PreparedItem
 
 
-def _existing_cluster(connection: Connection, item: PreparedItem) -> int | None:
-    """The exact layer of story folding: the same canonical link, or the same text, already seen
-    in any feed, is the same story."""
+# Stories older than this are not joined: a link or a text seen months ago is news again.
+STORY_WINDOW = timedelta(days=7)
+
+
+def _existing_cluster(
+    connection: Connection, feed_id: int, item: PreparedItem, now: datetime
+) -> int | None:
+    """The exact layer of story folding: the same text in any feed, or the same canonical link
+    in another feed, seen within the window, is the same story. A link shared inside one feed
+    says nothing: some feeds point every item at their home page."""
     same_text = items.c.content_hash == item.content_hash
-    condition = or_(items.c.url == item.url, same_text) if item.url else same_text
+    condition = (
+        or_(same_text, and_(items.c.url == item.url, items.c.feed_id != feed_id))
+        if item.url
+        else same_text
+    )
     row = connection.execute(
-        select(items.c.cluster_id).where(condition).order_by(items.c.id).limit(1)
+        select(items.c.cluster_id)
+        .where(condition, items.c.first_seen_at >= now - STORY_WINDOW)
+        .order_by(items.c.id)
+        .limit(1)
     ).first()
     return None if row is None else int(row[0])
+
+
+def _lock_story_keys(connection: Connection, prepared: Sequence[PreparedItem]) -> None:
+    """On PostgreSQL, two feeds stored at once could each miss the other's uncommitted copy of a
+    story and open two clusters (two alerts). A transaction-scoped advisory lock per link and
+    text hash, taken in sorted order (no deadlock), makes such writers take turns. SQLite needs
+    none: its writers already take turns (BEGIN IMMEDIATE)."""
+    if connection.dialect.name != "postgresql":
+        return
+    keys = sorted({key for item in prepared for key in (item.url, item.content_hash) if key})
+    for key in keys:
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
 
 
 def store_items(
@@ -36,6 +64,7 @@ def store_items(
 ) -> list[StoredItem]:
     """Insert new items and refresh changed ones. An item updated in place (same key, new text)
     stays the same item and story: it is never new again."""
+    _lock_story_keys(connection, prepared)
     known = {
         row.item_key: row
         for row in connection.execute(
@@ -61,7 +90,7 @@ def store_items(
                 )
             stored.append(StoredItem(row.id, row.cluster_id, False, item))
             continue
-        cluster_id = _existing_cluster(connection, item)
+        cluster_id = _existing_cluster(connection, feed_id, item, now)
         if cluster_id is None:
             cluster_id = int(
                 connection.execute(

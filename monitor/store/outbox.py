@@ -22,6 +22,7 @@ class DeliveryJob:
     alert_id: int
     channel: str
     attempts: int  # including this one
+    lease_until: datetime  # the claim; outcomes are recorded only while it is ours
     alert_created_at: datetime
     watchlist: str
     cluster_id: int
@@ -68,6 +69,7 @@ def claim_due_deliveries(
         .with_for_update(of=deliveries, skip_locked=True)
     ).all()
     jobs = []
+    lease_until = now + lease
     for row in rows:
         was_in_flight = row.status == "sending"
         connection.execute(
@@ -75,7 +77,7 @@ def claim_due_deliveries(
             .where(deliveries.c.id == row.id)
             .values(
                 status="sending",
-                lease_until=now + lease,
+                lease_until=lease_until,
                 attempts=deliveries.c.attempts + 1,
                 resends=deliveries.c.resends + (1 if was_in_flight else 0),
             )
@@ -86,6 +88,7 @@ def claim_due_deliveries(
                 alert_id=row.alert_id,
                 channel=row.channel,
                 attempts=row.attempts + 1,
+                lease_until=lease_until,
                 alert_created_at=row.created_at,
                 watchlist=row.watchlist,
                 cluster_id=row.cluster_id,
@@ -96,32 +99,35 @@ def claim_due_deliveries(
     return jobs
 
 
-def mark_sent(connection: Connection, delivery_id: int, now: datetime) -> None:
-    connection.execute(
+def _record(connection: Connection, job: DeliveryJob, **values: Any) -> bool:
+    """Write an outcome only if our claim still holds; False when the lease ran out and another
+    dispatcher took the delivery (that one records its own outcome)."""
+    result = connection.execute(
         update(deliveries)
-        .where(deliveries.c.id == delivery_id)
-        .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+        .where(
+            deliveries.c.id == job.id,
+            deliveries.c.status == "sending",
+            deliveries.c.lease_until == job.lease_until,
+        )
+        .values(lease_until=None, **values)
     )
+    return result.rowcount == 1
+
+
+def mark_sent(connection: Connection, job: DeliveryJob, now: datetime) -> bool:
+    return _record(connection, job, status="sent", sent_at=now, last_error=None)
 
 
 def mark_retry(
-    connection: Connection, delivery_id: int, next_attempt_at: datetime, error: str
-) -> None:
-    connection.execute(
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id)
-        .values(
-            status="pending", next_attempt_at=next_attempt_at, lease_until=None, last_error=error
-        )
+    connection: Connection, job: DeliveryJob, next_attempt_at: datetime, error: str
+) -> bool:
+    return _record(
+        connection, job, status="pending", next_attempt_at=next_attempt_at, last_error=error
     )
 
 
-def mark_failed(connection: Connection, delivery_id: int, error: str) -> None:
-    connection.execute(
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id)
-        .values(status="failed", lease_until=None, last_error=error)
-    )
+def mark_failed(connection: Connection, job: DeliveryJob, error: str) -> bool:
+    return _record(connection, job, status="failed", last_error=error)
 
 
 def other_outlets(connection: Connection, cluster_id: int, item_id: int) -> list[str]:

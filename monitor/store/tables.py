@@ -98,7 +98,7 @@ items = Table(
     Column("title", Text, nullable=False, default=""),
     Column("summary", Text, nullable=False, default=""),
     Column("content", Text, nullable=False, default=""),
-    Column("language", String(16)),
+    Column("language", Text),
     Column("content_hash", String(64), nullable=False),
     Column("published_at", UTCDateTime),
     Column("first_seen_at", UTCDateTime, nullable=False),

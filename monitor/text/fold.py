@@ -100,3 +100,8 @@ def fold(text: str, *, keep_case: bool = False) -> Folded:
             pieces.append(part)
             offsets.append(index)
     return Folded(source=text, text="".join(pieces), offsets=tuple(offsets))
+
+
+def fold_char(char: str) -> str:
+    """The case-folded comparison form of one character ("" for marks, " " for separators)."""
+    return _fold_char(char, False)

@@ -1,0 +1,170 @@
+"""One benchmark size, measured in the current process: compile, normalize+match throughput,
+memory, and the naive one-regex-per-spelling loop over the same items.
+
+Uses only the public matching API (`compile_watchlists`, `Matcher.match`, `html_to_text`,
+`ItemText`, the config schema), because the engine behind it is being rewritten.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import resource
+import sys
+import time
+import tracemalloc
+import unicodedata
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from corpus_fr import RawItem, Vocabulary, make_items
+from watchlist_sets import Features, count_spellings, make_watchlists
+
+from monitor.config.schema import TermSpec, WatchlistSpec
+from monitor.match import compile_watchlists
+from monitor.model import FIELDS, ItemText
+from monitor.text.html import html_to_text
+
+WARM_UP_ITEMS = 20
+TRACED_ITEMS = 200  # tracemalloc slows allocation several times: trace a sample, not the run
+
+
+def detect_features() -> Features:
+    return Features(
+        fuzzy="fuzzy" in TermSpec.model_fields, query="query" in WatchlistSpec.model_fields
+    )
+
+
+def normalize(raw: RawItem) -> ItemText:
+    """What the pipeline does before matching: decode the HTML of every field."""
+    return ItemText(
+        title=html_to_text(raw.title),
+        summary=html_to_text(raw.summary),
+        content=html_to_text(raw.content),
+        language="fr",
+    )
+
+
+def measure_size(size: int, *, seconds: float, pool: int, seed: int) -> dict[str, Any]:
+    vocabulary = Vocabulary(seed)
+    raw_watchlists = make_watchlists(size, vocabulary, detect_features(), seed=seed)
+    specs = [WatchlistSpec.model_validate(watchlist) for watchlist in raw_watchlists]
+    items = make_items(vocabulary, pool, seed=seed)
+    result: dict[str, Any] = {"terms": size, "spellings": count_spellings(raw_watchlists)}
+
+    gc.collect()
+    wall_start, cpu_start = time.perf_counter(), time.process_time()
+    matcher = compile_watchlists(specs)
+    result["compile s"] = time.process_time() - cpu_start
+    result["compile wall s"] = time.perf_counter() - wall_start
+
+    def match_one(raw: RawItem) -> int:
+        return sum(len(found.hits) for found in matcher.match(normalize(raw)))
+
+    for raw in items[:WARM_UP_ITEMS]:
+        match_one(raw)
+    run = _run_for(seconds, items, match_one)
+    result.update(
+        {
+            "items": run.items,
+            "CPU s": run.cpu,
+            "wall s": run.wall,
+            "items/s": run.items / run.cpu,
+            "MB/s": run.bytes / run.cpu / 1e6,
+            "hits/item": run.hits / run.items,
+            "no hit": run.without_hits / run.items,
+            # ru_maxrss is KiB on Linux, bytes on macOS.
+            "max RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            * (1 if sys.platform == "darwin" else 1024)
+            / 1e6,
+        }
+    )
+
+    naive = _NaiveLoop(specs)
+    naive_run = _run_for(seconds, items, naive.match)
+    result["naive compile s"] = naive.compile_seconds
+    result["naive items"] = naive_run.items
+    result["naive items/s"] = naive_run.items / naive_run.cpu
+    result["ratio"] = result["items/s"] / result["naive items/s"]
+    return result
+
+
+def measure_traced_peak(size: int, *, seconds: float, pool: int, seed: int) -> dict[str, Any]:
+    """The tracemalloc peak of compiling and matching, in a process of its own: caches the
+    engine fills on first use must be counted, and tracing makes everything slower."""
+    vocabulary = Vocabulary(seed)
+    raw_watchlists = make_watchlists(size, vocabulary, detect_features(), seed=seed)
+    specs = [WatchlistSpec.model_validate(watchlist) for watchlist in raw_watchlists]
+    items = make_items(vocabulary, pool, seed=seed)
+    gc.collect()
+    tracemalloc.start()
+    matcher = compile_watchlists(specs)
+    started = time.process_time()
+    for raw in items[:TRACED_ITEMS]:
+        matcher.match(normalize(raw))
+        if time.process_time() - started > seconds:
+            break
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"terms": size, "peak MB": peak / 1e6}
+
+
+class _Run:
+    def __init__(self) -> None:
+        self.items = self.bytes = self.hits = self.without_hits = 0
+        self.cpu = self.wall = 0.0
+
+
+def _run_for(seconds: float, items: Sequence[RawItem], match_one: Callable[[RawItem], int]) -> _Run:
+    """Match items in turn (cycling) until `seconds` of CPU time are spent; at least one item."""
+    run = _Run()
+    wall_start, cpu_start = time.perf_counter(), time.process_time()
+    while True:
+        raw = items[run.items % len(items)]
+        hits = match_one(raw)
+        run.items += 1
+        run.bytes += raw.size_bytes
+        run.hits += hits
+        run.without_hits += hits == 0
+        run.cpu = time.process_time() - cpu_start
+        if run.cpu >= seconds:
+            break
+    run.wall = time.perf_counter() - wall_start
+    return run
+
+
+_SEPARATORS = str.maketrans({char: " " for char in "'’ʼ‘´`-‐‑‒–—―−\u00a0\u202f"})
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-folded text with apostrophes and hyphens as spaces (DESIGN §4 rules
+    2-4), done with whole-string C calls: the baseline should pay for regexes, not folding."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    letters = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(letters.translate(_SEPARATORS).split())
+
+
+class _NaiveLoop:
+    """The loop a first implementation writes: one compiled regex per spelling, each searched
+    over every field of every item."""
+
+    def __init__(self, specs: Sequence[WatchlistSpec]) -> None:
+        started = time.process_time()
+        spellings = [
+            _fold(spelling)
+            for spec in specs
+            for term in spec.terms
+            for spelling in term.spellings()
+            if _fold(spelling)
+        ]
+        self._patterns = [
+            re.compile(r"\b" + re.escape(spelling) + r"\b", re.IGNORECASE) for spelling in spellings
+        ]
+        self.compile_seconds = time.process_time() - started
+
+    def match(self, raw: RawItem) -> int:
+        item = normalize(raw)
+        texts = [_fold(item.field_text(field)) for field in FIELDS]
+        return sum(
+            1 for pattern in self._patterns for text in texts for _ in pattern.finditer(text)
+        )

@@ -1,0 +1,50 @@
+"""The query language's syntax tree (DESIGN §4 rule 10). Built by `monitor.match.query`,
+evaluated by the matcher. Frozen, so a compiled watchlist can be shared freely."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Atom:
+    """A word (`Stoltenberg`), a quoted phrase (`"zone d'exclusion aérienne"`, words as written)
+    or a suffix wildcard (`sanction*`: `text` holds the prefix, without the star). `field` is
+    the scope (`title:`, `summary:`, `content:`) or None for every searched field. `position`
+    is the character offset of the atom in the query, for error messages and `explain`."""
+
+    text: str
+    position: int
+    field: str | None = None
+    phrase: bool = False
+    wildcard: bool = False
+
+
+@dataclass(frozen=True)
+class Near:
+    """`left NEAR/distance right`: both in one field, at most `distance` other words between
+    them, in either order."""
+
+    left: Atom
+    right: Atom
+    distance: int
+    position: int
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+    position: int
+
+
+Node = Atom | Near | And | Or | Not

@@ -1,0 +1,199 @@
+"""One spelling of a term (or one query word or phrase), compiled: a test per word, and the
+anchors under which the scanner's automaton finds candidate places for it.
+
+A word test decides on folded tokens (DESIGN §4 rules 2-6, 9), then on the original characters
+where case matters (rules 7-8). A phrase is its words in a row, separated in the original text
+only by spaces, apostrophes and hyphens (rules 3-4): `zone, d'exclusion` is not the phrase.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import pairwise
+
+from rapidfuzz.distance import Levenshtein
+
+from monitor.text.fold import fold
+from monitor.text.inflect import MIN_LETTERS, same_word, shortest_base
+from monitor.text.wordfold import WordFold, fold_word_text
+
+FUZZY_MIN_LETTERS = 5
+# What may stand between two words of a phrase in the original text.
+_PHRASE_GAP = re.compile(r"[\s'’ʼ‘´`′＇\-‐‑‒–—―−﹣－\u00ad\u200b-\u200d\u2060\ufeff]*")
+
+
+@dataclass(frozen=True)
+class WordTest:
+    word: str  # folded: lowercase, no accents
+    inflect: bool = False  # plural and feminine endings accepted (rule 6)
+    prefix: bool = False  # a wildcard `sanction*`: any word starting with `word`
+    fuzzy: int = 0  # edits accepted (rule 9)
+    acronym: bool = False  # the source word must start with a capital (rule 7)
+    exact_case: str | None = None  # case-sensitive: the source must show this case (rule 8)
+
+    def accepts(self, token: str, language: str | None) -> bool:
+        if self.prefix:
+            return token.startswith(self.word)
+        if token == self.word or (self.inflect and same_word(self.word, token, language)):
+            return True
+        return (
+            self.fuzzy > 0
+            and abs(len(token) - len(self.word)) <= self.fuzzy
+            and Levenshtein.distance(self.word, token, score_cutoff=self.fuzzy) <= self.fuzzy
+        )
+
+    def accepts_source(self, source_word: str) -> bool:
+        if self.acronym:
+            first_letter = next((char for char in source_word if char.isalpha()), "")
+            if not first_letter.isupper():
+                return False
+        if self.exact_case is not None:
+            kept = fold(source_word, keep_case=True).text
+            # Compare the case of the part every inflected form shares: `Poutine` / `Poutines`.
+            shared = len(shortest_base(self.word)) if self.inflect else len(self.word)
+            return kept[:shared] == self.exact_case[:shared]
+        return True
+
+    @property
+    def checks_source(self) -> bool:
+        return self.acronym or self.exact_case is not None
+
+    def anchors(self) -> tuple[tuple[str, bool], ...]:
+        """(text, at_word_start) keys for the automaton. A fuzzy word is split into fuzzy+1
+        pieces: with at most `fuzzy` edits, one piece survives intact (pigeonhole)."""
+        if self.fuzzy:
+            pieces = self.fuzzy + 1
+            size = len(self.word) // pieces
+            cuts = [index * size for index in range(pieces)] + [len(self.word)]
+            return tuple((self.word[a:b], False) for a, b in pairwise(cuts))
+        if self.inflect:
+            return ((shortest_base(self.word), True),)
+        return ((self.word, True),)
+
+
+def _is_capitals(word: str) -> bool:
+    letters = [char for char in word if char.isalpha()]
+    return len(letters) >= 2 and all(char.isupper() for char in letters)
+
+
+def compile_spelling(
+    text: str, *, case_sensitive: bool = False, fuzzy: int = 0, wildcard: bool = False
+) -> tuple[WordTest, ...]:
+    """The word tests of one spelling; empty when nothing of it is a word."""
+    kept_words = fold(text, keep_case=True).text
+    source_words = [
+        word for word in re.split(r"[^\w]+|_", kept_words) if word
+    ]  # same split as fold_words, before case folding
+    words = fold_word_text(text).split()
+    if len(source_words) != len(words):
+        source_words = words  # a character folding to several words: drop the case rules
+    # A phrase all in capitals is shouting, not a row of acronyms (`ZONE D'EXCLUSION`).
+    shouting = len(words) > 1 and all(
+        char.isupper() for word in source_words for char in word if char.isalpha()
+    )
+    tests = []
+    for index, (word, source_word) in enumerate(zip(words, source_words, strict=True)):
+        last = index == len(words) - 1
+        if wildcard and last:
+            tests.append(WordTest(word, prefix=True))
+            continue
+        acronym = not case_sensitive and not shouting and _is_capitals(source_word)
+        letters = sum(char.isalpha() for char in word)
+        tests.append(
+            WordTest(
+                word,
+                inflect=not acronym and letters >= MIN_LETTERS,
+                fuzzy=fuzzy if not acronym and letters >= FUZZY_MIN_LETTERS else 0,
+                acronym=acronym,
+                exact_case=source_word if case_sensitive else None,
+            )
+        )
+    return tuple(tests)
+
+
+def anchor_index(tests: tuple[WordTest, ...]) -> int:
+    """The word the scanner looks for: an exact word if there is one (cheap to find), the
+    longest such; else the longest fuzzy word."""
+    exact = [index for index, test in enumerate(tests) if not test.fuzzy]
+    pool = exact or list(range(len(tests)))
+    return max(pool, key=lambda index: len(tests[index].anchors()[0][0]))
+
+
+@dataclass(frozen=True)
+class Span:
+    """A match in the folded text of one field: [start, end) covers the words."""
+
+    start: int
+    end: int
+
+
+def token_at(text: str, position: int) -> tuple[int, int]:
+    """The word of folded `text` containing `position`."""
+    return text.rfind(" ", 0, position) + 1, text.find(" ", position)
+
+
+def _previous_token(text: str, start: int) -> tuple[int, int] | None:
+    end = start
+    while end > 0 and text[end - 1] == " ":
+        end -= 1
+    if end == 0:
+        return None
+    return text.rfind(" ", 0, end) + 1, end
+
+
+def _next_token(text: str, end: int) -> tuple[int, int] | None:
+    length = len(text)
+    start = end
+    while start < length and text[start] == " ":
+        start += 1
+    if start >= length:
+        return None
+    return start, text.find(" ", start)
+
+
+def verify(
+    tests: tuple[WordTest, ...],
+    anchor: int,
+    fold: WordFold,
+    token: tuple[int, int],
+    language: str | None,
+) -> Span | None:
+    """Whether the spelling occurs with its anchor word at `token`; its span if so."""
+    text = fold.text
+    spans: list[tuple[int, int]] = [token]
+    if not tests[anchor].accepts(text[token[0] : token[1]], language):
+        return None
+    current = token
+    for index in range(anchor - 1, -1, -1):
+        found = _previous_token(text, current[0])
+        if found is None or not tests[index].accepts(text[found[0] : found[1]], language):
+            return None
+        spans.insert(0, found)
+        current = found
+    current = token
+    for index in range(anchor + 1, len(tests)):
+        found = _next_token(text, current[1])
+        if found is None or not tests[index].accepts(text[found[0] : found[1]], language):
+            return None
+        spans.append(found)
+        current = found
+    return _check_source(tests, fold, spans)
+
+
+def _check_source(
+    tests: tuple[WordTest, ...], fold: WordFold, spans: list[tuple[int, int]]
+) -> Span | None:
+    """The checks on the original text: case where it matters, and phrase gaps."""
+    source = fold.source
+    previous_end: int | None = None
+    for test, (start, end) in zip(tests, spans, strict=True):
+        source_start, source_end = fold.source_span(start, end)
+        if test.checks_source and not test.accepts_source(source[source_start:source_end]):
+            return None
+        if previous_end is not None and not _PHRASE_GAP.fullmatch(
+            source, previous_end, source_start
+        ):
+            return None
+        previous_end = source_end
+    return Span(spans[0][0], spans[-1][1])

@@ -1,0 +1,173 @@
+"""Folding for the matching engine: text -> lowercase, accent-free words separated by spaces.
+
+Same character folding as `monitor.text.fold` (DESIGN §4 rules 2-4), with one more step: every
+character that is not a letter or digit becomes a space, so a word is simply a run of non-spaces
+and the scanner never meets punctuation. Spaces are not collapsed, so most characters fold to
+exactly one character and offsets stay aligned with the original. The few that fold to nothing
+(combining marks, soft hyphens) or to several characters (`œ`, `ß`) are recorded as shift points,
+and a folded offset maps back through them.
+
+This runs on every field of every item, so the common case stays in C: typographic
+punctuation (’ « — …) becomes spaces with one `re.sub`, and text that then fits in Latin-1
+(French, English and the other Western European languages) is folded with a 256-byte table;
+only other scripts go through `str.translate` with the full table, several times slower.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cache
+
+from monitor.text.fold import fold_char
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+# The typographic characters news text is full of, beyond Latin-1: replaced with plain
+# `str.replace` (memchr-fast) so most text then fits in Latin-1 and takes the byte-table path.
+_COMMON_WIDE_SEPARATORS = "’‘‚‛ʼ“”„–—―‑‐…•\u202f\u2009\u200a\u2002\u2003\u2007\u2008"
+
+
+@dataclass(frozen=True)
+class WordFold:
+    """`text` is the folded form of `source` with a leading and a trailing space, so every word
+    of it is preceded and followed by a space. From `shift_at[k]` on, a folded index `i` comes
+    from source index `i + shift_by[k]`."""
+
+    source: str
+    text: str
+    shift_at: tuple[int, ...] = (0,)
+    shift_by: tuple[int, ...] = (-1,)
+
+    def source_index(self, index: int) -> int:
+        return index + self.shift_by[bisect_right(self.shift_at, index) - 1]
+
+    def source_span(self, start: int, end: int) -> tuple[int, int]:
+        """The source span that folded into `text[start:end]` (a non-empty span of a word)."""
+        source_end = self.source_index(end - 1) + 1
+        # Characters that folded to nothing (combining accents) after the word belong to it.
+        while source_end < len(self.source) and fold_char(self.source[source_end]) == "":
+            source_end += 1
+        return self.source_index(start), source_end
+
+
+@dataclass(frozen=True)
+class _Tables:
+    translate: dict[int, str]
+    mapping: dict[str, str]
+    slow: re.Pattern[str]  # characters folding to zero or several characters
+    # Punctuation of the General Punctuation block and its neighbours, which folds to a space.
+    wide_separators: re.Pattern[str]
+    latin1: bytes
+    latin1_slow: re.Pattern[str]  # the `slow` characters that are in Latin-1 (ß, æ, ½)
+
+
+def _word_chars(folded: str) -> str:
+    word = "".join(char if char.isalnum() else " " for char in folded)
+    # Punctuation that decomposes into several (… is "..."): one space keeps offsets aligned.
+    return " " if word and word.isspace() else word
+
+
+@cache
+def _tables() -> _Tables:
+    """The folding of every character of the Basic Multilingual Plane, built once (~0.1 s)."""
+    translate: dict[int, str] = {}
+    slow: list[str] = []
+    mapping: dict[str, str] = {}
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        folded = _word_chars(fold_char(char))
+        if folded != char:
+            mapping[char] = folded
+            if len(folded) == 1:
+                translate[code] = folded
+            else:
+                slow.append(char)
+    wide = "".join(
+        re.escape(chr(code))
+        for code in (*range(0x02B0, 0x0300), *range(0x2000, 0x2BFF))
+        if mapping.get(chr(code)) == " "
+    )
+    return _Tables(
+        translate=translate,
+        mapping=mapping,
+        slow=re.compile("[" + "".join(re.escape(char) for char in slow) + "]"),
+        wide_separators=re.compile(f"[{wide}]"),
+        latin1=bytes(_latin1_fold(chr(code), mapping) for code in range(256)),
+        latin1_slow=re.compile(
+            "[" + "".join(re.escape(char) for char in slow if ord(char) < 256) + "]"
+        ),
+    )
+
+
+def _latin1_fold(char: str, mapping: dict[str, str]) -> int:
+    folded = mapping.get(char, char)
+    # Characters that fold to several (ß, æ) never get here: the slow path takes them. One that
+    # folds outside Latin-1 (µ to Greek mu) is not a word character for us: a space.
+    return ord(folded) if len(folded) == 1 and ord(folded) < 256 else ord(" ")
+
+
+def _fold_aligned(text: str, tables: _Tables) -> str:
+    """Fold text free of `slow` characters: one character in, one character out."""
+    try:
+        return text.encode("latin-1").translate(tables.latin1).decode("latin-1")
+    except UnicodeEncodeError:
+        pass
+    narrow = tables.wide_separators.sub(" ", text)
+    try:
+        return narrow.encode("latin-1").translate(tables.latin1).decode("latin-1")
+    except UnicodeEncodeError:
+        return narrow.translate(tables.translate)
+
+
+def _without_common_separators(text: str) -> str:
+    for char in _COMMON_WIDE_SEPARATORS:
+        if char in text:
+            text = text.replace(char, " ")
+    return text
+
+
+def fold_words(text: str) -> WordFold:
+    tables = _tables()
+    source = text
+    text = _without_common_separators(text)
+    try:
+        encoded = text.encode("latin-1")
+    except UnicodeEncodeError:
+        pass
+    else:
+        if tables.latin1_slow.search(text) is None:
+            return WordFold(source, f" {encoded.translate(tables.latin1).decode('latin-1')} ")
+    return _fold_with_shifts(source, text, tables)
+
+
+def _fold_with_shifts(source: str, text: str, tables: _Tables) -> WordFold:
+    text = _ASTRAL.sub(" ", text)  # emoji and the like: one character, one separator
+    pieces = [" "]
+    shift_at, shift_by = [0], [-1]
+    position = 0  # in the source
+    length = 1  # of the folded text so far
+    for found in tables.slow.finditer(text):
+        aligned = _fold_aligned(text[position : found.start()], tables)
+        pieces.append(aligned)
+        length += len(aligned)
+        replacement = tables.mapping[found.group()]
+        for offset in range(len(replacement)):
+            # Every character of an expansion (`œ` -> `oe`) comes from the same source char.
+            shift_at.append(length + offset)
+            shift_by.append(found.start() - length - offset)
+        pieces.append(replacement)
+        length += len(replacement)
+        position = found.end()
+        shift_at.append(length)
+        shift_by.append(position - length)
+    pieces.append(_fold_aligned(text[position:], tables))
+    pieces.append(" ")
+    return WordFold(source, "".join(pieces), tuple(shift_at), tuple(shift_by))
+
+
+def fold_word_text(text: str) -> str:
+    """Just the folded words of `text`, single-spaced (for terms and query words)."""
+    return " ".join(fold_words(text).text.split())

@@ -1,0 +1,32 @@
+"""bench/match.py --quick runs to the end and prints its table (the figures are not checked).
+
+About 7 s on the development machine, under the 10 s after which a test is marked slow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "match.py"
+
+
+def test_quick_benchmark_prints_its_table() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "monitor matching benchmark"
+    header = next(line for line in lines if line.lstrip().startswith("terms"))
+    for column in ("compile s", "items/s", "MB/s", "peak MB", "max RSS MB", "naive items/s"):
+        assert column in header
+    rows = [line.split()[0] for line in lines[lines.index(header) + 1 :] if line.strip()]
+    assert rows[:2] == ["100", "1,000"], done.stdout
+    assert "failed" not in done.stdout.lower(), done.stdout
+    assert "10 output lines" in done.stdout
