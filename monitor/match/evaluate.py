@@ -20,26 +20,20 @@ from monitor.text.wordfold import WordFold
 
 
 @dataclass(frozen=True)
-class TermRef:
-    """A configured term (or exclude term) and the units of its spellings."""
-
-    term: str
-    units: tuple[int, ...]
-
-
-@dataclass(frozen=True)
 class CompiledWatchlist:
     name: str
     fields: tuple[str, ...]  # in FIELDS order
-    terms: tuple[TermRef, ...]
-    exclude: tuple[TermRef, ...]
+    # Unit -> the configured terms it spells (usually one): the decision walks what was found,
+    # not every term, so a watchlist of a thousand terms costs what it finds.
+    term_units: Mapping[int, tuple[str, ...]]
+    exclude_units: Mapping[int, tuple[str, ...]]
     query: Node | None
     query_text: str | None
     atom_units: Mapping[Atom, int]
 
     def positive_units(self) -> set[int]:
         """Units whose occurrence can make this watchlist fire: only these trigger evaluation."""
-        units = {unit for term in self.terms for unit in term.units}
+        units = set(self.term_units)
         if self.query is not None:
             units.update(self.atom_units[atom] for atom in positive_atoms(self.query))
         return units
@@ -59,36 +53,63 @@ class Decision:
     reasons: list[str] = field(default_factory=list)
 
 
-def decide(watchlist: CompiledWatchlist, found: Found, folds: Mapping[str, WordFold]) -> Decision:
+def term_hits(
+    found: Found, owners: Mapping[int, Sequence[tuple[int, tuple[str, ...]]]]
+) -> dict[int, list[RawHit]]:
+    """Watchlist index -> hits of its terms in any field, from what was found; `owners` maps a
+    unit to the (watchlist index, terms) it spells. One pass over what was found, however many
+    terms the watchlists hold."""
+    by_watchlist: dict[int, list[RawHit]] = {}
+    for unit, by_field in found.items():
+        for index, terms in owners.get(unit, ()):
+            hits = by_watchlist.setdefault(index, [])
+            for term in terms:
+                for name, spans in by_field.items():
+                    hits.extend(RawHit(term, name, span) for span in spans)
+    return by_watchlist
+
+
+def decide(
+    watchlist: CompiledWatchlist,
+    hits_of_terms: Sequence[RawHit],
+    found: Found,
+    folds: Mapping[str, WordFold],
+    *,
+    explain: bool = False,
+) -> Decision:
+    """Whether `watchlist` fires, given the hits of its terms (`term_hits`), with the hits to
+    report; with `explain`, also the reasons it does not (worded only then: matching runs on
+    every item and needs no prose)."""
     decision = Decision(fired=False)
-    for term in watchlist.exclude:
-        for unit in term.units:
-            for name in found.get(unit, {}):
-                decision.reasons.append(f"excluded: {term.term!r} occurs in the {name}")
-                return decision
-    term_fired = False
-    for term in watchlist.terms:
-        for unit in term.units:
-            for name, spans in found.get(unit, {}).items():
-                if name in watchlist.fields:
-                    term_fired = True
-                    decision.hits.extend(RawHit(term.term, name, span) for span in spans)
-                else:
-                    decision.reasons.append(
-                        f"term {term.term!r} occurs in the {name}, which this watchlist does not"
-                        f" search (fields: {', '.join(watchlist.fields)})"
-                    )
+    for unit in watchlist.exclude_units:
+        if unit in found:
+            if explain:
+                term, field_name = watchlist.exclude_units[unit][0], next(iter(found[unit]))
+                decision.reasons.append(f"excluded: {term!r} occurs in the {field_name}")
+            return decision
+    if len(watchlist.fields) == len(FIELDS):
+        decision.hits.extend(hits_of_terms)
+    else:
+        for hit in hits_of_terms:
+            if hit.field in watchlist.fields:
+                decision.hits.append(hit)
+            elif explain:
+                decision.reasons.append(
+                    f"term {hit.term!r} occurs in the {hit.field}, which this watchlist does not"
+                    f" search (fields: {', '.join(watchlist.fields)})"
+                )
+    term_fired = bool(decision.hits)
     query_held = False
     if watchlist.query is not None:
-        walk = _QueryWalk(watchlist, found, folds)
+        walk = _QueryWalk(watchlist, found, folds, explain)
         query_held = walk.holds(watchlist.query)
         if query_held:
             decision.hits.extend(walk.hits)
-        else:
+        elif explain:
             decision.reasons.append(f"query {watchlist.query_text!r} is false")
             decision.reasons.extend(walk.reasons)
     decision.fired = term_fired or query_held
-    if not decision.fired and not decision.reasons:
+    if explain and not decision.fired and not decision.reasons:
         decision.reasons.append("no term of this watchlist occurs in the item")
     decision.hits = _without_nested(decision.hits)
     return decision
@@ -96,8 +117,13 @@ def decide(watchlist: CompiledWatchlist, found: Found, folds: Mapping[str, WordF
 
 class _QueryWalk:
     def __init__(
-        self, watchlist: CompiledWatchlist, found: Found, folds: Mapping[str, WordFold]
+        self,
+        watchlist: CompiledWatchlist,
+        found: Found,
+        folds: Mapping[str, WordFold],
+        explain: bool,
     ) -> None:
+        self._explain = explain
         self._watchlist = watchlist
         self._found = found
         self._folds = folds
@@ -120,9 +146,9 @@ class _QueryWalk:
                 label = _label(node)
                 for name, found in spans.items():
                     self.hits.extend(RawHit(label, name, span) for span in found)
-            if not spans and not negated:
+            if self._explain and not spans and not negated:
                 self.reasons.append(self._absent(node))
-            if spans and negated:
+            if self._explain and spans and negated:
                 self.reasons.append(f"NOT {_label(node)!r}: it occurs in the {', '.join(spans)}")
             return bool(spans)
         if isinstance(node, Near):
@@ -160,12 +186,12 @@ class _QueryWalk:
                     closest = between if closest is None else min(closest, between)
                     if between <= node.distance:
                         pairs.append((name, a, b))
-        label = f"{_label(node.left)!r} NEAR/{node.distance} {_label(node.right)!r}"
         if pairs and not negated:
             for name, a, b in pairs:
                 self.hits.append(RawHit(_label(node.left), name, a))
                 self.hits.append(RawHit(_label(node.right), name, b))
-        elif not pairs and not negated:
+        elif self._explain and not pairs and not negated:
+            label = f"{_label(node.left)!r} NEAR/{node.distance} {_label(node.right)!r}"
             if closest is not None:
                 self.reasons.append(
                     f"{label}: the closest pair has {closest} words between (at most"

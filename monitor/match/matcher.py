@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.config.schema import TermSpec, WatchlistSpec
-from monitor.match.evaluate import CompiledWatchlist, Decision, TermRef, decide
+from monitor.match.evaluate import CompiledWatchlist, Decision, decide, term_hits
 from monitor.match.query import all_atoms, parse_query
 from monitor.match.query_ast import Atom
 from monitor.match.scanner import Found, Scanner, Unit
@@ -48,14 +48,18 @@ class _Units:
             self.units.append(Unit.of(tests))
         return self._ids[tests]
 
-    def term(self, spec: TermSpec) -> TermRef:
-        ids = (
-            self.add(
-                compile_spelling(spelling, case_sensitive=spec.case_sensitive, fuzzy=spec.fuzzy)
-            )
-            for spelling in spec.spellings()
-        )
-        return TermRef(spec.term, tuple(unit for unit in ids if unit is not None))
+    def terms(self, specs: Sequence[TermSpec]) -> dict[int, tuple[str, ...]]:
+        """Unit -> the terms (canonical spelling) it belongs to, for a list of terms."""
+        owners: dict[int, tuple[str, ...]] = {}
+        for spec in specs:
+            for spelling in spec.spellings():
+                tests = compile_spelling(
+                    spelling, case_sensitive=spec.case_sensitive, fuzzy=spec.fuzzy
+                )
+                unit = self.add(tests)
+                if unit is not None and spec.term not in owners.get(unit, ()):
+                    owners[unit] = (*owners.get(unit, ()), spec.term)
+        return owners
 
     def atom(self, atom: Atom) -> int | None:
         return self.add(compile_spelling(atom.text, wildcard=atom.wildcard))
@@ -78,8 +82,8 @@ def compile_watchlists(watchlists: Sequence[WatchlistSpec]) -> Matcher:
             CompiledWatchlist(
                 name=spec.name,
                 fields=tuple(name for name in FIELDS if name in spec.fields),
-                terms=tuple(units.term(term) for term in spec.terms),
-                exclude=tuple(units.term(term) for term in spec.exclude),
+                term_units=units.terms(spec.terms),
+                exclude_units=units.terms(spec.exclude),
                 query=query,
                 query_text=spec.query,
                 atom_units=atom_units,
@@ -95,10 +99,14 @@ class Matcher:
         self._watchlists = tuple(watchlists)
         self._scanner = scanner
         triggers: dict[int, list[int]] = {}
+        owners: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
         for index, watchlist in enumerate(self._watchlists):
             for unit in watchlist.positive_units():
                 triggers.setdefault(unit, []).append(index)
+            for unit, terms in watchlist.term_units.items():
+                owners.setdefault(unit, []).append((index, terms))
         self._triggers = {unit: tuple(indexes) for unit, indexes in triggers.items()}
+        self._term_owners = {unit: tuple(entries) for unit, entries in owners.items()}
 
     @property
     def watchlist_names(self) -> tuple[str, ...]:
@@ -109,10 +117,11 @@ class Matcher:
         field then offset; offsets are into the item's fields as given."""
         folds, found = self._scan(item)
         candidates = sorted({index for unit in found for index in self._triggers.get(unit, ())})
+        hits = term_hits(found, self._term_owners)
         matches = []
         for index in candidates:
             watchlist = self._watchlists[index]
-            decision = decide(watchlist, found, folds)
+            decision = decide(watchlist, hits.get(index, ()), found, folds)
             if decision.fired:
                 matches.append(WatchlistMatch(watchlist.name, _hits(watchlist, decision, folds)))
         return tuple(matches)
@@ -120,9 +129,10 @@ class Matcher:
     def explain(self, item: ItemText) -> tuple[Explanation, ...]:
         """For every watchlist: whether it fires, its hits, and the reasons it does not."""
         folds, found = self._scan(item)
+        hits = term_hits(found, self._term_owners)
         explanations = []
-        for watchlist in self._watchlists:
-            decision = decide(watchlist, found, folds)
+        for index, watchlist in enumerate(self._watchlists):
+            decision = decide(watchlist, hits.get(index, ()), found, folds, explain=True)
             explanations.append(
                 Explanation(
                     watchlist.name,

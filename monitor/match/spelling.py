@@ -15,10 +15,12 @@ from itertools import pairwise
 from rapidfuzz.distance import Levenshtein
 
 from monitor.text.fold import fold
-from monitor.text.inflect import MIN_LETTERS, same_word, shortest_base
+from monitor.text.inflect import MIN_LETTERS, inflected_forms, same_word, shortest_base
 from monitor.text.wordfold import WordFold, fold_word_text
 
 FUZZY_MIN_LETTERS = 5
+WORD, PREFIX, SUFFIX, PIECE = "word", "prefix", "suffix", "piece"
+_FUZZY_PIECE = 4
 # What may stand between two words of a phrase in the original text.
 _PHRASE_GAP = re.compile(r"[\s'’ʼ‘´`′＇\-‐‑‒–—―−﹣－\u00ad\u200b-\u200d\u2060\ufeff]*")
 
@@ -35,13 +37,16 @@ class WordTest:
     def accepts(self, token: str, language: str | None) -> bool:
         if self.prefix:
             return token.startswith(self.word)
-        if token == self.word or (self.inflect and same_word(self.word, token, language)):
+        if token == self.word:
             return True
-        return (
+        # The edit distance is computed in C: try it before the inflection rules.
+        if (
             self.fuzzy > 0
             and abs(len(token) - len(self.word)) <= self.fuzzy
             and Levenshtein.distance(self.word, token, score_cutoff=self.fuzzy) <= self.fuzzy
-        )
+        ):
+            return True
+        return self.inflect and same_word(self.word, token, language)
 
     def accepts_source(self, source_word: str) -> bool:
         if self.acronym:
@@ -59,17 +64,26 @@ class WordTest:
     def checks_source(self) -> bool:
         return self.acronym or self.exact_case is not None
 
-    def anchors(self) -> tuple[tuple[str, bool], ...]:
-        """(text, at_word_start) keys for the automaton. A fuzzy word is split into fuzzy+1
-        pieces: with at most `fuzzy` edits, one piece survives intact (pigeonhole)."""
+    def anchors(self, language: str | None) -> tuple[tuple[str, str], ...]:
+        """(text, kind) keys for the automaton: a whole `word` (every inflected form), a
+        `prefix` (wildcard), or the pieces of a fuzzy word. With at most `fuzzy` edits, one of
+        fuzzy+1 pieces survives intact (pigeonhole), so the pieces find every candidate; the
+        first piece must then start the word and the last end it (edits before or after the
+        word count against them), which keeps the candidates few."""
+        if self.prefix:
+            return ((self.word, PREFIX),)
         if self.fuzzy:
             pieces = self.fuzzy + 1
-            size = len(self.word) // pieces
+            # Word endings are common (`-ment`, `-tion`): the last piece gets the spare letters.
+            size = min(len(self.word) // pieces, _FUZZY_PIECE)
             cuts = [index * size for index in range(pieces)] + [len(self.word)]
-            return tuple((self.word[a:b], False) for a, b in pairwise(cuts))
+            kinds = [PREFIX] + [PIECE] * (pieces - 2) + [SUFFIX]
+            return tuple(
+                (self.word[a:b], kind) for (a, b), kind in zip(pairwise(cuts), kinds, strict=True)
+            )
         if self.inflect:
-            return ((shortest_base(self.word), True),)
-        return ((self.word, True),)
+            return tuple((form, WORD) for form in sorted(inflected_forms(self.word, language)))
+        return ((self.word, WORD),)
 
 
 def _is_capitals(word: str) -> bool:
@@ -113,11 +127,11 @@ def compile_spelling(
 
 
 def anchor_index(tests: tuple[WordTest, ...]) -> int:
-    """The word the scanner looks for: an exact word if there is one (cheap to find), the
-    longest such; else the longest fuzzy word."""
+    """The word the scanner looks for: a word that is not fuzzy if there is one (its anchors
+    are exact), the longest such (rarer in text); else the longest fuzzy word."""
     exact = [index for index, test in enumerate(tests) if not test.fuzzy]
     pool = exact or list(range(len(tests)))
-    return max(pool, key=lambda index: len(tests[index].anchors()[0][0]))
+    return max(pool, key=lambda index: len(tests[index].word))
 
 
 @dataclass(frozen=True)

@@ -51,10 +51,16 @@ MIN_LETTERS = 4  # words shorter than this match exactly
 _MIN_BASE = 3
 
 
+def language_key(language: str | None) -> str | None:
+    """The inflection rules an item language selects: `fr-FR` -> `fr`; unknown -> None."""
+    if language is None:
+        return None
+    key = language.lower().split("-")[0].split("_")[0]
+    return key if key in _BY_LANGUAGE else None
+
+
 def _classes(language: str | None) -> tuple[tuple[str, ...], ...]:
-    if language is not None:
-        language = language.lower().split("-")[0].split("_")[0]
-    return _BY_LANGUAGE.get(language, _BY_LANGUAGE[None])
+    return _BY_LANGUAGE[language_key(language)]
 
 
 @cache
@@ -70,14 +76,19 @@ def splits(word: str, language: str | None) -> tuple[tuple[str, tuple[str, ...]]
 
 def same_word(term_word: str, token: str, language: str | None) -> bool:
     """Whether `token` is `term_word` up to plural and feminine endings (folded forms)."""
-    if token == term_word:
-        return True
-    if len(term_word) < MIN_LETTERS or not term_word[-1].isalpha():
-        return False
-    for base, endings in splits(term_word, language):
-        if token.startswith(base) and token[len(base) :] in endings:
-            return True
-    return False
+    return token == term_word or token in inflected_forms(term_word, language_key(language))
+
+
+@cache
+def inflected_forms(word: str, language: str | None) -> frozenset[str]:
+    """Every token `same_word(word, token, language)` accepts: the scanner looks for exactly
+    these, so a candidate is nearly always a match."""
+    forms = {word}
+    if len(word) < MIN_LETTERS or not word[-1].isalpha():
+        return frozenset(forms)
+    for base, endings in splits(word, language):
+        forms.update(base + ending for ending in endings)
+    return frozenset(forms)
 
 
 @cache
