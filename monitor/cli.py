@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
 
 from monitor.config import ConfigError, LoadedConfig, load_config
 from monitor.config.summary import summarize
@@ -50,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "match", help="match JSON Lines items from stdin against the watchlists (no DB, no network)"
     )
+    explain = commands.add_parser(
+        "explain", help="say, for every watchlist, why an item does or does not match"
+    )
+    explain.add_argument(
+        "--item", type=int, metavar="ID", help="a stored item (default: JSON Lines on stdin)"
+    )
+    explain.add_argument("--json", action="store_true", help="one JSON object per item")
     return parser
 
 
@@ -88,8 +93,8 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         for line in summarize(loaded):
             print(line)
         return EXIT_OK
-    if args.command == "match":
-        return _match(loaded, sys.stdin, sys.stdout)
+    if args.command in ("match", "explain"):
+        return _offline(args, loaded)
     from monitor.daemon.runtime import build_runtime  # the daemon's imports cost start-up time
 
     runtime = build_runtime(loaded)
@@ -111,40 +116,28 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     raise AssertionError(args.command)
 
 
-def _match(loaded: LoadedConfig, source: TextIO, out: TextIO) -> int:
+def _offline(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     from monitor.match import compile_watchlists
-    from monitor.pipeline.items_json import ItemJsonError, item_text_from_json
+    from monitor.offline import run_explain, run_match, write_explanation
 
     matcher = compile_watchlists(loaded.config.watchlists)
-    status = EXIT_OK
-    for number, line in enumerate(source, start=1):
-        if not line.strip():
-            continue
-        try:
-            item_id, text = item_text_from_json(line)
-        except ItemJsonError as error:
-            print(f"stdin:{number}: {error}", file=sys.stderr)
-            status = EXIT_FAILURE
-            continue
-        matches = matcher.match(text)
-        record: dict[str, Any] = {
-            "id": item_id,
-            "watchlists": sorted(match.watchlist for match in matches),
-            "hits": [
-                {
-                    "watchlist": hit.watchlist,
-                    "term": hit.term,
-                    "field": hit.field,
-                    "start": hit.start,
-                    "end": hit.end,
-                    "text": hit.text,
-                }
-                for match in matches
-                for hit in match.hits
-            ],
-        }
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return status
+    if args.command == "match":
+        return run_match(matcher, sys.stdin, sys.stdout, sys.stderr)
+    if args.item is None:
+        return run_explain(matcher, sys.stdin, sys.stdout, sys.stderr, as_json=args.json)
+    from monitor.daemon.runtime import build_runtime
+    from monitor.store.database import upgrade
+    from monitor.store.items import load_item_text
+
+    runtime = build_runtime(loaded)
+    upgrade(runtime.engine)
+    with runtime.engine.connect() as connection:
+        text = load_item_text(connection, args.item)
+    if text is None:
+        print(f"error: no stored item with id {args.item}", file=sys.stderr)
+        return EXIT_FAILURE
+    write_explanation(matcher, args.item, text, sys.stdout, as_json=args.json)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -138,3 +138,12 @@ def test_invalid_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["no-such-command"])
     assert exit_info.value.code == 2
+
+
+def test_check_config_warns_about_a_watchlist_without_channels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text("watchlists:\n  - name: x\n    terms: [OTAN]\n", encoding="utf-8")
+    assert main(["--config", str(path), "check-config"]) == 0
+    assert "warning: watchlist 'x' notifies no channel" in capsys.readouterr().out

@@ -216,7 +216,7 @@ def test_every_problem_is_reported_in_line_order(tmp_path: Path) -> None:
     )
     assert errors_of(path) == (
         f"{path}:2: feeds[0].url: expected an http:// or https:// URL, got 'ftp://example.org/rss'",
-        f"{path}:3: feeds[0].interval: expected an interval of at least 1s",
+        f"{path}:3: feeds[0].interval: expected a duration of at least 1s",
         f"{path}:4: feeds[1]: missing required key 'url'",
         f"{path}:5: colour: unknown key; expected one of: database, state_dir, max_age, poll_tick, "
         "feeds, channels, fetch, delivery, watchlists, include, watchlists_dir",

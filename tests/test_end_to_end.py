@@ -282,3 +282,25 @@ def test_an_alert_that_cannot_be_delivered_is_marked_failed_not_dropped(
     assert (counts.sent, counts.pending, counts.failed) == (0, 0, 1)
     assert smtp.messages == []
     assert any("FAILED for good" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_one_story_in_six_feeds_polled_together_is_one_email(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp: SmtpServer,
+    request: pytest.FixtureRequest,
+    backend: str,
+) -> None:
+    database = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+    urls = [feed_server.serve(f"/feed{n}.xml", rss(f"Outlet {n}", [])) for n in range(6)]
+    config = write_config(tmp_path, urls, smtp, database)
+    assert poll(config) == 0
+    for n in range(6):
+        copy = dict(OTAN_ITEM, guid=f"copy-{n}", title=f"Copie {n} : l’OTAN et la zone")
+        feed_server.serve(f"/feed{n}.xml", rss(f"Outlet {n}", [copy]))
+    assert poll(config, "--all") == 0
+    assert len(smtp.messages) == 1
+    assert "Also published by" in body_text(smtp.messages[0])

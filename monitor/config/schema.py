@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -36,7 +37,15 @@ def parse_duration(value: Any) -> timedelta:
     raise ValueError(f"expected a duration such as 30s, 10m, 2h or 7d, got {value!r}")
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+def _at_least_a_second(value: timedelta) -> timedelta:
+    # A zero timeout fails every fetch and a zero retry delay spins: every duration here is
+    # at least a second.
+    if value < timedelta(seconds=1):
+        raise ValueError("expected a duration of at least 1s")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_at_least_a_second)]
 
 
 class _Strict(BaseModel):
@@ -58,13 +67,6 @@ class FeedSpec(_Strict):
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
             raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
-        return value
-
-    @field_validator("interval")
-    @classmethod
-    def _sane_interval(cls, value: timedelta) -> timedelta:
-        if value < timedelta(seconds=1):
-            raise ValueError("expected an interval of at least 1s")
         return value
 
 

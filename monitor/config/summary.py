@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from monitor.config.load import LoadedConfig
+from monitor.config.schema import Config
 from monitor.feeds.urls import redact_url
 
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
@@ -35,7 +36,18 @@ def summarize(loaded: LoadedConfig) -> list[str]:
         searches = [_count(len(watchlist.terms), "term")] if watchlist.terms else []
         searches += ["a query"] if watchlist.query else []
         lines.append(f"  watchlist {watchlist.name}: {' and '.join(searches)} -> {targets}")
+    lines += [f"warning: {warning}" for warning in warnings(config)]
     return lines
+
+
+def warnings(config: Config) -> list[str]:
+    """What is valid but probably not meant; `check-config` prints these and the daemon logs
+    them at start."""
+    return [
+        f"watchlist {watchlist.name!r} notifies no channel: its alerts are recorded, never sent"
+        for watchlist in config.watchlists
+        if not config.channels_for(watchlist)
+    ]
 
 
 def private_apprise_url(url: str) -> str:

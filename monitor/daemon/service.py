@@ -13,6 +13,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.config import ConfigError, load_config
+from monitor.config.summary import warnings
 from monitor.daemon.runtime import Runtime
 from monitor.daemon.systemd import sd_notify, watchdog_interval_seconds
 
@@ -69,6 +70,8 @@ class Service:
                 )
             scheduler.start()
             sd_notify("READY=1")
+            for warning in warnings(runtime.config):
+                log.warning("%s", warning)
             log.info(
                 "monitor running: %d feeds, %d watchlists, %d channels",
                 len(runtime.config.feeds),

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, or_, select, text, update
 
-from monitor.model import PreparedItem
+from monitor.model import ItemText, PreparedItem
 from monitor.store.tables import clusters, items
 
 
@@ -122,3 +122,15 @@ def _text_columns(item: PreparedItem) -> dict[str, object]:
         "content_hash": item.content_hash,
         "published_at": item.published,
     }
+
+
+def load_item_text(connection: Connection, item_id: int) -> ItemText | None:
+    """A stored item's decoded text, as the matcher saw it (`monitor explain --item`)."""
+    row = connection.execute(
+        select(items.c.title, items.c.summary, items.c.content, items.c.language).where(
+            items.c.id == item_id
+        )
+    ).first()
+    if row is None:
+        return None
+    return ItemText(row.title, row.summary, row.content, row.language)

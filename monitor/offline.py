@@ -1,0 +1,105 @@
+"""The commands that read items from a stream instead of feeds: `monitor match` and
+`monitor explain` (DESIGN §7). Nothing here touches the network; only `explain --item`
+reads the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from monitor.match import Matcher
+from monitor.match.matcher import Explanation
+from monitor.model import Hit, ItemText
+from monitor.pipeline.items_json import ItemJsonError, item_text_from_json
+
+
+def _items(source: TextIO, errors: TextIO) -> Iterator[tuple[Any, ItemText] | None]:
+    """Items of a JSON Lines stream; None (after a message on `errors`) for a bad line."""
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield item_text_from_json(line)
+        except ItemJsonError as error:
+            print(f"stdin:{number}: {error}", file=errors)
+            yield None
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "watchlist": hit.watchlist,
+        "term": hit.term,
+        "field": hit.field,
+        "start": hit.start,
+        "end": hit.end,
+        "text": hit.text,
+    }
+
+
+def run_match(matcher: Matcher, source: TextIO, out: TextIO, errors: TextIO) -> int:
+    """One JSON line per item: its id, the watchlists that fire (sorted), and every hit."""
+    status = 0
+    for entry in _items(source, errors):
+        if entry is None:
+            status = 1
+            continue
+        item_id, text = entry
+        matches = matcher.match(text)
+        record = {
+            "id": item_id,
+            "watchlists": sorted(match.watchlist for match in matches),
+            "hits": [_hit_json(hit) for match in matches for hit in match.hits],
+        }
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return status
+
+
+def explanation_json(item_id: Any, explanations: tuple[Explanation, ...]) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "watchlists": [
+            {
+                "watchlist": explanation.watchlist,
+                "fires": explanation.fired,
+                "hits": [_hit_json(hit) for hit in explanation.hits],
+                "reasons": list(explanation.reasons),
+            }
+            for explanation in explanations
+        ],
+    }
+
+
+def explanation_lines(item_id: Any, explanations: tuple[Explanation, ...]) -> list[str]:
+    lines = [f"item {item_id}:"]
+    for explanation in explanations:
+        verdict = "fires" if explanation.fired else "does not fire"
+        lines.append(f"  {explanation.watchlist}: {verdict}")
+        for hit in explanation.hits:
+            lines.append(
+                f"    {hit.term!r} in the {hit.field} at {hit.start}-{hit.end}: {hit.text!r}"
+            )
+        lines.extend(f"    - {reason}" for reason in explanation.reasons)
+    return lines
+
+
+def run_explain(
+    matcher: Matcher, source: TextIO, out: TextIO, errors: TextIO, *, as_json: bool
+) -> int:
+    status = 0
+    for entry in _items(source, errors):
+        if entry is None:
+            status = 1
+            continue
+        write_explanation(matcher, *entry, out, as_json=as_json)
+    return status
+
+
+def write_explanation(
+    matcher: Matcher, item_id: Any, text: ItemText, out: TextIO, *, as_json: bool
+) -> None:
+    explanations = matcher.explain(text)
+    if as_json:
+        out.write(json.dumps(explanation_json(item_id, explanations), ensure_ascii=False) + "\n")
+    else:
+        out.write("\n".join(explanation_lines(item_id, explanations)) + "\n")

@@ -1,0 +1,128 @@
+"""`monitor explain`: for every watchlist, whether an item fires it, and why not."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+
+CONFIG = """
+channels:
+  terminal:
+    url: console://
+watchlists:
+  - name: otan
+    terms: [{term: OTAN, aliases: [NATO]}]
+    exclude: [football]
+  - name: kyiv
+    query: 'Stoltenberg AND (Ukraine OR Kyiv)'
+  - name: proche
+    query: 'Stoltenberg NEAR/2 Russie'
+  - name: titres
+    terms: [Russie]
+    fields: [title]
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(CONFIG + f"database: sqlite:///{tmp_path / 'monitor.db'}\n", encoding="utf-8")
+    return path
+
+
+def explain(
+    config: Path,
+    item: dict[str, object],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> dict[str, dict[str, object]]:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(item) + "\n"))
+    assert main(["--config", str(config), "explain", "--json"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    assert record["id"] == item["id"]
+    return {entry["watchlist"]: entry for entry in record["watchlists"]}
+
+
+@pytest.mark.parametrize(
+    ("item", "watchlist", "fires", "reason"),
+    [
+        (
+            {"id": 1, "title": "Football : l’OTAN gagne"},
+            "otan",
+            False,
+            "excluded: 'football' occurs in the title",
+        ),
+        ({"id": 2, "title": "L’Otan se réunit"}, "otan", True, None),
+        (
+            {"id": 3, "content": "Stoltenberg parle de la Russie"},
+            "proche",
+            False,
+            "the closest pair has 3 words between (at most 2)",
+        ),
+        ({"id": 4, "content": "Stoltenberg et la Russie"}, "proche", True, None),
+        (
+            {"id": 5, "content": "Stoltenberg à Bruxelles"},
+            "kyiv",
+            False,
+            "'Kyiv' does not occur",
+        ),
+        (
+            {"id": 6, "content": "La Russie répond"},
+            "titres",
+            False,
+            "term 'Russie' occurs in the content, which this watchlist does not search",
+        ),
+        ({"id": 7, "content": "rien"}, "otan", False, "no term of this watchlist occurs"),
+    ],
+)
+def test_explain_says_why(
+    config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    item: dict[str, object],
+    watchlist: str,
+    fires: bool,
+    reason: str | None,
+) -> None:
+    entry = explain(config, item, monkeypatch, capsys)[watchlist]
+    assert entry["fires"] is fires
+    if reason is None:
+        assert entry["hits"]
+        assert entry["reasons"] == []
+    else:
+        assert any(reason in line for line in entry["reasons"]), entry["reasons"]  # type: ignore[attr-defined]
+
+
+def test_explain_a_stored_item(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime
+
+    from monitor.config import load_config
+    from monitor.daemon.runtime import build_runtime
+    from monitor.model import ItemText, PreparedItem
+    from monitor.store.feeds import sync_feeds
+    from monitor.store.items import store_items
+
+    runtime = build_runtime(load_config(config))
+    runtime.prepare_database()
+    now = datetime.now(UTC)
+    with runtime.engine.begin() as connection:
+        sync_feeds(connection, [("https://example.org/rss", "Exemple")], now)
+        (stored,) = store_items(
+            connection,
+            1,
+            [PreparedItem("k", None, ItemText(title="Le sommet de l’OTAN"), now, "h")],
+            now,
+        )
+    assert main(["--config", str(config), "explain", "--item", str(stored.id)]) == 0
+    out = capsys.readouterr().out
+    assert "otan: fires" in out
+    assert "'Otan'" in out or "'OTAN'" in out
+    assert main(["--config", str(config), "explain", "--item", "999"]) == 1
+    assert "no stored item with id 999" in capsys.readouterr().err
