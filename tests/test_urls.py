@@ -15,6 +15,7 @@ from monitor.feeds.urls import canonical_url, is_tracking_parameter
         ("https://example.com", "https://example.com/"),
         ("https://example.com/a?", "https://example.com/a"),
         ("https://example.com/a?utm_source=rss", "https://example.com/a"),
+        ("https://www.lemonde.fr/a.html?xtor=RSS-3208", "https://www.lemonde.fr/a.html"),
         ("https://example.com/a?UTM_Medium=x&UTM_CAMPAIGN=y", "https://example.com/a"),
         (
             "https://example.com/a?id=3&utm_source=rss&page=2&fbclid=abc",

@@ -32,6 +32,7 @@ _TRACKING_PARAMETERS = frozenset(
         "_hsmi",
         "mkt_tok",
         "ref_src",
+        "xtor",  # AT Internet (Le Monde, France Télévisions): ?xtor=RSS-3208
     }
 )
 

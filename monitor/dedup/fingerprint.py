@@ -1,0 +1,70 @@
+"""An item's story fingerprint: what is compared to tell a copy from an independent article.
+
+- the MinHash signature of its cleaned text's word shingles, and its LSH band keys, to find
+  near-copies among many stories;
+- lead keys: hashes of 8-word runs at the start of the text, so that a 50-word summary finds
+  the full text it was cut from, though their Jaccard similarity is low;
+- the shingle set itself, for the exact containment check of a candidate;
+- the folded title, a second signal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xxhash
+
+from monitor.dedup.clean import story_lines, story_words
+from monitor.dedup.minhash import band_keys, shingle_hashes, signature
+from monitor.model import ItemText
+from monitor.text.wordfold import fold_word_text
+
+LEAD_WORDS = 8
+# Lead keys are stored every LEAD_STRIDE words over the first LEAD_SPAN words; a probe hashes
+# every run, so a summary that starts a few words later (a dropped dateline) still meets one.
+LEAD_SPAN = 48
+LEAD_STRIDE = 4
+# Hash seeds keep lead keys and band keys apart in the one key index.
+_LEAD_SEED = 1_000
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    words: int
+    signature: np.ndarray  # uint32 MinHash values
+    shingles: frozenset[int]
+    title: str
+    bands: tuple[int, ...]
+    leads: tuple[int, ...]  # stored
+    probes: tuple[int, ...]  # looked up
+
+    @property
+    def keys(self) -> tuple[int, ...]:
+        """Every key this item is filed under."""
+        return (*self.bands, *self.leads)
+
+
+def _lead_hash(words: list[str]) -> int:
+    return xxhash.xxh64_intdigest(" ".join(words).encode("utf-8"), seed=_LEAD_SEED) >> 1
+
+
+def fingerprint(text: ItemText, *, drop_lines: frozenset[str] = frozenset()) -> Fingerprint:
+    """The fingerprint of the item's body (content, else summary, else title), cleaned of
+    boilerplate and of the lines its feed repeats on every item (`drop_lines`)."""
+    body = text.content or text.summary or text.title
+    words = story_words(story_lines(body), drop=drop_lines)
+    hashes = shingle_hashes(words)
+    values = signature(hashes)
+    head = words[:LEAD_SPAN]
+    starts = range(max(1, len(head) - LEAD_WORDS + 1)) if head else range(0)
+    probes = tuple(_lead_hash(head[start : start + LEAD_WORDS]) for start in starts)
+    return Fingerprint(
+        words=len(words),
+        signature=values,
+        shingles=frozenset(hashes.tolist()),
+        title=fold_word_text(text.title),
+        bands=tuple(band_keys(values)) if words else (),
+        leads=probes[::LEAD_STRIDE],
+        probes=probes,
+    )

@@ -1,0 +1,39 @@
+"""Story clustering on the labelled evaluation set (tests/dedup_eval): pairwise precision and
+recall of the same clustering `monitor dedup` and the daemon use."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+
+from monitor.dedup.stream import StreamClusterer
+from monitor.feeds.urls import canonical_url
+from monitor.pipeline.items_json import item_text_from_json
+
+sys.path.insert(0, str(Path(__file__).parent / "dedup_eval"))
+from build import load_items
+
+
+def test_pairwise_precision_and_recall() -> None:
+    items = load_items()
+    clusterer = StreamClusterer()
+    predicted = []
+    for item in items:
+        _, text = item_text_from_json(json.dumps(item))
+        url = canonical_url(item["url"]) if item.get("url") else None
+        predicted.append(clusterer.add(text, url=url, feed=item.get("feed")).cluster)
+    true_pairs = found_pairs = both = 0
+    false_merges = []
+    for a, b in itertools.combinations(range(len(items)), 2):
+        same_story = items[a]["story"] == items[b]["story"]
+        same_cluster = predicted[a] == predicted[b]
+        true_pairs += same_story
+        found_pairs += same_cluster
+        both += same_story and same_cluster
+        if same_cluster and not same_story:
+            false_merges.append((items[a]["id"], items[b]["id"]))
+    precision, recall = both / found_pairs, both / true_pairs
+    assert precision >= 0.99, false_merges[:10]
+    assert recall >= 0.95
