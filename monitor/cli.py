@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "match", help="match JSON Lines items from stdin against the watchlists (no DB, no network)"
     )
+    commands.add_parser(
+        "dedup", help="cluster JSON Lines items from stdin into stories, in arrival order"
+    )
     explain = commands.add_parser(
         "explain", help="say, for every watchlist, why an item does or does not match"
     )
@@ -95,6 +98,10 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         return EXIT_OK
     if args.command in ("match", "explain"):
         return _offline(args, loaded)
+    if args.command == "dedup":
+        from monitor.offline import run_dedup
+
+        return run_dedup(sys.stdin, sys.stdout, sys.stderr)
     from monitor.daemon.runtime import build_runtime  # the daemon's imports cost start-up time
 
     runtime = build_runtime(loaded)

@@ -55,6 +55,39 @@ def run_match(matcher: Matcher, source: TextIO, out: TextIO, errors: TextIO) -> 
     return status
 
 
+def run_dedup(source: TextIO, out: TextIO, errors: TextIO) -> int:
+    """One JSON line per item, in arrival order: its story is the id of the story's first
+    item, with the similarity that joined it (null for a first item)."""
+    from monitor.dedup.stream import StreamClusterer
+    from monitor.feeds.urls import canonical_url
+
+    clusterer = StreamClusterer()
+    first_ids: list[Any] = []
+    status = 0
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            item_id, text = item_text_from_json(line)
+            data = json.loads(line)
+        except ItemJsonError as error:
+            print(f"stdin:{number}: {error}", file=errors)
+            status = 1
+            continue
+        url = data.get("url")
+        feed = data.get("feed")
+        assignment = clusterer.add(
+            text,
+            url=canonical_url(url) if isinstance(url, str) and url else None,
+            feed=str(feed) if feed is not None else None,
+        )
+        first_ids.append(item_id if assignment.cluster == len(first_ids) else None)
+        cluster_id = first_ids[assignment.cluster]
+        record = {"id": item_id, "cluster": cluster_id, "similarity": assignment.similarity}
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return status
+
+
 def explanation_json(item_id: Any, explanations: tuple[Explanation, ...]) -> dict[str, Any]:
     return {
         "id": item_id,
