@@ -147,3 +147,29 @@ def test_check_config_warns_about_a_watchlist_without_channels(
     path.write_text("watchlists:\n  - name: x\n    terms: [OTAN]\n", encoding="utf-8")
     assert main(["--config", str(path), "check-config"]) == 0
     assert "warning: watchlist 'x' notifies no channel" in capsys.readouterr().out
+
+
+def test_dedup_writes_the_story_of_each_item_in_arrival_order(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    story = (
+        "Le secrétaire général de l’Otan a déclaré mercredi à Bruxelles que l’Alliance "
+        "n’enverra pas de troupes en Ukraine, et qu’une zone d’exclusion aérienne signifierait "
+        "une guerre avec la Russie, ce que les alliés veulent éviter à tout prix."
+    )
+    lines = [
+        {"id": "a", "feed": "f1", "title": "L’Otan dit non", "content": f"<p>{story}</p>"},
+        {"id": "b", "feed": "f2", "title": "Autre titre", "content": f"Spread the love\n\n{story}"},
+        {
+            "id": "c",
+            "feed": "f3",
+            "title": "Météo",
+            "content": "Beau temps demain sur la Bretagne.",
+        },
+    ]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(json.dumps(x) for x in lines) + "\n"))
+    assert main(["--config", str(config), "dedup"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["id"], r["cluster"]) for r in records] == [("a", "a"), ("b", "a"), ("c", "c")]
+    assert records[0]["similarity"] is None
+    assert records[1]["similarity"] >= 0.5

@@ -158,6 +158,16 @@ class DeliverySpec(_Strict):
     give_up_after: Duration = timedelta(days=2)
 
 
+class DedupSpec(_Strict):
+    """Story folding (DESIGN §5): items join an earlier story first seen within `window` when
+    their texts overlap enough (estimated Jaccard of word shingles >= `similarity`, or the
+    shorter contained in the longer >= `containment`)."""
+
+    window: Duration = timedelta(days=7)
+    similarity: float = Field(default=0.5, gt=0, le=1)
+    containment: float = Field(default=0.7, gt=0, le=1)
+
+
 class Config(_Strict):
     database: str | None = None  # default: sqlite in the state directory
     state_dir: str | None = None
@@ -167,6 +177,7 @@ class Config(_Strict):
     channels: dict[str, ChannelSpec] = Field(default_factory=dict)
     fetch: FetchSpec = FetchSpec()
     delivery: DeliverySpec = DeliverySpec()
+    dedup: DedupSpec = DedupSpec()
     watchlists: tuple[WatchlistSpec, ...] = ()
 
     def channels_for(self, watchlist: WatchlistSpec) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from monitor.pipeline.dispatch import Dispatcher, Sender
 from monitor.pipeline.poll import Poller
 from monitor.store.database import default_database_url, open_engine, upgrade
 from monitor.store.feeds import sync_feeds
+from monitor.store.stories import prune_story_index
 
 
 def utc_now() -> datetime:
@@ -70,12 +71,19 @@ class Runtime:
         """Swap in a new configuration (SIGHUP), all or nothing: the new watchlists take effect
         only once the feeds table agrees with the new file. The database URL is fixed for the
         process."""
-        matcher = compile_watchlists(loaded.config.watchlists)
+        unchanged = loaded.config.watchlists == self.config.watchlists
+        # Compiling thousands of terms takes a moment: only when the watchlists changed.
+        matcher = self.matcher if unchanged else compile_watchlists(loaded.config.watchlists)
         with self.engine.begin() as connection:
             sync_feeds(
                 connection, [(feed.url, feed.name) for feed in loaded.config.feeds], self.clock()
             )
         self.loaded, self.matcher = loaded, matcher
+
+    def prune(self) -> int:
+        """Forget story fingerprints older than the story window; returns how many."""
+        with self.engine.begin() as connection:
+            return prune_story_index(connection, self.clock() - self.config.dedup.window)
 
     def http_client(self) -> httpx.AsyncClient:
         return build_client(self.config.fetch.user_agent, transport=self.transport)

@@ -20,6 +20,7 @@ from monitor.daemon.systemd import sd_notify, watchdog_interval_seconds
 log = logging.getLogger("monitor.daemon")
 
 DISPATCH_EVERY = timedelta(seconds=10)
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class Service:
@@ -60,6 +61,14 @@ class Service:
                 seconds=DISPATCH_EVERY.total_seconds(),
                 next_run_time=now,
                 id="dispatch",
+                **job_options,
+            )
+            scheduler.add_job(
+                self._tracked(self._prune_tick),
+                "interval",
+                seconds=PRUNE_EVERY.total_seconds(),
+                next_run_time=now,
+                id="prune",
                 **job_options,
             )
             heartbeat = watchdog_interval_seconds()
@@ -113,6 +122,11 @@ class Service:
     async def _dispatch_tick(self) -> None:
         async with self._dispatching:
             await asyncio.to_thread(self._runtime.dispatcher().dispatch_due, self._stopping.is_set)
+
+    async def _prune_tick(self) -> None:
+        pruned = await asyncio.to_thread(self._runtime.prune)
+        if pruned:
+            log.info("forgot the fingerprints of %d items older than the story window", pruned)
 
     def _on_stop_signal(self, signum: int) -> None:
         log.info("received %s: stopping after in-flight work", signal.Signals(signum).name)

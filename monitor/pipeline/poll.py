@@ -14,6 +14,8 @@ import httpx
 from sqlalchemy import Engine
 
 from monitor.config.schema import Config, FeedSpec
+from monitor.dedup.decide import Thresholds
+from monitor.dedup.fingerprint import fingerprint
 from monitor.feeds.fetch import fetch_feed
 from monitor.feeds.parse import parse_feed
 from monitor.feeds.urls import redact_url
@@ -131,7 +133,16 @@ class Poller:
         prepared = [prepare_entry(entry, spec.language) for entry in parsed.entries]
         source = spec.name or parsed.title or feed.title or feed.url
         with self._engine.begin() as connection:
-            stored = store_items(connection, feed.id, prepared, now)
+            dedup = self._config.dedup
+            stored = store_items(
+                connection,
+                feed.id,
+                prepared,
+                now,
+                fingerprint_of=lambda item: fingerprint(item.text),
+                thresholds=Thresholds(jaccard=dedup.similarity, containment=dedup.containment),
+                window=dedup.window,
+            )
             alerts = 0
             for item in stored:
                 if not self._may_alert(item, feed, now):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, or_, select, text, update
 
+from monitor.dedup.decide import DEFAULT_THRESHOLDS, Thresholds, best_match
+from monitor.dedup.fingerprint import Fingerprint
 from monitor.model import ItemText, PreparedItem
+from monitor.store.stories import SqlStoryIndex
 from monitor.store.tables import clusters, items
 
 
@@ -18,6 +21,7 @@ class StoredItem:
     cluster_id: int
     is_new: bool
     item: PreparedItem
+    similarity: float | None = None  # how it joined an earlier story; None: a story's first
 
 
 # Stories older than this are not joined: a link or a text seen months ago is news again.
@@ -25,7 +29,7 @@ STORY_WINDOW = timedelta(days=7)
 
 
 def _existing_cluster(
-    connection: Connection, feed_id: int, item: PreparedItem, now: datetime
+    connection: Connection, feed_id: int, item: PreparedItem, now: datetime, window: timedelta
 ) -> int | None:
     """The exact layer of story folding: the same text in any feed, or the same canonical link
     in another feed, seen within the window, is the same story. A link shared inside one feed
@@ -38,33 +42,40 @@ def _existing_cluster(
     )
     row = connection.execute(
         select(items.c.cluster_id)
-        .where(condition, items.c.first_seen_at >= now - STORY_WINDOW)
+        .where(condition, items.c.first_seen_at >= now - window)
         .order_by(items.c.id)
         .limit(1)
     ).first()
     return None if row is None else int(row[0])
 
 
-def _lock_story_keys(connection: Connection, prepared: Sequence[PreparedItem]) -> None:
+# An arbitrary constant: the advisory lock that makes story assignment one writer at a time.
+_STORY_LOCK = 7253002
+
+
+def _serialize_story_assignment(connection: Connection) -> None:
     """On PostgreSQL, two feeds stored at once could each miss the other's uncommitted copy of a
-    story and open two clusters (two alerts). A transaction-scoped advisory lock per link and
-    text hash, taken in sorted order (no deadlock), makes such writers take turns. SQLite needs
-    none: its writers already take turns (BEGIN IMMEDIATE)."""
-    if connection.dialect.name != "postgresql":
-        return
-    keys = sorted({key for item in prepared for key in (item.url, item.content_hash) if key})
-    for key in keys:
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
+    story and open two clusters (two alerts). A transaction-scoped advisory lock makes story
+    assignment take turns across connections and instances; the transactions are short. SQLite
+    needs none: its writers already take turns (BEGIN IMMEDIATE)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _STORY_LOCK})
 
 
 def store_items(
-    connection: Connection, feed_id: int, prepared: Sequence[PreparedItem], now: datetime
+    connection: Connection,
+    feed_id: int,
+    prepared: Sequence[PreparedItem],
+    now: datetime,
+    *,
+    fingerprint_of: Callable[[PreparedItem], Fingerprint] | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    window: timedelta = STORY_WINDOW,
 ) -> list[StoredItem]:
-    """Insert new items and refresh changed ones. An item updated in place (same key, new text)
-    stays the same item and story: it is never new again."""
-    _lock_story_keys(connection, prepared)
+    """Insert new items and refresh changed ones. A new item joins the story of an earlier item
+    with the same link or text (exact layer), else of a near-copy (fingerprints, when
+    `fingerprint_of` is given: computed for new items only), else starts its own. An item
+    updated in place (same key, new text) stays the same item and story: never new again."""
     known = {
         row.item_key: row
         for row in connection.execute(
@@ -74,6 +85,9 @@ def store_items(
             )
         )
     }
+    if any(item.key not in known for item in prepared):
+        _serialize_story_assignment(connection)
+    index = SqlStoryIndex(connection, now - window)
     stored: list[StoredItem] = []
     seen_keys: set[str] = set()
     for item in prepared:
@@ -90,25 +104,35 @@ def store_items(
                 )
             stored.append(StoredItem(row.id, row.cluster_id, False, item))
             continue
-        cluster_id = _existing_cluster(connection, feed_id, item, now)
+        cluster_id = _existing_cluster(connection, feed_id, item, now, window)
+        similarity = None if cluster_id is None else 1.0
+        found = fingerprint_of(item) if fingerprint_of is not None else None
+        if cluster_id is None and found is not None:
+            match = best_match(found, index.candidates(found), thresholds)
+            if match is not None:
+                cluster_id, similarity = match.cluster_id, match.similarity
         if cluster_id is None:
             cluster_id = int(
                 connection.execute(
                     clusters.insert().values(created_at=now).returning(clusters.c.id)
                 ).scalar_one()
             )
-        item_id = connection.execute(
-            items.insert()
-            .values(
-                feed_id=feed_id,
-                item_key=item.key,
-                first_seen_at=now,
-                cluster_id=cluster_id,
-                **_text_columns(item),
-            )
-            .returning(items.c.id)
-        ).scalar_one()
-        stored.append(StoredItem(int(item_id), cluster_id, True, item))
+        item_id = int(
+            connection.execute(
+                items.insert()
+                .values(
+                    feed_id=feed_id,
+                    item_key=item.key,
+                    first_seen_at=now,
+                    cluster_id=cluster_id,
+                    **_text_columns(item),
+                )
+                .returning(items.c.id)
+            ).scalar_one()
+        )
+        if found is not None:
+            index.add(item_id, cluster_id, found, now)
+        stored.append(StoredItem(item_id, cluster_id, True, item, similarity))
     return stored
 
 

@@ -18,17 +18,35 @@ def insert_ignoring_conflict(
     """INSERT that does nothing when the unique key already exists; returns the new primary key,
     or None when the row was already there. The database's unique key is the arbiter, so two
     processes racing on the same alert cannot both win."""
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(table)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table)
-    else:
-        raise NotImplementedError(f"database dialect {dialect!r} is not supported")
     statement = (
-        statement.values(**values)
+        _dialect_insert(connection, table)
+        .values(**values)
         .on_conflict_do_nothing(index_elements=list(conflict_columns))
         .returning(table.c.id)
     )
     row = connection.execute(statement).first()
     return None if row is None else int(row[0])
+
+
+def insert_many_ignoring_conflict(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    conflict_columns: Sequence[str],
+) -> None:
+    """One multi-row INSERT that skips rows whose unique key already exists."""
+    if rows:
+        connection.execute(
+            _dialect_insert(connection, table)
+            .values(list(rows))
+            .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        )
+
+
+def _dialect_insert(connection: Connection, table: Table) -> Any:
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"database dialect {dialect!r} is not supported")

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -143,3 +145,25 @@ deliveries = Table(
     UniqueConstraint("alert_id", "channel"),
 )
 Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
+
+# The near-duplicate layer (DESIGN §5): a MinHash signature per recent item, and the LSH band
+# and lead keys it is filed under. Persisted, so start-up rebuilds nothing; pruned past the
+# story window.
+story_fingerprints = Table(
+    "story_fingerprints",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("cluster_id", Integer, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+)
+Index("ix_story_fingerprints_first_seen_at", story_fingerprints.c.first_seen_at)
+
+story_keys = Table(
+    "story_keys",
+    metadata,
+    Column("key", BigInteger, primary_key=True),
+    Column("item_id", Integer, primary_key=True),
+    sqlite_with_rowid=False,
+)
+Index("ix_story_keys_item_id", story_keys.c.item_id)
