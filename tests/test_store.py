@@ -185,3 +185,50 @@ def test_removed_feed_goes_inactive_and_keeps_its_items(engine: Engine) -> None:
         sync_feeds(connection, [("http://b.test/rss", "B")], NOW)
         claimed = claim_due_feeds(connection, NOW, timedelta(minutes=1), all_feeds=True)
     assert [feed.url for feed in claimed] == ["http://b.test/rss"]
+
+
+def _story_item(key: str, content: str) -> PreparedItem:
+    return PreparedItem(key, None, ItemText(title=key, content=content), NOW, f"hash-{key}")
+
+
+def test_near_copies_join_through_the_stored_index(engine: Engine) -> None:
+    from monitor.dedup.fingerprint import fingerprint
+    from monitor.store.stories import prune_story_index
+
+    story = " ".join(f"mot{n} de la phrase numero {n} du texte" for n in range(60))
+    feed_a, feed_b = two_feeds(engine)
+    with engine.begin() as connection:
+        (original,) = store_items(
+            connection,
+            feed_a,
+            [_story_item("a1", story)],
+            NOW,
+            fingerprint_of=lambda item: fingerprint(item.text),
+        )
+    with engine.begin() as connection:
+        copy, other = store_items(
+            connection,
+            feed_b,
+            [
+                _story_item("b1", "Spread the love\n" + story + "\nLeave A Reply"),
+                _story_item(
+                    "b2", " ".join(f"autre{n} histoire sans rapport {n}" for n in range(80))
+                ),
+            ],
+            NOW + timedelta(hours=1),
+            fingerprint_of=lambda item: fingerprint(item.text),
+        )
+    assert copy.cluster_id == original.cluster_id
+    assert copy.similarity is not None
+    assert other.cluster_id != original.cluster_id
+    with engine.begin() as connection:
+        assert prune_story_index(connection, NOW + timedelta(minutes=30)) == 1
+        (late,) = store_items(
+            connection,
+            feed_b,
+            [_story_item("b3", story + " fin")],
+            NOW + timedelta(hours=2),
+            fingerprint_of=lambda item: fingerprint(item.text),
+        )
+    # The original was forgotten; the copy, still in the window, is found instead.
+    assert late.cluster_id == original.cluster_id

@@ -32,7 +32,8 @@ _BOILERPLATE_LINE = re.compile(
 # Attribution tails inside a line: "(Avec AFP)", "(AFP)", "- Reuters".
 _ATTRIBUTION = re.compile(r"\((?:avec |with |source ?: ?)?(?:afp|reuters|ap|belga|ats)\)", re.I)
 # Numbers, and the "XNUMX" mask content farms put in their place, compare as one token.
-_NUMBER = re.compile(r"(?<!\S)(?:\d+|xnumx\S*)(?!\S)")
+# "40 000" (a space between thousands, as French writes) is one number, as its mask is one word.
+_NUMBER = re.compile(r"(?<!\S)(?:\d+(?: \d{3}(?!\S))*|xnumx\S*)(?!\S)")
 NUMBER_TOKEN = "#"  # noqa: S105 - a placeholder word, not a secret
 # Lines this short are captions, bylines and buttons more often than story.
 _MAX_BOILERPLATE_WORDS = 12
@@ -61,3 +62,24 @@ def story_words(lines: Iterable[str], *, drop: frozenset[str] = frozenset()) -> 
         if line not in drop:
             words.extend(_NUMBER.sub(NUMBER_TOKEN, line).split())
     return words
+
+
+class RepeatedLines:
+    """Lines a feed repeats on many of its items (its own footer, a signature, a promotion):
+    boilerplate learned per feed, to leave out of fingerprints. A line counts once per item."""
+
+    MIN_ITEMS = 3
+    MIN_SHARE = 0.5
+
+    def __init__(self) -> None:
+        self._items = 0
+        self._counts: dict[str, int] = {}
+
+    def add(self, lines: Iterable[str]) -> None:
+        self._items += 1
+        for line in set(lines):
+            self._counts[line] = self._counts.get(line, 0) + 1
+
+    def lines(self) -> frozenset[str]:
+        threshold = max(self.MIN_ITEMS, self.MIN_SHARE * self._items)
+        return frozenset(line for line, count in self._counts.items() if count >= threshold)

@@ -29,6 +29,8 @@ class Thresholds:
     jaccard: float = 0.5
     containment: float = 0.7
     min_contained_shingles: int = 15
+    # Fewer words than this (a bare title, "Lire la suite") cannot show a shared text.
+    min_words: int = 12
     # The weaker evidence: containment, title and overlap all moderately high together.
     weak_containment: float = 0.5
     weak_jaccard: float = 0.2
@@ -56,7 +58,7 @@ def story_similarity(
     new: Fingerprint, old: Fingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> float | None:
     """The similarity that makes `new` a copy of `old`'s story, or None when it is not."""
-    if not new.shingles or not old.shingles:
+    if min(new.words, old.words) < thresholds.min_words:
         return None
     jaccard = similarity(new.signature, old.signature)
     if jaccard >= thresholds.jaccard:

@@ -49,11 +49,15 @@ def _lead_hash(words: list[str]) -> int:
     return xxhash.xxh64_intdigest(" ".join(words).encode("utf-8"), seed=_LEAD_SEED) >> 1
 
 
+def body_of(text: ItemText) -> str:
+    """The text a story is recognised by: the content, else the summary, else the title."""
+    return text.content or text.summary or text.title
+
+
 def fingerprint(text: ItemText, *, drop_lines: frozenset[str] = frozenset()) -> Fingerprint:
     """The fingerprint of the item's body (content, else summary, else title), cleaned of
     boilerplate and of the lines its feed repeats on every item (`drop_lines`)."""
-    body = text.content or text.summary or text.title
-    words = story_words(story_lines(body), drop=drop_lines)
+    words = story_words(story_lines(body_of(text)), drop=drop_lines)
     hashes = shingle_hashes(words)
     values = signature(hashes)
     head = words[:LEAD_SPAN]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monitor.dedup.clean import RepeatedLines, story_lines
 from monitor.dedup.decide import Thresholds, best_match
-from monitor.dedup.fingerprint import fingerprint
+from monitor.dedup.fingerprint import body_of, fingerprint
 from monitor.dedup.memory import MemoryStoryIndex
 from monitor.model import ItemText
 
@@ -23,6 +24,7 @@ class StreamClusterer:
         self._index = MemoryStoryIndex()
         self._by_url: dict[str, tuple[str | None, int]] = {}
         self._count = 0
+        self._repeated: dict[str | None, RepeatedLines] = {}
 
     def add(self, text: ItemText, *, url: str | None = None, feed: str | None = None) -> Assignment:
         position = self._count
@@ -31,7 +33,10 @@ class StreamClusterer:
         # A link shared inside one feed says nothing (home-page links): only across feeds.
         if known is not None and known[0] != feed:
             return Assignment(known[1], 1.0)
-        found = fingerprint(text)
+        lines = story_lines(body_of(text))
+        repeated = self._repeated.setdefault(feed, RepeatedLines())
+        found = fingerprint(text, drop_lines=repeated.lines())
+        repeated.add(lines)
         match = best_match(found, self._index.candidates(found), self._thresholds)
         cluster = match.cluster_id if match else position
         self._index.add(position, cluster, found)

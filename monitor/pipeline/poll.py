@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,13 +14,14 @@ import httpx
 from sqlalchemy import Engine
 
 from monitor.config.schema import Config, FeedSpec
+from monitor.dedup.clean import RepeatedLines, story_lines
 from monitor.dedup.decide import Thresholds
-from monitor.dedup.fingerprint import fingerprint
+from monitor.dedup.fingerprint import body_of, fingerprint
 from monitor.feeds.fetch import fetch_feed
 from monitor.feeds.parse import parse_feed
 from monitor.feeds.urls import redact_url
 from monitor.match import Matcher
-from monitor.model import FetchError, FetchResult, ParsedFeed
+from monitor.model import FetchError, FetchResult, ParsedFeed, PreparedItem
 from monitor.pipeline.payload import alert_payload
 from monitor.pipeline.prepare import prepare_entry
 from monitor.pipeline.schedule import next_feed_check
@@ -134,12 +135,13 @@ class Poller:
         source = spec.name or parsed.title or feed.title or feed.url
         with self._engine.begin() as connection:
             dedup = self._config.dedup
+            repeated = _repeated_lines(prepared)
             stored = store_items(
                 connection,
                 feed.id,
                 prepared,
                 now,
-                fingerprint_of=lambda item: fingerprint(item.text),
+                fingerprint_of=lambda item: fingerprint(item.text, drop_lines=repeated),
                 thresholds=Thresholds(jaccard=dedup.similarity, containment=dedup.containment),
                 window=dedup.window,
             )
@@ -243,3 +245,11 @@ class Poller:
 
         await asyncio.to_thread(write)
         return PollReport(feed.url, f"error:{kind}", error=message)
+
+
+def _repeated_lines(prepared: Sequence[PreparedItem]) -> frozenset[str]:
+    """The lines this feed document repeats across its items: its boilerplate."""
+    counter = RepeatedLines()
+    for item in prepared:
+        counter.add(story_lines(body_of(item.text)))
+    return counter.lines()
