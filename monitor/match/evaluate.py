@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple
 
 from monitor.match.query import positive_atoms
 from monitor.match.query_ast import Atom, Near, Node, Not, Or
@@ -38,9 +40,34 @@ class CompiledWatchlist:
             units.update(self.atom_units[atom] for atom in positive_atoms(self.query))
         return units
 
+    @cached_property
+    def plain(self) -> bool:
+        """Terms only, searched everywhere, nothing excluded: the hits of its terms decide."""
+        return self.query is None and not self.exclude_units and len(self.fields) == len(FIELDS)
 
-@dataclass(frozen=True)
-class RawHit:
+    @cached_property
+    def required_units(self) -> frozenset[int]:
+        """Units that must all occur for the query to hold. Most queries that a found unit
+        triggers are false (`A AND B` with B absent); this tells without walking them."""
+        return _required(self.query, self.atom_units) if self.query is not None else frozenset()
+
+
+def _required(node: Node, atom_units: Mapping[Atom, int]) -> frozenset[int]:
+    if isinstance(node, Atom):
+        return frozenset({atom_units[node]})
+    if isinstance(node, Near):
+        return frozenset({atom_units[node.left], atom_units[node.right]})
+    if isinstance(node, Not):
+        return frozenset()
+    children = [_required(child, atom_units) for child in node.children]
+    if isinstance(node, Or):
+        return frozenset.intersection(*children)
+    return frozenset.union(*children)
+
+
+class RawHit(NamedTuple):
+    """A named tuple: matching makes one per hit, and a tuple is cheap to build."""
+
     term: str
     field: str
     span: Span
@@ -61,11 +88,17 @@ def term_hits(
     terms the watchlists hold."""
     by_watchlist: dict[int, list[RawHit]] = {}
     for unit, by_field in found.items():
-        for index, terms in owners.get(unit, ()):
-            hits = by_watchlist.setdefault(index, [])
+        unit_owners = owners.get(unit)
+        if unit_owners is None:
+            continue  # a query word or an exclude term
+        for index, terms in unit_owners:
+            hits = by_watchlist.get(index)
+            if hits is None:
+                hits = by_watchlist[index] = []
             for term in terms:
                 for name, spans in by_field.items():
-                    hits.extend(RawHit(term, name, span) for span in spans)
+                    for span in spans:
+                        hits.append(RawHit(term, name, span))
     return by_watchlist
 
 
@@ -100,7 +133,7 @@ def decide(
                 )
     term_fired = bool(decision.hits)
     query_held = False
-    if watchlist.query is not None:
+    if watchlist.query is not None and (explain or watchlist.required_units <= found.keys()):
         walk = _QueryWalk(watchlist, found, folds, explain)
         query_held = walk.holds(watchlist.query)
         if query_held:
@@ -113,6 +146,20 @@ def decide(
         decision.reasons.append("no term of this watchlist occurs in the item")
     decision.hits = _without_nested(decision.hits)
     return decision
+
+
+def fired_hits(
+    watchlist: CompiledWatchlist,
+    hits_of_terms: Sequence[RawHit],
+    found: Found,
+    folds: Mapping[str, WordFold],
+) -> list[RawHit] | None:
+    """`decide` for matching: the hits to report if `watchlist` fires, else None. Most
+    watchlists are plain: the hits of their terms decide, without the bookkeeping."""
+    if watchlist.plain:
+        return _without_nested(hits_of_terms) if hits_of_terms else None
+    decision = decide(watchlist, hits_of_terms, found, folds)
+    return decision.hits if decision.fired else None
 
 
 class _QueryWalk:
@@ -211,13 +258,22 @@ def _label(atom: Atom) -> str:
     return f"{atom.text}*" if atom.wildcard else atom.text
 
 
-def _without_nested(hits: list[RawHit]) -> list[RawHit]:
+def _without_nested(hits: Sequence[RawHit]) -> list[RawHit]:
     """Hits ordered by field then offset; a hit inside a longer one is dropped (`Poutine`
     inside `Vladimir Poutine`), and the same place found twice is kept once."""
-    ordered = sorted(hits, key=lambda hit: (FIELDS.index(hit.field), hit.span.start, -hit.span.end))
+    if len(hits) < 2:
+        return list(hits)  # the common case: one term found once
+    ordered = sorted(hits, key=_field_then_place)
     kept: list[RawHit] = []
     for hit in ordered:
         if kept and kept[-1].field == hit.field and hit.span.end <= kept[-1].span.end:
             continue
         kept.append(hit)
     return kept
+
+
+_FIELD_ORDER = {name: rank for rank, name in enumerate(FIELDS)}
+
+
+def _field_then_place(hit: RawHit) -> tuple[int, int, int]:
+    return _FIELD_ORDER[hit.field], hit.span.start, -hit.span.end

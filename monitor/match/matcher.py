@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.config.schema import TermSpec, WatchlistSpec
-from monitor.match.evaluate import CompiledWatchlist, Decision, decide, term_hits
+from monitor.match.evaluate import CompiledWatchlist, RawHit, decide, fired_hits, term_hits
 from monitor.match.query import all_atoms, parse_query
 from monitor.match.query_ast import Atom
 from monitor.match.scanner import Found, Scanner, Unit
@@ -121,9 +121,9 @@ class Matcher:
         matches = []
         for index in candidates:
             watchlist = self._watchlists[index]
-            decision = decide(watchlist, hits.get(index, ()), found, folds)
-            if decision.fired:
-                matches.append(WatchlistMatch(watchlist.name, _hits(watchlist, decision, folds)))
+            fired = fired_hits(watchlist, hits.get(index, ()), found, folds)
+            if fired is not None:
+                matches.append(WatchlistMatch(watchlist.name, _hits(watchlist.name, fired, folds)))
         return tuple(matches)
 
     def explain(self, item: ItemText) -> tuple[Explanation, ...]:
@@ -137,7 +137,7 @@ class Matcher:
                 Explanation(
                     watchlist.name,
                     decision.fired,
-                    _hits(watchlist, decision, folds),
+                    _hits(watchlist.name, decision.hits, folds),
                     () if decision.fired else tuple(decision.reasons),
                 )
             )
@@ -153,11 +153,11 @@ class Matcher:
 
 
 def _hits(
-    watchlist: CompiledWatchlist, decision: Decision, folds: dict[str, WordFold]
+    watchlist: str, raw_hits: Sequence[RawHit], folds: dict[str, WordFold]
 ) -> tuple[Hit, ...]:
     hits = []
-    for raw in decision.hits:
-        fold = folds[raw.field]
-        start, end = fold.source_span(raw.span.start, raw.span.end)
-        hits.append(Hit(watchlist.name, raw.term, raw.field, start, end, fold.source[start:end]))
+    for term, field, span in raw_hits:
+        fold = folds[field]
+        start, end = fold.source_span(span.start, span.end)
+        hits.append(Hit(watchlist, term, field, start, end, fold.source[start:end]))
     return tuple(hits)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import ahocorasick
+from rapidfuzz.distance import Levenshtein
 
 from monitor.match.spelling import (
     PIECE,
@@ -27,7 +29,7 @@ from monitor.match.spelling import (
     token_at,
     verify,
 )
-from monitor.text.inflect import inflected_forms, language_key, shortest_base
+from monitor.text.inflect import language_key, shortest_base
 from monitor.text.wordfold import WordFold
 
 # A phrase occurs with one, two or three separators between two words: `zone d'exclusion`,
@@ -59,15 +61,6 @@ class Unit:
             return cls(tests, first, pair=True)
         return cls(tests, anchor_index(tests))
 
-    def anchor_lengths(self, language: str | None) -> tuple[int, int]:
-        """The shortest and longest token the anchor word accepts: a cheap first filter for
-        the pieces of fuzzy words, which find many words that are far too long or short."""
-        test = self.tests[self.anchor]
-        if test.prefix:
-            return len(test.word), 10**6
-        lengths = [len(form) for form in inflected_forms(test.word, language)]
-        return min(lengths) - test.fuzzy, max(lengths) + test.fuzzy
-
     @property
     def plain_word(self) -> bool:
         """One word, decided by its folded form alone: found by the automaton, it is a match."""
@@ -94,19 +87,74 @@ class Unit:
         return keys
 
 
+class _Anchor(NamedTuple):
+    """One unit an automaton key stands for, with what the scan needs to check a candidate
+    there worked out once: the scan runs on every item, the compile once."""
+
+    unit_id: int
+    # The key alone is a match: one plain word, or a one-word wildcard (the key ` sanction`
+    # can only be found at the start of a word that starts with it).
+    whole: bool
+    # One word and nothing to check in the source: an accepted anchor is the match.
+    alone: bool
+    # For a piece of a fuzzy word: the token lengths it can accept (most tokens a piece finds
+    # are far too long or short), the tokens it accepts without an edit (every inflected
+    # form), the word edits are counted from, and how many.
+    lengths: frozenset[int] | None
+    forms: frozenset[str]
+    word: str
+    fuzzy: int
+
+
+def _anchor(unit_id: int, unit: Unit, key: str, kind: str, language: str | None) -> _Anchor:
+    test = unit.tests[unit.anchor]
+    alone = len(unit.tests) == 1 and not test.checks_source
+    if kind == WORD or test.prefix:
+        # The key is the anchor word whole (a wildcard's key is its prefix at a word start).
+        return _Anchor(unit_id, unit.plain_word or alone, alone, None, frozenset(), "", 0)
+    piece = key.strip()
+    forms = test.exact_forms(language)
+    # A token accepted outright is one of `forms` that holds the piece where the key found it;
+    # one accepted with edits is within `fuzzy` letters of the word's length.
+    fits = {PREFIX: str.startswith, SUFFIX: str.endswith, PIECE: str.__contains__}[kind]
+    lengths = {len(form) for form in forms if fits(form, piece)}
+    lengths.update(range(len(test.word) - test.fuzzy, len(test.word) + test.fuzzy + 1))
+    return _Anchor(unit_id, False, alone, frozenset(lengths), forms, test.word, test.fuzzy)
+
+
+# The value of one automaton key: (key length, kind, length of the anchor word in a WORD key,
+# the token lengths any of its fuzzy pieces can accept or None, the anchors it stands for). The
+# shape of a key tells its kind (` word `, ` pre`, `suf `, `piece`, ` pair wo`), and so where
+# the token it found starts and ends, the same for every unit the key stands for. A plain tuple,
+# not a named one: the automaton holds one per key (over a hundred thousand for 10,000 terms),
+# built several times faster, and the scan unpacks it whole.
+_Key = tuple[int, str, int, frozenset[int] | None, tuple[_Anchor, ...]]
+
+
 class _LanguageScan:
     """The automaton for one language's inflection rules."""
 
     def __init__(self, units: Sequence[Unit], language: str | None) -> None:
-        entries: dict[str, list[tuple[int, str, bool, int]]] = {}
+        entries: dict[str, tuple[str, int, tuple[_Anchor, ...]]] = {}
         for unit_id, unit in enumerate(units):
-            plain_word = unit.plain_word
+            # The keys of a whole word (every inflected form, every gap of a pair) share one
+            # anchor: a unit can have dozens of keys, and the automaton holds every unit's.
+            shared: tuple[_Anchor, ...] | None = None
             for key, kind, word_length in unit.anchor_keys(language):
-                entries.setdefault(key, []).append((unit_id, kind, plain_word, word_length))
-        self.lengths = tuple(unit.anchor_lengths(language) for unit in units)
+                if kind == WORD or unit.tests[unit.anchor].prefix:
+                    anchors = shared = shared or (_anchor(unit_id, unit, key, kind, language),)
+                else:
+                    anchors = (_anchor(unit_id, unit, key, kind, language),)
+                entry = entries.get(key)
+                entries[key] = (kind, word_length, anchors if entry is None else entry[2] + anchors)
         self.automaton = ahocorasick.Automaton()
-        for key, owners in entries.items():
-            self.automaton.add_word(key, (len(key), tuple(owners)))
+        for key, (kind, word_length, key_anchors) in entries.items():
+            token_lengths = None
+            # Only the keys of fuzzy pieces filter on the token length (a wildcard's do not).
+            if kind != WORD and all(anchor.lengths is not None for anchor in key_anchors):
+                token_lengths = frozenset().union(*(anchor.lengths or () for anchor in key_anchors))
+            value: _Key = (len(key), kind, word_length, token_lengths, key_anchors)
+            self.automaton.add_word(key, value)
         self.empty = not entries
         if not self.empty:
             self.automaton.make_automaton()
@@ -146,42 +194,69 @@ class Scanner:
         found: dict[int, dict[str, list[Span]]] = {}
         if compiled.empty:
             return found
-        units, lengths = self._units, compiled.lengths
+        units = self._units
+        iterate = compiled.automaton.iter
         for field, fold in folds.items():
             text = fold.text
             tried: set[tuple[int, int]] = set()
-            for end, (length, owners) in compiled.automaton.iter(text):
+            for end, (length, kind, word_length, token_lengths, anchors) in iterate(text):
                 start = end - length + 1
-                for unit_id, kind, plain_word, word_length in owners:
-                    if plain_word:
+                # The most frequent kind first: the pieces of fuzzy words at word ends.
+                if kind == SUFFIX:
+                    first, last = text.rfind(" ", 0, start) + 1, end  # the key ends the word
+                elif kind == WORD:
+                    first, last = start + 1, start + 1 + word_length
+                elif kind == PREFIX:
+                    first, last = start + 1, text.find(" ", start + 1)
+                else:
+                    first, last = token_at(text, start)
+                # Pieces of fuzzy words find many near-misses: most fail on their length.
+                if token_lengths is not None and last - first not in token_lengths:
+                    continue
+                token = Span(first, last)
+                word = None
+                for anchor in anchors:
+                    if anchor.whole:
                         # Most candidates: one word, found whole in this language's forms.
-                        spans = found.setdefault(unit_id, {}).setdefault(field, [])
-                        spans.append(Span(start + 1, end))
+                        by_field = found.get(anchor.unit_id)
+                        if by_field is None:
+                            by_field = found[anchor.unit_id] = {}
+                        spans = by_field.get(field)
+                        if spans is None:
+                            spans = by_field[field] = []
+                        spans.append(token)
                         continue
-                    if kind == WORD:
-                        token = (start + 1, start + 1 + word_length)
+                    if anchor.lengths is not None:
+                        word = word or text[first:last]
+                        if not _accepts(anchor, word):
+                            continue
+                    if (anchor.unit_id, first) in tried:
+                        continue
+                    tried.add((anchor.unit_id, first))
+                    if anchor.alone:
+                        span: Span | None = token
                     else:
-                        if kind == PREFIX:
-                            token = (start + 1, text.find(" ", start + 1))
-                        else:
-                            token = token_at(text, start)
-                        shortest, longest = lengths[unit_id]
-                        if not shortest <= token[1] - token[0] <= longest:
-                            continue
-                        unit = units[unit_id]
-                        # Pieces of fuzzy words find many near-misses: reject them before the
-                        # bookkeeping of a full verification.
-                        anchor_word = unit.tests[unit.anchor]
-                        if not anchor_word.accepts(text[token[0] : token[1]], language):
-                            continue
-                    if (unit_id, token[0]) in tried:
-                        continue
-                    tried.add((unit_id, token[0]))
-                    unit = units[unit_id]
-                    span = verify(unit.tests, unit.anchor, fold, token, language)
+                        unit = units[anchor.unit_id]
+                        span = verify(unit.tests, unit.anchor, fold, token, language)
                     if span is not None:
-                        found.setdefault(unit_id, {}).setdefault(field, []).append(span)
+                        found.setdefault(anchor.unit_id, {}).setdefault(field, []).append(span)
         for by_field in found.values():
             for spans in by_field.values():
-                spans.sort(key=lambda span: span.start)
+                if len(spans) > 1:
+                    spans.sort(key=_start)
         return found
+
+
+def _accepts(anchor: _Anchor, word: str) -> bool:
+    """`WordTest.accepts` for the word a piece of a fuzzy word found, the cheap tests first."""
+    assert anchor.lengths is not None  # a piece of a fuzzy word
+    if len(word) not in anchor.lengths:
+        return False
+    return word in anchor.forms or (
+        abs(len(word) - len(anchor.word)) <= anchor.fuzzy
+        and Levenshtein.distance(anchor.word, word, score_cutoff=anchor.fuzzy) <= anchor.fuzzy
+    )
+
+
+def _start(span: Span) -> int:
+    return span.start

@@ -23,6 +23,10 @@ from functools import cache
 from monitor.text.fold import fold_char
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_BEYOND_LATIN1 = re.compile("[^\x00-\xff]+")
+# Past this many runs of letters beyond Latin-1 (a Greek or Russian text), one `translate` of
+# the whole text is cheaper than folding run by run.
+_MAX_MIXED_RUNS = 64
 # The typographic characters news text is full of, beyond Latin-1: replaced with plain
 # `str.replace` (memchr-fast) so most text then fits in Latin-1 and takes the byte-table path.
 _COMMON_WIDE_SEPARATORS = "’‘‚‛ʼ“”„–—―‑‐…•\u202f\u2009\u200a\u2002\u2003\u2007\u2008"
@@ -38,12 +42,17 @@ class WordFold:
     text: str
     shift_at: tuple[int, ...] = (0,)
     shift_by: tuple[int, ...] = (-1,)
+    # Every source character folded to exactly one character (the common case: Latin-1 text
+    # without `œ` or combining accents), so a folded index is the source index plus one.
+    aligned: bool = False
 
     def source_index(self, index: int) -> int:
         return index + self.shift_by[bisect_right(self.shift_at, index) - 1]
 
     def source_span(self, start: int, end: int) -> tuple[int, int]:
         """The source span that folded into `text[start:end]` (a non-empty span of a word)."""
+        if self.aligned:
+            return start - 1, end - 1
         source_end = self.source_index(end - 1) + 1
         # Characters that folded to nothing (combining accents) after the word belong to it.
         while source_end < len(self.source) and fold_char(self.source[source_end]) == "":
@@ -59,7 +68,10 @@ class _Tables:
     # Punctuation of the General Punctuation block and its neighbours, which folds to a space.
     wide_separators: re.Pattern[str]
     latin1: bytes
-    latin1_slow: re.Pattern[str]  # the `slow` characters that are in Latin-1 (ß, æ, ½)
+    latin1_slow: bytes  # the `slow` characters that are in Latin-1 (ß, æ, ½)
+    # Latin-1 characters that `translate` folds beyond Latin-1 (µ to Greek mu), where the byte
+    # table has a space.
+    latin1_unlike: str
 
 
 def _word_chars(folded: str) -> str:
@@ -90,15 +102,17 @@ def _tables() -> _Tables:
         for code in (*range(0x02B0, 0x0300), *range(0x2000, 0x2BFF))
         if mapping.get(chr(code)) == " "
     )
+    latin1 = bytes(_latin1_fold(chr(code), mapping) for code in range(256))
     return _Tables(
         translate=translate,
         mapping=mapping,
         slow=re.compile("[" + "".join(re.escape(char) for char in slow) + "]"),
         wide_separators=re.compile(f"[{wide}]"),
-        latin1=bytes(_latin1_fold(chr(code), mapping) for code in range(256)),
-        latin1_slow=re.compile(
-            "[" + "".join(re.escape(char) for char in slow if ord(char) < 256) + "]"
-        ),
+        latin1=latin1,
+        latin1_slow=bytes(ord(char) for char in slow if ord(char) < 256),
+        latin1_unlike="".join(
+            chr(code) for code in range(256) if translate.get(code, chr(code)) != chr(latin1[code])
+        ).translate({ord(char): None for char in slow}),
     )
 
 
@@ -119,7 +133,25 @@ def _fold_aligned(text: str, tables: _Tables) -> str:
     try:
         return narrow.encode("latin-1").translate(tables.latin1).decode("latin-1")
     except UnicodeEncodeError:
-        return narrow.translate(tables.translate)
+        return _fold_mixed(narrow, tables)
+
+
+def _fold_mixed(text: str, tables: _Tables) -> str:
+    """`text.translate(tables.translate)`, faster for Latin-1 text with a few letters beyond
+    it (`Erdoğan`, `Wałęsa`, `Čapek`): only those go through the full table, which costs a
+    dictionary look-up per character; the Latin-1 runs between take the byte table."""
+    runs = list(_BEYOND_LATIN1.finditer(text))
+    if len(runs) > _MAX_MIXED_RUNS or any(char in text for char in tables.latin1_unlike):
+        return text.translate(tables.translate)
+    pieces = []
+    position = 0
+    for run in runs:
+        latin1 = text[position : run.start()].encode("latin-1")
+        pieces.append(latin1.translate(tables.latin1).decode("latin-1"))
+        pieces.append(run.group().translate(tables.translate))
+        position = run.end()
+    pieces.append(text[position:].encode("latin-1").translate(tables.latin1).decode("latin-1"))
+    return "".join(pieces)
 
 
 def _without_common_separators(text: str) -> str:
@@ -138,8 +170,10 @@ def fold_words(text: str) -> WordFold:
     except UnicodeEncodeError:
         pass
     else:
-        if tables.latin1_slow.search(text) is None:
-            return WordFold(source, f" {encoded.translate(tables.latin1).decode('latin-1')} ")
+        # `in` on bytes is a memchr: much cheaper than a regular expression search.
+        if not any(byte in encoded for byte in tables.latin1_slow):
+            folded = encoded.translate(tables.latin1).decode("latin-1")
+            return WordFold(source, f" {folded} ", aligned=True)
     return _fold_with_shifts(source, text, tables)
 
 
