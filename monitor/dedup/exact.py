@@ -4,19 +4,17 @@ same text republished with other markup, case, accents, punctuation or spacing."
 from __future__ import annotations
 
 import hashlib
-import re
 
 from monitor.model import ItemText
-from monitor.text.fold import fold
+from monitor.text.wordfold import fold_word_text
 
 # Below this many words a body ("Lire la suite", a bare teaser) says too little to call two
 # items the same story on its own, so the title joins the fingerprint.
 _MIN_BODY_WORDS = 20
-_WORD = re.compile(r"\w+")
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(fold(text).text)
+    return fold_word_text(text).split()
 
 
 def content_hash(text: ItemText, item_key: str) -> str:

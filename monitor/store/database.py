@@ -28,6 +28,8 @@ def _enable_sqlite_pragmas(dbapi_connection: object, _record: ConnectionPoolEntr
     # Several writers (poller threads, a second process during a restart) wait instead of failing.
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Statement journals and sorts in memory, not in temporary files.
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 

@@ -28,21 +28,6 @@ def insert_ignoring_conflict(
     return None if row is None else int(row[0])
 
 
-def insert_many_ignoring_conflict(
-    connection: Connection,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    conflict_columns: Sequence[str],
-) -> None:
-    """One multi-row INSERT that skips rows whose unique key already exists."""
-    if rows:
-        connection.execute(
-            _dialect_insert(connection, table)
-            .values(list(rows))
-            .on_conflict_do_nothing(index_elements=list(conflict_columns))
-        )
-
-
 def _dialect_insert(connection: Connection, table: Table) -> Any:
     dialect = connection.dialect.name
     if dialect == "postgresql":

@@ -4,17 +4,33 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 
 from monitor.dedup.decide import Candidate
 from monitor.dedup.fingerprint import Fingerprint, fingerprint
 from monitor.dedup.minhash import to_bytes
 from monitor.model import ItemText
-from monitor.store.sql import insert_many_ignoring_conflict
 from monitor.store.tables import items, story_fingerprints, story_keys
 
 # Few candidates are ever true copies; past this many, the most recent are checked.
 _MAX_CANDIDATES = 50
+
+
+# Built once: this runs for every new item.
+_CANDIDATES = (
+    select(story_fingerprints.c.item_id, story_fingerprints.c.cluster_id)
+    .where(
+        story_fingerprints.c.item_id.in_(
+            select(story_keys.c.item_id).where(
+                story_keys.c.key.in_(bindparam("keys", expanding=True))
+            )
+        ),
+        story_fingerprints.c.first_seen_at >= bindparam("since"),
+    )
+    .order_by(story_fingerprints.c.item_id.desc())
+    .limit(bindparam("limit"))
+)
+_INSERT_KEY = story_keys.insert()
 
 
 class SqlStoryIndex:
@@ -31,15 +47,7 @@ class SqlStoryIndex:
         if not keys:
             return []
         rows = self._connection.execute(
-            select(story_fingerprints.c.item_id, story_fingerprints.c.cluster_id)
-            .where(
-                story_fingerprints.c.item_id.in_(
-                    select(story_keys.c.item_id).where(story_keys.c.key.in_(keys))
-                ),
-                story_fingerprints.c.first_seen_at >= self._since,
-            )
-            .order_by(story_fingerprints.c.item_id.desc())
-            .limit(_MAX_CANDIDATES)
+            _CANDIDATES, {"keys": keys, "since": self._since, "limit": _MAX_CANDIDATES}
         ).all()
         if not rows:
             return []
@@ -67,11 +75,10 @@ class SqlStoryIndex:
                 first_seen_at=now,
             )
         )
-        insert_many_ignoring_conflict(
-            self._connection,
-            story_keys,
-            [{"key": key, "item_id": item_id} for key in set(found.keys)],
-            ("key", "item_id"),
+        # One cached statement, many parameter sets: a multi-row VALUES would be compiled
+        # anew for every item.
+        self._connection.execute(
+            _INSERT_KEY, [{"key": key, "item_id": item_id} for key in set(found.keys)]
         )
 
 
