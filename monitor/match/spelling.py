@@ -79,6 +79,11 @@ class WordTest:
         word count against them), which keeps the candidates few."""
         if self.prefix:
             return ((self.word, PREFIX),)
+        if self.fuzzy == 1:
+            # One edit: the few hundred words within one edit are keys themselves, so the
+            # automaton finds exactly the accepted words and no near-miss to reject.
+            variants = one_edit_variants(self.word) | self.exact_forms(language)
+            return tuple((variant, WORD) for variant in sorted(variants))
         if self.fuzzy:
             pieces = self.fuzzy + 1
             # Word endings are common (`-ment`, `-tion`): the last piece gets the spare letters.
@@ -91,6 +96,23 @@ class WordTest:
         if self.inflect:
             return tuple((form, WORD) for form in sorted(inflected_forms(self.word, language)))
         return ((self.word, WORD),)
+
+
+# Folded text is lowercase ASCII for Latin scripts; substitutions and insertions draw from this
+# and the word's own letters (an edit into another script is not looked for).
+_EDIT_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def one_edit_variants(word: str) -> set[str]:
+    """Every word at Levenshtein distance at most 1 from `word` (over `_EDIT_ALPHABET`)."""
+    alphabet = _EDIT_ALPHABET | set(word)
+    splits = [(word[:index], word[index:]) for index in range(len(word) + 1)]
+    variants = {word}
+    variants.update(head + tail[1:] for head, tail in splits if tail)
+    variants.update(head + char + tail[1:] for head, tail in splits if tail for char in alphabet)
+    variants.update(head + char + tail for head, tail in splits for char in alphabet)
+    variants.discard("")
+    return variants
 
 
 def _is_capitals(word: str) -> bool:
