@@ -18,7 +18,6 @@ import hashlib
 import io
 import itertools
 import json
-import os
 import platform
 import pstats
 import random
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus_fr import Vocabulary, make_items
+from pinning import pin_to_one_core
 from sqlalchemy import Engine, text
 
 from monitor.dedup.clean import RepeatedLines, story_lines
@@ -574,7 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(json.dumps(measure(path, args.items, args.profile)))
         return 0
-    pinned = _pin_to_one_core()
+    pinned = pin_to_one_core()
     _print_header(args, pinned)
     rows = []
     with _state_dir(args.keep) as directory:
@@ -771,18 +771,6 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args.sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
     args.items = args.items or (1000 if args.quick else 3000)
     return args
-
-
-def _pin_to_one_core() -> str:
-    """Pin to one core (inherited by the child processes) so the figures are one core's."""
-    if not hasattr(os, "sched_setaffinity"):
-        return "not pinned (no sched_setaffinity on this platform)"
-    try:
-        core = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {core})
-    except OSError as error:
-        return f"not pinned ({error})"
-    return f"pinned to CPU core {core}"
 
 
 def _print_header(args: argparse.Namespace, pinned: str) -> None:

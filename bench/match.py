@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import resource
 import subprocess
@@ -26,6 +25,7 @@ from typing import Any
 import yaml
 from corpus_fr import RawItem, Vocabulary, make_items
 from match_measure import detect_features, measure_size, measure_traced_peak, normalize
+from pinning import pin_to_one_core
 from watchlist_sets import count_spellings, make_watchlists
 
 SEED = 20240611
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         measure = measure_traced_peak if args.trace else measure_size
         print(json.dumps(measure(args.worker, seconds=args.seconds, pool=args.pool, seed=SEED)))
         return 0
-    pinned = _pin_to_one_core()
+    pinned = pin_to_one_core()
     _print_header(args, pinned)
     _print_row({name: name for name, _, _ in COLUMNS}, header=True)
     for size in args.sizes:
@@ -86,18 +86,6 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         args.sizes, args.seconds, args.pool, args.cli_runs = "100,1000", 0.2, 40, 1
     args.sizes = [int(size.replace("_", "")) for size in str(args.sizes).split(",") if size.strip()]
     return args
-
-
-def _pin_to_one_core() -> str:
-    """Pin to one core (inherited by the child processes) so the figures are one core's."""
-    if not hasattr(os, "sched_setaffinity"):
-        return "not pinned (no sched_setaffinity on this platform)"
-    try:
-        core = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {core})
-    except OSError as error:
-        return f"not pinned ({error})"
-    return f"pinned to CPU core {core}"
 
 
 def _print_header(args: argparse.Namespace, pinned: str) -> None:
