@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, or_, select, text, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, text, update
 
 from monitor.dedup.decide import DEFAULT_THRESHOLDS, Thresholds, best_match
 from monitor.dedup.fingerprint import Fingerprint
@@ -34,19 +34,29 @@ def _existing_cluster(
     """The exact layer of story folding: the same text in any feed, or the same canonical link
     in another feed, seen within the window, is the same story. A link shared inside one feed
     says nothing: some feeds point every item at their home page."""
-    same_text = items.c.content_hash == item.content_hash
-    condition = (
-        or_(same_text, and_(items.c.url == item.url, items.c.feed_id != feed_id))
-        if item.url
-        else same_text
-    )
     row = connection.execute(
-        select(items.c.cluster_id)
-        .where(condition, items.c.first_seen_at >= now - window)
-        .order_by(items.c.id)
-        .limit(1)
+        _SAME_TEXT_OR_LINK,
+        {"hash": item.content_hash, "url": item.url, "feed": feed_id, "since": now - window},
     ).first()
     return None if row is None else int(row[0])
+
+
+# Statements run for every new item, built once (SQLAlchemy then reuses their compiled form).
+# A NULL url compares unequal to everything, so one statement serves items without a link.
+_SAME_TEXT_OR_LINK = (
+    select(items.c.cluster_id)
+    .where(
+        or_(
+            items.c.content_hash == bindparam("hash"),
+            and_(items.c.url == bindparam("url"), items.c.feed_id != bindparam("feed")),
+        ),
+        items.c.first_seen_at >= bindparam("since"),
+    )
+    .order_by(items.c.id)
+    .limit(1)
+)
+_INSERT_CLUSTER = clusters.insert().returning(clusters.c.id)
+_INSERT_ITEM = items.insert().returning(items.c.id)
 
 
 # An arbitrary constant: the advisory lock that makes story assignment one writer at a time.
@@ -112,22 +122,17 @@ def store_items(
             if match is not None:
                 cluster_id, similarity = match.cluster_id, match.similarity
         if cluster_id is None:
-            cluster_id = int(
-                connection.execute(
-                    clusters.insert().values(created_at=now).returning(clusters.c.id)
-                ).scalar_one()
-            )
+            cluster_id = int(connection.execute(_INSERT_CLUSTER, {"created_at": now}).scalar_one())
         item_id = int(
             connection.execute(
-                items.insert()
-                .values(
-                    feed_id=feed_id,
-                    item_key=item.key,
-                    first_seen_at=now,
-                    cluster_id=cluster_id,
+                _INSERT_ITEM,
+                {
+                    "feed_id": feed_id,
+                    "item_key": item.key,
+                    "first_seen_at": now,
+                    "cluster_id": cluster_id,
                     **_text_columns(item),
-                )
-                .returning(items.c.id)
+                },
             ).scalar_one()
         )
         if found is not None:

@@ -19,12 +19,10 @@ _MAX_CANDIDATES = 50
 # Built once: this runs for every new item.
 _CANDIDATES = (
     select(story_fingerprints.c.item_id, story_fingerprints.c.cluster_id)
+    .distinct()
+    .join(story_keys, story_keys.c.item_id == story_fingerprints.c.item_id)
     .where(
-        story_fingerprints.c.item_id.in_(
-            select(story_keys.c.item_id).where(
-                story_keys.c.key.in_(bindparam("keys", expanding=True))
-            )
-        ),
+        story_keys.c.key.in_(bindparam("keys", expanding=True)),
         story_fingerprints.c.first_seen_at >= bindparam("since"),
     )
     .order_by(story_fingerprints.c.item_id.desc())
