@@ -148,13 +148,16 @@ class _LanguageScan:
                 entry = entries.get(key)
                 entries[key] = (kind, word_length, anchors if entry is None else entry[2] + anchors)
         self.automaton = ahocorasick.Automaton()
+        # Equal values are stored once: the keys of one word (its inflected forms, the few
+        # hundred one-edit variants of a fuzzy word) mostly carry the same value.
+        values: dict[_Key, _Key] = {}
         for key, (kind, word_length, key_anchors) in entries.items():
             token_lengths = None
             # Only the keys of fuzzy pieces filter on the token length (a wildcard's do not).
             if kind != WORD and all(anchor.lengths is not None for anchor in key_anchors):
                 token_lengths = frozenset().union(*(anchor.lengths or () for anchor in key_anchors))
             value: _Key = (len(key), kind, word_length, token_lengths, key_anchors)
-            self.automaton.add_word(key, value)
+            self.automaton.add_word(key, values.setdefault(value, value))
         self.empty = not entries
         if not self.empty:
             self.automaton.make_automaton()

@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import cache
 
 # Each tuple is one class of interchangeable endings; "" is the bare word.
-_COMMON = (("", "s", "e", "es"),)
 _FRENCH = (
     ("", "s", "x", "e", "es"),
     ("n", "ns", "nne", "nnes"),  # européen, européenne
@@ -33,16 +32,16 @@ _SPANISH = (("", "s", "es"), ("o", "os", "a", "as"), ("or", "ores", "ora", "oras
 _ITALIAN = (("o", "a", "i", "e"), ("", "i"))
 _PORTUGUESE = (("", "s", "es"), ("o", "os", "a", "as"), ("ao", "oes", "aes"), ("l", "is"))
 
+# French and English share one rule set, their union (the endings hardly collide), which is also
+# the rule set for items of unknown language: each rule set costs the matcher an automaton of
+# its own, so a deployment's most common languages should share one.
 _BY_LANGUAGE: dict[str | None, tuple[tuple[str, ...], ...]] = {
-    "fr": _FRENCH,
-    "en": _ENGLISH + _COMMON,
+    None: _FRENCH + _ENGLISH,
     "de": _GERMAN,
     "nl": _DUTCH,
     "es": _SPANISH,
     "it": _ITALIAN,
     "pt": _PORTUGUESE,
-    # Unknown language: French and English, the project's home ground.
-    None: _FRENCH + _ENGLISH,
 }
 # Every ending of every language: the shortest base a word can have, for the scanner's anchors.
 _ALL_CLASSES = tuple({cls for classes in _BY_LANGUAGE.values() for cls in classes})
@@ -52,7 +51,8 @@ _MIN_BASE = 3
 
 
 def language_key(language: str | None) -> str | None:
-    """The inflection rules an item language selects: `fr-FR` -> `fr`; unknown -> None."""
+    """The inflection rules an item language selects: `fr-FR` -> None (the shared French and
+    English rules), `de` -> `de`; unknown -> None."""
     if language is None:
         return None
     key = language.lower().split("-")[0].split("_")[0]
