@@ -25,6 +25,9 @@ LEAD_WORDS = 8
 # every run, so a summary that starts a few words later (a dropped dateline) still meets one.
 LEAD_SPAN = 48
 LEAD_STRIDE = 4
+# A probe starting later than this would only find a text with that many extra words before
+# the shared part; a dateline or a kicker is shorter. Each probe is one index lookup.
+LEAD_PROBES = 16
 # Hash seeds keep lead keys and band keys apart in the one key index.
 _LEAD_SEED = 1_000
 
@@ -62,13 +65,13 @@ def fingerprint(text: ItemText, *, drop_lines: frozenset[str] = frozenset()) -> 
     values = signature(hashes)
     head = words[:LEAD_SPAN]
     starts = range(max(1, len(head) - LEAD_WORDS + 1)) if head else range(0)
-    probes = tuple(_lead_hash(head[start : start + LEAD_WORDS]) for start in starts)
+    runs = [_lead_hash(head[start : start + LEAD_WORDS]) for start in starts]
     return Fingerprint(
         words=len(words),
         signature=values,
         shingles=frozenset(hashes.tolist()),
         title=fold_word_text(text.title),
         bands=tuple(band_keys(values)) if words else (),
-        leads=probes[::LEAD_STRIDE],
-        probes=probes,
+        leads=tuple(runs[::LEAD_STRIDE]),
+        probes=tuple(runs[:LEAD_PROBES]),
     )
