@@ -88,8 +88,3 @@ def band_keys(signature_values: np.ndarray) -> list[int]:
 
 def to_bytes(signature_values: np.ndarray) -> bytes:
     return signature_values.astype("<u4").tobytes()
-
-
-def from_bytes(data: bytes) -> np.ndarray:
-    values: np.ndarray = np.frombuffer(data, dtype="<u4").astype(np.uint32)
-    return values

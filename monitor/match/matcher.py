@@ -108,10 +108,6 @@ class Matcher:
         self._triggers = {unit: tuple(indexes) for unit, indexes in triggers.items()}
         self._term_owners = {unit: tuple(entries) for unit, entries in owners.items()}
 
-    @property
-    def watchlist_names(self) -> tuple[str, ...]:
-        return tuple(watchlist.name for watchlist in self._watchlists)
-
     def match(self, item: ItemText) -> tuple[WatchlistMatch, ...]:
         """The watchlists that fire for `item`, ordered by name, each with its hits ordered by
         field then offset; offsets are into the item's fields as given."""

@@ -187,10 +187,6 @@ class Scanner:
                     self._by_language[language] = compiled
         return compiled
 
-    def prepare(self, language: str | None) -> None:
-        """Build a language's automaton now rather than at its first item."""
-        self._for(language_key(language))
-
     def scan(self, folds: Mapping[str, WordFold], language: str | None) -> Found:
         language = language_key(language)
         compiled = self._for(language)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, select, update
 
 from monitor.model import Validators
 from monitor.store.tables import feeds
@@ -27,18 +27,6 @@ class FeedState:
     @property
     def display_name(self) -> str:
         return self.name or self.title or self.url
-
-
-@dataclass(frozen=True)
-class FeedHealth:
-    url: str
-    name: str | None
-    status: str
-    error_count: int
-    last_error: str | None
-    last_success_at: datetime | None
-    next_check_at: datetime
-    items_seen: int
 
 
 def sync_feeds(
@@ -160,22 +148,3 @@ def record_failure(
             error_count=feeds.c.error_count + 1,
         )
     )
-
-
-def feed_health(connection: Connection) -> list[FeedHealth]:
-    rows = connection.execute(
-        select(feeds).where(or_(feeds.c.active.is_(True))).order_by(feeds.c.url)
-    ).all()
-    return [
-        FeedHealth(
-            url=row.url,
-            name=row.name or row.title,
-            status=row.status,
-            error_count=row.error_count,
-            last_error=row.last_error,
-            last_success_at=row.last_success_at,
-            next_check_at=row.next_check_at,
-            items_seen=row.items_seen,
-        )
-        for row in rows
-    ]
