@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,10 +58,18 @@ def body_of(text: ItemText) -> str:
     return text.content or text.summary or text.title
 
 
-def fingerprint(text: ItemText, *, drop_lines: frozenset[str] = frozenset()) -> Fingerprint:
+def fingerprint(
+    text: ItemText,
+    *,
+    drop_lines: frozenset[str] = frozenset(),
+    lines: Sequence[str] | None = None,
+) -> Fingerprint:
     """The fingerprint of the item's body (content, else summary, else title), cleaned of
-    boilerplate and of the lines its feed repeats on every item (`drop_lines`)."""
-    words = story_words(story_lines(body_of(text)), drop=drop_lines)
+    boilerplate and of the lines its feed repeats on every item (`drop_lines`). `lines` are
+    the body's story lines when the caller already has them (it counted repeated lines)."""
+    if lines is None:
+        lines = story_lines(body_of(text))
+    words = story_words(lines, drop=drop_lines)
     hashes = shingle_hashes(words)
     values = signature(hashes)
     head = words[:LEAD_SPAN]

@@ -35,7 +35,7 @@ class StreamClusterer:
             return Assignment(known[1], 1.0)
         lines = story_lines(body_of(text))
         repeated = self._repeated.setdefault(feed, RepeatedLines())
-        found = fingerprint(text, drop_lines=repeated.lines())
+        found = fingerprint(text, drop_lines=repeated.lines(), lines=lines)
         repeated.add(lines)
         match = best_match(found, self._index.candidates(found), self._thresholds)
         cluster = match.cluster_id if match else position

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,7 +21,7 @@ from monitor.feeds.fetch import fetch_feed
 from monitor.feeds.parse import parse_feed
 from monitor.feeds.urls import redact_url
 from monitor.match import Matcher
-from monitor.model import FetchError, FetchResult, ParsedFeed, PreparedItem
+from monitor.model import FetchError, FetchResult, ParsedFeed
 from monitor.pipeline.payload import alert_payload
 from monitor.pipeline.prepare import prepare_entry
 from monitor.pipeline.schedule import next_feed_check
@@ -133,15 +133,19 @@ class Poller:
         now = self._clock()
         prepared = [prepare_entry(entry, spec.language) for entry in parsed.entries]
         source = spec.name or parsed.title or feed.title or feed.url
+        # Text work before the transaction: on SQLite it holds the database's write lock.
+        lines = {item.key: story_lines(body_of(item.text)) for item in prepared}
+        repeated = _repeated_lines(lines.values())
+        dedup = self._config.dedup
         with self._engine.begin() as connection:
-            dedup = self._config.dedup
-            repeated = _repeated_lines(prepared)
             stored = store_items(
                 connection,
                 feed.id,
                 prepared,
                 now,
-                fingerprint_of=lambda item: fingerprint(item.text, drop_lines=repeated),
+                fingerprint_of=lambda item: fingerprint(
+                    item.text, drop_lines=repeated, lines=lines[item.key]
+                ),
                 thresholds=Thresholds(jaccard=dedup.similarity, containment=dedup.containment),
                 window=dedup.window,
             )
@@ -247,9 +251,9 @@ class Poller:
         return PollReport(feed.url, f"error:{kind}", error=message)
 
 
-def _repeated_lines(prepared: Sequence[PreparedItem]) -> frozenset[str]:
+def _repeated_lines(lines_of_items: Iterable[list[str]]) -> frozenset[str]:
     """The lines this feed document repeats across its items: its boilerplate."""
     counter = RepeatedLines()
-    for item in prepared:
-        counter.add(story_lines(body_of(item.text)))
+    for lines in lines_of_items:
+        counter.add(lines)
     return counter.lines()
