@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from monitor.config.schema import Config, FeedSpec
 from monitor.dedup.clean import RepeatedLines, story_lines
@@ -208,20 +208,18 @@ class Poller:
     ) -> PollReport:
         spec = self._specs.get(feed.url, _DEFAULT_SPEC)
 
-        def write() -> None:
-            now = self._clock()
-            with self._engine.begin() as connection:
-                record_success(
-                    connection,
-                    feed.id,
-                    now=now,
-                    next_check_at=next_feed_check(now, spec.interval),
-                    status=status,
-                    validators=result.validators,
-                    body_hash=body_hash or feed.body_hash,
-                )
+        def write(connection: Connection, now: datetime) -> None:
+            record_success(
+                connection,
+                feed.id,
+                now=now,
+                next_check_at=next_feed_check(now, spec.interval),
+                status=status,
+                validators=result.validators,
+                body_hash=body_hash or feed.body_hash,
+            )
 
-        await asyncio.to_thread(write)
+        await self._record(write)
         return PollReport(feed.url, status)
 
     async def _fail(
@@ -230,25 +228,29 @@ class Poller:
         spec = self._specs.get(feed.url, _DEFAULT_SPEC)
         log.warning("feed %s: %s", redact_url(feed.url), message)
 
-        def write() -> None:
-            now = self._clock()
-            with self._engine.begin() as connection:
-                record_failure(
-                    connection,
-                    feed.id,
-                    now=now,
-                    next_check_at=next_feed_check(
-                        now,
-                        spec.interval,
-                        error_count=feed.error_count + 1,
-                        retry_after=retry_after,
-                    ),
-                    kind=kind,
-                    message=message,
-                )
+        def write(connection: Connection, now: datetime) -> None:
+            record_failure(
+                connection,
+                feed.id,
+                now=now,
+                next_check_at=next_feed_check(
+                    now, spec.interval, error_count=feed.error_count + 1, retry_after=retry_after
+                ),
+                kind=kind,
+                message=message,
+            )
 
-        await asyncio.to_thread(write)
+        await self._record(write)
         return PollReport(feed.url, f"error:{kind}", error=message)
+
+    async def _record(self, write: Callable[[Connection, datetime], None]) -> None:
+        """Run `write` in its own transaction, in a thread, at the time it runs."""
+
+        def run() -> None:
+            with self._engine.begin() as connection:
+                write(connection, self._clock())
+
+        await asyncio.to_thread(run)
 
 
 def _repeated_lines(lines_of_items: Iterable[list[str]]) -> frozenset[str]:
