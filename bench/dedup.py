@@ -47,7 +47,6 @@ from monitor.dedup.fingerprint import body_of, fingerprint
 from monitor.dedup.minhash import to_bytes
 from monitor.model import ItemText, PreparedItem
 from monitor.store import items as items_module
-from monitor.store import stories as stories_module
 from monitor.store.database import open_engine, upgrade
 from monitor.store.items import STORY_WINDOW, StoredItem, store_items
 from monitor.store.stories import SqlStoryIndex
@@ -55,7 +54,7 @@ from monitor.text.html import html_to_text
 
 SEED = 20261125
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # the clock of every measured poll
-STATE_FORMAT = 1  # of a kept database: bump when the build changes
+STATE_FORMAT = 2  # of a kept database: bump when the build changes
 FEEDS = 300
 BATCH = 20  # items per feed poll, stored in one transaction
 WARM_UP_BATCHES = 3
@@ -153,6 +152,8 @@ def _seen_at(item_id: int, size: int) -> datetime:
 
 def build(path: Path, size: int, planted: int) -> dict[str, Any]:
     wall, cpu = time.perf_counter(), time.process_time()
+    for stale in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))):
+        stale.unlink(missing_ok=True)  # a kept database of another format
     engine = open_engine(f"sqlite:///{path}")
     upgrade(engine)
     engine.dispose()
@@ -225,7 +226,9 @@ def _build_chunk(
             digest = hashlib.sha256(f"{title}\n{content}".encode()).hexdigest()
         clusters.append((item_id, seen))
         items.append((item_id, feed_id, url, url, title, content, digest, seen, seen, item_id))
-        fingerprints.append((item_id, item_id, to_bytes(found.signature), seen))
+        fingerprints.append(
+            (item_id, item_id, to_bytes(found.signature), seen, found.words, len(found.shingles))
+        )
         keys += [(key, item_id) for key in set(found.keys)]
     keys.sort()  # B-tree inserts in key order touch each page once
     with _transaction(database):
@@ -237,8 +240,8 @@ def _build_chunk(
             items,
         )
         database.executemany(
-            "INSERT INTO story_fingerprints (item_id, cluster_id, signature, first_seen_at)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO story_fingerprints (item_id, cluster_id, signature, first_seen_at,"
+            " words, shingles) VALUES (?, ?, ?, ?, ?, ?)",
             fingerprints,
         )
         database.executemany("INSERT INTO story_keys (key, item_id) VALUES (?, ?)", keys)
@@ -319,7 +322,7 @@ class Steps:
             result = function(*args, **kwargs)
             self.seconds[step] += time.process_time() - started
             if step == "candidate lookup":
-                self.candidates.append(len(result))
+                self.candidates += [len(found) for found in result]
             return result
 
         return timed
@@ -328,8 +331,8 @@ class Steps:
         for owner, name, step in (
             (SqlStoryIndex, "candidates", "candidate lookup"),
             (SqlStoryIndex, "add", "index write"),
-            (stories_module, "fingerprint", "candidate fingerprints"),
-            (items_module, "_existing_cluster", "exact layer"),
+            (SqlStoryIndex, "load", "candidate texts"),
+            (items_module, "_exact_layer", "exact layer"),
             (items_module, "best_match", "decision"),
         ):
             setattr(owner, name, self.timed(step, getattr(owner, name)))
@@ -459,25 +462,31 @@ def _poll(
     lines the document repeats, then store the items in one transaction."""
     with engine.connect() as connection:
         with connection.begin():
-            repeated = steps.timed("repeated lines", _repeated_lines)(prepared)
+            lines, repeated = steps.timed("repeated lines", _repeated_lines)(prepared)
             fingerprint_of = steps.timed("fingerprint", fingerprint)
             stored = store_items(
                 connection,
                 feed_id,
                 prepared,
                 NOW,
-                fingerprint_of=lambda item: fingerprint_of(item.text, drop_lines=repeated),
+                fingerprint_of=lambda item: fingerprint_of(
+                    item.text, drop_lines=repeated, lines=lines[item.key]
+                ),
             )
             committing = time.process_time()
         steps.seconds["commit"] += time.process_time() - committing
     return stored
 
 
-def _repeated_lines(prepared: Sequence[PreparedItem]) -> frozenset[str]:
+def _repeated_lines(
+    prepared: Sequence[PreparedItem],
+) -> tuple[dict[str, list[str]], frozenset[str]]:
+    """Each item's story lines and the lines the document repeats, as the poller has them."""
+    lines = {item.key: story_lines(body_of(item.text)) for item in prepared}
     counter = RepeatedLines()
-    for item in prepared:
-        counter.add(story_lines(body_of(item.text)))
-    return counter.lines()
+    for item_lines in lines.values():
+        counter.add(item_lines)
+    return lines, counter.lines()
 
 
 def _outcomes(stored: Sequence[tuple[NewItem, StoredItem]]) -> dict[str, Any]:
@@ -511,7 +520,7 @@ migrated = time.perf_counter()
 probe = json.loads(sys.argv[2])
 with engine.connect() as connection:
     index = SqlStoryIndex(connection, datetime.fromisoformat(probe["now"]) - STORY_WINDOW)
-    found = index.candidates(fingerprint(ItemText(probe["title"], "", probe["body"])))
+    found = index.candidates([fingerprint(ItemText(probe["title"], "", probe["body"]))])[0]
 ready = time.perf_counter()
 print(json.dumps({
     "imports": imported - started, "open+upgrade": migrated - imported,
@@ -645,7 +654,7 @@ STEP_ORDER = (
     "fingerprint",
     "exact layer",
     "candidate SQL",
-    "candidate fingerprints",
+    "candidate texts",
     "decision",
     "index write",
     "commit",
@@ -662,9 +671,9 @@ def _print_run(run: dict[str, Any]) -> None:
         f" {items / run['wall s']:,.0f} items/s wall"
         + ("" if run["written KB"] is None else f", {run['written KB']:,.0f} KB written/item")
     )
-    # The candidate lookup's time includes re-fingerprinting the candidates' stored text.
-    lookup = steps.pop("candidate lookup", 0.0)
-    steps["candidate SQL"] = lookup - steps.get("candidate fingerprints", 0.0)
+    # The decision loads candidates' texts (to recompute their shingles) when it needs them.
+    steps["candidate SQL"] = steps.pop("candidate lookup", 0.0)
+    steps["decision"] = steps.get("decision", 0.0) - steps.get("candidate texts", 0.0)
     steps["other store_items"] = cpu_ms - sum(steps.values())
     parts = [
         f"{step} {steps[step]:.3f} ({steps[step] / cpu_ms:.0%})"

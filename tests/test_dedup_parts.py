@@ -63,7 +63,7 @@ def test_a_lead_summary_finds_and_joins_its_full_text() -> None:
     summary = fingerprint(ItemText(title="Otan", summary=STORY.split("\n")[0]))
     full = fingerprint(item(STORY))
     assert set(summary.probes) & set(full.leads)
-    match = best_match(summary, [Candidate(1, 10, full)])
+    match = best_match(summary, [Candidate.of(1, 10, full)])
     assert match is not None
     assert match.cluster_id == 10
 

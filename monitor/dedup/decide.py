@@ -11,17 +11,23 @@ strong evidence of shared *text*, never on shared names or a similar title alone
 
 Independent write-ups of one event share names, dates and even a quotation, but few runs of
 four words in a row: their containment stays far below these thresholds.
+
+The Jaccard test needs only the stored signatures. Containment needs the candidate's shingle
+set, which the database does not keep: it is recomputed from the stored text, and only for the
+candidates whose signature leaves containment possible (`could_contain`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from monitor.dedup.fingerprint import Fingerprint
-from monitor.dedup.minhash import similarity
+from monitor.dedup.minhash import PERMUTATIONS, similarity
 
 
 @dataclass(frozen=True)
@@ -39,9 +45,20 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Candidate:
+    """An earlier item filed under one of the new item's keys. `full` is its whole fingerprint
+    when the index has it at hand (in memory); the database index keeps only the signature and
+    the counts, and loads the rest when containment must be checked."""
+
     item_id: int
     cluster_id: int
-    fingerprint: Fingerprint
+    signature: np.ndarray
+    words: int
+    shingle_count: int
+    full: Fingerprint | None = None
+
+    @classmethod
+    def of(cls, item_id: int, cluster_id: int, found: Fingerprint) -> Candidate:
+        return cls(item_id, cluster_id, found.signature, found.words, len(found.shingles), found)
 
 
 @dataclass(frozen=True)
@@ -52,15 +69,93 @@ class StoryMatch:
 
 
 DEFAULT_THRESHOLDS = Thresholds()
+# How far an estimated Jaccard may fall below the true one before a containment check is
+# skipped: in standard deviations of the estimate (64 values), so a skip that loses a copy is
+# rarer than one in a thousand.
+_SKIP_MARGIN_SIGMAS = 3.5
+
+# Given candidates needing their shingle sets, their full fingerprints by item id.
+Loader = Callable[[Sequence[Candidate]], Mapping[int, Fingerprint]]
 
 
 def story_similarity(
     new: Fingerprint, old: Fingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> float | None:
     """The similarity that makes `new` a copy of `old`'s story, or None when it is not."""
+    return _full_similarity(new, old, similarity(new.signature, old.signature), thresholds)
+
+
+def best_match(
+    new: Fingerprint,
+    candidates: Sequence[Candidate],
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    load: Loader | None = None,
+) -> StoryMatch | None:
+    """The candidate story `new` belongs to, the most similar if several qualify. Candidates
+    without their full fingerprint are loaded through `load` only when their signature alone
+    cannot decide."""
+    best: StoryMatch | None = None
+    undecided: list[tuple[Candidate, float]] = []
+    for candidate in candidates:
+        if min(new.words, candidate.words) < thresholds.min_words:
+            continue
+        jaccard = similarity(new.signature, candidate.signature)
+        if jaccard >= thresholds.jaccard:
+            score: float | None = jaccard
+        elif could_contain(new, candidate, jaccard, thresholds):
+            if candidate.full is None:
+                undecided.append((candidate, jaccard))
+                continue
+            score = _full_similarity(new, candidate.full, jaccard, thresholds)
+        else:
+            score = None
+        best = _better(best, candidate, score)
+    if undecided and load is not None:
+        loaded = load([candidate for candidate, _ in undecided])
+        for candidate, jaccard in undecided:
+            old = loaded.get(candidate.item_id)
+            if old is not None:
+                score = _full_similarity(new, old, jaccard, thresholds)
+                best = _better(best, candidate, score)
+    return best
+
+
+def _better(
+    best: StoryMatch | None, candidate: Candidate, score: float | None
+) -> StoryMatch | None:
+    if score is None or (best is not None and score <= best.similarity):
+        return best
+    return StoryMatch(candidate.item_id, candidate.cluster_id, score)
+
+
+def could_contain(
+    new: Fingerprint, candidate: Candidate, jaccard: float, thresholds: Thresholds
+) -> bool:
+    """Whether the shingle sets' containment could pass, given their sizes and the estimated
+    Jaccard. Shared shingles n, sizes a <= b: J = n / (a + b - n), so containment n / a >= c
+    needs J >= c·a / (a + b - c·a). A candidate whose estimate falls clearly below that for
+    every containment rule is not worth recomputing from its text."""
+    small, large = sorted((len(new.shingles), candidate.shingle_count))
+    if small < thresholds.min_contained_shingles:
+        return False
+    needed = min(
+        _jaccard_for(thresholds.containment, small, large),
+        max(_jaccard_for(thresholds.weak_containment, small, large), thresholds.weak_jaccard),
+    )
+    margin = _SKIP_MARGIN_SIGMAS * math.sqrt(needed * (1 - needed) / PERMUTATIONS)
+    return jaccard >= needed - margin
+
+
+def _jaccard_for(containment: float, small: int, large: int) -> float:
+    shared = containment * small
+    return shared / (small + large - shared)
+
+
+def _full_similarity(
+    new: Fingerprint, old: Fingerprint, jaccard: float, thresholds: Thresholds
+) -> float | None:
     if min(new.words, old.words) < thresholds.min_words:
         return None
-    jaccard = similarity(new.signature, old.signature)
     if jaccard >= thresholds.jaccard:
         return jaccard
     small, large = sorted((new.shingles, old.shingles), key=len)
@@ -76,15 +171,3 @@ def story_similarity(
     ):
         return containment
     return None
-
-
-def best_match(
-    new: Fingerprint, candidates: Sequence[Candidate], thresholds: Thresholds = DEFAULT_THRESHOLDS
-) -> StoryMatch | None:
-    """The candidate story `new` belongs to, the most similar if several qualify."""
-    best: StoryMatch | None = None
-    for candidate in candidates:
-        score = story_similarity(new, candidate.fingerprint, thresholds)
-        if score is not None and (best is None or score > best.similarity):
-            best = StoryMatch(candidate.item_id, candidate.cluster_id, score)
-    return best

@@ -22,13 +22,13 @@ from monitor.model import ItemText
 from monitor.text.wordfold import fold_word_text
 
 LEAD_WORDS = 8
-# Lead keys are stored every LEAD_STRIDE words over the first LEAD_SPAN words; a probe hashes
-# every run, so a summary that starts a few words later (a dropped dateline) still meets one.
-LEAD_SPAN = 48
-LEAD_STRIDE = 4
-# A probe starting later than this would only find a text with that many extra words before
-# the shared part; a dateline or a kicker is shorter. Each probe is one index lookup.
+# A new item probes the runs starting at each of its first LEAD_PROBES words; a stored item is
+# filed under the runs starting every LEAD_STRIDE words among those. So a text that starts up
+# to a dozen words earlier or later than its copy (a dateline, a kicker) still meets it on one
+# key. Each stored key is a random write in the key index, each probe a lookup: both are the
+# main costs of the near layer, hence so few.
 LEAD_PROBES = 16
+LEAD_STRIDE = 4
 # Hash seeds keep lead keys and band keys apart in the one key index.
 _LEAD_SEED = 1_000
 
@@ -72,7 +72,7 @@ def fingerprint(
     words = story_words(lines, drop=drop_lines)
     hashes = shingle_hashes(words)
     values = signature(hashes)
-    head = words[:LEAD_SPAN]
+    head = words[: LEAD_PROBES + LEAD_WORDS - 1]
     starts = range(max(1, len(head) - LEAD_WORDS + 1)) if head else range(0)
     runs = [_lead_hash(head[start : start + LEAD_WORDS]) for start in starts]
     return Fingerprint(
@@ -82,5 +82,5 @@ def fingerprint(
         title=fold_word_text(text.title),
         bands=tuple(band_keys(values)) if words else (),
         leads=tuple(runs[::LEAD_STRIDE]),
-        probes=tuple(runs[:LEAD_PROBES]),
+        probes=tuple(runs),
     )

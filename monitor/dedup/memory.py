@@ -19,6 +19,6 @@ class MemoryStoryIndex:
         return [self._entries[item] for item in sorted(found)]
 
     def add(self, item_id: int, cluster_id: int, fingerprint: Fingerprint) -> None:
-        self._entries[item_id] = Candidate(item_id, cluster_id, fingerprint)
+        self._entries[item_id] = Candidate.of(item_id, cluster_id, fingerprint)
         for key in fingerprint.keys:
             self._by_key[key].append(item_id)

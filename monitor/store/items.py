@@ -6,12 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, text, update
+from sqlalchemy import Connection, bindparam, or_, select, text, update
 
 from monitor.dedup.decide import DEFAULT_THRESHOLDS, Thresholds, best_match
 from monitor.dedup.fingerprint import Fingerprint
+from monitor.dedup.memory import MemoryStoryIndex
 from monitor.model import ItemText, PreparedItem
-from monitor.store.stories import SqlStoryIndex
+from monitor.store.stories import IndexEntry, SqlStoryIndex
 from monitor.store.tables import clusters, items
 
 
@@ -28,35 +29,28 @@ class StoredItem:
 STORY_WINDOW = timedelta(days=7)
 
 
-def _existing_cluster(
-    connection: Connection, feed_id: int, item: PreparedItem, now: datetime, window: timedelta
-) -> int | None:
-    """The exact layer of story folding: the same text in any feed, or the same canonical link
-    in another feed, seen within the window, is the same story. A link shared inside one feed
-    says nothing: some feeds point every item at their home page."""
-    row = connection.execute(
-        _SAME_TEXT_OR_LINK,
-        {"hash": item.content_hash, "url": item.url, "feed": feed_id, "since": now - window},
-    ).first()
-    return None if row is None else int(row[0])
+@dataclass(frozen=True)
+class _Decision:
+    cluster: int  # a stored cluster's id, or a new cluster's placeholder (negative)
+    similarity: float | None
 
 
-# Statements run for every new item, built once (SQLAlchemy then reuses their compiled form).
-# A NULL url compares unequal to everything, so one statement serves items without a link.
+# Statements run for every feed document with new items, built once (SQLAlchemy then reuses
+# their compiled form). A NULL url compares unequal to everything, so items without a link
+# need no other statement.
 _SAME_TEXT_OR_LINK = (
-    select(items.c.cluster_id)
+    select(items.c.cluster_id, items.c.content_hash, items.c.url, items.c.feed_id)
     .where(
         or_(
-            items.c.content_hash == bindparam("hash"),
-            and_(items.c.url == bindparam("url"), items.c.feed_id != bindparam("feed")),
+            items.c.content_hash.in_(bindparam("hashes", expanding=True)),
+            items.c.url.in_(bindparam("urls", expanding=True)),
         ),
         items.c.first_seen_at >= bindparam("since"),
     )
     .order_by(items.c.id)
-    .limit(1)
 )
-_INSERT_CLUSTER = clusters.insert().returning(clusters.c.id)
-_INSERT_ITEM = items.insert().returning(items.c.id)
+_INSERT_CLUSTERS = clusters.insert().returning(clusters.c.id)
+_INSERT_ITEMS = items.insert().returning(items.c.id, items.c.item_key)
 
 
 # An arbitrary constant: the advisory lock that makes story assignment one writer at a time.
@@ -85,60 +79,145 @@ def store_items(
     """Insert new items and refresh changed ones. A new item joins the story of an earlier item
     with the same link or text (exact layer), else of a near-copy (fingerprints, when
     `fingerprint_of` is given: computed for new items only), else starts its own. An item
-    updated in place (same key, new text) stays the same item and story: never new again."""
+    updated in place (same key, new text) stays the same item and story: never new again.
+    Earlier items of the same document count as earlier: a feed may carry two copies."""
+    by_key: dict[str, PreparedItem] = {}
+    for item in prepared:
+        by_key.setdefault(item.key, item)  # feeds do repeat an entry within one document
+    unique = list(by_key.values())
     known = {
         row.item_key: row
         for row in connection.execute(
             select(items.c.id, items.c.item_key, items.c.cluster_id, items.c.content_hash).where(
                 items.c.feed_id == feed_id,
-                items.c.item_key.in_([item.key for item in prepared]),
+                items.c.item_key.in_([item.key for item in unique]),
             )
         )
     }
-    if any(item.key not in known for item in prepared):
-        _serialize_story_assignment(connection)
-    index = SqlStoryIndex(connection, now - window)
-    stored: list[StoredItem] = []
-    seen_keys: set[str] = set()
-    for item in prepared:
-        if item.key in seen_keys:  # feeds do repeat an entry within one document
-            continue
-        seen_keys.add(item.key)
+    new = [item for item in unique if item.key not in known]
+    fresh = _store_new(connection, feed_id, new, now, fingerprint_of, thresholds, window)
+    stored = {done.item.key: done for done in fresh}
+    for item in unique:
         row = known.get(item.key)
-        if row is not None:
-            if row.content_hash != item.content_hash:
-                connection.execute(
-                    update(items)
-                    .where(items.c.id == row.id)
-                    .values(**_text_columns(item), updated_at=now)
-                )
-            stored.append(StoredItem(row.id, row.cluster_id, False, item))
+        if row is None:
             continue
-        cluster_id = _existing_cluster(connection, feed_id, item, now, window)
-        similarity = None if cluster_id is None else 1.0
-        found = fingerprint_of(item) if fingerprint_of is not None else None
-        if cluster_id is None and found is not None:
-            match = best_match(found, index.candidates(found), thresholds)
-            if match is not None:
-                cluster_id, similarity = match.cluster_id, match.similarity
-        if cluster_id is None:
-            cluster_id = int(connection.execute(_INSERT_CLUSTER, {"created_at": now}).scalar_one())
-        item_id = int(
+        if row.content_hash != item.content_hash:
             connection.execute(
-                _INSERT_ITEM,
-                {
-                    "feed_id": feed_id,
-                    "item_key": item.key,
-                    "first_seen_at": now,
-                    "cluster_id": cluster_id,
-                    **_text_columns(item),
-                },
-            ).scalar_one()
+                update(items)
+                .where(items.c.id == row.id)
+                .values(**_text_columns(item), updated_at=now)
+            )
+        stored[item.key] = StoredItem(row.id, row.cluster_id, False, item)
+    return [stored[item.key] for item in unique]
+
+
+def _store_new(
+    connection: Connection,
+    feed_id: int,
+    new: Sequence[PreparedItem],
+    now: datetime,
+    fingerprint_of: Callable[[PreparedItem], Fingerprint] | None,
+    thresholds: Thresholds,
+    window: timedelta,
+) -> list[StoredItem]:
+    """Decide the story of each new item of one feed document, then write them all."""
+    if not new:
+        return []
+    _serialize_story_assignment(connection)
+    since = now - window
+    found = [fingerprint_of(item) for item in new] if fingerprint_of is not None else []
+    index = SqlStoryIndex(connection, since)
+    decisions = _decide_stories(connection, feed_id, new, found, index, since, thresholds)
+    placeholders = sorted({d.cluster for d in decisions if d.cluster < 0}, reverse=True)
+    cluster_of: dict[int, int] = {}
+    if placeholders:
+        created = connection.execute(_INSERT_CLUSTERS, [{"created_at": now}] * len(placeholders))
+        cluster_of.update(zip(placeholders, (int(row.id) for row in created), strict=True))
+    clusters_ = [cluster_of[d.cluster] if d.cluster < 0 else d.cluster for d in decisions]
+    rows = connection.execute(
+        _INSERT_ITEMS,
+        [
+            {
+                "feed_id": feed_id,
+                "item_key": item.key,
+                "first_seen_at": now,
+                "cluster_id": cluster,
+                **_text_columns(item),
+            }
+            for item, cluster in zip(new, clusters_, strict=True)
+        ],
+    )
+    item_ids = {row.item_key: int(row.id) for row in rows}
+    if found:
+        index.add(
+            [
+                IndexEntry(item_ids[item.key], cluster, fingerprint_)
+                for item, cluster, fingerprint_ in zip(new, clusters_, found, strict=True)
+            ],
+            now,
         )
-        if found is not None:
-            index.add(item_id, cluster_id, found, now)
-        stored.append(StoredItem(item_id, cluster_id, True, item, similarity))
-    return stored
+    return [
+        StoredItem(item_ids[item.key], cluster, True, item, decision.similarity)
+        for item, cluster, decision in zip(new, clusters_, decisions, strict=True)
+    ]
+
+
+def _decide_stories(
+    connection: Connection,
+    feed_id: int,
+    new: Sequence[PreparedItem],
+    found: Sequence[Fingerprint],
+    index: SqlStoryIndex,
+    since: datetime,
+    thresholds: Thresholds,
+) -> list[_Decision]:
+    """Each new item's story: an earlier one's (stored, or earlier in this document), or a new
+    one (a negative placeholder until the cluster is written)."""
+    exact = _exact_layer(connection, feed_id, new, since)
+    stored_candidates = index.candidates(found) if found else [[] for _ in new]
+    earlier = MemoryStoryIndex()  # this document's items decided so far
+    by_text: dict[str, int] = {}
+    decisions: list[_Decision] = []
+    for position, item in enumerate(new):
+        cluster = exact.get(("hash", item.content_hash)) or exact.get(("url", item.url))
+        cluster = cluster or by_text.get(item.content_hash)
+        decision = _Decision(cluster, 1.0) if cluster is not None else None
+        if decision is None and found:
+            candidates = [*stored_candidates[position], *earlier.candidates(found[position])]
+            match = best_match(found[position], candidates, thresholds, load=index.load)
+            if match is not None:
+                decision = _Decision(match.cluster_id, match.similarity)
+        if decision is None:
+            decision = _Decision(-(position + 1), None)
+        decisions.append(decision)
+        by_text.setdefault(item.content_hash, decision.cluster)
+        if found:
+            earlier.add(-(position + 1), decision.cluster, found[position])
+    return decisions
+
+
+def _exact_layer(
+    connection: Connection, feed_id: int, new: Sequence[PreparedItem], since: datetime
+) -> dict[tuple[str, str | None], int]:
+    """The exact layer of story folding: the same text in any feed, or the same canonical link
+    in another feed, seen within the window, is the same story, the earliest's. A link shared
+    inside one feed says nothing: some feeds point every item at their home page."""
+    rows = connection.execute(
+        _SAME_TEXT_OR_LINK,
+        {
+            "hashes": list({item.content_hash for item in new}),
+            "urls": list({item.url for item in new if item.url}),
+            "since": since,
+        },
+    )
+    hashes = {item.content_hash for item in new}
+    found: dict[tuple[str, str | None], int] = {}
+    for row in rows:
+        if row.content_hash in hashes:
+            found.setdefault(("hash", row.content_hash), int(row.cluster_id))
+        if row.url and row.feed_id != feed_id:
+            found.setdefault(("url", row.url), int(row.cluster_id))
+    return found
 
 
 def _text_columns(item: PreparedItem) -> dict[str, object]:

@@ -1,9 +1,16 @@
-"""The story index in the database: the near-duplicate layer's candidate lookup (DESIGN §5)."""
+"""The story index in the database: the near-duplicate layer's candidate lookup (DESIGN §5).
+
+Every statement here works on a whole feed document at once: the per-statement cost of a
+database round trip, paid per item, was most of the near layer's time."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import Connection, bindparam, delete, select
 
 from monitor.dedup.decide import Candidate
@@ -16,68 +23,105 @@ from monitor.store.tables import items, story_fingerprints, story_keys
 _MAX_CANDIDATES = 50
 
 
-# Built once: this runs for every new item.
+@dataclass(frozen=True)
+class IndexEntry:
+    item_id: int
+    cluster_id: int
+    fingerprint: Fingerprint
+
+
+# Built once: these run for every feed document with new items.
 _CANDIDATES = (
-    select(story_fingerprints.c.item_id, story_fingerprints.c.cluster_id)
-    .distinct()
+    select(
+        story_keys.c.key,
+        story_fingerprints.c.item_id,
+        story_fingerprints.c.cluster_id,
+        story_fingerprints.c.signature,
+        story_fingerprints.c.words,
+        story_fingerprints.c.shingles,
+    )
     .join(story_keys, story_keys.c.item_id == story_fingerprints.c.item_id)
     .where(
         story_keys.c.key.in_(bindparam("keys", expanding=True)),
         story_fingerprints.c.first_seen_at >= bindparam("since"),
     )
-    .order_by(story_fingerprints.c.item_id.desc())
-    .limit(bindparam("limit"))
 )
+_TEXTS = select(items.c.id, items.c.title, items.c.summary, items.c.content).where(
+    items.c.id.in_(bindparam("ids", expanding=True))
+)
+_INSERT_FINGERPRINT = story_fingerprints.insert()
 _INSERT_KEY = story_keys.insert()
 
 
 class SqlStoryIndex:
-    """Candidates are items filed under one of the new item's keys and first seen since
-    `since`; their fingerprints are recomputed from their stored text, which also gives the
-    shingle sets the containment check needs."""
+    """Candidates are items filed under one of a new item's keys and first seen since `since`.
+    They come with their stored signature and counts; their shingle sets, needed for the
+    containment check only, are recomputed from their stored text (`load`)."""
 
     def __init__(self, connection: Connection, since: datetime) -> None:
         self._connection = connection
         self._since = since
 
-    def candidates(self, new: Fingerprint) -> list[Candidate]:
-        keys = list({*new.bands, *new.probes})
+    def candidates(self, new: Sequence[Fingerprint]) -> list[list[Candidate]]:
+        """For each fingerprint, its candidates, most recent first: one query for them all."""
+        keys = list({key for found in new for key in (*found.bands, *found.probes)})
         if not keys:
-            return []
-        rows = self._connection.execute(
-            _CANDIDATES, {"keys": keys, "since": self._since, "limit": _MAX_CANDIDATES}
-        ).all()
-        if not rows:
-            return []
-        clusters = {row.item_id: row.cluster_id for row in rows}
-        texts = self._connection.execute(
-            select(items.c.id, items.c.title, items.c.summary, items.c.content).where(
-                items.c.id.in_(list(clusters))
+            return [[] for _ in new]
+        filed: defaultdict[int, list[int]] = defaultdict(list)
+        stored: dict[int, Candidate] = {}
+        legacy: list[int] = []
+        for row in self._connection.execute(_CANDIDATES, {"keys": keys, "since": self._since}):
+            filed[row.key].append(row.item_id)
+            if row.item_id in stored:
+                continue
+            signature = np.frombuffer(row.signature, dtype="<u4")
+            if row.words is None:  # stored before the counts were kept
+                legacy.append(row.item_id)
+            stored[row.item_id] = Candidate(
+                row.item_id, row.cluster_id, signature, row.words or 0, row.shingles or 0
             )
-        ).all()
-        return [
-            Candidate(
-                row.id, clusters[row.id], fingerprint(ItemText(row.title, row.summary, row.content))
+        if legacy:
+            for item_id, full in self._fingerprints(legacy).items():
+                stored[item_id] = Candidate.of(item_id, stored[item_id].cluster_id, full)
+        found = []
+        for fingerprint_ in new:
+            ids = {item_id for key in (*fingerprint_.bands, *fingerprint_.probes)
+                   for item_id in filed.get(key, ())}  # fmt: skip
+            found.append(
+                [stored[item_id] for item_id in sorted(ids, reverse=True)[:_MAX_CANDIDATES]]
             )
-            for row in texts
-        ]
+        return found
 
-    def add(self, item_id: int, cluster_id: int, found: Fingerprint, now: datetime) -> None:
-        if not found.words:
+    def load(self, candidates: Sequence[Candidate]) -> Mapping[int, Fingerprint]:
+        """The full fingerprints of candidates, from their stored text."""
+        return self._fingerprints([candidate.item_id for candidate in candidates])
+
+    def _fingerprints(self, ids: Sequence[int]) -> dict[int, Fingerprint]:
+        rows = self._connection.execute(_TEXTS, {"ids": list(ids)})
+        return {row.id: fingerprint(ItemText(row.title, row.summary, row.content)) for row in rows}
+
+    def add(self, entries: Sequence[IndexEntry], now: datetime) -> None:
+        """File new items under their keys (one statement per table for them all)."""
+        entries = [entry for entry in entries if entry.fingerprint.words]
+        if not entries:
             return
         self._connection.execute(
-            story_fingerprints.insert().values(
-                item_id=item_id,
-                cluster_id=cluster_id,
-                signature=to_bytes(found.signature),
-                first_seen_at=now,
-            )
+            _INSERT_FINGERPRINT,
+            [
+                {
+                    "item_id": entry.item_id,
+                    "cluster_id": entry.cluster_id,
+                    "signature": to_bytes(entry.fingerprint.signature),
+                    "first_seen_at": now,
+                    "words": entry.fingerprint.words,
+                    "shingles": len(entry.fingerprint.shingles),
+                }
+                for entry in entries
+            ],
         )
-        # One cached statement, many parameter sets: a multi-row VALUES would be compiled
-        # anew for every item.
-        self._connection.execute(
-            _INSERT_KEY, [{"key": key, "item_id": item_id} for key in set(found.keys)]
-        )
+        # In key order: neighbouring keys share index pages.
+        rows = sorted({(key, entry.item_id) for entry in entries for key in entry.fingerprint.keys})
+        self._connection.execute(_INSERT_KEY, [{"key": key, "item_id": item} for key, item in rows])
 
 
 def prune_story_index(connection: Connection, before: datetime) -> int:

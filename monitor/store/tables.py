@@ -156,6 +156,9 @@ story_fingerprints = Table(
     Column("cluster_id", Integer, nullable=False),
     Column("signature", LargeBinary, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
+    # The fingerprint's word and distinct shingle counts (NULL in rows stored before 0003).
+    Column("words", Integer),
+    Column("shingles", Integer),
 )
 Index("ix_story_fingerprints_first_seen_at", story_fingerprints.c.first_seen_at)
 
