@@ -227,7 +227,7 @@ def _build_chunk(
         clusters.append((item_id, seen))
         items.append((item_id, feed_id, url, url, title, content, digest, seen, seen, item_id))
         fingerprints.append(
-            (item_id, item_id, to_bytes(found.signature), seen, found.words, len(found.shingles))
+            (item_id, item_id, to_bytes(found.signature), seen, found.words, found.shingle_count)
         )
         keys += [(key, item_id) for key in set(found.keys)]
     keys.sort()  # B-tree inserts in key order touch each page once

@@ -33,7 +33,9 @@ _BOILERPLATE_LINE = re.compile(
 _ATTRIBUTION = re.compile(r"\((?:avec |with |source ?: ?)?(?:afp|reuters|ap|belga|ats)\)", re.I)
 # Numbers, and the "XNUMX" mask content farms put in their place, compare as one token.
 # "40 000" (a space between thousands, as French writes) is one number, as its mask is one word.
-_NUMBER = re.compile(r"(?<!\S)(?:\d+(?: \d{3}(?!\S))*|xnumx\S*)(?!\S)")
+# Each alternative starts with a plain character, then looks behind it for a word start: the
+# regex engine can then skip ahead to candidate characters instead of trying every position.
+_NUMBER = re.compile(r"(?:\d(?<!\S\d)\d*(?: \d{3}(?!\S))*|x(?<!\Sx)numx\S*)(?!\S)")
 NUMBER_TOKEN = "#"  # noqa: S105 - a placeholder word, not a secret
 # Lines this short are captions, bylines and buttons more often than story.
 _MAX_BOILERPLATE_WORDS = 12
@@ -57,11 +59,8 @@ def story_lines(text: str) -> list[str]:
 def story_words(lines: Iterable[str], *, drop: frozenset[str] = frozenset()) -> list[str]:
     """The words of folded story lines, numbers masked, skipping lines in `drop` (lines a feed
     repeats on every item, learned per feed)."""
-    words: list[str] = []
-    for line in lines:
-        if line not in drop:
-            words.extend(_NUMBER.sub(NUMBER_TOKEN, line).split())
-    return words
+    kept = [line for line in lines if line not in drop] if drop else lines
+    return _NUMBER.sub(NUMBER_TOKEN, "\n".join(kept)).split()
 
 
 class RepeatedLines:

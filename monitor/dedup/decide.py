@@ -58,7 +58,7 @@ class Candidate:
 
     @classmethod
     def of(cls, item_id: int, cluster_id: int, found: Fingerprint) -> Candidate:
-        return cls(item_id, cluster_id, found.signature, found.words, len(found.shingles), found)
+        return cls(item_id, cluster_id, found.signature, found.words, found.shingle_count, found)
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def could_contain(
     Jaccard. Shared shingles n, sizes a <= b: J = n / (a + b - n), so containment n / a >= c
     needs J >= c·a / (a + b - c·a). A candidate whose estimate falls clearly below that for
     every containment rule is not worth recomputing from its text."""
-    small, large = sorted((len(new.shingles), candidate.shingle_count))
+    small, large = sorted((new.shingle_count, candidate.shingle_count))
     if small < thresholds.min_contained_shingles:
         return False
     needed = min(

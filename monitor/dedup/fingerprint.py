@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import xxhash
@@ -37,11 +38,22 @@ _LEAD_SEED = 1_000
 class Fingerprint:
     words: int
     signature: np.ndarray  # uint32 MinHash values
-    shingles: frozenset[int]
+    shingle_hashes: np.ndarray  # one per shingle, repeats included
     title: str
     bands: tuple[int, ...]
     leads: tuple[int, ...]  # stored
     probes: tuple[int, ...]  # looked up
+
+    @property
+    def shingle_count(self) -> int:
+        """Shingles, repeats included: the size the containment bounds use."""
+        return len(self.shingle_hashes)
+
+    @cached_property
+    def shingles(self) -> frozenset[int]:
+        """The shingle set, for the containment check: built only for the few items that
+        need it."""
+        return frozenset(self.shingle_hashes.tolist())
 
     @property
     def keys(self) -> tuple[int, ...]:
@@ -78,7 +90,7 @@ def fingerprint(
     return Fingerprint(
         words=len(words),
         signature=values,
-        shingles=frozenset(hashes.tolist()),
+        shingle_hashes=hashes,
         title=fold_word_text(text.title),
         bands=tuple(band_keys(values)) if words else (),
         leads=tuple(runs[::LEAD_STRIDE]),

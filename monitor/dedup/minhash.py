@@ -24,6 +24,9 @@ _RANDOM = np.random.default_rng(20221123)
 _MULTIPLIERS = (_RANDOM.integers(1, 2**32, PERMUTATIONS, dtype=np.uint64) | np.uint64(1))[None, :]
 _OFFSETS = _RANDOM.integers(0, 2**32, PERMUTATIONS, dtype=np.uint64)[None, :]
 _MASK = np.uint64(0xFFFFFFFF)
+# The same permutations in 32-bit arithmetic: wrapping modulo 2**32 is what the mask did.
+_MULTIPLIERS_32 = _MULTIPLIERS.astype(np.uint32)
+_OFFSETS_32 = _OFFSETS.astype(np.uint32)
 
 
 # Most words recur from item to item: a cache saves most of the hashing. Bounded by clearing.
@@ -35,10 +38,9 @@ def _word_hashes(words: Sequence[str]) -> list[int]:
     cache = _WORD_HASHES
     if len(cache) > _MAX_CACHED_WORDS:
         cache.clear()
-    missing = [word for word in set(words) if word not in cache]
-    for word in missing:
+    for word in set(words).difference(cache):
         cache[word] = xxhash.xxh32_intdigest(word.encode("utf-8"))
-    return [cache[word] for word in words]
+    return list(map(cache.__getitem__, words))
 
 
 # Odd multipliers that mix the word hashes of a shingle into one 64-bit value.
@@ -65,8 +67,8 @@ def signature(hashes: np.ndarray) -> np.ndarray:
     if len(hashes) == 0:
         return np.full(PERMUTATIONS, 0xFFFFFFFF, dtype=np.uint32)
     with np.errstate(over="ignore"):
-        permuted = (hashes[:, None] * _MULTIPLIERS + _OFFSETS) & _MASK
-    values: np.ndarray = permuted.min(axis=0).astype(np.uint32)
+        permuted = hashes.astype(np.uint32)[:, None] * _MULTIPLIERS_32 + _OFFSETS_32
+    values: np.ndarray = permuted.min(axis=0)
     return values
 
 

@@ -114,7 +114,7 @@ class SqlStoryIndex:
                     "signature": to_bytes(entry.fingerprint.signature),
                     "first_seen_at": now,
                     "words": entry.fingerprint.words,
-                    "shingles": len(entry.fingerprint.shingles),
+                    "shingles": entry.fingerprint.shingle_count,
                 }
                 for entry in entries
             ],

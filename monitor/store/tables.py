@@ -156,7 +156,7 @@ story_fingerprints = Table(
     Column("cluster_id", Integer, nullable=False),
     Column("signature", LargeBinary, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
-    # The fingerprint's word and distinct shingle counts (NULL in rows stored before 0003).
+    # The fingerprint's word and shingle counts (NULL in rows stored before 0003).
     Column("words", Integer),
     Column("shingles", Integer),
 )
