@@ -41,18 +41,24 @@ NUMBER_TOKEN = "#"  # noqa: S105 - a placeholder word, not a secret
 _MAX_BOILERPLATE_WORDS = 12
 
 
+# Folding the whole text at once is cheaper than line by line, but turns line breaks into
+# spaces: a word that no text contains marks them through the fold.
+_LINE_MARK = "qzxlinebreakqzx"
+
+
 def story_lines(text: str) -> list[str]:
     """The lines (paragraphs) of decoded text that are story, not boilerplate, each folded
     (lowercase, no accents, words separated by single spaces): the form a feed's repeated
     lines are counted in."""
+    folded = fold_word_text(_ATTRIBUTION.sub(" ", text).replace("\n", f" {_LINE_MARK} "))
     kept = []
-    for line in text.split("\n"):
-        folded = fold_word_text(_ATTRIBUTION.sub(" ", line))
-        if not folded:
+    for line in folded.split(_LINE_MARK):
+        line = line.strip()
+        if not line:
             continue
-        if _BOILERPLATE_LINE.match(folded) and folded.count(" ") < _MAX_BOILERPLATE_WORDS * 2:
+        if _BOILERPLATE_LINE.match(line) and line.count(" ") < _MAX_BOILERPLATE_WORDS * 2:
             continue
-        kept.append(folded)
+        kept.append(line)
     return kept
 
 

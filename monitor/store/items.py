@@ -33,6 +33,9 @@ STORY_WINDOW = timedelta(days=7)
 class _Decision:
     cluster: int  # a stored cluster's id, or a new cluster's placeholder (negative)
     similarity: float | None
+    # What the story index must file the item under; None when its text is a story's already
+    # (an exact copy), since an exact copy's fingerprint would repeat the original's keys.
+    fingerprint: Fingerprint | None
 
 
 # Statements run for every feed document with new items, built once (SQLAlchemy then reuses
@@ -125,9 +128,8 @@ def _store_new(
         return []
     _serialize_story_assignment(connection)
     since = now - window
-    found = [fingerprint_of(item) for item in new] if fingerprint_of is not None else []
     index = SqlStoryIndex(connection, since)
-    decisions = _decide_stories(connection, feed_id, new, found, index, since, thresholds)
+    decisions = _decide_stories(connection, feed_id, new, fingerprint_of, index, since, thresholds)
     placeholders = sorted({d.cluster for d in decisions if d.cluster < 0}, reverse=True)
     cluster_of: dict[int, int] = {}
     if placeholders:
@@ -148,14 +150,14 @@ def _store_new(
         ],
     )
     item_ids = {row.item_key: int(row.id) for row in rows}
-    if found:
-        index.add(
-            [
-                IndexEntry(item_ids[item.key], cluster, fingerprint_)
-                for item, cluster, fingerprint_ in zip(new, clusters_, found, strict=True)
-            ],
-            now,
-        )
+    index.add(
+        [
+            IndexEntry(item_ids[item.key], cluster, decision.fingerprint)
+            for item, cluster, decision in zip(new, clusters_, decisions, strict=True)
+            if decision.fingerprint is not None
+        ],
+        now,
+    )
     return [
         StoredItem(item_ids[item.key], cluster, True, item, decision.similarity)
         for item, cluster, decision in zip(new, clusters_, decisions, strict=True)
@@ -166,33 +168,51 @@ def _decide_stories(
     connection: Connection,
     feed_id: int,
     new: Sequence[PreparedItem],
-    found: Sequence[Fingerprint],
+    fingerprint_of: Callable[[PreparedItem], Fingerprint] | None,
     index: SqlStoryIndex,
     since: datetime,
     thresholds: Thresholds,
 ) -> list[_Decision]:
     """Each new item's story: an earlier one's (stored, or earlier in this document), or a new
-    one (a negative placeholder until the cluster is written)."""
+    one (a negative placeholder until the cluster is written). Fingerprints are computed and
+    looked up only for items the exact layer does not place."""
     exact = _exact_layer(connection, feed_id, new, since)
-    stored_candidates = index.candidates(found) if found else [[] for _ in new]
+    by_text: dict[str, int] = {}  # this document's texts, by hash
+    texts_seen: set[str] = set()
+    exact_clusters: list[int | None] = []
+    found: list[Fingerprint | None] = []
+    for item in new:
+        by_hash = exact.get(("hash", item.content_hash))
+        same_text = by_hash is not None or item.content_hash in texts_seen
+        texts_seen.add(item.content_hash)
+        exact_clusters.append(by_hash or exact.get(("url", item.url)))
+        found.append(None if same_text or fingerprint_of is None else fingerprint_of(item))
+    lookups = [
+        (position, fingerprint_)
+        for position, fingerprint_ in enumerate(found)
+        if fingerprint_ is not None and exact_clusters[position] is None
+    ]
+    candidates_found = index.candidates([fingerprint_ for _, fingerprint_ in lookups])
+    stored_candidates = {
+        position: found_ for (position, _), found_ in zip(lookups, candidates_found, strict=True)
+    }
     earlier = MemoryStoryIndex()  # this document's items decided so far
-    by_text: dict[str, int] = {}
     decisions: list[_Decision] = []
     for position, item in enumerate(new):
-        cluster = exact.get(("hash", item.content_hash)) or exact.get(("url", item.url))
-        cluster = cluster or by_text.get(item.content_hash)
-        decision = _Decision(cluster, 1.0) if cluster is not None else None
-        if decision is None and found:
-            candidates = [*stored_candidates[position], *earlier.candidates(found[position])]
-            match = best_match(found[position], candidates, thresholds, load=index.load)
+        fingerprint_ = found[position]
+        cluster = exact_clusters[position] or by_text.get(item.content_hash)
+        decision = _Decision(cluster, 1.0, fingerprint_) if cluster is not None else None
+        if decision is None and fingerprint_ is not None:
+            candidates = [*stored_candidates[position], *earlier.candidates(fingerprint_)]
+            match = best_match(fingerprint_, candidates, thresholds, load=index.load)
             if match is not None:
-                decision = _Decision(match.cluster_id, match.similarity)
+                decision = _Decision(match.cluster_id, match.similarity, fingerprint_)
         if decision is None:
-            decision = _Decision(-(position + 1), None)
+            decision = _Decision(-(position + 1), None, fingerprint_)
         decisions.append(decision)
         by_text.setdefault(item.content_hash, decision.cluster)
-        if found:
-            earlier.add(-(position + 1), decision.cluster, found[position])
+        if fingerprint_ is not None:
+            earlier.add(-(position + 1), decision.cluster, fingerprint_)
     return decisions
 
 

@@ -35,3 +35,19 @@ def _dialect_insert(connection: Connection, table: Table) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"database dialect {dialect!r} is not supported")
+
+
+def insert_plain_rows(
+    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """INSERT many rows of plain values (integers, text: nothing SQLAlchemy would convert)
+    straight through the driver's executemany. For hundreds of small rows, SQLAlchemy's
+    per-row parameter processing costs more than the database's insert."""
+    if not rows:
+        return
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(columns)})"  # noqa: S608 - names from Table
+        f" VALUES ({', '.join([mark] * len(columns))})",
+        list(rows),
+    )

@@ -17,6 +17,7 @@ from monitor.dedup.decide import Candidate
 from monitor.dedup.fingerprint import Fingerprint, fingerprint
 from monitor.dedup.minhash import to_bytes
 from monitor.model import ItemText
+from monitor.store.sql import insert_plain_rows
 from monitor.store.tables import items, story_fingerprints, story_keys
 
 # Few candidates are ever true copies; past this many, the most recent are checked.
@@ -50,7 +51,6 @@ _TEXTS = select(items.c.id, items.c.title, items.c.summary, items.c.content).whe
     items.c.id.in_(bindparam("ids", expanding=True))
 )
 _INSERT_FINGERPRINT = story_fingerprints.insert()
-_INSERT_KEY = story_keys.insert()
 
 
 class SqlStoryIndex:
@@ -121,7 +121,7 @@ class SqlStoryIndex:
         )
         # In key order: neighbouring keys share index pages.
         rows = sorted({(key, entry.item_id) for entry in entries for key in entry.fingerprint.keys})
-        self._connection.execute(_INSERT_KEY, [{"key": key, "item_id": item} for key, item in rows])
+        insert_plain_rows(self._connection, story_keys, ("key", "item_id"), rows)
 
 
 def prune_story_index(connection: Connection, before: datetime) -> int:
