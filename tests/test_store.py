@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
+from monitor.dedup.fingerprint import Fingerprint, fingerprint
 from monitor.model import ItemText, PreparedItem
 from monitor.store.alerts import create_alert
 from monitor.store.database import open_engine, upgrade
@@ -21,7 +22,7 @@ from monitor.store.outbox import (
     other_outlets,
     outbox_counts,
 )
-from monitor.store.tables import alerts, deliveries, feeds
+from monitor.store.tables import alerts, deliveries, feeds, story_fingerprints
 
 NOW = datetime(2026, 3, 23, 12, 0, tzinfo=UTC)
 
@@ -192,7 +193,6 @@ def _story_item(key: str, content: str) -> PreparedItem:
 
 
 def test_near_copies_join_through_the_stored_index(engine: Engine) -> None:
-    from monitor.dedup.fingerprint import fingerprint
     from monitor.store.stories import prune_story_index
 
     story = " ".join(f"mot{n} de la phrase numero {n} du texte" for n in range(60))
@@ -232,3 +232,72 @@ def test_near_copies_join_through_the_stored_index(engine: Engine) -> None:
         )
     # The original was forgotten; the copy, still in the window, is found instead.
     assert late.cluster_id == original.cluster_id
+
+
+def _fingerprint_of(item: PreparedItem) -> Fingerprint:
+    return fingerprint(item.text)
+
+
+STORY = " ".join(f"mot{n} de la phrase numero {n} du texte" for n in range(60))
+
+
+def test_one_document_holding_a_story_its_copies_and_a_teaser(engine: Engine) -> None:
+    feed_a, _ = two_feeds(engine)
+    with engine.begin() as connection:
+        original, near, exact, teaser = store_items(
+            connection,
+            feed_a,
+            [
+                _story_item("a1", STORY),
+                _story_item("a2", "Spread the love\n" + STORY + " fin"),
+                PreparedItem("a3", None, ItemText("autre titre", "", STORY), NOW, "hash-a1"),
+                _story_item("a4", "Lire la suite"),
+            ],
+            NOW,
+            fingerprint_of=_fingerprint_of,
+        )
+        filed = set(connection.execute(select(story_fingerprints.c.item_id)).scalars())
+    assert near.cluster_id == original.cluster_id and near.similarity is not None
+    assert exact.cluster_id == original.cluster_id and exact.similarity == 1.0
+    assert teaser.cluster_id != original.cluster_id
+    # An exact copy would repeat its original's keys, a teaser can never near-match: neither
+    # is filed.
+    assert filed == {original.id, near.id}
+
+
+def test_a_summary_joins_its_stored_full_text_by_containment(engine: Engine) -> None:
+    feed_a, feed_b = two_feeds(engine)
+    with engine.begin() as connection:
+        (full,) = store_items(
+            connection, feed_a, [_story_item("a1", STORY)], NOW, fingerprint_of=_fingerprint_of
+        )
+    summary = " ".join(STORY.split()[:50])
+    with engine.begin() as connection:
+        (teaser,) = store_items(
+            connection,
+            feed_b,
+            [PreparedItem("b1", None, ItemText("b1", summary=summary), NOW, "hash-b1")],
+            NOW + timedelta(hours=1),
+            fingerprint_of=_fingerprint_of,
+        )
+    assert teaser.cluster_id == full.cluster_id
+    assert teaser.similarity is not None and teaser.similarity >= 0.7
+
+
+def test_fingerprints_stored_without_counts_are_still_compared(engine: Engine) -> None:
+    """Rows written before migration 0003 have no word and shingle counts."""
+    feed_a, feed_b = two_feeds(engine)
+    with engine.begin() as connection:
+        (original,) = store_items(
+            connection, feed_a, [_story_item("a1", STORY)], NOW, fingerprint_of=_fingerprint_of
+        )
+        connection.execute(update(story_fingerprints).values(words=None, shingles=None))
+    with engine.begin() as connection:
+        (copy,) = store_items(
+            connection,
+            feed_b,
+            [_story_item("b1", STORY + "\nLeave A Reply")],
+            NOW + timedelta(hours=1),
+            fingerprint_of=_fingerprint_of,
+        )
+    assert copy.cluster_id == original.cluster_id

@@ -186,7 +186,12 @@ def _decide_stories(
         same_text = by_hash is not None or item.content_hash in texts_seen
         texts_seen.add(item.content_hash)
         exact_clusters.append(by_hash or exact.get(("url", item.url)))
-        found.append(None if same_text or fingerprint_of is None else fingerprint_of(item))
+        fingerprint_ = None if same_text or fingerprint_of is None else fingerprint_of(item)
+        # Too short a text can never near-match (a bare title, "Lire la suite"), and short
+        # texts repeat: filed, thousands would share every key.
+        if fingerprint_ is not None and fingerprint_.words < thresholds.min_words:
+            fingerprint_ = None
+        found.append(fingerprint_)
     lookups = [
         (position, fingerprint_)
         for position, fingerprint_ in enumerate(found)
