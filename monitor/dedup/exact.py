@@ -13,15 +13,11 @@ from monitor.text.wordfold import fold_word_text
 _MIN_BODY_WORDS = 20
 
 
-def _words(text: str) -> list[str]:
-    return fold_word_text(text).split()
-
-
 def content_hash(text: ItemText, item_key: str) -> str:
-    body = _words(text.content) or _words(text.summary)
-    if len(body) < _MIN_BODY_WORDS:
-        body = [*_words(text.title), "\x00", *body]
-    if body == ["\x00"]:
+    body = fold_word_text(text.content) or fold_word_text(text.summary)  # words, single-spaced
+    if not body or body.count(" ") + 1 < _MIN_BODY_WORDS:
+        body = " ".join(part for part in (fold_word_text(text.title), "\x00", body) if part)
+    if body == "\x00":
         # Nothing to compare: only the item itself can be this item.
-        body = ["\x01", item_key]
-    return hashlib.sha256(" ".join(body).encode("utf-8")).hexdigest()
+        body = f"\x01 {item_key}"
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()

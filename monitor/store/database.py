@@ -30,6 +30,9 @@ def _enable_sqlite_pragmas(dbapi_connection: object, _record: ConnectionPoolEntr
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Statement journals and sorts in memory, not in temporary files.
     cursor.execute("PRAGMA temp_store=MEMORY")
+    # 16 MiB of page cache instead of 2: with a million items in the story window, the inner
+    # pages of the key and item indexes no longer fit in 2 MiB and every lookup re-read them.
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.close()
 
 
