@@ -15,23 +15,27 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import xxhash
 
 from monitor.dedup.clean import story_lines, story_words
-from monitor.dedup.minhash import band_keys, shingle_hashes, signature
+from monitor.dedup.minhash import band_keys, run_hashes, shingle_hashes, signature, word_hashes
 from monitor.model import ItemText
 from monitor.text.wordfold import fold_word_text
 
 LEAD_WORDS = 8
-# A new item probes the runs starting at each of its first LEAD_PROBES words; a stored item is
-# filed under the runs starting every LEAD_STRIDE words among those. So a text that starts up
-# to a dozen words earlier or later than its copy (a dateline, a kicker) still meets it on one
-# key. Each stored key is a random write in the key index, each probe a lookup: both are the
-# main costs of the near layer, hence so few.
-LEAD_PROBES = 16
-LEAD_STRIDE = 4
-# Hash seeds keep lead keys and band keys apart in the one key index.
-_LEAD_SEED = 1_000
+# Lead keys are runs of LEAD_WORDS words chosen by their content, not their position: a run is
+# an anchor when its hash is divisible by LEAD_ANCHOR_EVERY. A copy that starts some words
+# earlier or later (a dateline, a kicker, a cookie banner merged into the first paragraph) has
+# the same anchors over the text they share. A new item looks up its first LEAD_PROBED
+# anchors, so prepended junk of up to about 4 x (LEAD_PROBED - 2) words still reaches the
+# shared text. A stored item is filed under the first anchor of each of its first LEAD_STORED
+# windows of LEAD_WINDOW words: spread out, so a copy without the first 20 words or so (a
+# dateline whose runs happened to be anchors) still meets one. Each stored key is a random
+# write in the key index and each probe a lookup, the near layer's main costs: hence so few.
+LEAD_SPAN = 40  # anchors are sought among the runs starting in the first LEAD_SPAN words
+LEAD_ANCHOR_EVERY = 4
+LEAD_PROBED = 8
+LEAD_STORED = 4
+LEAD_WINDOW = 8
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,6 @@ class Fingerprint:
         return (*self.bands, *self.leads)
 
 
-def _lead_hash(words: list[str]) -> int:
-    return xxhash.xxh64_intdigest(" ".join(words).encode("utf-8"), seed=_LEAD_SEED) >> 1
-
-
 def body_of(text: ItemText) -> str:
     """The text a story is recognised by: the content, else the summary, else the title."""
     return text.content or text.summary or text.title
@@ -82,17 +82,19 @@ def fingerprint(
     if lines is None:
         lines = story_lines(body_of(text))
     words = story_words(lines, drop=drop_lines)
-    hashes = shingle_hashes(words)
+    per_word = word_hashes(words)
+    hashes = shingle_hashes(per_word)
     values = signature(hashes)
-    head = words[: LEAD_PROBES + LEAD_WORDS - 1]
-    starts = range(max(1, len(head) - LEAD_WORDS + 1)) if head else range(0)
-    runs = [_lead_hash(head[start : start + LEAD_WORDS]) for start in starts]
+    runs = run_hashes(per_word, LEAD_WORDS, LEAD_SPAN)
+    anchors = np.flatnonzero(runs % np.uint64(LEAD_ANCHOR_EVERY) == 0)
+    windows, firsts = np.unique(anchors // LEAD_WINDOW, return_index=True)
+    stored = anchors[firsts[windows < LEAD_STORED]]
     return Fingerprint(
         words=len(words),
         signature=values,
         shingle_hashes=hashes,
         title=fold_word_text(text.title),
         bands=tuple(band_keys(values)) if words else (),
-        leads=tuple(runs[::LEAD_STRIDE]),
-        probes=tuple(runs),
+        leads=tuple(runs[stored].tolist()),
+        probes=tuple(runs[anchors[:LEAD_PROBED]].tolist()),
     )

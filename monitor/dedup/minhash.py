@@ -49,14 +49,23 @@ def _word_hashes(words: Sequence[str]) -> list[int]:
 
 # Odd multipliers that mix the word hashes of a shingle into one 64-bit value.
 _MIX = [np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 1)]
+# And those of a longer run of words (lead keys): random odd 64-bit values, fixed for ever.
+_RUN_MIX = list(
+    np.random.default_rng(20261125).integers(0, 2**64, 16, dtype=np.uint64) | np.uint64(1)
+)
+_FINAL_MULTIPLIERS = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 
 
-def shingle_hashes(words: Sequence[str]) -> np.ndarray:
+def word_hashes(words: Sequence[str]) -> np.ndarray:
+    """One 32-bit hash per word, from the cache where it can."""
+    return np.array(_word_hashes(words), dtype=np.uint64)
+
+
+def shingle_hashes(hashes: np.ndarray) -> np.ndarray:
     """One 32-bit hash per run of SHINGLE_WORDS words (a shorter text is one shingle), built
-    from cached word hashes in numpy rather than by joining strings."""
-    if not words:
+    from the word hashes in numpy rather than by joining strings."""
+    if not len(hashes):
         return np.zeros(0, dtype=np.uint64)
-    hashes = np.array(_word_hashes(words), dtype=np.uint64)
     if len(hashes) < SHINGLE_WORDS:
         hashes = np.concatenate([hashes, np.zeros(SHINGLE_WORDS - len(hashes), dtype=np.uint64)])
     count = len(hashes) - SHINGLE_WORDS + 1
@@ -64,6 +73,26 @@ def shingle_hashes(words: Sequence[str]) -> np.ndarray:
         mixed = sum(hashes[i : i + count] * _MIX[i] for i in range(SHINGLE_WORDS))
     assert isinstance(mixed, np.ndarray)
     return (mixed ^ (mixed >> np.uint64(32))) & _MASK
+
+
+def run_hashes(hashes: np.ndarray, width: int, count: int) -> np.ndarray:
+    """63-bit hashes (non-negative as a signed BIGINT) of the runs of `width` words starting
+    at each of the first `count` words; a text shorter than `width` is one run."""
+    if not len(hashes):
+        return np.zeros(0, dtype=np.uint64)
+    if len(hashes) < width:
+        hashes = np.concatenate([hashes, np.zeros(width - len(hashes), dtype=np.uint64)])
+    count = min(count, len(hashes) - width + 1)
+    with np.errstate(over="ignore"):
+        mixed = sum(hashes[i : i + count] * _RUN_MIX[i] for i in range(width))
+        assert isinstance(mixed, np.ndarray)
+        # splitmix64's finalizer: every bit of the result depends on every word's hash.
+        mixed ^= mixed >> np.uint64(30)
+        mixed *= _FINAL_MULTIPLIERS[0]
+        mixed ^= mixed >> np.uint64(27)
+        mixed *= _FINAL_MULTIPLIERS[1]
+        mixed ^= mixed >> np.uint64(31)
+    return mixed >> np.uint64(1)
 
 
 def signature(hashes: np.ndarray) -> np.ndarray:
