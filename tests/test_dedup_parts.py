@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from monitor.dedup.clean import RepeatedLines, story_lines, story_words
 from monitor.dedup.decide import Candidate, best_match, story_similarity
-from monitor.dedup.fingerprint import fingerprint
+from monitor.dedup.fingerprint import Fingerprint, fingerprint
 from monitor.model import ItemText
 
 STORY = (
@@ -81,3 +83,48 @@ def test_an_independent_write_up_sharing_names_and_a_quote_is_another_story() ->
 
 def test_empty_texts_never_match() -> None:
     assert story_similarity(fingerprint(item("")), fingerprint(item(""))) is None
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "BRUXELLES, 2 mars 2022 (AFP) – ",  # a dateline before the same text
+        "Exclusif. Notre correspondant permanent auprès des institutions européennes à Bruxelles "
+        "a suivi pour vous toute la conférence de presse de ce mercredi après-midi. ",
+    ],
+)
+def test_a_summary_meets_its_full_text_on_a_lead_key_whatever_comes_first(start: str) -> None:
+    full = fingerprint(item(STORY))
+    summary = " ".join(STORY.split()[:45])
+    for new, old in (
+        (fingerprint(ItemText(title="Otan", summary=start + summary)), full),
+        (full, fingerprint(ItemText(title="Otan", summary=start + summary))),
+        (fingerprint(ItemText(title="Otan", summary=summary)), fingerprint(item(start + STORY))),
+    ):
+        assert set(new.probes) & set(old.leads)
+
+
+def test_the_signature_alone_rules_out_an_unrelated_candidate() -> None:
+    """Containment needs the candidate's shingles, recomputed from its stored text: only
+    candidates whose signature leaves it possible are loaded."""
+    more = " ".join(
+        f"Le paragraphe p{n} développe la suite s{n} de cette longue dépêche." for n in range(30)
+    )
+    full = fingerprint(item(f"{STORY}\n{more}"))
+    other = fingerprint(
+        item(" ".join(f"mot{n} sans aucun rapport avec la conférence {n}" for n in range(20)))
+    )
+    summary = fingerprint(ItemText(title="Otan", summary=" ".join(STORY.split()[:45])))
+    stored = [
+        Candidate(2, 20, other.signature, other.words, other.shingle_count),
+        Candidate(1, 10, full.signature, full.words, full.shingle_count),
+    ]
+    asked: list[list[int]] = []
+
+    def load(candidates: Sequence[Candidate]) -> dict[int, Fingerprint]:
+        asked.append([candidate.item_id for candidate in candidates])
+        return {1: full, 2: other}
+
+    match = best_match(summary, stored, load=load)
+    assert match is not None and match.cluster_id == 10
+    assert asked == [[1]]

@@ -2,9 +2,10 @@
 
 - the MinHash signature of its cleaned text's word shingles, and its LSH band keys, to find
   near-copies among many stories;
-- lead keys: hashes of 8-word runs at the start of the text, so that a 50-word summary finds
-  the full text it was cut from, though their Jaccard similarity is low;
-- the shingle set itself, for the exact containment check of a candidate;
+- lead keys: hashes of 8-word runs near the start of the text, at anchors its words choose, so
+  that a 50-word summary finds the full text it was cut from, though their Jaccard similarity
+  is low;
+- the shingle hashes, for the exact containment check of a candidate;
 - the folded title, a second signal.
 """
 
