@@ -87,15 +87,19 @@ def fingerprint(
     hashes = shingle_hashes(per_word)
     values = signature(hashes)
     runs = run_hashes(per_word, LEAD_WORDS, LEAD_SPAN)
-    anchors = np.flatnonzero(runs % np.uint64(LEAD_ANCHOR_EVERY) == 0)
-    windows, firsts = np.unique(anchors // LEAD_WINDOW, return_index=True)
-    stored = anchors[firsts[windows < LEAD_STORED]]
+    # A handful of values: plain Python is quicker here than numpy's per-call overhead.
+    run_values = runs.tolist()
+    anchors = [value for value in run_values if value % LEAD_ANCHOR_EVERY == 0]
+    stored: dict[int, int] = {}
+    for position, value in enumerate(run_values):
+        if value % LEAD_ANCHOR_EVERY == 0 and position < LEAD_STORED * LEAD_WINDOW:
+            stored.setdefault(position // LEAD_WINDOW, value)
     return Fingerprint(
         words=len(words),
         signature=values,
         shingle_hashes=hashes,
         title=fold_word_text(text.title),
         bands=tuple(band_keys(values)) if words else (),
-        leads=tuple(runs[stored].tolist()),
-        probes=tuple(runs[anchors[:LEAD_PROBED]].tolist()),
+        leads=tuple(stored.values()),
+        probes=tuple(anchors[:LEAD_PROBED]),
     )
