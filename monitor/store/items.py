@@ -52,6 +52,9 @@ _SAME_TEXT_OR_LINK = (
     )
     .order_by(items.c.id)
 )
+_KNOWN = select(items.c.id, items.c.item_key, items.c.cluster_id, items.c.content_hash).where(
+    items.c.feed_id == bindparam("feed"), items.c.item_key.in_(bindparam("keys", expanding=True))
+)
 _INSERT_CLUSTERS = clusters.insert().returning(clusters.c.id)
 _INSERT_ITEMS = items.insert().returning(items.c.id, items.c.item_key)
 
@@ -91,10 +94,7 @@ def store_items(
     known = {
         row.item_key: row
         for row in connection.execute(
-            select(items.c.id, items.c.item_key, items.c.cluster_id, items.c.content_hash).where(
-                items.c.feed_id == feed_id,
-                items.c.item_key.in_([item.key for item in unique]),
-            )
+            _KNOWN, {"feed": feed_id, "keys": [item.key for item in unique]}
         )
     }
     new = [item for item in unique if item.key not in known]
