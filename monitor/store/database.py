@@ -33,6 +33,9 @@ def _enable_sqlite_pragmas(dbapi_connection: object, _record: ConnectionPoolEntr
     # 16 MiB of page cache instead of 2: with a million items in the story window, the inner
     # pages of the key and item indexes no longer fit in 2 MiB and every lookup re-read them.
     cursor.execute("PRAGMA cache_size=-16384")
+    # Checkpoint every 4,000 pages (16 MiB of WAL) rather than 1,000: a page written by several
+    # transactions in between is copied back once. Measured: commits 15% cheaper (bench/dedup).
+    cursor.execute("PRAGMA wal_autocheckpoint=4000")
     cursor.close()
 
 
