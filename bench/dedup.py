@@ -54,7 +54,7 @@ from monitor.text.html import html_to_text
 
 SEED = 20261125
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # the clock of every measured poll
-STATE_FORMAT = 4  # of a kept database: bump when the build changes
+STATE_FORMAT = 5  # of a kept database: bump when the build changes
 FEEDS = 300
 BATCH = 20  # items per feed poll, stored in one transaction
 WARM_UP_BATCHES = 3
