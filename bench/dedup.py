@@ -440,14 +440,20 @@ def _workload(
         title, content = writer.story(rng)
         made.append((ItemText(title, "", content, "fr"), "new", None))
     rng.shuffle(made)
-    work = []
-    for item_text, kind, story in made:
-        url = _url(rng.randrange(1, FEEDS + 1), item_text.title, f"n{rng.getrandbits(48):x}")
-        started = time.process_time()
-        digest = content_hash(item_text, url)  # what prepare_entry does before dedup
-        hashing[0] += time.process_time() - started
-        work.append(NewItem(PreparedItem(url, url, item_text, NOW, digest), kind, story))
-    return work
+    urls = [
+        _url(rng.randrange(1, FEEDS + 1), item_text.title, f"n{rng.getrandbits(48):x}")
+        for item_text, _, _ in made
+    ]
+    # What prepare_entry does before dedup, timed apart in one loop (timing each call would
+    # add the timer's own cost to a ~50 µs function).
+    started = time.process_time()
+    texts = [item_text for item_text, _, _ in made]
+    digests = [content_hash(item_text, url) for item_text, url in zip(texts, urls, strict=True)]
+    hashing[0] += time.process_time() - started
+    return [
+        NewItem(PreparedItem(url, url, item_text, NOW, digest), kind, story)
+        for (item_text, kind, story), url, digest in zip(made, urls, digests, strict=True)
+    ]
 
 
 def _batches(work: Sequence[NewItem], rng: random.Random) -> Iterator[tuple[int, list[NewItem]]]:
