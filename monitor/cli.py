@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.config import ConfigError, LoadedConfig, load_config
 from monitor.config.summary import summarize
 from monitor.store.database import DatabaseError
+
+if TYPE_CHECKING:
+    from monitor.daemon.runtime import Runtime
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -58,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--item", type=int, metavar="ID", help="a stored item (default: JSON Lines on stdin)"
     )
     explain.add_argument("--json", action="store_true", help="one JSON object per item")
+    feeds = commands.add_parser("feeds", help="how polling goes for each configured feed")
+    feeds.add_argument("--json", action="store_true", help="one JSON object per feed")
     return parser
 
 
@@ -111,6 +118,8 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         upgrade(runtime.engine)
         print("database is up to date")
         return EXIT_OK
+    if args.command == "feeds":
+        return _feeds(runtime, as_json=args.json)
     if args.command == "poll":
         from monitor.daemon.once import poll_once
 
@@ -121,6 +130,23 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         asyncio.run(Service(runtime).run())
         return EXIT_OK
     raise AssertionError(args.command)
+
+
+def _feeds(runtime: Runtime, *, as_json: bool) -> int:
+    from monitor.daemon.health import health_json, health_table
+    from monitor.store.database import upgrade
+    from monitor.store.feeds import feed_health
+
+    upgrade(runtime.engine)
+    with runtime.engine.connect() as connection:
+        found = feed_health(connection, [feed.url for feed in runtime.config.feeds])
+    if as_json:
+        for feed in found:
+            print(json.dumps(health_json(feed), ensure_ascii=False))
+    else:
+        for line in health_table(found, runtime.clock()):
+            print(line)
+    return EXIT_OK
 
 
 def _offline(args: argparse.Namespace, loaded: LoadedConfig) -> int:

@@ -148,3 +148,66 @@ def record_failure(
             error_count=feeds.c.error_count + 1,
         )
     )
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """How a feed's polling goes, as `monitor feeds` reports it."""
+
+    url: str
+    name: str | None
+    title: str | None
+    status: str  # new | ok | not_modified | unchanged | error:<kind>
+    error: str | None  # the last error, or a warning of an ok poll
+    error_count: int  # failed polls in a row
+    last_checked_at: datetime | None
+    last_success_at: datetime | None
+    next_check_at: datetime | None
+    items: int  # items stored from this feed
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.title or self.url
+
+
+def feed_health(connection: Connection, urls: Sequence[str]) -> list[FeedHealth]:
+    """The health of the feeds at `urls` (the configured ones), in that order; a feed never
+    polled yet is `new`."""
+    rows = {
+        row.url: row
+        for row in connection.execute(
+            select(
+                feeds.c.url,
+                feeds.c.name,
+                feeds.c.title,
+                feeds.c.status,
+                feeds.c.last_error,
+                feeds.c.error_count,
+                feeds.c.last_checked_at,
+                feeds.c.last_success_at,
+                feeds.c.next_check_at,
+                feeds.c.items_seen,
+            )
+        )
+    }
+    found = []
+    for url in urls:
+        row = rows.get(url)
+        if row is None:
+            found.append(FeedHealth(url, None, None, "new", None, 0, None, None, None, 0))
+            continue
+        found.append(
+            FeedHealth(
+                url=url,
+                name=row.name,
+                title=row.title,
+                status=row.status,
+                error=row.last_error,
+                error_count=row.error_count,
+                last_checked_at=row.last_checked_at,
+                last_success_at=row.last_success_at,
+                next_check_at=row.next_check_at,
+                items=row.items_seen,
+            )
+        )
+    return found

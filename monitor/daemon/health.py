@@ -1,0 +1,104 @@
+"""`monitor feeds`: each configured feed's polling health, as a table or as JSON Lines. Pure
+formatting: the caller reads the feeds table (monitor.store.feeds.feed_health)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.feeds.urls import redact_url
+from monitor.store.feeds import FeedHealth
+
+# What each stored status means to a reader of the table.
+_STATUS_TEXT = {
+    "new": "not polled yet",
+    "ok": "ok",
+    "not_modified": "ok, not modified",
+    "unchanged": "ok, unchanged",
+}
+
+
+def describe_status(feed: FeedHealth) -> str:
+    """The status in words: `ok`, `ok, not modified`, `error: timeout (3 in a row)`."""
+    if feed.status.startswith("error:"):
+        kind = feed.status.removeprefix("error:")
+        return f"error: {kind} ({feed.error_count} in a row)"
+    return _STATUS_TEXT.get(feed.status, feed.status)
+
+
+def health_json(feed: FeedHealth) -> dict[str, Any]:
+    """One feed as a JSON object. URLs are shown as the logs show them: credentials masked."""
+    return {
+        "url": redact_url(feed.url),
+        "name": feed.display_name if feed.display_name != feed.url else None,
+        "status": feed.status,
+        "error": feed.error,
+        "error_count": feed.error_count,
+        "last_success": _iso(feed.last_success_at),
+        "last_checked": _iso(feed.last_checked_at),
+        "next_check": _iso(feed.next_check_at),
+        "items": feed.items,
+    }
+
+
+def health_table(feeds: Sequence[FeedHealth], now: datetime) -> list[str]:
+    """A fixed-width table, one line per feed, then the error of each failing feed."""
+    header = ("STATUS", "LAST SUCCESS", "ITEMS", "NEXT CHECK", "FEED")
+    rows = [
+        (
+            describe_status(feed),
+            _ago(feed.last_success_at, now),
+            str(feed.items),
+            _until(feed.next_check_at, now),
+            f"{feed.display_name} <{redact_url(feed.url)}>"
+            if feed.display_name != feed.url
+            else redact_url(feed.url),
+        )
+        for feed in feeds
+    ]
+    widths = [max(len(row[column]) for row in (header, *rows)) for column in range(4)]
+    lines = [_line(row, widths) for row in (header, *rows)]
+    failing = [feed for feed in feeds if feed.error and feed.status.startswith("error:")]
+    for feed in failing:
+        lines.append(f"{redact_url(feed.url)}: {feed.error}")
+    lines.append(_summary(feeds))
+    return lines
+
+
+def _summary(feeds: Sequence[FeedHealth]) -> str:
+    if not feeds:
+        return "no feeds configured"
+    failing = sum(feed.status.startswith("error:") for feed in feeds)
+    new = sum(feed.status == "new" for feed in feeds)
+    parts = [f"{len(feeds) - failing - new} ok", f"{failing} failing"]
+    if new:
+        parts.append(f"{new} not polled yet")
+    return f"{len(feeds)} feeds: {', '.join(parts)}"
+
+
+def _line(row: Sequence[str], widths: Sequence[int]) -> str:
+    cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+    return "  ".join([*cells, row[-1]])
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds")
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    return "never" if moment is None else f"{_span(now - moment)} ago"
+
+
+def _until(moment: datetime | None, now: datetime) -> str:
+    if moment is None or moment <= now:
+        return "due"
+    return f"in {_span(moment - now)}"
+
+
+def _span(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
