@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ class Resource:
     body: bytes
     content_type: str = "application/rss+xml; charset=utf-8"
     status: int = 200
+    delay: float = 0.0  # seconds before answering: a slow publisher
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -25,15 +28,26 @@ class FeedServer:
     port: int
     resources: dict[str, Resource] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    # Requests being answered right now, and the most seen at once, per Host header.
+    in_flight: dict[str, int] = field(default_factory=dict)
+    most_in_flight: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str) -> str:
         return f"http://{self.host}:{self.port}{path}"
 
     def serve(
-        self, path: str, body: bytes | str, content_type: str | None = None, status: int = 200
+        self,
+        path: str,
+        body: bytes | str,
+        content_type: str | None = None,
+        status: int = 200,
+        *,
+        delay: float = 0.0,
+        headers: dict[str, str] | None = None,
     ) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
-        resource = Resource(data, status=status)
+        resource = Resource(data, status=status, delay=delay, headers=headers or {})
         if content_type:
             resource.content_type = content_type
         self.resources[path] = resource
@@ -46,6 +60,19 @@ def running_feed_server() -> Iterator[FeedServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            host = self.headers.get("Host", "").rsplit(":", 1)[0]
+            with state.lock:
+                state.in_flight[host] = state.in_flight.get(host, 0) + 1
+                state.most_in_flight[host] = max(
+                    state.most_in_flight.get(host, 0), state.in_flight[host]
+                )
+            try:
+                self._answer()
+            finally:
+                with state.lock:
+                    state.in_flight[host] -= 1
+
+        def _answer(self) -> None:
             state.requests.append(self.path)
             resource = state.resources.get(self.path)
             if resource is None:
@@ -57,7 +84,11 @@ def running_feed_server() -> Iterator[FeedServer]:
                 self.send_header("ETag", etag)
                 self.end_headers()
                 return
+            if resource.delay:
+                time.sleep(resource.delay)
             self.send_response(resource.status)
+            for name, value in resource.headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Type", resource.content_type)
             self.send_header("Content-Length", str(len(resource.body)))
             if resource.status == 200:

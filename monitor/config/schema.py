@@ -145,6 +145,9 @@ class WatchlistSpec(_Strict):
 class FetchSpec(_Strict):
     allow_private_networks: bool = False
     timeout: Duration = timedelta(seconds=30)
+    # Feeds fetched at once, in all and per host: many feeds of one publisher share a server.
+    max_connections: int = Field(default=16, ge=1, le=1000)
+    max_per_host: int = Field(default=2, ge=1, le=100)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     user_agent: str = "monitor/0.1 (+https://github.com/monitor-alerts/monitor; media monitoring)"
 

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Connection, Engine
@@ -53,8 +54,6 @@ class Poller:
         config: Config,
         matcher: Matcher,
         clock: Callable[[], datetime],
-        *,
-        concurrency: int = 8,
     ) -> None:
         self._engine = engine
         self._client = client
@@ -63,7 +62,8 @@ class Poller:
         self._clock = clock
         self._specs = {feed.url: feed for feed in config.feeds}
         self._watchlists = {watchlist.name: watchlist for watchlist in config.watchlists}
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = asyncio.Semaphore(config.fetch.max_connections)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
 
     async def poll_due(self, *, all_feeds: bool = False) -> list[PollReport]:
         now = self._clock()
@@ -87,7 +87,12 @@ class Poller:
             return claim_due_feeds(connection, now, _CLAIM_LEASE, all_feeds=all_feeds)
 
     async def _poll_one(self, feed: FeedState) -> PollReport:
-        async with self._slots:
+        # The host's slot first: a feed waiting for its busy host holds no global slot.
+        host = (urlsplit(feed.url).hostname or "").lower()
+        host_slots = self._host_slots.setdefault(
+            host, asyncio.Semaphore(self._config.fetch.max_per_host)
+        )
+        async with host_slots, self._slots:
             try:
                 return await self._poll(feed)
             except Exception as exc:  # a bug must not stop the other feeds, nor the daemon
