@@ -36,7 +36,8 @@ class FetchResult:
 
 class FetchError(Exception):
     """A feed could not be fetched. `kind` is a short stable word for health reports
-    (unreachable, timeout, http_status, too_large, too_many_redirects, blocked, invalid_url);
+    (unreachable, timeout, http_status, gone, too_large, too_many_redirects, blocked,
+    invalid_url);
     the message is one line."""
 
     def __init__(self, kind: str, message: str, *, retry_after: float | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,25 @@ def test_feeds_reports_each_feed_as_json_and_as_a_table(
     assert any(line.startswith(f"{missing}: HTTP 404") for line in table)
     assert any(line.startswith("error: unreachable (2 in a row)") for line in table)
     assert table[-1] == "4 feeds: 1 ok, 2 failing, 1 not polled yet"
+
+
+def test_a_feed_its_server_says_is_gone_is_dead_and_checked_daily(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    smtp: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gone = feed_server.serve("/old.xml", "Gone", "text/plain", status=410)
+    config = write_config(tmp_path, [gone], smtp)
+    assert poll(config) == 1  # every feed failed
+    assert any("is gone" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+    capsys.readouterr()
+    assert main(["--config", str(config), "feeds", "--json"]) == 0
+    (report,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert report["status"] == "dead"
+    assert report["error"].startswith("HTTP 410 Gone")
+    checked = datetime.fromisoformat(report["last_checked"])
+    assert datetime.fromisoformat(report["next_check"]) - checked >= timedelta(hours=23)
+    assert main(["--config", str(config), "feeds"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("dead: 410 Gone, checked daily")

@@ -205,7 +205,7 @@ IN_90_SECONDS = "<http-date in 90 s>"
     [
         (404, {}, "HTTP 404 NOT FOUND", None),
         (500, {}, "HTTP 500 INTERNAL SERVER ERROR", None),
-        (410, {"Retry-After": "60"}, "HTTP 410 GONE", None),  # only 429 and 503 mean "later"
+        (404, {"Retry-After": "60"}, "HTTP 404 NOT FOUND", None),  # only 429 and 503: "later"
         (429, {"Retry-After": "120"}, "HTTP 429 TOO MANY REQUESTS", 120.0),
         (429, {"Retry-After": "whenever"}, "HTTP 429 TOO MANY REQUESTS", None),
         (503, {"Retry-After": IN_90_SECONDS}, "HTTP 503 SERVICE UNAVAILABLE", 90.0),
@@ -228,6 +228,13 @@ def test_http_errors(
         assert error.retry_after is None
     else:
         assert error.retry_after == pytest.approx(retry_after, abs=3)
+
+
+def test_gone_is_its_own_kind(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data("nope", 410, {"Retry-After": "60"})
+    error = fetch_error(httpserver.url_for("/feed.xml"))
+    assert error.kind == "gone" and error.message.startswith("HTTP 410 Gone")
+    assert error.retry_after is None
 
 
 def test_connection_refused() -> None:

@@ -24,6 +24,8 @@ def describe_status(feed: FeedHealth) -> str:
     if feed.status.startswith("error:"):
         kind = feed.status.removeprefix("error:")
         return f"error: {kind} ({feed.error_count} in a row)"
+    if feed.status == "dead":
+        return "dead: 410 Gone, checked daily"
     return _STATUS_TEXT.get(feed.status, feed.status)
 
 
@@ -59,7 +61,7 @@ def health_table(feeds: Sequence[FeedHealth], now: datetime) -> list[str]:
     ]
     widths = [max(len(row[column]) for row in (header, *rows)) for column in range(4)]
     lines = [_line(row, widths) for row in (header, *rows)]
-    failing = [feed for feed in feeds if feed.error and feed.status.startswith("error:")]
+    failing = [feed for feed in feeds if feed.error and _failing(feed)]
     for feed in failing:
         lines.append(f"{redact_url(feed.url)}: {feed.error}")
     lines.append(_summary(feeds))
@@ -69,12 +71,16 @@ def health_table(feeds: Sequence[FeedHealth], now: datetime) -> list[str]:
 def _summary(feeds: Sequence[FeedHealth]) -> str:
     if not feeds:
         return "no feeds configured"
-    failing = sum(feed.status.startswith("error:") for feed in feeds)
+    failing = sum(_failing(feed) for feed in feeds)
     new = sum(feed.status == "new" for feed in feeds)
     parts = [f"{len(feeds) - failing - new} ok", f"{failing} failing"]
     if new:
         parts.append(f"{new} not polled yet")
     return f"{len(feeds)} feeds: {', '.join(parts)}"
+
+
+def _failing(feed: FeedHealth) -> bool:
+    return feed.status.startswith("error:") or feed.status == "dead"
 
 
 def _line(row: Sequence[str], widths: Sequence[int]) -> str:

@@ -194,6 +194,8 @@ def _status_error(response: httpx.Response) -> FetchError:
         reason = response.reason_phrase or http.HTTPStatus(status).phrase
     except ValueError:  # a status code Python does not know, sent without a phrase
         reason = ""
+    if status == http.HTTPStatus.GONE:
+        return FetchError("gone", "HTTP 410 Gone: the publisher removed this feed for good")
     retry_after = None
     if status in _RETRY_AFTER_STATUSES:
         retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))

@@ -25,7 +25,7 @@ from monitor.match import Matcher
 from monitor.model import FetchError, FetchResult, ParsedFeed
 from monitor.pipeline.payload import alert_payload
 from monitor.pipeline.prepare import prepare_entry
-from monitor.pipeline.schedule import next_feed_check
+from monitor.pipeline.schedule import DEAD_FEED_CHECK, next_feed_check
 from monitor.store.alerts import create_alert
 from monitor.store.feeds import FeedState, claim_due_feeds, record_failure, record_success
 from monitor.store.items import StoredItem, store_items
@@ -40,7 +40,7 @@ _DEFAULT_SPEC = FeedSpec(url="http://unconfigured.invalid/")
 @dataclass(frozen=True)
 class PollReport:
     url: str
-    status: str  # ok | not_modified | unchanged | error:<kind>
+    status: str  # ok | not_modified | unchanged | dead | error:<kind>
     new_items: int = 0
     alerts: int = 0
     error: str | None = None  # the reason of an error, or a warning on an ok poll
@@ -231,17 +231,28 @@ class Poller:
         self, feed: FeedState, kind: str, message: str, retry_after: float | None = None
     ) -> PollReport:
         spec = self._specs.get(feed.url, _DEFAULT_SPEC)
-        log.warning("feed %s: %s", redact_url(feed.url), message)
+        gone = kind == "gone"
+        if gone:
+            # Dead, not disabled: checked once a day in case the publisher brings it back.
+            log.error(
+                "feed %s is gone (%s); remove it from the configuration. Checked again daily.",
+                redact_url(feed.url),
+                message,
+            )
+        else:
+            log.warning("feed %s: %s", redact_url(feed.url), message)
 
         def write(connection: Connection, now: datetime) -> None:
             record_failure(
                 connection,
                 feed.id,
                 now=now,
-                next_check_at=next_feed_check(
+                next_check_at=now + DEAD_FEED_CHECK
+                if gone
+                else next_feed_check(
                     now, spec.interval, error_count=feed.error_count + 1, retry_after=retry_after
                 ),
-                kind=kind,
+                status="dead" if gone else f"error:{kind}",
                 message=message,
             )
 

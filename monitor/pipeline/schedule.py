@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 # A failing feed is retried less and less often, but never less than this: a feed that comes
 # back must be noticed the same day, and a feed is never disabled silently.
 MAX_FEED_BACKOFF = timedelta(hours=6)
+# A feed whose server said 410 Gone is checked this often, in case it comes back.
+DEAD_FEED_CHECK = timedelta(days=1)
 # A server may ask for a pause, but not park a feed for a year.
 MAX_RETRY_AFTER = timedelta(hours=24)
 

@@ -134,14 +134,15 @@ def record_failure(
     *,
     now: datetime,
     next_check_at: datetime,
-    kind: str,
+    status: str,
     message: str,
 ) -> None:
+    """A failed poll: `status` is `error:<kind>`, or `dead` for a feed its server says is gone."""
     connection.execute(
         update(feeds)
         .where(feeds.c.id == feed_id)
         .values(
-            status=f"error:{kind}",
+            status=status,
             last_error=message,
             last_checked_at=now,
             next_check_at=next_check_at,
@@ -157,7 +158,7 @@ class FeedHealth:
     url: str
     name: str | None
     title: str | None
-    status: str  # new | ok | not_modified | unchanged | error:<kind>
+    status: str  # new | ok | not_modified | unchanged | dead | error:<kind>
     error: str | None  # the last error, or a warning of an ok poll
     error_count: int  # failed polls in a row
     last_checked_at: datetime | None
