@@ -32,6 +32,10 @@ class FetchResult:
     content_type: str | None
     validators: Validators
     not_modified: bool = False
+    # Seconds the server says the response stays fresh (Cache-Control max-age, Expires).
+    fresh_for: float | None = None
+    # The final URL when every redirect on the way was permanent (301, 308): the feed moved.
+    moved_to: str | None = None
 
 
 class FetchError(Exception):
@@ -68,6 +72,7 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     error: str | None = None
     warning: str | None = None
+    ttl: float | None = None  # seconds: the document's RSS <ttl>, how long it stays current
 
 
 @dataclass(frozen=True)

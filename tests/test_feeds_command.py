@@ -54,6 +54,7 @@ def test_feeds_reports_each_feed_as_json_and_as_a_table(
         "last_checked": None,
         "next_check": None,
         "items": 0,
+        "moved_to": None,
     }
 
     assert main(["--config", str(config), "feeds"]) == 0

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.feeds.fetch import build_client, fetch_feed, parse_retry_after
+from monitor.feeds.fetch import build_client, fetch_feed, fresh_for, parse_retry_after
 from monitor.feeds.netguard import refused_reason
 from monitor.model import FetchError, FetchResult, Validators
 
@@ -157,6 +157,55 @@ def test_redirect_chain_records_the_final_url(httpserver: HTTPServer) -> None:
     assert result.requested_url == httpserver.url_for("/old")
     assert result.final_url == httpserver.url_for("/feed.xml")
     assert result.content == FEED
+    assert result.moved_to is None  # one hop was temporary: the feed did not move
+
+
+@pytest.mark.parametrize("status", [301, 308])
+def test_permanent_redirects_all_the_way_say_the_feed_moved(
+    httpserver: HTTPServer, status: int
+) -> None:
+    httpserver.expect_request("/old").respond_with_data("", status, {"Location": "older"})
+    httpserver.expect_request("/older").respond_with_data("", 301, {"Location": "feed.xml"})
+    httpserver.expect_request("/feed.xml").respond_with_data(FEED)
+    assert fetch(httpserver.url_for("/old")).moved_to == httpserver.url_for("/feed.xml")
+    assert fetch(httpserver.url_for("/feed.xml")).moved_to is None
+
+
+SERVED = "Wed, 25 Nov 2026 08:00:00 GMT"
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({}, None),
+        ({"Cache-Control": "public, max-age=3600"}, 3600.0),
+        ({"Cache-Control": 's-maxage="600", max-age=300'}, 600.0),
+        ({"Cache-Control": "no-cache, max-age=3600"}, None),
+        ({"Cache-Control": "max-age=0"}, None),
+        (
+            {"Date": "Wed, 25 Nov 2026 08:00:00 GMT", "Expires": "Wed, 25 Nov 2026 09:30:00 GMT"},
+            5400.0,
+        ),
+        ({"Date": "Wed, 25 Nov 2026 08:00:00 GMT", "Expires": "0"}, None),
+        (
+            {"Date": "Wed, 25 Nov 2026 08:00:00 GMT", "Expires": "Tue, 24 Nov 2026 08:00:00 GMT"},
+            None,
+        ),
+    ],
+)
+def test_how_long_the_server_says_a_response_stays_fresh(
+    headers: dict[str, str], seconds: float | None
+) -> None:
+    now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    assert fresh_for(httpx.Headers(headers), now) == seconds
+
+
+def test_a_304_carries_its_freshness(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        "", 304, {"ETag": '"v1"', "Cache-Control": "max-age=1800"}
+    )
+    result = fetch(httpserver.url_for("/feed.xml"), Validators(etag='"v1"'))
+    assert result.not_modified and result.fresh_for == 1800.0
 
 
 @pytest.mark.parametrize(("redirects", "follows"), [(5, True), (6, False)])

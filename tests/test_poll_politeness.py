@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from monitor.cli import main
 from tests.feed_server import FeedServer, rss
@@ -55,3 +60,60 @@ def test_the_global_limit_holds_across_hosts(tmp_path: Path, feed_server: FeedSe
     assert main(["--config", str(config), "poll", "--once"]) == 0
     assert max(feed_server.most_in_flight.values()) == 1
     assert sum(feed_server.most_in_flight.values()) == 2  # both hosts, one after the other
+
+
+def feeds_json(config: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]]:
+    capsys.readouterr()
+    assert main(["--config", str(config), "feeds", "--json"]) == 0
+    reports = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    return {report["url"]: report for report in reports}
+
+
+def wait_minutes(report: dict[str, Any]) -> float:
+    checked = datetime.fromisoformat(report["last_checked"])
+    return (datetime.fromisoformat(report["next_check"]) - checked).total_seconds() / 60
+
+
+def test_a_feed_that_moved_permanently_is_polled_at_its_new_address(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = feed_server.serve("/old.xml", "", status=301, headers={"Location": "/new.xml"})
+    new = feed_server.serve("/new.xml", rss("Déménagé", []))
+    config = write_config(tmp_path, [old], "")
+    assert main(["--config", str(config), "poll", "--once"]) == 0
+    assert feed_server.requests == ["/old.xml", "/new.xml"]
+    assert main(["--config", str(config), "poll", "--once", "--all"]) == 0
+    assert feed_server.requests[2:] == ["/new.xml"]
+    report = feeds_json(config, capsys)[old]
+    assert report["moved_to"] == new
+    assert report["status"] == "not_modified"
+
+
+def test_server_hints_lengthen_the_interval_up_to_max_interval(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cached = feed_server.serve(
+        "/cached.xml", rss("Cache", []), headers={"Cache-Control": "max-age=1800"}
+    )
+    ttl = feed_server.serve(
+        "/ttl.xml",
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>TTL</title>'
+        "<link>https://example.org/</link><description>d</description><ttl>45</ttl>"
+        "</channel></rss>",
+    )
+    long = feed_server.serve(
+        "/long.xml", rss("Long", []), headers={"Cache-Control": "max-age=86400"}
+    )
+    plain = feed_server.serve("/plain.xml", rss("Plain", []))
+    config = write_config(tmp_path, [cached, ttl, long, plain], "  max_interval: 1h")
+    assert main(["--config", str(config), "poll", "--once"]) == 0
+    reports = feeds_json(config, capsys)
+    assert 30 <= wait_minutes(reports[cached]) <= 33.1
+    assert 45 <= wait_minutes(reports[ttl]) <= 49.6
+    assert 60 <= wait_minutes(reports[long]) <= 66.1
+    assert 10 <= wait_minutes(reports[plain]) <= 11.1
+    # A 304 keeps honouring the <ttl> its last document announced.
+    assert main(["--config", str(config), "poll", "--once", "--all"]) == 0
+    reports = feeds_json(config, capsys)
+    assert reports[ttl]["status"] == "not_modified"
+    assert 45 <= wait_minutes(reports[ttl]) <= 49.6

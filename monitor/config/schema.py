@@ -148,6 +148,9 @@ class FetchSpec(_Strict):
     # Feeds fetched at once, in all and per host: many feeds of one publisher share a server.
     max_connections: int = Field(default=16, ge=1, le=1000)
     max_per_host: int = Field(default=2, ge=1, le=100)
+    # A server may ask to be polled less often (Cache-Control max-age, Expires, RSS <ttl>): it
+    # is heard up to this long, so news is never delayed for long.
+    max_interval: Duration = timedelta(hours=1)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     user_agent: str = "monitor/0.1 (+https://github.com/monitor-alerts/monitor; media monitoring)"
 

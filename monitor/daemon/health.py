@@ -41,6 +41,7 @@ def health_json(feed: FeedHealth) -> dict[str, Any]:
         "last_checked": _iso(feed.last_checked_at),
         "next_check": _iso(feed.next_check_at),
         "items": feed.items,
+        "moved_to": None if feed.moved_to is None else redact_url(feed.moved_to),
     }
 
 
@@ -64,6 +65,12 @@ def health_table(feeds: Sequence[FeedHealth], now: datetime) -> list[str]:
     failing = [feed for feed in feeds if feed.error and _failing(feed)]
     for feed in failing:
         lines.append(f"{redact_url(feed.url)}: {feed.error}")
+    for feed in feeds:
+        if feed.moved_to:
+            lines.append(
+                f"{redact_url(feed.url)} moved permanently to {redact_url(feed.moved_to)},"
+                " polled there: update the configuration"
+            )
     lines.append(_summary(feeds))
     return lines
 

@@ -11,8 +11,10 @@ import email.utils
 import errno
 import http
 import os
+import re
 import ssl
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -30,6 +32,9 @@ FEED_ACCEPT = (
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _RETRY_AFTER_STATUSES = frozenset({429, 503})  # RFC 9110 §10.2.3
+_PERMANENT_REDIRECTS = frozenset({301, 308})
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\b", re.IGNORECASE)
 _MAX_MESSAGE_CHARS = 200
 
 
@@ -84,13 +89,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     text = value.strip()
     if text.isascii() and text.isdigit():
         return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000" zones parse as naive; HTTP-dates are always GMT
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    when = _http_date(text)
+    return None if when is None else max(0.0, (when - now).total_seconds())
 
 
 async def _follow_redirects(
@@ -103,6 +103,7 @@ async def _follow_redirects(
     allow_private_networks: bool,
 ) -> FetchResult:
     current = url
+    permanent = True  # so far, every redirect was permanent
     for hop in range(MAX_REDIRECTS + 1):
         target = _http_url(current, redirected=hop > 0)
         if not allow_private_networks:
@@ -116,7 +117,10 @@ async def _follow_redirects(
                 timeout=httpx.Timeout(timeout),
             ) as response:
                 if not response.has_redirect_location:
-                    return await _result(url, response, validators, max_bytes)
+                    result = await _result(url, response, validators, max_bytes)
+                    moved = hop > 0 and permanent
+                    return replace(result, moved_to=current) if moved else result
+                permanent = permanent and response.status_code in _PERMANENT_REDIRECTS
                 current = str(response.url.join(response.headers["location"]))
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise _request_error(exc) from None
@@ -185,7 +189,36 @@ def _fetch_result(
         content_type=response.headers.get("content-type"),
         validators=validators,
         not_modified=not_modified,
+        fresh_for=fresh_for(response.headers, datetime.now(UTC)),
     )
+
+
+def fresh_for(headers: httpx.Headers, now: datetime) -> float | None:
+    """Seconds the server says this response stays fresh: Cache-Control max-age (s-maxage),
+    else Expires minus Date (RFC 9111 §4.2.1); None when it says nothing or not to cache."""
+    cache_control = ", ".join(headers.get_list("cache-control"))
+    if _NO_CACHE.search(cache_control):
+        return None
+    ages = [int(value) for value in _MAX_AGE.findall(cache_control)]
+    if ages:
+        return float(max(ages)) or None
+    expires = _http_date(headers.get("expires"))
+    if expires is None:
+        return None
+    served = _http_date(headers.get("date")) or now
+    seconds = (expires - served).total_seconds()
+    return seconds if seconds > 0 else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    # "-0000" zones parse as naive; HTTP-dates are always GMT.
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _status_error(response: httpx.Response) -> FetchError:

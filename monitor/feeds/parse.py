@@ -60,7 +60,7 @@ def _parse(content: bytes, base_url: str, content_type: str | None) -> ParsedFee
         warning = None
         if problem:
             warning = f"malformed feed: {problem}" if malformed else problem
-        return ParsedFeed(title=title, entries=entries, warning=warning)
+        return ParsedFeed(title=title, entries=entries, warning=warning, ttl=_ttl(result))
     recognised = bool(result.get("version"))
     if not recognised and _looks_like_html(content, content_type):
         return _failure("not a feed: the server returned an HTML page")
@@ -70,7 +70,14 @@ def _parse(content: bytes, base_url: str, content_type: str | None) -> ParsedFee
         return ParsedFeed(title=title, entries=(), error=f"malformed feed: {problem}")
     if not recognised:
         return _failure("not a feed: no RSS, Atom or RDF document found")
-    return ParsedFeed(title=title, entries=(), warning=problem or None)
+    return ParsedFeed(title=title, entries=(), warning=problem or None, ttl=_ttl(result))
+
+
+def _ttl(result: Any) -> float | None:
+    """RSS <ttl>: minutes the channel may be cached before refreshing; None when absent or
+    not a positive whole number."""
+    value = _text(result.feed.get("ttl")).strip()
+    return float(value) * 60 if value.isascii() and value.isdigit() and int(value) > 0 else None
 
 
 def _failure(message: str) -> ParsedFeed:

@@ -88,7 +88,7 @@ class Poller:
 
     async def _poll_one(self, feed: FeedState) -> PollReport:
         # The host's slot first: a feed waiting for its busy host holds no global slot.
-        host = (urlsplit(feed.url).hostname or "").lower()
+        host = (urlsplit(feed.location).hostname or "").lower()
         host_slots = self._host_slots.setdefault(
             host, asyncio.Semaphore(self._config.fetch.max_per_host)
         )
@@ -105,7 +105,7 @@ class Poller:
         try:
             result = await fetch_feed(
                 self._client,
-                feed.url,
+                feed.location,
                 feed.validators,
                 max_bytes=fetch.max_body_bytes,
                 timeout=fetch.timeout.total_seconds(),
@@ -113,6 +113,13 @@ class Poller:
             )
         except FetchError as error:
             return await self._fail(feed, error.kind, error.message, error.retry_after)
+        if result.moved_to:
+            log.warning(
+                "feed %s moved permanently to %s: polling the new address from now on;"
+                " update the configuration",
+                redact_url(feed.url),
+                redact_url(result.moved_to),
+            )
         if result.not_modified:
             return await self._succeed(feed, result, "not_modified")
         body_hash = hashlib.sha256(result.content).hexdigest()
@@ -183,13 +190,15 @@ class Poller:
                 connection,
                 feed.id,
                 now=now,
-                next_check_at=next_feed_check(now, spec.interval),
+                next_check_at=self._next_check(now, spec, result, parsed.ttl),
                 status="ok",
                 validators=result.validators,
                 body_hash=body_hash,
                 title=parsed.title,
                 new_items=new_items,
                 warning=parsed.warning,
+                moved_to=result.moved_to,
+                ttl_seconds=None if parsed.ttl is None else int(parsed.ttl),
             )
         shown = redact_url(feed.url)
         if parsed.warning:
@@ -218,14 +227,28 @@ class Poller:
                 connection,
                 feed.id,
                 now=now,
-                next_check_at=next_feed_check(now, spec.interval),
+                next_check_at=self._next_check(now, spec, result, feed.ttl_seconds),
                 status=status,
                 validators=result.validators,
                 body_hash=body_hash or feed.body_hash,
+                moved_to=result.moved_to,
             )
 
         await self._record(write)
         return PollReport(feed.url, status)
+
+    def _next_check(
+        self, now: datetime, spec: FeedSpec, result: FetchResult, ttl: float | None
+    ) -> datetime:
+        """The feed's interval, or longer when its server says the document stays fresh
+        longer (HTTP caching headers, RSS <ttl>), up to fetch.max_interval."""
+        hints = [hint for hint in (result.fresh_for, ttl) if hint]
+        return next_feed_check(
+            now,
+            spec.interval,
+            server_hint=max(hints) if hints else None,
+            max_interval=self._config.fetch.max_interval,
+        )
 
     async def _fail(
         self, feed: FeedState, kind: str, message: str, retry_after: float | None = None

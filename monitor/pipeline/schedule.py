@@ -20,15 +20,21 @@ def next_feed_check(
     *,
     error_count: int = 0,
     retry_after: float | None = None,
+    server_hint: float | None = None,
+    max_interval: timedelta | None = None,
     rng: random.Random | None = None,
 ) -> datetime:
     """Next poll time: the interval with up to 10% jitter (so feeds configured together do not
-    stay in lockstep); after errors, exponential backoff capped at MAX_FEED_BACKOFF; never
-    sooner than a server's Retry-After."""
+    stay in lockstep); longer when the server says its document stays fresh longer
+    (`server_hint`, seconds), up to `max_interval`; after errors, exponential backoff capped at
+    MAX_FEED_BACKOFF; never sooner than a server's Retry-After."""
     rng = rng or random.Random()  # noqa: S311 - jitter, not security
     delay = interval
     if error_count > 0:
         delay = min(interval * (2 ** min(error_count - 1, 16)), max(MAX_FEED_BACKOFF, interval))
+    elif server_hint is not None:
+        cap = max(max_interval or interval, interval)
+        delay = max(interval, min(timedelta(seconds=server_hint), cap))
     delay = delay * (1 + 0.1 * rng.random())
     if retry_after is not None:
         delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))

@@ -23,10 +23,17 @@ class FeedState:
     seeded: bool
     error_count: int
     status: str
+    fetch_url: str | None = None  # where it moved permanently, if it did
+    ttl_seconds: int | None = None  # the RSS <ttl> of its last parsed document
 
     @property
     def display_name(self) -> str:
         return self.name or self.title or self.url
+
+    @property
+    def location(self) -> str:
+        """Where to fetch it: its new address after a permanent redirect, else its own."""
+        return self.fetch_url or self.url
 
 
 def sync_feeds(
@@ -86,6 +93,8 @@ def claim_due_feeds(
             seeded=row.seeded_at is not None,
             error_count=row.error_count,
             status=row.status,
+            fetch_url=row.fetch_url,
+            ttl_seconds=row.ttl_seconds,
         )
         for row in rows
     ]
@@ -103,6 +112,8 @@ def record_success(
     title: str | None = None,
     new_items: int = 0,
     warning: str | None = None,
+    moved_to: str | None = None,
+    ttl_seconds: int | None = None,
 ) -> None:
     values: dict[str, object] = {
         "status": status,
@@ -118,7 +129,10 @@ def record_success(
     }
     if title:
         values["title"] = title
-    if status == "ok":
+    if moved_to:
+        values["fetch_url"] = moved_to
+    if status == "ok":  # a parsed document: its <ttl>, or none, replaces the last one's
+        values["ttl_seconds"] = ttl_seconds
         # The first good parse stores the backlog silently; later polls may alert.
         connection.execute(
             update(feeds)
@@ -165,6 +179,7 @@ class FeedHealth:
     last_success_at: datetime | None
     next_check_at: datetime | None
     items: int  # items stored from this feed
+    moved_to: str | None = None  # where it moved permanently (301, 308)
 
     @property
     def display_name(self) -> str:
@@ -188,6 +203,7 @@ def feed_health(connection: Connection, urls: Sequence[str]) -> list[FeedHealth]
                 feeds.c.last_success_at,
                 feeds.c.next_check_at,
                 feeds.c.items_seen,
+                feeds.c.fetch_url,
             )
         )
     }
@@ -209,6 +225,7 @@ def feed_health(connection: Connection, urls: Sequence[str]) -> list[FeedHealth]
                 last_success_at=row.last_success_at,
                 next_check_at=row.next_check_at,
                 items=row.items_seen,
+                moved_to=row.fetch_url,
             )
         )
     return found

@@ -79,6 +79,10 @@ feeds = Table(
     Column("last_error", Text),
     Column("items_seen", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
+    # Where the feed is fetched after a permanent redirect, until the configuration follows.
+    Column("fetch_url", Text),
+    # The RSS <ttl> of the last parsed document, in seconds.
+    Column("ttl_seconds", Integer),
 )
 Index("ix_feeds_due", feeds.c.active, feeds.c.next_check_at)
 
