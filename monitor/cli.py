@@ -64,7 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--json", action="store_true", help="one JSON object per item")
     feeds = commands.add_parser("feeds", help="how polling goes for each configured feed")
-    feeds.add_argument("--json", action="store_true", help="one JSON object per feed")
+    feeds_output = feeds.add_mutually_exclusive_group()
+    feeds_output.add_argument("--json", action="store_true", help="one JSON object per feed")
+    feeds_output.add_argument(
+        "--export-opml", action="store_true", help="the configured feeds as an OPML file"
+    )
     return parser
 
 
@@ -119,7 +123,7 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         print("database is up to date")
         return EXIT_OK
     if args.command == "feeds":
-        return _feeds(runtime, as_json=args.json)
+        return _feeds(runtime, as_json=args.json, as_opml=args.export_opml)
     if args.command == "poll":
         from monitor.daemon.once import poll_once
 
@@ -132,15 +136,23 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     raise AssertionError(args.command)
 
 
-def _feeds(runtime: Runtime, *, as_json: bool) -> int:
+def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool) -> int:
+    from monitor.config.opml import ExportedFeed, write_opml
     from monitor.daemon.health import health_json, health_table
     from monitor.store.database import upgrade
     from monitor.store.feeds import feed_health
 
     upgrade(runtime.engine)
+    configured = runtime.config.feeds
     with runtime.engine.connect() as connection:
-        found = feed_health(connection, [feed.url for feed in runtime.config.feeds])
-    if as_json:
+        found = feed_health(connection, [feed.url for feed in configured])
+    if as_opml:
+        exported = [
+            ExportedFeed(spec.url, spec.name or health.title, spec.tags)
+            for spec, health in zip(configured, found, strict=True)
+        ]
+        sys.stdout.write(write_opml(exported))
+    elif as_json:
         for feed in found:
             print(json.dumps(health_json(feed), ensure_ascii=False))
     else:

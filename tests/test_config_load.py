@@ -181,7 +181,6 @@ def test_one_problem_is_reported_with_file_line_and_key_path(
 
 # Keys of the DESIGN example that this version does not support.
 UNSUPPORTED = {
-    "opml": ("feeds:\n  - opml: feeds.opml\n", "2: feeds[0].opml"),
     "digest": (
         "channels:\n  desk:\n    url: json://x\n    digest: 30m\n",
         "4: channels.desk.digest",

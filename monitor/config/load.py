@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from monitor.config.env import Expansion, expand_tree
 from monitor.config.errors import ConfigError, Problem
 from monitor.config.messages import describe_error
+from monitor.config.opml import OpmlError, read_opml
 from monitor.config.schema import Config, KeyPath, cross_reference_errors
 from monitor.config.yaml_lines import ParsedYaml, YamlSyntaxError, parse_yaml
 
@@ -49,6 +50,13 @@ def _watchlist_path(path: KeyPath, prefix: KeyPath) -> tuple[int, KeyPath] | Non
     if path[: len(prefix)] != prefix or not index or not isinstance(index[0], int):
         return None
     return index[0], path[len(prefix) + 1 :]
+
+
+_OPML_KEYS = frozenset({"opml", "interval", "language", "tags"})
+
+
+def _is_opml(entry: Any) -> bool:
+    return isinstance(entry, dict) and "opml" in entry
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class _Loading:
         data = self._expand(data, ())
         extra_files = self._included_files(data)
         self._merge_watchlists(data, extra_files)
+        self._import_opml(data)
         self._read_url_files(data)
         config = self._validate(data)
         if self.problems or config is None:
@@ -223,6 +232,71 @@ class _Loading:
                 shown = ("watchlists", index, *rest)
                 self.locations[("watchlists", base + index, *rest)] = _Location(file, line, shown)
         return data
+
+    # -- feeds imported from OPML ------------------------------------------------------------
+
+    def _import_opml(self, data: dict[str, Any]) -> None:
+        """Replace each `- opml: FILE` entry of `feeds` by the feeds of that file, with the
+        entry's `interval`, `language` and `tags`. A feed listed explicitly, or by an earlier
+        OPML entry, is not imported again. Errors in imported feeds point at the entry's line."""
+        feeds = data.get("feeds")
+        if not isinstance(feeds, list) or not any(_is_opml(entry) for entry in feeds):
+            return
+        listed = {entry.get("url") for entry in feeds if isinstance(entry, dict)}
+        merged: list[Any] = []
+        locations: dict[KeyPath, _Location] = {}
+        for index, entry in enumerate(feeds):
+            origin = {
+                path[2:]: location
+                for path, location in self.locations.items()
+                if path[:2] == ("feeds", index)
+            }
+            if not _is_opml(entry):
+                locations |= {("feeds", len(merged), *rest): at for rest, at in origin.items()}
+                merged.append(entry)
+                continue
+            for feed in self._opml_feeds(entry, index):
+                if feed["url"] in listed:
+                    continue
+                listed.add(feed["url"])
+                if () in origin:
+                    locations[("feeds", len(merged))] = origin[()]
+                merged.append(feed)
+        self.locations = {
+            path: location
+            for path, location in self.locations.items()
+            if path[:1] != ("feeds",) or len(path) == 1
+        } | locations
+        data["feeds"] = merged
+
+    def _opml_feeds(self, entry: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        unknown = sorted(set(entry) - _OPML_KEYS)
+        if unknown:
+            expected = ", ".join(sorted(_OPML_KEYS))
+            self._add(("feeds", index, unknown[0]), f"unknown key; expected one of: {expected}")
+            return []
+        name = entry["opml"]
+        if not isinstance(name, str) or not name.strip():
+            self._add(("feeds", index, "opml"), "expected the name of an OPML file")
+            return []
+        try:
+            imported = read_opml(self.base_dir / name.strip())
+        except OpmlError as error:
+            self._add(("feeds", index, "opml"), str(error))
+            return []
+        tags = entry.get("tags") or []
+        shared: dict[str, Any] = {
+            key: entry[key] for key in ("interval", "language") if key in entry
+        }
+        return [
+            {
+                "url": feed.url,
+                **({"name": feed.title} if feed.title else {}),
+                **shared,
+                "tags": [*tags, *feed.categories] if isinstance(tags, list) else tags,
+            }
+            for feed in imported
+        ]
 
     # -- secrets from files ------------------------------------------------------------------
 

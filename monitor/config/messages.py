@@ -19,7 +19,7 @@ from monitor.config.schema import KeyPath, TermSpec
 
 # Keys of the DESIGN example that this version does not implement yet: say so, rather than
 # leave the user wondering about a typo.
-_NOT_SUPPORTED = frozenset({"opml", "digest", "quiet_hours"})
+_NOT_SUPPORTED = frozenset({"digest", "quiet_hours"})
 
 
 def describe_error(
