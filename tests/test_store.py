@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -301,3 +302,19 @@ def test_fingerprints_stored_without_counts_are_still_compared(engine: Engine) -
             fingerprint_of=_fingerprint_of,
         )
     assert copy.cluster_id == original.cluster_id
+
+
+def test_an_id_reused_with_another_link_and_text_is_a_new_item(engine: Engine) -> None:
+    feed_a, _ = two_feeds(engine)
+    first = item("latest", "https://a.test/1", "premier texte", "hash-1")
+    second = item("latest", "https://a.test/2", "second texte", "hash-2")
+    with engine.begin() as connection:
+        (old,) = store_items(connection, feed_a, [first], NOW)
+    with engine.begin() as connection:
+        (new,) = store_items(connection, feed_a, [second], NOW)
+    assert new.is_new and new.id != old.id and new.cluster_id != old.cluster_id
+    with engine.begin() as connection:
+        (again,) = store_items(connection, feed_a, [second], NOW)
+        (updated,) = store_items(connection, feed_a, [replace(first, content_hash="hash-3")], NOW)
+    assert (again.id, again.is_new) == (new.id, False)
+    assert (updated.id, updated.is_new) == (old.id, False)  # same link: an update in place

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -61,6 +61,8 @@ class FeedSpec(_Strict):
     interval: Duration = timedelta(minutes=10)
     language: str | None = None
     tags: tuple[str, ...] = ()
+    # What tells this feed's items apart across polls: its ids (guid), links, or texts.
+    id_policy: Literal["guid", "link", "content"] = "guid"
 
     @field_validator("url")
     @classmethod

@@ -102,11 +102,20 @@ def _entry(raw: Any, base_url: str) -> FeedEntry:
 
 
 def _item_key(guid: str, url: str | None, title: str, summary: str, content: str) -> str:
-    """The stable identity of an item across polls: guid, else link, else the text itself."""
+    """The stable identity of an item across polls: guid, else link, else the text itself
+    (a feed's `id_policy` may choose otherwise: monitor.pipeline.prepare.item_key)."""
     if guid:
         return guid
     if url:
-        return f"link:{url}"
+        return link_key(url)
+    return text_key(title, summary, content)
+
+
+def link_key(url: str) -> str:
+    return f"link:{url}"
+
+
+def text_key(title: str, summary: str, content: str) -> str:
     digest = hashlib.sha256("\x1f".join((title, summary, content)).encode("utf-8"))
     return f"hash:{digest.hexdigest()}"
 

@@ -143,7 +143,7 @@ class Poller:
         body_hash: str,
     ) -> PollReport:
         now = self._clock()
-        prepared = [prepare_entry(entry, spec.language) for entry in parsed.entries]
+        prepared = [prepare_entry(entry, spec.language, spec.id_policy) for entry in parsed.entries]
         source = spec.name or parsed.title or feed.title or feed.url
         # Text work before the transaction: on SQLite it holds the database's write lock.
         lines = {item.key: story_lines(body_of(item.text)) for item in prepared}
@@ -156,7 +156,7 @@ class Poller:
                 prepared,
                 now,
                 fingerprint_of=lambda item: fingerprint(
-                    item.text, drop_lines=repeated, lines=lines[item.key]
+                    item.text, drop_lines=repeated, lines=lines.get(item.key)
                 ),
                 thresholds=Thresholds(jaccard=dedup.similarity, containment=dedup.containment),
                 window=dedup.window,

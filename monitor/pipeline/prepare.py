@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from monitor.dedup.exact import content_hash
+from monitor.feeds.parse import link_key, text_key
 from monitor.model import FeedEntry, ItemText, PreparedItem
 from monitor.text.html import html_to_text
 
+IdPolicy = Literal["guid", "link", "content"]
 
-def prepare_entry(entry: FeedEntry, language: str | None) -> PreparedItem:
+
+def item_key(entry: FeedEntry, policy: IdPolicy = "guid") -> str:
+    """An item's identity across polls, by the feed's `id_policy`: `guid` (the feed's id, else
+    the link, else the text), `link` (for feeds whose ids change on every build) or `content`
+    (for feeds whose ids and links both do)."""
+    if policy == "link" and entry.url:
+        return link_key(entry.url)
+    if policy == "content":
+        return text_key(entry.title, entry.summary, entry.content)
+    return entry.key
+
+
+def prepare_entry(
+    entry: FeedEntry, language: str | None, policy: IdPolicy = "guid"
+) -> PreparedItem:
     text = ItemText(
         title=html_to_text(entry.title),
         summary=html_to_text(entry.summary),
@@ -15,9 +33,9 @@ def prepare_entry(entry: FeedEntry, language: str | None) -> PreparedItem:
         language=language,
     )
     return PreparedItem(
-        key=entry.key,
+        key=(key := item_key(entry, policy)),
         url=entry.url,
         text=text,
         published=entry.published,
-        content_hash=content_hash(text, entry.key),
+        content_hash=content_hash(text, key),
     )

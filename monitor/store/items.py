@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, or_, select, text, update
 
@@ -52,7 +53,9 @@ _SAME_TEXT_OR_LINK = (
     )
     .order_by(items.c.id)
 )
-_KNOWN = select(items.c.id, items.c.item_key, items.c.cluster_id, items.c.content_hash).where(
+_KNOWN = select(
+    items.c.id, items.c.item_key, items.c.cluster_id, items.c.content_hash, items.c.url
+).where(
     items.c.feed_id == bindparam("feed"), items.c.item_key.in_(bindparam("keys", expanding=True))
 )
 _INSERT_CLUSTERS = clusters.insert().returning(clusters.c.id)
@@ -91,12 +94,18 @@ def store_items(
     for item in prepared:
         by_key.setdefault(item.key, item)  # feeds do repeat an entry within one document
     unique = list(by_key.values())
-    known = {
-        row.item_key: row
-        for row in connection.execute(
-            _KNOWN, {"feed": feed_id, "keys": [item.key for item in unique]}
-        )
-    }
+    known = _known(connection, feed_id, [item.key for item in unique])
+    # A feed that gives another item (another link, another text) an id it used before: that
+    # item is new, not the old one updated, and is filed under its id and its link.
+    reused = {item.key for item in unique if _reuses_an_id(known.get(item.key), item)}
+    if reused:
+        unique = [
+            replace(item, key=f"{item.key}{_REUSED_ID_MARK}{item.url}")
+            if item.key in reused
+            else item
+            for item in unique
+        ]
+        known |= _known(connection, feed_id, [item.key for item in unique if item.key not in known])
     new = [item for item in unique if item.key not in known]
     fresh = _store_new(connection, feed_id, new, now, fingerprint_of, thresholds, window)
     stored = {done.item.key: done for done in fresh}
@@ -112,6 +121,24 @@ def store_items(
             )
         stored[item.key] = StoredItem(row.id, row.cluster_id, False, item)
     return [stored[item.key] for item in unique]
+
+
+# Separates a reused id from the link that tells its items apart, in an item key.
+_REUSED_ID_MARK = " \x1freused-id-for "
+
+
+def _known(connection: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, Any]:
+    rows = connection.execute(_KNOWN, {"feed": feed_id, "keys": list(keys)})
+    return {row.item_key: row for row in rows}
+
+
+def _reuses_an_id(row: Any, item: PreparedItem) -> bool:
+    return (
+        row is not None
+        and bool(row.url and item.url)
+        and row.url != item.url
+        and row.content_hash != item.content_hash
+    )
 
 
 def _store_new(
