@@ -346,8 +346,24 @@ class _Loading:
             return None
         for path, message in cross_reference_errors(config):
             self._add(path, message)
+        self._check_fulltext(config)
         self._check_channel_urls(config)
         return config
+
+    def _check_fulltext(self, config: Config) -> None:
+        """`fulltext: true` needs an optional extra: say so now, not at the first new item."""
+        wanting = [index for index, feed in enumerate(config.feeds) if feed.fulltext]
+        if not wanting:
+            return
+        from monitor.feeds.fulltext import fulltext_available
+
+        if fulltext_available():
+            return
+        for index in wanting:
+            self._add(
+                ("feeds", index, "fulltext"),
+                "needs the optional full-text extractor: pip install 'monitor[fulltext]'",
+            )
 
     def _check_channel_urls(self, config: Config) -> None:
         """A channel URL Apprise cannot read would only fail at the first alert: refuse it now."""

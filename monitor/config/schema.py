@@ -63,6 +63,9 @@ class FeedSpec(_Strict):
     tags: tuple[str, ...] = ()
     # What tells this feed's items apart across polls: its ids (guid), links, or texts.
     id_policy: Literal["guid", "link", "content"] = "guid"
+    # Fetch each new item's article page and match and cluster its main text (needs the
+    # optional `fulltext` extra: trafilatura).
+    fulltext: bool = False
 
     @field_validator("url")
     @classmethod

@@ -61,8 +61,10 @@ async def fetch_feed(
     max_bytes: int,
     timeout: float,
     allow_private_networks: bool,
+    accept: str | None = None,
 ) -> FetchResult:
     """GET `url` with the validators of the last poll; raise FetchError when no feed body came.
+    `accept` replaces the feed types asked for (an article page asks for HTML).
 
     `timeout` is a deadline for everything (name resolution, redirects, the whole body), so a
     server that sends one byte a second cannot hold a poll slot. `max_bytes` caps the body after
@@ -77,6 +79,7 @@ async def fetch_feed(
                 max_bytes=max_bytes,
                 timeout=timeout,
                 allow_private_networks=allow_private_networks,
+                accept=accept,
             )
     except TimeoutError:
         raise FetchError("timeout", f"no complete response within {timeout:g} s") from None
@@ -101,7 +104,11 @@ async def _follow_redirects(
     max_bytes: int,
     timeout: float,
     allow_private_networks: bool,
+    accept: str | None,
 ) -> FetchResult:
+    headers = _conditional_headers(validators)
+    if accept:
+        headers["Accept"] = accept
     current = url
     permanent = True  # so far, every redirect was permanent
     for hop in range(MAX_REDIRECTS + 1):
@@ -113,7 +120,7 @@ async def _follow_redirects(
             async with client.stream(
                 "GET",
                 target,
-                headers=_conditional_headers(validators),
+                headers=headers,
                 timeout=httpx.Timeout(timeout),
             ) as response:
                 if not response.has_redirect_location:

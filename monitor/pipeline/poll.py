@@ -19,22 +19,26 @@ from monitor.dedup.clean import RepeatedLines, story_lines
 from monitor.dedup.decide import Thresholds
 from monitor.dedup.fingerprint import body_of, fingerprint
 from monitor.feeds.fetch import fetch_feed
+from monitor.feeds.fulltext import fetch_main_text
 from monitor.feeds.parse import parse_feed
 from monitor.feeds.urls import redact_url
 from monitor.match import Matcher
 from monitor.model import FetchError, FetchResult, ParsedFeed
 from monitor.pipeline.payload import alert_payload
-from monitor.pipeline.prepare import prepare_entry
+from monitor.pipeline.prepare import item_key, prepare_entry
 from monitor.pipeline.schedule import DEAD_FEED_CHECK, next_feed_check
 from monitor.store.alerts import create_alert
 from monitor.store.feeds import FeedState, claim_due_feeds, record_failure, record_success
-from monitor.store.items import StoredItem, store_items
+from monitor.store.items import StoredItem, known_item_keys, store_items
 
 log = logging.getLogger("monitor.poll")
 
 # How long a claimed feed is reserved for this poller before another may take it.
 _CLAIM_LEASE = timedelta(minutes=10)
 _DEFAULT_SPEC = FeedSpec(url="http://unconfigured.invalid/")
+# Article pages fetched for one poll of a full-text feed, at most: a feed that suddenly lists
+# a hundred new entries gets the rest as the feed gives them.
+_MAX_PAGES_PER_POLL = 20
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,45 @@ class Poller:
         if parsed.error:
             kind = "not_a_feed" if parsed.error.startswith("not a feed") else "parse"
             return await self._fail(feed, kind, parsed.error)
-        return await asyncio.to_thread(self._ingest, feed, spec, result, parsed, body_hash)
+        full_texts: dict[str, str] = {}
+        known: set[str] = set()
+        if spec.fulltext and feed.seeded:  # a backlog is stored silently: no pages for it
+            full_texts, known = await self._full_texts(feed, spec, parsed)
+        return await asyncio.to_thread(
+            self._ingest, feed, spec, result, parsed, body_hash, full_texts, known
+        )
+
+    async def _full_texts(
+        self, feed: FeedState, spec: FeedSpec, parsed: ParsedFeed
+    ) -> tuple[dict[str, str], set[str]]:
+        """The article pages' main texts of the new entries, by item key, and the keys already
+        stored (whose full text was fetched when they were new)."""
+        entries = {item_key(entry, spec.id_policy): entry for entry in parsed.entries}
+        known = await asyncio.to_thread(self._known_keys, feed.id, list(entries))
+        wanted = [
+            (key, entry.url)
+            for key, entry in entries.items()
+            if key not in known and entry.url is not None
+        ][:_MAX_PAGES_PER_POLL]
+        fetch = self._config.fetch
+        texts = await asyncio.gather(
+            *(
+                fetch_main_text(
+                    self._client,
+                    url,
+                    max_bytes=fetch.max_body_bytes,
+                    timeout=fetch.timeout.total_seconds(),
+                    allow_private_networks=fetch.allow_private_networks,
+                )
+                for _, url in wanted
+            )
+        )
+        found = {key: text for (key, _), text in zip(wanted, texts, strict=True) if text}
+        return found, known
+
+    def _known_keys(self, feed_id: int, keys: list[str]) -> set[str]:
+        with self._engine.connect() as connection:
+            return known_item_keys(connection, feed_id, keys)
 
     def _ingest(
         self,
@@ -141,9 +183,22 @@ class Poller:
         result: FetchResult,
         parsed: ParsedFeed,
         body_hash: str,
+        full_texts: dict[str, str],
+        known: set[str],
     ) -> PollReport:
         now = self._clock()
-        prepared = [prepare_entry(entry, spec.language, spec.id_policy) for entry in parsed.entries]
+        prepared = [
+            prepare_entry(
+                entry,
+                spec.language,
+                spec.id_policy,
+                full_text=full_texts.get(item_key(entry, spec.id_policy)),
+            )
+            for entry in parsed.entries
+        ]
+        # A stored item of a full-text feed holds its page's text, not the feed's teaser: the
+        # teaser must not overwrite it as an update.
+        prepared = [item for item in prepared if item.key not in known]
         source = spec.name or parsed.title or feed.title or feed.url
         # Text work before the transaction: on SQLite it holds the database's write lock.
         lines = {item.key: story_lines(body_of(item.text)) for item in prepared}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from monitor.dedup.exact import content_hash
+from monitor.feeds.fulltext import as_html
 from monitor.feeds.parse import link_key, text_key
 from monitor.model import FeedEntry, ItemText, PreparedItem
 from monitor.text.html import html_to_text
@@ -24,12 +25,18 @@ def item_key(entry: FeedEntry, policy: IdPolicy = "guid") -> str:
 
 
 def prepare_entry(
-    entry: FeedEntry, language: str | None, policy: IdPolicy = "guid"
+    entry: FeedEntry,
+    language: str | None,
+    policy: IdPolicy = "guid",
+    *,
+    full_text: str | None = None,
 ) -> PreparedItem:
+    """`full_text`: the article page's main text, which replaces the feed's content (the key
+    stays the feed entry's)."""
     text = ItemText(
         title=html_to_text(entry.title),
         summary=html_to_text(entry.summary),
-        content=html_to_text(entry.content),
+        content=html_to_text(entry.content if full_text is None else as_html(full_text)),
         language=language,
     )
     return PreparedItem(

@@ -127,6 +127,11 @@ def store_items(
 _REUSED_ID_MARK = " \x1freused-id-for "
 
 
+def known_item_keys(connection: Connection, feed_id: int, keys: Sequence[str]) -> set[str]:
+    """Which of `keys` the feed's stored items have."""
+    return set(_known(connection, feed_id, keys))
+
+
 def _known(connection: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, Any]:
     rows = connection.execute(_KNOWN, {"feed": feed_id, "keys": list(keys)})
     return {row.item_key: row for row in rows}

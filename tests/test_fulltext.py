@@ -1,0 +1,120 @@
+"""Full text (`fulltext: true`): a teaser feed whose watched words are only on the article page.
+Real loopback feed and page server, real SMTP server, trafilatura."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.config import ConfigError, load_config
+from tests.feed_server import FeedServer, rss
+from tests.smtp_server import SmtpServer, running_smtp_server
+from tests.test_end_to_end import BOTANIQUE_ITEM, body_text, pub_date
+
+pytest.importorskip("trafilatura", reason="the optional fulltext extra is not installed")
+
+ARTICLE = """<!doctype html><html><head><title>Bruxelles</title></head><body>
+<nav><a href="/">Accueil</a> <a href="/monde">Monde</a></nav>
+<article><h1>Le sommet de Bruxelles</h1>
+<p>Le secrétaire général de l’OTAN a déclaré mercredi que l’Alliance n’enverra pas de troupes en
+Ukraine et qu’une zone d’exclusion aérienne n’est pas envisagée.</p>
+<p>Les chefs d’État se retrouveront jeudi pour un sommet extraordinaire consacré à la sécurité
+du flanc est de l’Europe, a-t-il précisé devant la presse.</p>
+</article><footer>Mentions légales — Tous droits réservés</footer></body></html>"""
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with running_smtp_server() as server:
+        yield server
+
+
+def write_config(directory: Path, url: str, smtp: SmtpServer) -> Path:
+    path = directory / "monitor.yaml"
+    path.write_text(
+        f"""
+database: sqlite:///{directory / "monitor.db"}
+fetch:
+  allow_private_networks: true
+feeds:
+  - url: {url}
+    fulltext: true
+channels:
+  redaction:
+    url: {smtp.mailto_url()}
+watchlists:
+  - name: otan
+    terms: [OTAN]
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def poll(config: Path) -> None:
+    assert main(["--config", str(config), "poll", "--once", "--all"]) == 0
+
+
+def teaser(link: str) -> dict[str, str]:
+    return {
+        "guid": "sommet",
+        "title": "Le sommet de Bruxelles",
+        "link": link,
+        "description": "Lire la suite sur notre site.",
+        "pubDate": pub_date(),
+    }
+
+
+def test_the_article_page_text_is_matched_and_kept(
+    tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    page = feed_server.serve("/article.html", ARTICLE, "text/html; charset=utf-8")
+    url = feed_server.serve("/teasers.xml", rss("Teasers", [BOTANIQUE_ITEM]))
+    config = write_config(tmp_path, url, smtp)
+    poll(config)  # seeding: no page fetched for the backlog
+    assert "/article.html" not in feed_server.requests
+    feed_server.serve("/teasers.xml", rss("Teasers", [teaser(page), BOTANIQUE_ITEM]))
+    poll(config)
+    [message] = smtp.messages
+    body = body_text(message)
+    assert "OTAN" in body and "envisagée" in body  # the matched sentence is the page's
+    poll(config)  # the same document again (its ETag changed nothing): no second page fetch
+    feed_server.serve("/teasers.xml", rss("Teasers", [teaser(page), BOTANIQUE_ITEM]) + " ")
+    poll(config)
+    assert feed_server.requests.count("/article.html") == 1
+    with sqlite3.connect(tmp_path / "monitor.db") as database:
+        (content,) = database.execute(
+            "SELECT content FROM items WHERE title = 'Le sommet de Bruxelles'"
+        ).fetchone()
+    assert "secrétaire général de l’OTAN" in content
+    assert "Accueil" not in content and "Mentions légales" not in content
+
+
+def test_a_page_that_cannot_be_fetched_leaves_the_feed_text(
+    tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    url = feed_server.serve("/teasers.xml", rss("Teasers", [BOTANIQUE_ITEM]))
+    config = write_config(tmp_path, url, smtp)
+    poll(config)
+    missing = feed_server.url("/gone.html")
+    item = {**teaser(missing), "description": "L’OTAN se réunit. Lire la suite."}
+    feed_server.serve("/teasers.xml", rss("Teasers", [item, BOTANIQUE_ITEM]))
+    poll(config)
+    [message] = smtp.messages
+    assert "OTAN" in body_text(message)
+
+
+def test_fulltext_without_the_extractor_is_a_configuration_error(
+    tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import monitor.feeds.fulltext
+
+    monkeypatch.setattr(monitor.feeds.fulltext, "fulltext_available", lambda: False)
+    config = write_config(tmp_path, "https://example.org/rss", smtp)
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert f"{config}:7: feeds[0].fulltext: needs the optional" in str(caught.value)
