@@ -38,7 +38,7 @@ ONE_PROBLEM = {
           - name: otan
         """,
         "2: watchlist: unknown key; expected one of: database, state_dir, max_age, poll_tick, "
-        "feeds, channels, fetch, delivery, dedup, watchlists, include, watchlists_dir "
+        "feeds, channels, fetch, delivery, dedup, ops, watchlists, include, watchlists_dir "
         "(did you mean 'watchlists'?)",
     ),
     "bad duration": (
@@ -218,7 +218,7 @@ def test_every_problem_is_reported_in_line_order(tmp_path: Path) -> None:
         f"{path}:3: feeds[0].interval: expected a duration of at least 1s",
         f"{path}:4: feeds[1]: missing required key 'url'",
         f"{path}:5: colour: unknown key; expected one of: database, state_dir, max_age, poll_tick, "
-        "feeds, channels, fetch, delivery, dedup, watchlists, include, watchlists_dir",
+        "feeds, channels, fetch, delivery, dedup, ops, watchlists, include, watchlists_dir",
     )
 
 

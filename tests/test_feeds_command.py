@@ -55,6 +55,7 @@ def test_feeds_reports_each_feed_as_json_and_as_a_table(
         "next_check": None,
         "items": 0,
         "moved_to": None,
+        "stale_since": None,
     }
 
     assert main(["--config", str(config), "feeds"]) == 0

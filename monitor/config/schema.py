@@ -66,6 +66,9 @@ class FeedSpec(_Strict):
     # Fetch each new item's article page and match and cluster its main text (needs the
     # optional `fulltext` extra: trafilatura).
     fulltext: bool = False
+    # Failing or without a new item for longer than this: an operations alert (default:
+    # ops.stale_after).
+    stale_after: Duration | None = None
 
     @field_validator("url")
     @classmethod
@@ -169,6 +172,14 @@ class DeliverySpec(_Strict):
     give_up_after: Duration = timedelta(days=2)
 
 
+class OpsSpec(_Strict):
+    """Operations alerts (a feed failing or silent for longer than its `stale_after`, then
+    recovered) go to the `notify` channels, and only there."""
+
+    notify: tuple[str, ...] = ()
+    stale_after: Duration = timedelta(days=1)
+
+
 class DedupSpec(_Strict):
     """Story folding (DESIGN §5): items join an earlier story first seen within `window` when
     their texts overlap enough (estimated Jaccard of word shingles >= `similarity`, or the
@@ -189,15 +200,22 @@ class Config(_Strict):
     fetch: FetchSpec = FetchSpec()
     delivery: DeliverySpec = DeliverySpec()
     dedup: DedupSpec = DedupSpec()
+    ops: OpsSpec = OpsSpec()
     watchlists: tuple[WatchlistSpec, ...] = ()
 
     def channels_for(self, watchlist: WatchlistSpec) -> tuple[str, ...]:
+        """A watchlist's channels: its `notify`, else every channel but the operations ones."""
         if watchlist.notify is None:
-            return tuple(sorted(self.channels))
+            return tuple(sorted(set(self.channels) - set(self.ops.notify)))
         return watchlist.notify
+
+    def stale_after(self, feed: FeedSpec) -> timedelta:
+        return feed.stale_after or self.ops.stale_after
 
 
 KeyPath = tuple[str | int, ...]
+# Operations alerts (monitor.pipeline.ops) are filed under this watchlist name.
+RESERVED_WATCHLIST = "operations"
 
 
 def cross_reference_errors(config: Config) -> list[tuple[KeyPath, str]]:
@@ -216,6 +234,14 @@ def cross_reference_errors(config: Config) -> list[tuple[KeyPath, str]]:
                 (("watchlists", index, "name"), f"watchlist name {watchlist.name!r} is used twice")
             )
         seen_names.add(watchlist.name)
+        if watchlist.name == RESERVED_WATCHLIST:
+            errors.append(
+                (
+                    ("watchlists", index, "name"),
+                    f"{RESERVED_WATCHLIST!r} is reserved for operations alerts; expected another"
+                    " name",
+                )
+            )
         for position, channel in enumerate(watchlist.notify or ()):
             if channel not in config.channels:
                 known = ", ".join(sorted(config.channels)) or "none are defined"
@@ -225,4 +251,13 @@ def cross_reference_errors(config: Config) -> list[tuple[KeyPath, str]]:
                         f"unknown channel {channel!r}; expected one of the channels: {known}",
                     )
                 )
+    for position, channel in enumerate(config.ops.notify):
+        if channel not in config.channels:
+            known = ", ".join(sorted(config.channels)) or "none are defined"
+            errors.append(
+                (
+                    ("ops", "notify", position),
+                    f"unknown channel {channel!r}; expected one of the channels: {known}",
+                )
+            )
     return errors

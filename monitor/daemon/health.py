@@ -4,11 +4,12 @@ formatting: the caller reads the feeds table (monitor.store.feeds.feed_health)."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from monitor.feeds.urls import redact_url
 from monitor.store.feeds import FeedHealth
+from monitor.timespan import span_text
 
 # What each stored status means to a reader of the table.
 _STATUS_TEXT = {
@@ -20,7 +21,13 @@ _STATUS_TEXT = {
 
 
 def describe_status(feed: FeedHealth) -> str:
-    """The status in words: `ok`, `ok, not modified`, `error: timeout (3 in a row)`."""
+    """The status in words: `ok`, `ok, not modified`, `error: timeout (3 in a row)`, with
+    `, stale` when the feed is past its stale_after."""
+    described = _describe(feed)
+    return f"{described}, stale" if feed.stale_since else described
+
+
+def _describe(feed: FeedHealth) -> str:
     if feed.status.startswith("error:"):
         kind = feed.status.removeprefix("error:")
         return f"error: {kind} ({feed.error_count} in a row)"
@@ -42,6 +49,7 @@ def health_json(feed: FeedHealth) -> dict[str, Any]:
         "next_check": _iso(feed.next_check_at),
         "items": feed.items,
         "moved_to": None if feed.moved_to is None else redact_url(feed.moved_to),
+        "stale_since": _iso(feed.stale_since),
     }
 
 
@@ -100,18 +108,10 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
-    return "never" if moment is None else f"{_span(now - moment)} ago"
+    return "never" if moment is None else f"{span_text(now - moment)} ago"
 
 
 def _until(moment: datetime | None, now: datetime) -> str:
     if moment is None or moment <= now:
         return "due"
-    return f"in {_span(moment - now)}"
-
-
-def _span(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    return f"in {span_text(moment - now)}"

@@ -19,6 +19,7 @@ async def _poll(runtime: Runtime, all_feeds: bool) -> list[PollReport]:
 def poll_once(runtime: Runtime, *, all_feeds: bool, out: TextIO) -> int:
     runtime.prepare_database()
     reports = asyncio.run(_poll(runtime, all_feeds))
+    runtime.check_stale()
     dispatched: DispatchReport = runtime.dispatcher().dispatch_due()
     for report in reports:
         detail = f": {report.error}" if report.error else ""

@@ -18,6 +18,7 @@ from monitor.feeds.fetch import build_client
 from monitor.match import Matcher, compile_watchlists
 from monitor.notify.send import AppriseSender
 from monitor.pipeline.dispatch import Dispatcher, Sender
+from monitor.pipeline.ops import check_stale_feeds
 from monitor.pipeline.poll import Poller
 from monitor.store.database import default_database_url, open_engine, upgrade
 from monitor.store.feeds import sync_feeds
@@ -84,6 +85,10 @@ class Runtime:
         """Forget story fingerprints older than the story window; returns how many."""
         with self.engine.begin() as connection:
             return prune_story_index(connection, self.clock() - self.config.dedup.window)
+
+    def check_stale(self) -> int:
+        """Operations alerts for feeds that became stale or recovered; returns how many."""
+        return check_stale_feeds(self.engine, self.config, self.clock)
 
     def http_client(self) -> httpx.AsyncClient:
         return build_client(self.config.fetch.user_agent, transport=self.transport)

@@ -21,6 +21,8 @@ log = logging.getLogger("monitor.daemon")
 
 DISPATCH_EVERY = timedelta(seconds=10)
 PRUNE_EVERY = timedelta(hours=1)
+# Staleness is measured in hours or days: a look every minute is soon enough, and cheap.
+STALE_CHECK_EVERY = timedelta(minutes=1)
 
 
 class Service:
@@ -69,6 +71,14 @@ class Service:
                 seconds=PRUNE_EVERY.total_seconds(),
                 next_run_time=now,
                 id="prune",
+                **job_options,
+            )
+            scheduler.add_job(
+                self._tracked(self._stale_tick),
+                "interval",
+                seconds=STALE_CHECK_EVERY.total_seconds(),
+                next_run_time=now,
+                id="stale",
                 **job_options,
             )
             heartbeat = watchdog_interval_seconds()
@@ -122,6 +132,9 @@ class Service:
     async def _dispatch_tick(self) -> None:
         async with self._dispatching:
             await asyncio.to_thread(self._runtime.dispatcher().dispatch_due, self._stopping.is_set)
+
+    async def _stale_tick(self) -> None:
+        await asyncio.to_thread(self._runtime.check_stale)
 
     async def _prune_tick(self) -> None:
         pruned = await asyncio.to_thread(self._runtime.prune)

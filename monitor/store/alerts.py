@@ -17,15 +17,16 @@ def create_alert(
     connection: Connection,
     *,
     watchlist: str,
-    cluster_id: int,
-    item_id: int,
+    cluster_id: int | None,
+    item_id: int | None,
     payload: Mapping[str, Any],
     channels: Sequence[str],
     now: datetime,
 ) -> int | None:
     """Record the alert for (watchlist, story) unless one exists; returns its id when created.
     UNIQUE(watchlist, cluster_id) keeps this to one alert per story across copies, restarts and
-    several instances."""
+    several instances. An operations alert has no story (`cluster_id` and `item_id` None): it is
+    always recorded."""
     alert_id = insert_ignoring_conflict(
         connection,
         alerts,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -127,6 +127,8 @@ def record_success(
         "last_error": warning,
         "items_seen": feeds.c.items_seen + new_items,
     }
+    if new_items:
+        values["last_item_at"] = now
     if title:
         values["title"] = title
     if moved_to:
@@ -180,6 +182,7 @@ class FeedHealth:
     next_check_at: datetime | None
     items: int  # items stored from this feed
     moved_to: str | None = None  # where it moved permanently (301, 308)
+    stale_since: datetime | None = None  # failing or silent past its stale_after since then
 
     @property
     def display_name(self) -> str:
@@ -204,6 +207,7 @@ def feed_health(connection: Connection, urls: Sequence[str]) -> list[FeedHealth]
                 feeds.c.next_check_at,
                 feeds.c.items_seen,
                 feeds.c.fetch_url,
+                feeds.c.stale_since,
             )
         )
     }
@@ -226,6 +230,72 @@ def feed_health(connection: Connection, urls: Sequence[str]) -> list[FeedHealth]
                 next_check_at=row.next_check_at,
                 items=row.items_seen,
                 moved_to=row.fetch_url,
+                stale_since=row.stale_since,
             )
         )
     return found
+
+
+@dataclass(frozen=True)
+class StaleChange:
+    """A feed that became stale (no new item for longer than its stale_after), or recovered
+    (a new item again), with what a message about it needs."""
+
+    feed_id: int
+    url: str
+    name: str
+    kind: str  # stale | recovered
+    limit: timedelta
+    created_at: datetime
+    last_item_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    stale_since: datetime | None
+
+
+def stale_changes(
+    connection: Connection, stale_after: Mapping[str, timedelta], now: datetime
+) -> list[StaleChange]:
+    """The active feeds (of those in `stale_after`, by URL) whose staleness changed: stale when
+    no poll stored a new item (or, for a feed that never brought one, since it was added) for
+    longer than its limit; recovered when one did again."""
+    rows = connection.execute(
+        select(
+            feeds.c.id,
+            feeds.c.url,
+            feeds.c.name,
+            feeds.c.title,
+            feeds.c.created_at,
+            feeds.c.last_item_at,
+            feeds.c.last_success_at,
+            feeds.c.last_error,
+            feeds.c.stale_since,
+        ).where(feeds.c.active.is_(True))
+    )
+    changes = []
+    for row in rows:
+        limit = stale_after.get(row.url)
+        if limit is None:
+            continue
+        stale = now - (row.last_item_at or row.created_at) > limit
+        if stale == (row.stale_since is not None):
+            continue
+        changes.append(
+            StaleChange(
+                feed_id=row.id,
+                url=row.url,
+                name=row.name or row.title or row.url,
+                kind="stale" if stale else "recovered",
+                limit=limit,
+                created_at=row.created_at,
+                last_item_at=row.last_item_at,
+                last_success_at=row.last_success_at,
+                last_error=row.last_error,
+                stale_since=row.stale_since,
+            )
+        )
+    return changes
+
+
+def mark_stale(connection: Connection, feed_id: int, since: datetime | None) -> None:
+    connection.execute(update(feeds).where(feeds.c.id == feed_id).values(stale_since=since))

@@ -25,8 +25,8 @@ class DeliveryJob:
     lease_until: datetime  # the claim; outcomes are recorded only while it is ours
     alert_created_at: datetime
     watchlist: str
-    cluster_id: int
-    item_id: int
+    cluster_id: int | None  # None (and item_id too): an operations alert, about a feed
+    item_id: int | None
     payload: dict[str, Any]
 
 
@@ -130,8 +130,10 @@ def mark_failed(connection: Connection, job: DeliveryJob, error: str) -> bool:
     return _record(connection, job, status="failed", last_error=error)
 
 
-def other_outlets(connection: Connection, cluster_id: int, item_id: int) -> list[str]:
+def other_outlets(connection: Connection, cluster_id: int | None, item_id: int | None) -> list[str]:
     """Names of the other feeds that carried the same story, for "also published by"."""
+    if cluster_id is None or item_id is None:
+        return []
     own_feed = select(items.c.feed_id).where(items.c.id == item_id).scalar_subquery()
     rows = connection.execute(
         select(func.coalesce(feeds.c.name, feeds.c.title, feeds.c.url))

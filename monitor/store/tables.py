@@ -83,6 +83,10 @@ feeds = Table(
     Column("fetch_url", Text),
     # The RSS <ttl> of the last parsed document, in seconds.
     Column("ttl_seconds", Integer),
+    # When a poll last stored a new item; since when the feed is stale (an operations alert
+    # said so), NULL while it is not.
+    Column("last_item_at", UTCDateTime),
+    Column("stale_since", UTCDateTime),
 )
 Index("ix_feeds_due", feeds.c.active, feeds.c.next_check_at)
 
@@ -122,8 +126,9 @@ alerts = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("watchlist", Text, nullable=False),
-    Column("cluster_id", Integer, ForeignKey("clusters.id"), nullable=False),
-    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    # Both NULL for an operations alert (a feed stale or recovered): about a feed, not a story.
+    Column("cluster_id", Integer, ForeignKey("clusters.id")),
+    Column("item_id", Integer, ForeignKey("items.id")),
     # What the message shows, frozen when the alert is decided: terms, hits and the quoted sentence.
     Column("payload", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),

@@ -1,0 +1,84 @@
+"""Operations alerts (issue: feed health): a feed failing or silent for longer than its
+`stale_after` sends one alert to the `ops.notify` channels, and one when it recovers. They go
+through the outbox like story alerts, so they too survive crashes and outages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from monitor.config.schema import RESERVED_WATCHLIST, Config
+from monitor.feeds.urls import redact_url
+from monitor.store.alerts import create_alert
+from monitor.store.feeds import StaleChange, mark_stale, stale_changes
+from monitor.timespan import span_text
+
+log = logging.getLogger("monitor.ops")
+
+OPS_WATCHLIST = RESERVED_WATCHLIST  # user watchlists may not take the name
+
+
+def check_stale_feeds(engine: Engine, config: Config, clock: Callable[[], datetime]) -> int:
+    """Record the feeds that became stale or recovered, with an alert each when `ops.notify`
+    names channels; returns how many changed."""
+    limits = {feed.url: config.stale_after(feed) for feed in config.feeds}
+    with engine.begin() as connection:
+        now = clock()
+        changes = stale_changes(connection, limits, now)
+        for change in changes:
+            mark_stale(connection, change.feed_id, now if change.kind == "stale" else None)
+            payload = ops_payload(change, now)
+            log.warning("%s: %s", payload["title"], payload["snippet"]["text"])
+            if config.ops.notify:
+                create_alert(
+                    connection,
+                    watchlist=OPS_WATCHLIST,
+                    cluster_id=None,
+                    item_id=None,
+                    payload=payload,
+                    channels=config.ops.notify,
+                    now=now,
+                )
+    return len(changes)
+
+
+def ops_payload(change: StaleChange, now: datetime) -> dict[str, Any]:
+    """An alert payload (as monitor.pipeline.payload writes them) about a feed."""
+    if change.kind == "stale":
+        title = f"Feed {change.name} is stale"
+        reason = _stale_reason(change, now)
+    else:
+        title = f"Feed {change.name} recovered"
+        stale_for = span_text(now - (change.stale_since or now), 2)
+        reason = f"New items again, after {stale_for} stale."
+    return {
+        "title": title,
+        "url": redact_url(change.url),
+        "source": "monitor operations",
+        "published": now.isoformat(),
+        "terms": [],
+        "hits": [],
+        "snippet": {"text": reason, "highlights": []},
+    }
+
+
+def _stale_reason(change: StaleChange, now: datetime) -> str:
+    limit = span_text(change.limit, 2)
+    if change.last_success_at is None or now - change.last_success_at > change.limit:
+        since = (
+            "since it was added"
+            if change.last_success_at is None
+            else f"for {span_text(now - change.last_success_at, 2)}"
+        )
+        return (
+            f"Failing: no successful poll {since} (stale after {limit}). "
+            f"Last error: {change.last_error or 'none recorded'}."
+        )
+    if change.last_item_at is None:
+        return f"Silent: polls succeed, but no item since it was added (stale after {limit})."
+    quiet = span_text(now - change.last_item_at, 2)
+    return f"Silent: polls succeed, but no new item for {quiet} (stale after {limit})."

@@ -1,0 +1,139 @@
+"""Operations alerts: a feed failing or silent for longer than its stale_after sends one alert to
+the ops channels, and one when it recovers. Real feed server, two real SMTP servers (the desk's
+and the administrator's)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.config import ConfigError, load_config
+from tests.feed_server import FeedServer, rss
+from tests.smtp_server import SmtpServer, running_smtp_server
+from tests.test_end_to_end import OTAN_ITEM, body_text
+
+
+@pytest.fixture
+def desk() -> Iterator[SmtpServer]:
+    with running_smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def admin() -> Iterator[SmtpServer]:
+    with running_smtp_server() as server:
+        yield server
+
+
+def write_config(directory: Path, url: str, desk: SmtpServer, admin: SmtpServer) -> Path:
+    path = directory / "monitor.yaml"
+    path.write_text(
+        f"""
+database: sqlite:///{directory / "monitor.db"}
+fetch:
+  allow_private_networks: true
+feeds:
+  - url: {url}
+    name: Le Quotidien
+    stale_after: 1s
+channels:
+  redaction:
+    url: {desk.mailto_url()}
+  admin:
+    url: {admin.mailto_url()}
+ops:
+  notify: [admin]
+watchlists:
+  - name: otan
+    terms: [OTAN]
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def poll(config: Path) -> None:
+    main(["--config", str(config), "poll", "--once", "--all"])
+
+
+def stale_since(config: Path, capsys: pytest.CaptureFixture[str]) -> str | None:
+    capsys.readouterr()
+    assert main(["--config", str(config), "feeds", "--json"]) == 0
+    (report,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    return report["stale_since"]  # type: ignore[no-any-return]
+
+
+def test_a_failing_feed_alerts_the_ops_channel_once_then_once_more_when_it_recovers(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    desk: SmtpServer,
+    admin: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = feed_server.url("/quotidien.xml")  # 404 for now
+    config = write_config(tmp_path, url, desk, admin)
+    poll(config)
+    assert admin.messages == []  # added a moment ago: not stale yet
+    time.sleep(1.2)
+    poll(config)
+    [stale] = admin.messages
+    assert "Le Quotidien is stale" in str(stale["Subject"]) + body_text(stale)
+    body = body_text(stale)
+    assert "Failing: no successful poll since it was added" in body and "HTTP 404" in body
+    poll(config)
+    assert len(admin.messages) == 1  # one alert, not one per poll
+    assert stale_since(config, capsys) is not None
+
+    feed_server.serve("/quotidien.xml", rss("Le Quotidien", [OTAN_ITEM]))
+    poll(config)  # the first good poll stores the backlog: new items again
+    assert len(admin.messages) == 2
+    recovered = admin.messages[1]
+    assert "Le Quotidien recovered" in str(recovered["Subject"]) + body_text(recovered)
+    # Operations alerts go to the ops channels only, and story alerts never go there.
+    assert desk.messages == []
+    assert stale_since(config, capsys) is None
+
+
+def test_a_silent_feed_is_stale_too(
+    tmp_path: Path, feed_server: FeedServer, desk: SmtpServer, admin: SmtpServer
+) -> None:
+    url = feed_server.serve("/quotidien.xml", rss("Le Quotidien", []))
+    config = write_config(tmp_path, url, desk, admin)
+    poll(config)
+    time.sleep(1.2)
+    poll(config)
+    [stale] = admin.messages
+    assert "Silent: polls succeed, but no item since it was added" in body_text(stale)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("ops:\n  notify: [pager]\n", "ops.notify[0]: unknown channel 'pager'"),
+        (
+            "watchlists:\n  - name: operations\n    terms: [x]\n",
+            "watchlists[0].name: 'operations' is reserved for operations alerts",
+        ),
+    ],
+)
+def test_ops_configuration_errors(tmp_path: Path, extra: str, expected: str) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text("channels:\n  admin:\n    url: json://localhost/\n" + extra)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert expected in str(caught.value)
+
+
+def test_watchlists_without_notify_skip_the_ops_channels(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        "channels:\n  admin:\n    url: json://localhost/a\n  desk:\n    url: json://localhost/d\n"
+        "ops:\n  notify: [admin]\nwatchlists:\n  - name: otan\n    terms: [OTAN]\n"
+    )
+    config = load_config(path).config
+    assert config.channels_for(config.watchlists[0]) == ("desk",)
