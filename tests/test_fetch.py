@@ -344,6 +344,22 @@ def test_stacked_gzip_is_refused() -> None:
     )
 
 
+@pytest.mark.parametrize("coding", ["br", "zstd", "gzip, br"])
+def test_encodings_not_asked_for_are_refused(coding: str) -> None:
+    body = b"\x8b\x00\x80" * 100  # what the server claims is compressed; never decoded
+    head = response_head("200 OK", {"Content-Encoding": coding, "Content-Length": str(len(body))})
+    with raw_server(lambda sock: sock.sendall(head + body)) as url:
+        error = fetch_error(url)
+    assert error.kind == "too_large" and "not asked for" in error.message
+
+
+def test_only_gzip_and_deflate_are_asked_for(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data(FEED)
+    fetch(httpserver.url_for("/feed.xml"))
+    request, _ = httpserver.log[-1]
+    assert request.headers["Accept-Encoding"] == "gzip, deflate"
+
+
 def test_declared_length_over_the_cap_is_refused_before_reading(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/feed.xml").respond_with_data(b"x" * 5000)
     error = fetch_error(httpserver.url_for("/feed.xml"), max_bytes=4096)

@@ -33,6 +33,7 @@ FEED_ACCEPT = (
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _RETRY_AFTER_STATUSES = frozenset({429, 503})  # RFC 9110 §10.2.3
 _PERMANENT_REDIRECTS = frozenset({301, 308})
+_ASKED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\b", re.IGNORECASE)
 _MAX_MESSAGE_CHARS = 200
@@ -47,7 +48,11 @@ def build_client(
     hop. Proxies from the environment (HTTPS_PROXY, NO_PROXY) are honoured.
     """
     return httpx.AsyncClient(
-        headers={"User-Agent": user_agent, "Accept": FEED_ACCEPT},
+        headers={
+            "User-Agent": user_agent,
+            "Accept": FEED_ACCEPT,
+            "Accept-Encoding": "gzip, deflate",
+        },
         follow_redirects=False,
         transport=transport,
     )
@@ -248,6 +253,13 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
         for coding in response.headers.get_list("content-encoding", split_commas=True)
     ]
     compressed = [coding for coding in codings if coding not in ("", "identity")]
+    unasked = [coding for coding in compressed if coding not in _ASKED_ENCODINGS]
+    if unasked:
+        # We ask for gzip and deflate only. A decoder httpx may have for others (brotli,
+        # zstd, when installed) expands a whole network read at once, past any cap of ours.
+        raise FetchError(
+            "too_large", _one_line(f"refused content encoding {', '.join(unasked)} (not asked for)")
+        )
     if len(compressed) > 1:
         # httpx undoes each layer of a chunk before we see it: "gzip, gzip" turns one network
         # read into gigabytes, so the cap below would come too late.
