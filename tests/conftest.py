@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.feed_server import FeedServer, running_feed_server
+from tests.smtp_server import SmtpServer, running_smtp_server
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 POSTGRES_URL = os.environ.get(
@@ -20,6 +21,12 @@ POSTGRES_URL = os.environ.get(
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     with running_feed_server() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with running_smtp_server() as server:
         yield server
 
 

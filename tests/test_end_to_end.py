@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -58,12 +57,6 @@ BOTANIQUE_ITEM = {
     "description": "Les serres du jardin botanique accueillent de nouveau le public.",
     "pubDate": pub_date(),
 }
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with running_smtp_server() as server:
-        yield server
 
 
 def write_config(

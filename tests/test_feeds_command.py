@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,14 +10,8 @@ import pytest
 
 from monitor.cli import main
 from tests.feed_server import FeedServer, rss
-from tests.smtp_server import SmtpServer, running_smtp_server, unused_port
+from tests.smtp_server import SmtpServer, unused_port
 from tests.test_end_to_end import OLD_NEWS, poll, write_config
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with running_smtp_server() as server:
-        yield server
 
 
 def test_feeds_reports_each_feed_as_json_and_as_a_table(

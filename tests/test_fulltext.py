@@ -4,7 +4,6 @@ Real loopback feed and page server, real SMTP server, trafilatura."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from monitor.cli import main
 from monitor.config import ConfigError, load_config
 from tests.feed_server import FeedServer, rss
-from tests.smtp_server import SmtpServer, running_smtp_server
+from tests.smtp_server import SmtpServer
 from tests.test_end_to_end import BOTANIQUE_ITEM, body_text, pub_date
 
 pytest.importorskip("trafilatura", reason="the optional fulltext extra is not installed")
@@ -25,12 +24,6 @@ Ukraine et qu’une zone d’exclusion aérienne n’est pas envisagée.</p>
 <p>Les chefs d’État se retrouveront jeudi pour un sommet extraordinaire consacré à la sécurité
 du flanc est de l’Europe, a-t-il précisé devant la presse.</p>
 </article><footer>Mentions légales — Tous droits réservés</footer></body></html>"""
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with running_smtp_server() as server:
-        yield server
 
 
 def write_config(directory: Path, url: str, smtp: SmtpServer) -> Path:

@@ -4,7 +4,6 @@ another item. Real polls of a loopback feed server, real email to a loopback SMT
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,8 @@ from monitor.cli import main
 from monitor.model import FeedEntry
 from monitor.pipeline.prepare import prepare_entry
 from tests.feed_server import FeedServer, rss
-from tests.smtp_server import SmtpServer, running_smtp_server
+from tests.smtp_server import SmtpServer
 from tests.test_end_to_end import BOTANIQUE_ITEM, OTAN_ITEM, body_text
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with running_smtp_server() as server:
-        yield server
 
 
 def write_config(directory: Path, url: str, smtp: SmtpServer, id_policy: str) -> Path:
