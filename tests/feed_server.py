@@ -31,6 +31,7 @@ class FeedServer:
     # Requests being answered right now, and the most seen at once, per Host header.
     in_flight: dict[str, int] = field(default_factory=dict)
     most_in_flight: dict[str, int] = field(default_factory=dict)
+    connections: int = 0  # TCP connections accepted (HTTP/1.1 keeps them alive)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str) -> str:
@@ -59,6 +60,13 @@ def running_feed_server() -> Iterator[FeedServer]:
     state = FeedServer("127.0.0.1", 0)
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            with state.lock:
+                state.connections += 1
+
         def do_GET(self) -> None:
             host = self.headers.get("Host", "").rsplit(":", 1)[0]
             with state.lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 import pytest
 
 from monitor.cli import main
+from monitor.feeds.fetch import build_client, fetch_feed
+from monitor.model import Validators
 from tests.feed_server import FeedServer, rss
 
 
@@ -117,3 +120,24 @@ def test_server_hints_lengthen_the_interval_up_to_max_interval(
     reports = feeds_json(config, capsys)
     assert reports[ttl]["status"] == "not_modified"
     assert 45 <= wait_minutes(reports[ttl]) <= 49.6
+
+
+def test_polls_answered_304_reuse_one_connection(feed_server: FeedServer) -> None:
+    # A 304's end must be read, or the connection closes and every poll opens a new one.
+    url = feed_server.serve("/feed.xml", rss("Stable", []))
+
+    async def poll_three_times() -> list[bool]:
+        seen = []
+        async with build_client("monitor-test") as client:
+            validators = Validators()
+            for _ in range(3):
+                result = await fetch_feed(
+                    client, url, validators, max_bytes=10**6, timeout=10,
+                    allow_private_networks=True,
+                )  # fmt: skip
+                validators = result.validators
+                seen.append(result.not_modified)
+        return seen
+
+    assert asyncio.run(poll_three_times()) == [False, True, True]
+    assert feed_server.connections == 1

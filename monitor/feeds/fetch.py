@@ -178,6 +178,9 @@ async def _result(
         kept = Validators(
             etag=sent.etag or old.etag, last_modified=sent.last_modified or old.last_modified
         )
+        # A 304 has no body, but its end must be read: a response left unfinished closes its
+        # connection, and every poll of a 304 feed would then open a new one.
+        await response.aread()
         return _fetch_result(requested_url, response, b"", kept, not_modified=True)
     if not response.is_success:
         raise _status_error(response)
