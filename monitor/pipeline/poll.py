@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -24,14 +25,17 @@ from monitor.feeds.parse import parse_feed
 from monitor.feeds.urls import redact_url
 from monitor.match import Matcher
 from monitor.model import FetchError, FetchResult, ParsedFeed
+from monitor.pipeline.host_queues import HostQueues
 from monitor.pipeline.payload import alert_payload
 from monitor.pipeline.prepare import item_key, prepare_entry
 from monitor.pipeline.schedule import DEAD_FEED_CHECK, next_feed_check
+from monitor.pipeline.state_writes import BatchedStateWrites
 from monitor.store.alerts import create_alert
 from monitor.store.feeds import FeedState, claim_due_feeds, record_failure, record_success
 from monitor.store.items import StoredItem, known_item_keys, store_items
 
 log = logging.getLogger("monitor.poll")
+_Result = TypeVar("_Result")
 
 # How long a claimed feed is reserved for this poller before another may take it.
 _CLAIM_LEASE = timedelta(minutes=10)
@@ -66,42 +70,53 @@ class Poller:
         self._clock = clock
         self._specs = {feed.url: feed for feed in config.feeds}
         self._watchlists = {watchlist.name: watchlist for watchlist in config.watchlists}
-        self._slots = asyncio.Semaphore(config.fetch.max_connections)
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        # Database work runs in threads, this many at a time. SQLite takes one writer anyway,
+        # and every extra connection would fill a page cache of its own (16 MiB).
+        self._database_slots = asyncio.Semaphore(1 if engine.dialect.name == "sqlite" else 4)
+        self._state_writes = BatchedStateWrites(engine, clock, self._in_thread)
 
     async def poll_due(self, *, all_feeds: bool = False) -> list[PollReport]:
         now = self._clock()
-        due = await asyncio.to_thread(self._claim, now, all_feeds)
-        outcomes = await asyncio.gather(
-            *(self._poll_one(feed) for feed in due), return_exceptions=True
+        due = await self._in_thread(self._claim, now, all_feeds)
+        queues = HostQueues(
+            due, lambda feed: _host_of(feed.location), self._config.fetch.max_per_host
         )
-        reports = []
-        for feed, outcome in zip(due, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                # Even the failure could not be recorded (database down?): the claim lease
-                # expires and the feed is polled again; nothing was stored, nothing is lost.
-                log.error("feed %s: poll not recorded: %r", feed.url, outcome)
-                reports.append(PollReport(feed.url, "error:internal", error=repr(outcome)))
-            else:
-                reports.append(outcome)
-        return reports
+        reports: dict[int, PollReport] = {}
+
+        async def worker() -> None:
+            host = None
+            while (taken := await queues.take(host)) is not None:
+                host, feed = taken
+                try:
+                    reports[feed.id] = await self._poll_one(feed)
+                finally:
+                    queues.release(host)
+
+        workers = min(self._config.fetch.max_connections, len(due))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        await self._state_writes.drain()
+        return [reports[feed.id] for feed in due]
+
+    async def _in_thread(self, function: Callable[..., _Result], /, *args: Any) -> _Result:
+        async with self._database_slots:
+            return await asyncio.to_thread(function, *args)
 
     def _claim(self, now: datetime, all_feeds: bool) -> list[FeedState]:
         with self._engine.begin() as connection:
             return claim_due_feeds(connection, now, _CLAIM_LEASE, all_feeds=all_feeds)
 
     async def _poll_one(self, feed: FeedState) -> PollReport:
-        # The host's slot first: a feed waiting for its busy host holds no global slot.
-        host = (urlsplit(feed.location).hostname or "").lower()
-        host_slots = self._host_slots.setdefault(
-            host, asyncio.Semaphore(self._config.fetch.max_per_host)
-        )
-        async with host_slots, self._slots:
+        try:
             try:
                 return await self._poll(feed)
             except Exception as exc:  # a bug must not stop the other feeds, nor the daemon
                 log.exception("feed %s: unexpected error while polling", redact_url(feed.url))
                 return await self._fail(feed, "internal", f"internal error: {exc!r}")
+        except Exception as exc:
+            # Even the failure could not be recorded (database down?): the claim lease
+            # expires and the feed is polled again; nothing was stored, nothing is lost.
+            log.error("feed %s: poll not recorded: %r", redact_url(feed.url), exc)
+            return PollReport(feed.url, "error:internal", error=repr(exc))
 
     async def _poll(self, feed: FeedState) -> PollReport:
         spec = self._specs.get(feed.url, _DEFAULT_SPEC)
@@ -140,7 +155,7 @@ class Poller:
         known: set[str] = set()
         if spec.fulltext and feed.seeded:  # a backlog is stored silently: no pages for it
             full_texts, known = await self._full_texts(feed, spec, parsed)
-        return await asyncio.to_thread(
+        return await self._in_thread(
             self._ingest, feed, spec, result, parsed, body_hash, full_texts, known
         )
 
@@ -150,7 +165,7 @@ class Poller:
         """The article pages' main texts of the new entries, by item key, and the keys already
         stored (whose full text was fetched when they were new)."""
         entries = {item_key(entry, spec.id_policy): entry for entry in parsed.entries}
-        known = await asyncio.to_thread(self._known_keys, feed.id, list(entries))
+        known = await self._in_thread(self._known_keys, feed.id, list(entries))
         wanted = [
             (key, entry.url)
             for key, entry in entries.items()
@@ -289,7 +304,7 @@ class Poller:
                 moved_to=result.moved_to,
             )
 
-        await self._record(write)
+        self._state_writes.add(write)
         return PollReport(feed.url, status)
 
     def _next_check(
@@ -334,17 +349,15 @@ class Poller:
                 message=message,
             )
 
-        await self._record(write)
+        self._state_writes.add(write)
         return PollReport(feed.url, f"error:{kind}", error=message)
 
-    async def _record(self, write: Callable[[Connection, datetime], None]) -> None:
-        """Run `write` in its own transaction, in a thread, at the time it runs."""
 
-        def run() -> None:
-            with self._engine.begin() as connection:
-                write(connection, self._clock())
-
-        await asyncio.to_thread(run)
+def _host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a malformed URL: its fetch reports it
+        return ""
 
 
 def _repeated_lines(lines_of_items: Iterable[list[str]]) -> frozenset[str]:
