@@ -73,6 +73,9 @@ DEFAULT_THRESHOLDS = Thresholds()
 # skipped: in standard deviations of the estimate (64 values), so a skip that loses a copy is
 # rarer than one in a thousand.
 _SKIP_MARGIN_SIGMAS = 3.5
+# Candidates whose text is loaded for a containment check, at most, in the order given: the
+# index lists those sharing the most keys with the new item first.
+_MAX_LOADED = 8
 
 # Given candidates needing their shingle sets, their full fingerprints by item id.
 Loader = Callable[[Sequence[Candidate]], Mapping[int, Fingerprint]]
@@ -93,7 +96,7 @@ def best_match(
 ) -> StoryMatch | None:
     """The candidate story `new` belongs to, the most similar if several qualify. Candidates
     without their full fingerprint are loaded through `load` only when their signature alone
-    cannot decide."""
+    cannot decide, the first `_MAX_LOADED` of them."""
     best: StoryMatch | None = None
     undecided: list[tuple[Candidate, float]] = []
     for candidate in candidates:
@@ -111,6 +114,9 @@ def best_match(
             score = None
         best = _better(best, candidate, score)
     if undecided and load is not None:
+        # Recomputing a candidate's shingles from its text is the costliest step of a lookup;
+        # a text sharing common sentences with many stored items must not pay it for each.
+        undecided = undecided[:_MAX_LOADED]
         loaded = load([candidate for candidate, _ in undecided])
         for candidate, jaccard in undecided:
             old = loaded.get(candidate.item_id)

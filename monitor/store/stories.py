@@ -5,7 +5,7 @@ database round trip, paid per item, was most of the near layer's time."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,13 +14,14 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, delete, select
 
 from monitor.dedup.decide import Candidate
-from monitor.dedup.fingerprint import Fingerprint, fingerprint
+from monitor.dedup.fingerprint import Fingerprint, containment_view, fingerprint
 from monitor.dedup.minhash import to_bytes
 from monitor.model import ItemText
 from monitor.store.sql import insert_plain_rows
 from monitor.store.tables import items, story_fingerprints, story_keys
 
-# Few candidates are ever true copies; past this many, the most recent are checked.
+# Few candidates are ever true copies; past this many, those sharing the most keys with the
+# new item are checked (the most recent first among equals).
 _MAX_CANDIDATES = 50
 
 
@@ -61,9 +62,12 @@ class SqlStoryIndex:
     def __init__(self, connection: Connection, since: datetime) -> None:
         self._connection = connection
         self._since = since
+        # Candidates loaded for this document's items: its items share many of them.
+        self._loaded: dict[int, Fingerprint] = {}
 
     def candidates(self, new: Sequence[Fingerprint]) -> list[list[Candidate]]:
-        """For each fingerprint, its candidates, most recent first: one query for them all."""
+        """For each fingerprint, its candidates, those sharing the most keys with it first, then
+        the most recent: one query for them all."""
         keys = list({key for found in new for key in (*found.bands, *found.probes)})
         if not keys:
             return [[] for _ in new]
@@ -85,16 +89,23 @@ class SqlStoryIndex:
                 stored[item_id] = Candidate.of(item_id, stored[item_id].cluster_id, full)
         found = []
         for fingerprint_ in new:
-            ids = {item_id for key in (*fingerprint_.bands, *fingerprint_.probes)
-                   for item_id in filed.get(key, ())}  # fmt: skip
-            found.append(
-                [stored[item_id] for item_id in sorted(ids, reverse=True)[:_MAX_CANDIDATES]]
-            )
+            shared = Counter(item_id for key in (*fingerprint_.bands, *fingerprint_.probes)
+                             for item_id in filed.get(key, ()))  # fmt: skip
+            # A copy shares many keys (several bands, or the lead anchors of the text a
+            # summary was cut from); an item that only shares a common sentence, one or two.
+            ranked = sorted(shared, key=lambda item_id: (-shared[item_id], -item_id))
+            found.append([stored[item_id] for item_id in ranked[:_MAX_CANDIDATES]])
         return found
 
     def load(self, candidates: Sequence[Candidate]) -> Mapping[int, Fingerprint]:
-        """The full fingerprints of candidates, from their stored text."""
-        return self._fingerprints([candidate.item_id for candidate in candidates])
+        """What the containment check needs of candidates (`containment_view`), from their
+        stored text."""
+        wanted = [c.item_id for c in candidates if c.item_id not in self._loaded]
+        if wanted:
+            for row in self._connection.execute(_TEXTS, {"ids": wanted}):
+                text = ItemText(row.title, row.summary, row.content)
+                self._loaded[row.id] = containment_view(text)
+        return {c.item_id: self._loaded[c.item_id] for c in candidates if c.item_id in self._loaded}
 
     def _fingerprints(self, ids: Sequence[int]) -> dict[int, Fingerprint]:
         rows = self._connection.execute(_TEXTS, {"ids": list(ids)})
