@@ -26,6 +26,8 @@ import pstats
 import random
 import re
 import resource
+import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -188,6 +190,8 @@ class FeedServer:
         if path.startswith("/control/cycle/"):
             self.cycle = int(path.rsplit("/", 1)[1])
             self.switched_at = time.time()
+            for key in [key for key in self.stats if key.startswith(f"cycle {self.cycle} ")]:
+                del self.stats[key]  # a repeated cycle counts its own answers
         body = json.dumps({"cycle": self.cycle, **self.stats}).encode()
         return _response("200 OK", body, {"Content-Type": "application/json"})
 
@@ -217,13 +221,14 @@ class _Connection(asyncio.Protocol):
             self._transport.write(self._server.answer(head))
 
 
-def serve(hosts: int, avoid_core: int | None) -> None:
-    """The server process: prints its addresses as one JSON line, then serves until killed."""
+def serve(hosts: int, avoid_core: int | None, epoch: float | None, port: int) -> None:
+    """The server process: prints its addresses as one JSON line, then serves until killed.
+    The same `epoch` and `port` serve the same documents at the same addresses (--seeded)."""
     if avoid_core is not None and hasattr(os, "sched_setaffinity"):
         others = set(range(os.cpu_count() or 1)) - {avoid_core}
         if others:
             os.sched_setaffinity(0, others)
-    epoch = float(int(time.time()))
+    epoch = epoch or float(int(time.time()))
     server = FeedServer(FeedWriter(SEED, epoch), epoch)
 
     async def main() -> None:
@@ -232,15 +237,15 @@ def serve(hosts: int, avoid_core: int | None) -> None:
         for index in range(hosts):
             host = f"127.77.{index // 250}.{index % 250 + 1}"
             try:
-                listening = await loop.create_server(lambda: _Connection(server), host, 0)
+                listening = await loop.create_server(lambda: _Connection(server), host, port)
             except OSError:  # only 127.0.0.1 is up (macOS): every feed on one host
                 host = "127.0.0.1"
-                listening = await loop.create_server(lambda: _Connection(server), host, 0)
+                listening = await loop.create_server(lambda: _Connection(server), host, port)
                 addresses.append([host, listening.sockets[0].getsockname()[1]])
                 break
             addresses.append([host, listening.sockets[0].getsockname()[1]])
         cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        print(json.dumps({"hosts": addresses, "cores": cores}), flush=True)
+        print(json.dumps({"hosts": addresses, "cores": cores, "epoch": epoch}), flush=True)
         await asyncio.Event().wait()
 
     asyncio.run(main())
@@ -296,6 +301,7 @@ def run_cycle(args: argparse.Namespace) -> dict[str, Any]:
     runtime.prepare_database()  # migrate, sync the feeds table
     setup_cpu = _cpu() - started_cpu
 
+    steps = _time_steps()
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         # cProfile sees one thread: run the Poller's to_thread work (parse is not in it, but
@@ -337,6 +343,7 @@ def run_cycle(args: argparse.Namespace) -> dict[str, Any]:
         "items stored": items,
         "alerts stored": alerts_total,
         "database MB": _database_bytes(Path(args.directory)) / 1e6,
+        "steps": dict(steps),
     }
     if profiler:
         report = io.StringIO()
@@ -345,6 +352,40 @@ def run_cycle(args: argparse.Namespace) -> dict[str, Any]:
         stats.sort_stats("tottime").print_stats(20)
         result["profile"] = report.getvalue()
     return result
+
+
+def _time_steps() -> Counter[str]:
+    """CPU seconds by step, filled while the cycle runs: the feed parse (in the event loop's
+    thread) and each kind of work the Poller hands to a thread (`_ingest`: store, match and
+    alert a changed feed; `run`: a feed's state written after a 304, an unchanged body or an
+    error; `_claim`: the due feeds). The rest is fetching and the event loop."""
+    import monitor.pipeline.poll as poll_module
+
+    steps: Counter[str] = Counter()
+    parse = poll_module.parse_feed
+
+    def timed_parse(*call_args: Any, **kwargs: Any) -> Any:
+        started = time.thread_time()
+        try:
+            return parse(*call_args, **kwargs)
+        finally:
+            steps["parse"] += time.thread_time() - started
+
+    to_thread = asyncio.to_thread
+
+    async def timed_to_thread(function: Any, /, *call_args: Any, **kwargs: Any) -> Any:
+        def timed() -> Any:
+            started = time.thread_time()
+            try:
+                return function(*call_args, **kwargs)
+            finally:
+                steps[getattr(function, "__name__", "other")] += time.thread_time() - started
+
+        return await to_thread(timed)
+
+    poll_module.parse_feed = timed_parse  # type: ignore[assignment]
+    asyncio.to_thread = timed_to_thread  # type: ignore[assignment]
+    return steps
 
 
 def _cpu() -> float:
@@ -363,42 +404,81 @@ def _database_bytes(directory: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     if args.serve:
-        serve(args.hosts, args.avoid_core)
+        serve(args.hosts, args.avoid_core, args.epoch, args.port)
         return 0
     if args.worker:
         print(json.dumps(run_cycle(args)))
         return 0
     pinned = pin_to_one_core()
     core = min(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    server = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve", "--hosts", str(args.hosts)]
-        + ([] if core is None else ["--avoid-core", str(core)]),
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    seeded = _seeded_state(args)
+    command = [sys.executable, str(Path(__file__).resolve()), "--serve", "--hosts", str(args.hosts)]
+    command += [] if core is None else ["--avoid-core", str(core)]
+    command += ["--port", str(seeded["port"] if seeded else args.port)]
+    command += ["--epoch", str(seeded["epoch"])] if seeded else []
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         ready = json.loads(server.stdout.readline())
         addresses = ready["hosts"]
         _print_header(args, pinned, ready["cores"], len(addresses))
         with tempfile.TemporaryDirectory(prefix="monitor-bench-poll-") as directory:
-            first = _worker(args, addresses, directory)
-            _print_cycle("cycle 1 (seeding, not the target)", first)
-            stats = _control(addresses[0], "/control/cycle/2")
-            print(f"  server: {_served(stats, 1)}")
-            second = _worker(args, addresses, directory, profile=args.profile)
-            _print_cycle("cycle 2 (measured)", second)
+            seeding = Path(args.seeded) if args.seeded else Path(directory) / "seeded"
+            if not seeded:
+                seeding.mkdir(parents=True, exist_ok=True)
+                first = _worker(args, addresses, str(seeding))
+                _print_cycle("cycle 1 (seeding, not the target)", first)
+                if args.seeded:
+                    state = {"epoch": ready["epoch"], "port": addresses[0][1]}
+                    (seeding / "seeded.json").write_text(json.dumps(state | {"feeds": args.feeds}))
+            else:
+                print(f"cycle 1: the database seeded before in {seeding}")
             stats = _control(addresses[0], "/control/stats")
-            print(f"  server: {_served(stats, 2)}")
-        _print_targets(args.feeds, second)
-        if "profile" in second:
+            print(f"  server: {_served(stats, 1)}")
+            runs = []
+            for run in range(args.repeat):
+                _control(addresses[0], "/control/cycle/2")
+                measured = Path(directory) / f"cycle2-{run}"
+                measured.mkdir()
+                for path in seeding.glob("monitor.db*"):  # each run from the seeded state
+                    shutil.copy2(path, measured / path.name)
+                second = _worker(args, addresses, str(measured), profile=args.profile)
+                _print_cycle("cycle 2 (measured)", second)
+                stats = _control(addresses[0], "/control/stats")
+                print(f"  server: {_served(stats, 2)}")
+                runs.append(second)
+                shutil.rmtree(measured)
+        for second in runs:
+            _print_targets(args.feeds, second)
+        if "profile" in runs[-1]:
             print()
             print("profile of cycle 2 (to_thread work run inline; figures inflated):")
-            print(second["profile"])
+            print(runs[-1]["profile"])
     finally:
         server.terminate()
         server.wait(timeout=10)
     return 0
+
+
+def _seeded_state(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The epoch and port of a database seeded before in --seeded DIR, or None (seed now)."""
+    if not args.seeded:
+        return None
+    recorded = Path(args.seeded) / "seeded.json"
+    if not recorded.exists():
+        args.port = args.port or _free_port()
+        return None
+    state: dict[str, Any] = json.loads(recorded.read_text())
+    if state["feeds"] != args.feeds:
+        raise SystemExit(f"{args.seeded} was seeded with {state['feeds']} feeds, not {args.feeds}")
+    return state
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _worker(
@@ -470,6 +550,13 @@ def _print_cycle(name: str, run: dict[str, Any]) -> None:
         f" {statuses.get('not_modified', 0):,}, unchanged {statuses.get('unchanged', 0):,},"
         f" errors {errors:,}" + (f" {run['errors']}" if errors else "")
     )
+    steps = dict(run["steps"])
+    other = run["CPU s"] - sum(steps.values())
+    print(
+        "  CPU s by step: "
+        + ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(steps.items()))
+        + f", fetch and event loop {other:.1f}"
+    )
     print(
         f"  new items {run['new items']:,}, alerts {run['alerts']:,}; stored in all: items"
         f" {run['items stored']:,}, alerts {run['alerts stored']:,}; database"
@@ -499,7 +586,15 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-connections", type=int, help="fetch.max_connections (default 16)")
     parser.add_argument("--max-per-host", type=int, help="fetch.max_per_host (default 2)")
     parser.add_argument("--profile", action="store_true", help="cProfile cycle 2")
+    parser.add_argument(
+        "--seeded",
+        metavar="DIR",
+        help="keep the seeded database in DIR, and reuse it when DIR holds one (skips cycle 1)",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="measure cycle 2 N times")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--epoch", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--avoid-core", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--addresses", help=argparse.SUPPRESS)
