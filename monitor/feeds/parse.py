@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from monitor.feeds.plain_rss import plain_rss
 from monitor.feeds.urls import canonical_url
 from monitor.model import FeedEntry, ParsedFeed
 
@@ -41,6 +42,17 @@ def parse_feed(content: bytes, *, base_url: str, content_type: str | None = None
 
 
 def _parse(content: bytes, base_url: str, content_type: str | None) -> ParsedFeed:
+    plain = plain_rss(content, base_url, content_type)
+    if plain is not None:
+        return ParsedFeed(
+            title=_text(plain["title"]) or None,
+            entries=tuple(_entry(raw, base_url) for raw in plain["items"]),
+            ttl=_ttl(plain["ttl"]),
+        )
+    return _parse_with_feedparser(content, base_url, content_type)
+
+
+def _parse_with_feedparser(content: bytes, base_url: str, content_type: str | None) -> ParsedFeed:
     result = feedparser.parse(
         io.BytesIO(content),
         response_headers={
@@ -63,7 +75,9 @@ def _parse(content: bytes, base_url: str, content_type: str | None) -> ParsedFee
         warning = None
         if problem:
             warning = f"malformed feed: {problem}" if malformed else problem
-        return ParsedFeed(title=title, entries=entries, warning=warning, ttl=_ttl(result))
+        return ParsedFeed(
+            title=title, entries=entries, warning=warning, ttl=_ttl(result.feed.get("ttl"))
+        )
     recognised = bool(result.get("version"))
     if not recognised and _looks_like_html(content, content_type):
         return _failure("not a feed: the server returned an HTML page")
@@ -73,13 +87,15 @@ def _parse(content: bytes, base_url: str, content_type: str | None) -> ParsedFee
         return ParsedFeed(title=title, entries=(), error=f"malformed feed: {problem}")
     if not recognised:
         return _failure("not a feed: no RSS, Atom or RDF document found")
-    return ParsedFeed(title=title, entries=(), warning=problem or None, ttl=_ttl(result))
+    return ParsedFeed(
+        title=title, entries=(), warning=problem or None, ttl=_ttl(result.feed.get("ttl"))
+    )
 
 
-def _ttl(result: Any) -> float | None:
+def _ttl(raw: Any) -> float | None:
     """RSS <ttl>: minutes the channel may be cached before refreshing; None when absent or
     not a positive whole number."""
-    value = _text(result.feed.get("ttl")).strip()
+    value = _text(raw).strip()
     return float(value) * 60 if value.isascii() and value.isdigit() and int(value) > 0 else None
 
 
@@ -90,7 +106,8 @@ def _failure(message: str) -> ParsedFeed:
 def _entry(raw: Any, base_url: str) -> FeedEntry:
     title = _text(raw.get("title"))
     summary = _text(raw.get("summary"))
-    content = "\n".join(_text(part.get("value")) for part in raw.get("content") or ())
+    parts = raw.get("content") or ()
+    content = parts if isinstance(parts, str) else "\n".join(_text(p.get("value")) for p in parts)
     if content == summary:  # Atom entries with only <content> get it copied into summary
         content = ""
     url = _entry_url(raw.get("link"), base_url)

@@ -1,0 +1,116 @@
+"""The fast path for plain RSS 2.0 gives what feedparser gives, and leaves everything else to
+feedparser."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.feeds.parse import _parse, _parse_with_feedparser, parse_feed
+from monitor.feeds.plain_rss import plain_rss
+from tests.test_feed_corpora import CORPUS, corpus_files
+
+BASE = "https://www.exemple.fr/rss/une.xml"
+RSS_TYPE = "application/rss+xml; charset=UTF-8"
+
+NEWS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+     xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/">
+<channel><title> Le Monde — International </title><link>https://www.exemple.fr/</link>
+<ttl>15</ttl>
+<item><title>L’OTAN refuse une zone d’exclusion aérienne</title>
+  <link>/international/article/2022/03/05/otan.html</link>
+  <guid isPermaLink="false">lemonde-123456</guid>
+  <pubDate>Sat, 05 Mar 2022 09:15:00 +0100</pubDate><dc:creator>AFP</dc:creator>
+  <category>Ukraine</category><media:content url="https://img.exemple.fr/a.jpg" medium="image"/>
+  <description><![CDATA[<p>L’Alliance a rejeté &laquo; fermement &raquo; la demande.</p>]]>
+  </description>
+  <content:encoded>&lt;p&gt;Texte intégral&amp;nbsp;: «&#160;non&#160;».&lt;/p&gt;</content:encoded>
+</item>
+<item><title>Seulement le contenu</title><guid>https://www.exemple.fr/b.html</guid>
+  <dc:date>2022-03-05T10:00:00+01:00</dc:date>
+  <content:encoded>&lt;p&gt;Pas de description.&lt;/p&gt;</content:encoded></item>
+<item><title>Un guid relatif</title><guid>c.html</guid><description>Texte</description></item>
+<item><description>Sans titre ni lien</description></item>
+</channel></rss>
+"""
+
+
+def test_a_news_feed_reads_the_same_as_with_feedparser() -> None:
+    document = NEWS.encode("utf-8")
+    assert plain_rss(document, BASE, RSS_TYPE) is not None
+    fast = _parse(document, BASE, RSS_TYPE)
+    assert fast == _parse_with_feedparser(document, BASE, RSS_TYPE)
+    assert fast.title == "Le Monde — International" and fast.ttl == 900.0
+    first, only_content, relative, bare = fast.entries
+    assert (first.key, first.url) == (
+        "lemonde-123456",
+        "https://www.exemple.fr/international/article/2022/03/05/otan.html",
+    )
+    assert first.content == "<p>Texte intégral&nbsp;: «\xa0non\xa0».</p>"
+    assert only_content.summary == "<p>Pas de description.</p>" and only_content.content == ""
+    assert only_content.published is not None
+    assert relative.key == relative.url == "https://www.exemple.fr/rss/c.html"
+    assert bare.key.startswith("hash:") and bare.url is None
+
+
+@pytest.mark.parametrize(
+    ("document", "content_type"),
+    [
+        pytest.param(
+            NEWS.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"'), RSS_TYPE, id="latin-1"
+        ),
+        pytest.param(NEWS, "application/rss+xml; charset=windows-1252", id="http-charset"),
+        pytest.param(
+            NEWS.replace("<rss", '<!DOCTYPE rss [<!ENTITY x "y">]>\n<rss'), RSS_TYPE, id="doctype"
+        ),
+        pytest.param(NEWS.replace("<channel>", '<channel xml:base="/x/">'), RSS_TYPE, id="base"),
+        pytest.param(NEWS.replace("</item>", "", 1), RSS_TYPE, id="not-well-formed"),
+        pytest.param(NEWS.replace('version="2.0"', 'version="3.0"'), RSS_TYPE, id="version"),
+        pytest.param(
+            NEWS.replace("<dc:creator>AFP</dc:creator>", "<dc:title>Autre</dc:title>"),
+            RSS_TYPE,
+            id="other-field-source",
+        ),
+        pytest.param(
+            NEWS.replace("<category>Ukraine</category>", "<title>Deux titres</title>"),
+            RSS_TYPE,
+            id="repeated-field",
+        ),
+        pytest.param(
+            NEWS.replace("<title>Un guid", "<title><b>Un</b> guid"), RSS_TYPE, id="markup"
+        ),
+        pytest.param(
+            '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+            "</feed>",
+            RSS_TYPE,
+            id="atom",
+        ),
+    ],
+)
+def test_anything_else_goes_to_feedparser(document: str, content_type: str) -> None:
+    data = document.encode("utf-8")
+    assert plain_rss(data, BASE, content_type) is None
+    assert _parse(data, BASE, content_type) == _parse_with_feedparser(data, BASE, content_type)
+
+
+def test_entities_are_never_expanded_on_either_path() -> None:
+    laughs = NEWS.replace(
+        "<rss",
+        '<!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        "\n<rss",
+    ).replace("Texte</description>", "&b;</description>")
+    parsed = parse_feed(laughs.encode("utf-8"), base_url=BASE, content_type=RSS_TYPE)
+    assert "aaaaaaaaaa" not in "".join(entry.summary for entry in parsed.entries)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"feed corpus not found at {CORPUS}")
+def test_every_corpus_file_the_fast_path_takes_reads_as_with_feedparser() -> None:
+    taken = 0
+    for path in corpus_files():
+        data = path.read_bytes()
+        base = f"https://corpus.example/{path.parent.name}/{path.name}"
+        if plain_rss(data, base, None) is None:
+            continue
+        taken += 1
+        assert _parse(data, base, None) == _parse_with_feedparser(data, base, None), path
+    assert taken > 300  # the suites' plain RSS 2.0 documents
