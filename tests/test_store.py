@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select, update
 
 from monitor.dedup.fingerprint import Fingerprint, fingerprint
 from monitor.model import ItemText, PreparedItem
+from monitor.store import feeds as feed_store
 from monitor.store.alerts import create_alert
 from monitor.store.database import open_engine, upgrade
 from monitor.store.feeds import claim_due_feeds, sync_feeds
@@ -167,6 +168,17 @@ def test_claims_lease_and_resend_after_a_crash(engine: Engine) -> None:
         assert claim_due_deliveries(connection, NOW + timedelta(days=9), lease) == []
         counts = outbox_counts(connection)
     assert (counts.sent, counts.pending, counts.resends) == (1, 0, 1)
+
+
+def test_a_claim_larger_than_one_statement_claims_every_feed(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The lease is written in slices (SQLite binds at most 32,766 values per statement).
+    monkeypatch.setattr(feed_store, "_CLAIM_SLICE", 3)
+    with engine.begin() as connection:
+        sync_feeds(connection, [(f"http://{n}.test/rss", None) for n in range(7)], NOW)
+        assert len(claim_due_feeds(connection, NOW, timedelta(minutes=10))) == 7
+        assert claim_due_feeds(connection, NOW + timedelta(minutes=9), timedelta(minutes=10)) == []
 
 
 def test_due_feeds_are_claimed_once(engine: Engine) -> None:

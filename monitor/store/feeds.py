@@ -66,6 +66,9 @@ def sync_feeds(
             connection.execute(update(feeds).where(feeds.c.url == url).values(active=False))
 
 
+_CLAIM_SLICE = 10_000
+
+
 def claim_due_feeds(
     connection: Connection, now: datetime, lease: timedelta, *, all_feeds: bool = False
 ) -> list[FeedState]:
@@ -76,10 +79,12 @@ def claim_due_feeds(
     if not all_feeds:
         query = query.where(feeds.c.next_check_at <= now)
     rows = connection.execute(query.with_for_update(skip_locked=True)).all()
-    if rows:
+    ids = [row.id for row in rows]
+    # In slices: a statement may bind at most 32,766 values on SQLite, 65,535 on PostgreSQL.
+    for start in range(0, len(ids), _CLAIM_SLICE):
         connection.execute(
             update(feeds)
-            .where(feeds.c.id.in_([row.id for row in rows]))
+            .where(feeds.c.id.in_(ids[start : start + _CLAIM_SLICE]))
             .values(next_check_at=now + lease)
         )
     return [
