@@ -113,8 +113,8 @@ class Poller:
                 log.exception("feed %s: unexpected error while polling", redact_url(feed.url))
                 return await self._fail(feed, "internal", f"internal error: {exc!r}")
         except Exception as exc:
-            # Even the failure could not be recorded (database down?): the claim lease
-            # expires and the feed is polled again; nothing was stored, nothing is lost.
+            # Not even the failure could be recorded: the claim lease expires and the feed is
+            # polled again; nothing was stored, nothing is lost, the other feeds go on.
             log.error("feed %s: poll not recorded: %r", redact_url(feed.url), exc)
             return PollReport(feed.url, "error:internal", error=repr(exc))
 
