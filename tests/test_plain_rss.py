@@ -114,3 +114,14 @@ def test_every_corpus_file_the_fast_path_takes_reads_as_with_feedparser() -> Non
         taken += 1
         assert _parse(data, base, None) == _parse_with_feedparser(data, base, None), path
     assert taken > 300  # the suites' plain RSS 2.0 documents
+
+
+def test_a_failure_of_the_fast_path_falls_back_to_feedparser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("monitor.feeds.parse.plain_rss", broken)
+    parsed = parse_feed(NEWS.encode("utf-8"), base_url=BASE, content_type=RSS_TYPE)
+    assert parsed.error is None and len(parsed.entries) == 4

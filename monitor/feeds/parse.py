@@ -42,7 +42,10 @@ def parse_feed(content: bytes, *, base_url: str, content_type: str | None = None
 
 
 def _parse(content: bytes, base_url: str, content_type: str | None) -> ParsedFeed:
-    plain = plain_rss(content, base_url, content_type)
+    try:
+        plain = plain_rss(content, base_url, content_type)
+    except Exception:  # a shortcut only: whatever it cannot take, feedparser reads
+        plain = None
     if plain is not None:
         return ParsedFeed(
             title=_text(plain["title"]) or None,
