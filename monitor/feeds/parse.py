@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from monitor.feeds.plain_rss import plain_rss
+from monitor.feeds.plain_feed import plain_feed
 from monitor.feeds.urls import canonical_url
 from monitor.model import FeedEntry, ParsedFeed
 
@@ -43,7 +43,7 @@ def parse_feed(content: bytes, *, base_url: str, content_type: str | None = None
 
 def _parse(content: bytes, base_url: str, content_type: str | None) -> ParsedFeed:
     try:
-        plain = plain_rss(content, base_url, content_type)
+        plain = plain_feed(content, base_url, content_type)
     except Exception:  # a shortcut only: whatever it cannot take, feedparser reads
         plain = None
     if plain is not None:

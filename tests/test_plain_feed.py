@@ -1,12 +1,12 @@
-"""The fast path for plain RSS 2.0 gives what feedparser gives, and leaves everything else to
-feedparser."""
+"""The fast path for plain RSS 2.0 and Atom 1.0 gives what feedparser gives, and leaves
+everything else to feedparser."""
 
 from __future__ import annotations
 
 import pytest
 
 from monitor.feeds.parse import _parse, _parse_with_feedparser, parse_feed
-from monitor.feeds.plain_rss import plain_rss
+from monitor.feeds.plain_feed import plain_feed
 from tests.test_feed_corpora import CORPUS, corpus_files
 
 BASE = "https://www.exemple.fr/rss/une.xml"
@@ -37,7 +37,7 @@ NEWS = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_a_news_feed_reads_the_same_as_with_feedparser() -> None:
     document = NEWS.encode("utf-8")
-    assert plain_rss(document, BASE, RSS_TYPE) is not None
+    assert plain_feed(document, BASE, RSS_TYPE) is not None
     fast = _parse(document, BASE, RSS_TYPE)
     assert fast == _parse_with_feedparser(document, BASE, RSS_TYPE)
     assert fast.title == "Le Monde — International" and fast.ttl == 900.0
@@ -51,6 +51,61 @@ def test_a_news_feed_reads_the_same_as_with_feedparser() -> None:
     assert only_content.published is not None
     assert relative.key == relative.url == "https://www.exemple.fr/rss/c.html"
     assert bare.key.startswith("hash:") and bare.url is None
+
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title type="text">Le Figaro - International</title>
+<id>urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6</id><updated>2022-03-05T09:00:00Z</updated>
+<entry><title type="html">L&#8217;OTAN dit &lt;em&gt;non&lt;/em&gt;</title>
+  <link rel="alternate" type="text/html" href="/international/otan-20220305"/>
+  <link rel="enclosure" type="image/jpeg" href="https://img.exemple.fr/b.jpg"/>
+  <id>tag:lefigaro.fr,2022:otan</id><author><name>AFP</name></author>
+  <published>2022-03-05T09:15:00+01:00</published><updated>2022-03-05T10:00:00+01:00</updated>
+  <summary type="html">&lt;p&gt;L&#8217;Alliance refuse.&lt;/p&gt;</summary>
+  <content type="html">&lt;p&gt;Le texte entier.&lt;/p&gt;</content></entry>
+<entry><title>Seulement le contenu</title><link href="https://www.exemple.fr/c"/>
+  <id>https://www.exemple.fr/c</id><updated>not a date</updated>
+  <content type="text">Texte brut</content></entry>
+</feed>
+"""
+ATOM_TYPE = "application/atom+xml"
+
+
+def test_an_atom_feed_reads_the_same_as_with_feedparser() -> None:
+    document = ATOM.encode("utf-8")
+    assert plain_feed(document, BASE, ATOM_TYPE) is not None
+    fast = _parse(document, BASE, ATOM_TYPE)
+    assert fast == _parse_with_feedparser(document, BASE, ATOM_TYPE)
+    first, only_content = fast.entries
+    assert first.url == "https://www.exemple.fr/international/otan-20220305"
+    assert (first.key, first.title) == ("tag:lefigaro.fr,2022:otan", "L’OTAN dit <em>non</em>")
+    assert (only_content.summary, only_content.content, only_content.published) == (
+        "Texte brut",
+        "",
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(
+            ATOM.replace('<content type="text">Texte brut</content>',
+                         '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+                         "<p>XHTML</p></div></content>"),
+            id="xhtml",
+        ),
+        pytest.param(ATOM.replace('type="text/html" href', 'type="text/plain" href'), id="link"),
+        pytest.param(ATOM.replace("<feed ", '<feed xml:base="https://x/" '), id="base"),
+        pytest.param(ATOM.replace("<author><name>AFP</name></author>", "<source><title>S"
+                                  "</title></source>"), id="source"),
+        pytest.param(ATOM.replace('type="text">Le', 'src="/a" type="text">Le'), id="src"),
+    ],
+)  # fmt: skip
+def test_atom_the_fast_path_does_not_know_goes_to_feedparser(document: str) -> None:
+    data = document.encode("utf-8")
+    assert plain_feed(data, BASE, ATOM_TYPE) is None
+    assert _parse(data, BASE, ATOM_TYPE) == _parse_with_feedparser(data, BASE, ATOM_TYPE)
 
 
 @pytest.mark.parametrize(
@@ -80,16 +135,15 @@ def test_a_news_feed_reads_the_same_as_with_feedparser() -> None:
             NEWS.replace("<title>Un guid", "<title><b>Un</b> guid"), RSS_TYPE, id="markup"
         ),
         pytest.param(
-            '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
-            "</feed>",
+            '<?xml version="1.0"?><feed xmlns="http://purl.org/atom/ns#"><title>A</title></feed>',
             RSS_TYPE,
-            id="atom",
+            id="atom-0.3",
         ),
     ],
 )
 def test_anything_else_goes_to_feedparser(document: str, content_type: str) -> None:
     data = document.encode("utf-8")
-    assert plain_rss(data, BASE, content_type) is None
+    assert plain_feed(data, BASE, content_type) is None
     assert _parse(data, BASE, content_type) == _parse_with_feedparser(data, BASE, content_type)
 
 
@@ -109,11 +163,11 @@ def test_every_corpus_file_the_fast_path_takes_reads_as_with_feedparser() -> Non
     for path in corpus_files():
         data = path.read_bytes()
         base = f"https://corpus.example/{path.parent.name}/{path.name}"
-        if plain_rss(data, base, None) is None:
+        if plain_feed(data, base, None) is None:
             continue
         taken += 1
         assert _parse(data, base, None) == _parse_with_feedparser(data, base, None), path
-    assert taken > 300  # the suites' plain RSS 2.0 documents
+    assert taken > 600  # the suites' plain RSS 2.0 and Atom 1.0 documents
 
 
 def test_a_failure_of_the_fast_path_falls_back_to_feedparser(
@@ -122,6 +176,6 @@ def test_a_failure_of_the_fast_path_falls_back_to_feedparser(
     def broken(*args: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr("monitor.feeds.parse.plain_rss", broken)
+    monkeypatch.setattr("monitor.feeds.parse.plain_feed", broken)
     parsed = parse_feed(NEWS.encode("utf-8"), base_url=BASE, content_type=RSS_TYPE)
     assert parsed.error is None and len(parsed.entries) == 4
