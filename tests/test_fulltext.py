@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
 from monitor.config import ConfigError, load_config
+from tests.daemon_cli import one_feed_config, poll_all
 from tests.feed_server import FeedServer, rss
 from tests.smtp_server import SmtpServer
 from tests.test_end_to_end import BOTANIQUE_ITEM, body_text, pub_date
@@ -26,30 +26,12 @@ du flanc est de l’Europe, a-t-il précisé devant la presse.</p>
 </article><footer>Mentions légales — Tous droits réservés</footer></body></html>"""
 
 
-def write_config(directory: Path, url: str, smtp: SmtpServer) -> Path:
-    path = directory / "monitor.yaml"
-    path.write_text(
-        f"""
-database: sqlite:///{directory / "monitor.db"}
-fetch:
-  allow_private_networks: true
-feeds:
-  - url: {url}
-    fulltext: true
-channels:
-  redaction:
-    url: {smtp.mailto_url()}
-watchlists:
-  - name: otan
-    terms: [OTAN]
-""",
-        encoding="utf-8",
-    )
-    return path
+def write_fulltext_config(directory: Path, url: str, smtp: SmtpServer) -> Path:
+    return one_feed_config(directory, url, smtp.mailto_url(), "fulltext: true")
 
 
 def poll(config: Path) -> None:
-    assert main(["--config", str(config), "poll", "--once", "--all"]) == 0
+    assert poll_all(config) == 0
 
 
 def teaser(link: str) -> dict[str, str]:
@@ -67,7 +49,7 @@ def test_the_article_page_text_is_matched_and_kept(
 ) -> None:
     page = feed_server.serve("/article.html", ARTICLE, "text/html; charset=utf-8")
     url = feed_server.serve("/teasers.xml", rss("Teasers", [BOTANIQUE_ITEM]))
-    config = write_config(tmp_path, url, smtp)
+    config = write_fulltext_config(tmp_path, url, smtp)
     poll(config)  # seeding: no page fetched for the backlog
     assert "/article.html" not in feed_server.requests
     feed_server.serve("/teasers.xml", rss("Teasers", [teaser(page), BOTANIQUE_ITEM]))
@@ -91,7 +73,7 @@ def test_a_page_that_cannot_be_fetched_leaves_the_feed_text(
     tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer
 ) -> None:
     url = feed_server.serve("/teasers.xml", rss("Teasers", [BOTANIQUE_ITEM]))
-    config = write_config(tmp_path, url, smtp)
+    config = write_fulltext_config(tmp_path, url, smtp)
     poll(config)
     missing = feed_server.url("/gone.html")
     item = {**teaser(missing), "description": "L’OTAN se réunit. Lire la suite."}
@@ -107,7 +89,8 @@ def test_fulltext_without_the_extractor_is_a_configuration_error(
     import monitor.feeds.fulltext
 
     monkeypatch.setattr(monitor.feeds.fulltext, "fulltext_available", lambda: False)
-    config = write_config(tmp_path, "https://example.org/rss", smtp)
+    config = write_fulltext_config(tmp_path, "https://example.org/rss", smtp)
     with pytest.raises(ConfigError) as caught:
         load_config(config)
-    assert f"{config}:7: feeds[0].fulltext: needs the optional" in str(caught.value)
+    line = config.read_text().splitlines().index("    fulltext: true") + 1
+    assert f"{config}:{line}: feeds[0].fulltext: needs the optional" in str(caught.value)

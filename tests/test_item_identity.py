@@ -3,49 +3,28 @@ another item. Real polls of a loopback feed server, real email to a loopback SMT
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
 from monitor.model import FeedEntry
 from monitor.pipeline.prepare import prepare_entry
+from tests.daemon_cli import feed_reports, one_feed_config, poll_all
 from tests.feed_server import FeedServer, rss
 from tests.smtp_server import SmtpServer
 from tests.test_end_to_end import BOTANIQUE_ITEM, OTAN_ITEM, body_text
 
 
-def write_config(directory: Path, url: str, smtp: SmtpServer, id_policy: str) -> Path:
-    path = directory / "monitor.yaml"
-    path.write_text(
-        f"""
-database: sqlite:///{directory / "monitor.db"}
-fetch:
-  allow_private_networks: true
-feeds:
-  - url: {url}
-    id_policy: {id_policy}
-channels:
-  redaction:
-    url: {smtp.mailto_url()}
-watchlists:
-  - name: otan
-    terms: [OTAN]
-""",
-        encoding="utf-8",
-    )
-    return path
+def write_identity_config(directory: Path, url: str, smtp: SmtpServer, id_policy: str) -> Path:
+    return one_feed_config(directory, url, smtp.mailto_url(), f"id_policy: {id_policy}")
 
 
 def poll(config: Path) -> None:
-    assert main(["--config", str(config), "poll", "--once", "--all"]) == 0
+    assert poll_all(config) == 0
 
 
 def stored_items(config: Path, capsys: pytest.CaptureFixture[str]) -> int:
-    capsys.readouterr()
-    assert main(["--config", str(config), "feeds", "--json"]) == 0
-    (report,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (report,) = feed_reports(config, capsys).values()
     return int(report["items"])
 
 
@@ -68,7 +47,7 @@ def test_ids_that_change_on_every_build_do_not_alert_again(
         )
 
     url = feed_server.serve("/churn.xml", build(0))
-    config = write_config(tmp_path, url, smtp, id_policy)
+    config = write_identity_config(tmp_path, url, smtp, id_policy)
     poll(config)  # seeding
     for number in (1, 2, 3):
         feed_server.serve("/churn.xml", build(number))
@@ -83,7 +62,7 @@ def test_an_id_reused_for_another_item_makes_a_new_item_that_alerts(
     tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = feed_server.serve("/reuse.xml", rss("Reuse", [{**BOTANIQUE_ITEM, "guid": "latest"}]))
-    config = write_config(tmp_path, url, smtp, "guid")
+    config = write_identity_config(tmp_path, url, smtp, "guid")
     poll(config)  # seeding
     feed_server.serve("/reuse.xml", rss("Reuse", [{**OTAN_ITEM, "guid": "latest"}]))
     poll(config)
@@ -98,7 +77,7 @@ def test_the_same_id_with_new_text_and_the_same_link_is_an_update_not_a_new_item
     tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = feed_server.serve("/update.xml", rss("Update", [BOTANIQUE_ITEM]))
-    config = write_config(tmp_path, url, smtp, "guid")
+    config = write_identity_config(tmp_path, url, smtp, "guid")
     poll(config)
     edited = {**BOTANIQUE_ITEM, "description": "Les serres rouvrent ; l'OTAN n'y est pour rien."}
     feed_server.serve("/update.xml", rss("Update", [edited]))

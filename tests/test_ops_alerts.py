@@ -4,15 +4,14 @@ and the administrator's)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
 from monitor.config import ConfigError, load_config
+from tests.daemon_cli import feed_reports, poll_all, write_config
 from tests.feed_server import FeedServer, rss
 from tests.smtp_server import SmtpServer, running_smtp_server
 from tests.test_end_to_end import OTAN_ITEM, body_text
@@ -30,13 +29,10 @@ def admin() -> Iterator[SmtpServer]:
         yield server
 
 
-def write_config(directory: Path, url: str, desk: SmtpServer, admin: SmtpServer) -> Path:
-    path = directory / "monitor.yaml"
-    path.write_text(
+def write_ops_config(directory: Path, url: str, desk: SmtpServer, admin: SmtpServer) -> Path:
+    return write_config(
+        directory,
         f"""
-database: sqlite:///{directory / "monitor.db"}
-fetch:
-  allow_private_networks: true
 feeds:
   - url: {url}
     name: Le Quotidien
@@ -52,19 +48,15 @@ watchlists:
   - name: otan
     terms: [OTAN]
 """,
-        encoding="utf-8",
     )
-    return path
 
 
 def poll(config: Path) -> None:
-    main(["--config", str(config), "poll", "--once", "--all"])
+    poll_all(config)  # the failing polls exit non-zero
 
 
 def stale_since(config: Path, capsys: pytest.CaptureFixture[str]) -> str | None:
-    capsys.readouterr()
-    assert main(["--config", str(config), "feeds", "--json"]) == 0
-    (report,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (report,) = feed_reports(config, capsys).values()
     return report["stale_since"]  # type: ignore[no-any-return]
 
 
@@ -76,7 +68,7 @@ def test_a_failing_feed_alerts_the_ops_channel_once_then_once_more_when_it_recov
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     url = feed_server.url("/quotidien.xml")  # 404 for now
-    config = write_config(tmp_path, url, desk, admin)
+    config = write_ops_config(tmp_path, url, desk, admin)
     poll(config)
     assert admin.messages == []  # added a moment ago: not stale yet
     time.sleep(1.2)
@@ -103,7 +95,7 @@ def test_a_silent_feed_is_stale_too(
     tmp_path: Path, feed_server: FeedServer, desk: SmtpServer, admin: SmtpServer
 ) -> None:
     url = feed_server.serve("/quotidien.xml", rss("Le Quotidien", []))
-    config = write_config(tmp_path, url, desk, admin)
+    config = write_ops_config(tmp_path, url, desk, admin)
     poll(config)
     time.sleep(1.2)
     poll(config)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,28 +12,14 @@ import pytest
 from monitor.cli import main
 from monitor.feeds.fetch import build_client, fetch_feed
 from monitor.model import Validators
+from tests.daemon_cli import feed_reports, write_config
 from tests.feed_server import FeedServer, rss
 
 
-def write_config(directory: Path, urls: list[str], fetch: str) -> Path:
+def write_feeds_config(directory: Path, urls: list[str], fetch: str) -> Path:
     feeds = "\n".join(f"  - url: {url}" for url in urls)
-    path = directory / "monitor.yaml"
-    path.write_text(
-        f"""
-database: sqlite:///{directory / "monitor.db"}
-fetch:
-  allow_private_networks: true
-  timeout: 10s
-{fetch}
-feeds:
-{feeds}
-watchlists:
-  - name: otan
-    terms: [OTAN]
-""",
-        encoding="utf-8",
-    )
-    return path
+    body = f"feeds:\n{feeds}\nwatchlists:\n  - name: otan\n    terms: [OTAN]\n"
+    return write_config(directory, body, fetch=f"  timeout: 10s\n{fetch}")
 
 
 def test_feeds_of_one_host_are_fetched_at_most_max_per_host_at_a_time(
@@ -47,7 +32,7 @@ def test_feeds_of_one_host_are_fetched_at_most_max_per_host_at_a_time(
     # Two host names for the same server: each is a host of its own for the limits.
     urls = [f"http://127.0.0.1:{port}{path}" for path in paths[:3]]
     urls += [f"http://localhost:{port}{path}" for path in paths[3:]]
-    config = write_config(tmp_path, urls, "  max_per_host: 1\n  max_connections: 8")
+    config = write_feeds_config(tmp_path, urls, "  max_per_host: 1\n  max_connections: 8")
     assert main(["--config", str(config), "poll", "--once"]) == 0
     assert feed_server.most_in_flight == {"127.0.0.1": 1, "localhost": 1}
 
@@ -59,17 +44,10 @@ def test_the_global_limit_holds_across_hosts(tmp_path: Path, feed_server: FeedSe
     port = feed_server.port
     urls = [f"http://127.0.0.1:{port}{path}" for path in paths[:3]]
     urls += [f"http://localhost:{port}{path}" for path in paths[3:]]
-    config = write_config(tmp_path, urls, "  max_per_host: 3\n  max_connections: 1")
+    config = write_feeds_config(tmp_path, urls, "  max_per_host: 3\n  max_connections: 1")
     assert main(["--config", str(config), "poll", "--once"]) == 0
     assert max(feed_server.most_in_flight.values()) == 1
     assert sum(feed_server.most_in_flight.values()) == 2  # both hosts, one after the other
-
-
-def feeds_json(config: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]]:
-    capsys.readouterr()
-    assert main(["--config", str(config), "feeds", "--json"]) == 0
-    reports = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    return {report["url"]: report for report in reports}
 
 
 def wait_minutes(report: dict[str, Any]) -> float:
@@ -82,12 +60,12 @@ def test_a_feed_that_moved_permanently_is_polled_at_its_new_address(
 ) -> None:
     old = feed_server.serve("/old.xml", "", status=301, headers={"Location": "/new.xml"})
     new = feed_server.serve("/new.xml", rss("Déménagé", []))
-    config = write_config(tmp_path, [old], "")
+    config = write_feeds_config(tmp_path, [old], "")
     assert main(["--config", str(config), "poll", "--once"]) == 0
     assert feed_server.requests == ["/old.xml", "/new.xml"]
     assert main(["--config", str(config), "poll", "--once", "--all"]) == 0
     assert feed_server.requests[2:] == ["/new.xml"]
-    report = feeds_json(config, capsys)[old]
+    report = feed_reports(config, capsys)[old]
     assert report["moved_to"] == new
     assert report["status"] == "not_modified"
 
@@ -108,16 +86,16 @@ def test_server_hints_lengthen_the_interval_up_to_max_interval(
         "/long.xml", rss("Long", []), headers={"Cache-Control": "max-age=86400"}
     )
     plain = feed_server.serve("/plain.xml", rss("Plain", []))
-    config = write_config(tmp_path, [cached, ttl, long, plain], "  max_interval: 1h")
+    config = write_feeds_config(tmp_path, [cached, ttl, long, plain], "  max_interval: 1h")
     assert main(["--config", str(config), "poll", "--once"]) == 0
-    reports = feeds_json(config, capsys)
+    reports = feed_reports(config, capsys)
     assert 30 <= wait_minutes(reports[cached]) <= 33.1
     assert 45 <= wait_minutes(reports[ttl]) <= 49.6
     assert 60 <= wait_minutes(reports[long]) <= 66.1
     assert 10 <= wait_minutes(reports[plain]) <= 11.1
     # A 304 keeps honouring the <ttl> its last document announced.
     assert main(["--config", str(config), "poll", "--once", "--all"]) == 0
-    reports = feeds_json(config, capsys)
+    reports = feed_reports(config, capsys)
     assert reports[ttl]["status"] == "not_modified"
     assert 45 <= wait_minutes(reports[ttl]) <= 49.6
 
