@@ -22,28 +22,28 @@ def write_feeds_config(directory: Path, urls: list[str], fetch: str) -> Path:
     return write_config(directory, body, fetch=f"  timeout: 10s\n{fetch}")
 
 
-def test_feeds_of_one_host_are_fetched_at_most_max_per_host_at_a_time(
-    tmp_path: Path, feed_server: FeedServer
-) -> None:
+def slow_feeds_on_two_hosts(feed_server: FeedServer) -> list[str]:
+    """Six feeds answering after 0.2 s, three under each of two host names for the same server:
+    each name is a host of its own for the limits."""
     paths = [f"/feed{n}.xml" for n in range(6)]
     for path in paths:
         feed_server.serve(path, rss("Lent", []), delay=0.2)
     port = feed_server.port
-    # Two host names for the same server: each is a host of its own for the limits.
     urls = [f"http://127.0.0.1:{port}{path}" for path in paths[:3]]
-    urls += [f"http://localhost:{port}{path}" for path in paths[3:]]
+    return urls + [f"http://localhost:{port}{path}" for path in paths[3:]]
+
+
+def test_feeds_of_one_host_are_fetched_at_most_max_per_host_at_a_time(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    urls = slow_feeds_on_two_hosts(feed_server)
     config = write_feeds_config(tmp_path, urls, "  max_per_host: 1\n  max_connections: 8")
     assert main(["--config", str(config), "poll", "--once"]) == 0
     assert feed_server.most_in_flight == {"127.0.0.1": 1, "localhost": 1}
 
 
 def test_the_global_limit_holds_across_hosts(tmp_path: Path, feed_server: FeedServer) -> None:
-    paths = [f"/feed{n}.xml" for n in range(6)]
-    for path in paths:
-        feed_server.serve(path, rss("Lent", []), delay=0.2)
-    port = feed_server.port
-    urls = [f"http://127.0.0.1:{port}{path}" for path in paths[:3]]
-    urls += [f"http://localhost:{port}{path}" for path in paths[3:]]
+    urls = slow_feeds_on_two_hosts(feed_server)
     config = write_feeds_config(tmp_path, urls, "  max_per_host: 3\n  max_connections: 1")
     assert main(["--config", str(config), "poll", "--once"]) == 0
     assert max(feed_server.most_in_flight.values()) == 1
