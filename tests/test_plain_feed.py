@@ -21,7 +21,8 @@ NEWS = """<?xml version="1.0" encoding="UTF-8"?>
   <link>/international/article/2022/03/05/otan.html</link>
   <guid isPermaLink="false">lemonde-123456</guid>
   <pubDate>Sat, 05 Mar 2022 09:15:00 +0100</pubDate><dc:creator>AFP</dc:creator>
-  <category>Ukraine</category><media:content url="https://img.exemple.fr/a.jpg" medium="image"/>
+  <category>Ukraine</category><category>OTAN</category>
+  <media:content url="https://img.exemple.fr/a.jpg" medium="image"/>
   <description><![CDATA[<p>L’Alliance a rejeté &laquo; fermement &raquo; la demande.</p>]]>
   </description>
   <content:encoded>&lt;p&gt;Texte intégral&amp;nbsp;: «&#160;non&#160;».&lt;/p&gt;</content:encoded>
@@ -60,6 +61,7 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
   <link rel="alternate" type="text/html" href="/international/otan-20220305"/>
   <link rel="enclosure" type="image/jpeg" href="https://img.exemple.fr/b.jpg"/>
   <id>tag:lefigaro.fr,2022:otan</id><author><name>AFP</name></author>
+  <category term="otan"/><category term="ukraine"/>
   <published>2022-03-05T09:15:00+01:00</published><updated>2022-03-05T10:00:00+01:00</updated>
   <summary type="html">&lt;p&gt;L&#8217;Alliance refuse.&lt;/p&gt;</summary>
   <content type="html">&lt;p&gt;Le texte entier.&lt;/p&gt;</content></entry>

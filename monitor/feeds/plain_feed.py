@@ -44,6 +44,8 @@ _ITEM_CHILDREN = frozenset(
         "{http://rssnamespace.org/feedburner/ext/1.0}origLink",
     }
 )  # fmt: skip
+# The ones read here: each may come once (categories, enclosures... may repeat).
+_ITEM_FIELDS = frozenset({"title", "link", "guid", "description", "pubDate", _CONTENT, _DC_DATE})
 _RSS_VERSIONS = frozenset({"2.0", "2.0.1", "0.91", "0.92", "0.93", "0.94"})
 _ATOM = "{http://www.w3.org/2005/Atom}"
 # An entry's elements this path reads, and the ones feedparser reads into other keys; only
@@ -53,6 +55,9 @@ _ENTRY_CHILDREN = frozenset(
                                    "updated", "category", "author", "contributor", "rights")}
     | {f"{_MEDIA}thumbnail", f"{_MEDIA}content"}
 )  # fmt: skip
+_ENTRY_FIELDS = frozenset(
+    f"{_ATOM}{name}" for name in ("id", "title", "summary", "content", "published", "updated")
+)
 _WITH_CHILDREN = frozenset({f"{_ATOM}author", f"{_ATOM}contributor"})
 _PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _TEXT_TYPES = frozenset({"text", "html", "text/plain", "text/html"})
@@ -100,9 +105,11 @@ def _item(item: ElementTree.Element, base_url: str) -> dict[str, Any] | None:
     for child in item:
         # Other elements feedparser reads into these fields (dc:title, media:description,
         # atom:summary, itunes:summary...), markup inside one, a repeated field: its rules.
-        if child.tag not in _ITEM_CHILDREN or len(child) or child.tag in children:
+        if child.tag not in _ITEM_CHILDREN or len(child):
             return None
-        children[child.tag] = child
+        if child.tag in children and child.tag in _ITEM_FIELDS:
+            return None
+        children.setdefault(child.tag, child)
     link_element = children.get("link")
     if link_element is not None and link_element.attrib:
         return None  # <link href=... rel=...>: an Atom link, feedparser's rules
@@ -151,7 +158,7 @@ def _entry(entry: ElementTree.Element, base_url: str) -> dict[str, Any] | None:
             return None
         if tag == f"{_ATOM}link":
             links.append(child)
-        elif tag in children and tag not in _WITH_CHILDREN:
+        elif tag in children and tag in _ENTRY_FIELDS:
             return None
         children.setdefault(tag, child)
     fields = [children.get(f"{_ATOM}{name}") for name in ("title", "summary", "content")]
