@@ -3,6 +3,8 @@ everything else to feedparser."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from monitor.feeds.parse import _parse, _parse_with_feedparser, parse_feed
@@ -181,3 +183,108 @@ def test_a_failure_of_the_fast_path_falls_back_to_feedparser(
     monkeypatch.setattr("monitor.feeds.parse.plain_feed", broken)
     parsed = parse_feed(NEWS.encode("utf-8"), base_url=BASE, content_type=RSS_TYPE)
     assert parsed.error is None and len(parsed.entries) == 4
+
+
+EDGE_CASES = {
+    "atom-related-link-only": b'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry>'
+    b'<id>x</id><title>a</title><link rel="related" href="https://ex.fr/r"/></entry></feed>',
+    "atom-relative-id": b'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry>'
+    b"<id>/a/b</id><title>a</title></entry></feed>",
+    "atom-empty-summary": b'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry>'
+    b"<id>x</id><summary></summary><content>c</content></entry></feed>",
+    "rss-item-outside-channel": b'<rss version="0.91"><channel><title>T</title></channel>'
+    b"<item><title>a</title><link>https://ex.fr/a</link></item></rss>",
+    "rss-empty-link-and-guid": b'<rss version="2.0"><channel><title>T</title><item><link></link>'
+    b"<guid>g</guid></item></channel></rss>",
+    "rss-empty-description": b'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules'
+    b'/content/"><channel><title>T</title><item><description></description><content:encoded>c'
+    b"</content:encoded></item></channel></rss>",
+    "rss-whitespace": b'<rss version="2.0"><channel><title> T </title><item><title> a </title>'
+    b"<link>\n  https://ex.fr/a\n</link><guid>  https://ex.fr/g  </guid></item></channel></rss>",
+    "rss-bad-dates": b'<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+    b"<title>T</title><item><pubDate>Mon, 31 Feb 2022 99:99:99 GMT</pubDate><dc:date>2022-01-01"
+    b"T00:00:00Z</dc:date></item></channel></rss>",
+    "rss-bom": b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+    b"<title>T</title><item><title>a</title></item></channel></rss>",
+}
+
+
+@pytest.mark.parametrize("document", EDGE_CASES.values(), ids=EDGE_CASES.keys())
+def test_edge_cases_read_as_with_feedparser(document: bytes) -> None:
+    assert _parse(document, BASE, None) == _parse_with_feedparser(document, BASE, None)
+
+
+TEXTS = ["Titre", "  espaces  ", "L&#8217;OTAN", "a &amp;amp; b", "&lt;p&gt;x&lt;/p&gt;",
+         "<![CDATA[<p>cdata</p>]]>", "", "é à ç", "x &lt; y", "\n multi\nligne \n"]  # fmt: skip
+LINKS = ["https://ex.fr/a", "/rel/path", "rel2", "  https://ex.fr/ws  ", "", "javascript:x()",
+         "http://ex.fr/?", "mailto:a@b.c", "https://ex.fr/a#frag", "//ex.fr/proto"]  # fmt: skip
+DATES = ["Sat, 05 Mar 2022 09:15:00 +0100", "2022-03-05T09:15:00Z", "not a date", "",
+         "Mon, 31 Feb 2022 99:99:99 GMT"]  # fmt: skip
+
+
+def random_rss(rng: random.Random) -> str:
+    def element(tag: str) -> str:
+        if tag == "guid":
+            flag = rng.choice(["", ' isPermaLink="true"', ' isPermaLink="false"'])
+            return f"<guid{flag}>{rng.choice([*LINKS, 'id-123'])}</guid>"
+        if tag == "link":
+            return f"<link>{rng.choice(LINKS)}</link>"
+        if tag in ("pubDate", "dc:date"):
+            return f"<{tag}>{rng.choice(DATES)}</{tag}>"
+        if tag == "enclosure":
+            return '<enclosure url="https://ex.fr/a.mp3" type="audio/mpeg" length="1"/>'
+        return f"<{tag}>{rng.choice(TEXTS)}</{tag}>"
+
+    tags = ["title", "link", "guid", "description", "pubDate", "content:encoded", "dc:date",
+            "category", "category", "author", "enclosure", "dc:creator"]  # fmt: skip
+    items = "".join(
+        "<item>" + "".join(map(element, rng.sample(tags, rng.randint(0, 8)))) + "</item>"
+        for _ in range(rng.randint(0, 4))
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" xmlns:content="http://purl.org/'
+        'rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>'
+        f"{rng.choice(TEXTS)}</title>{rng.choice(['', '<ttl>15</ttl>'])}{items}</channel></rss>"
+    )
+
+
+def random_atom(rng: random.Random) -> str:
+    def element(tag: str) -> str:
+        if tag == "link":
+            rel = rng.choice(["", ' rel="alternate"', ' rel="related"', ' rel="enclosure"'])
+            kind = rng.choice(["", ' type="text/html"', ' type="application/xhtml+xml"'])
+            return f'<link{rel}{kind} href="{rng.choice(LINKS).strip() or "x"}"/>'
+        if tag in ("published", "updated"):
+            return f"<{tag}>{rng.choice(DATES)}</{tag}>"
+        if tag == "author":
+            return "<author><name>AFP</name></author>"
+        if tag == "id":
+            return f"<id>{rng.choice([*LINKS, 'tag:ex.fr,2022:1', 'urn:uuid:1'])}</id>"
+        kind = rng.choice(["", ' type="text"', ' type="html"'])
+        return f"<{tag}{kind}>{rng.choice(TEXTS)}</{tag}>"
+
+    tags = ["id", "title", "link", "link", "summary", "content", "published", "updated", "author"]
+    entries = "".join(
+        "<entry>" + "".join(map(element, rng.sample(tags, rng.randint(0, 8)))) + "</entry>"
+        for _ in range(rng.randint(0, 4))
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>{rng.choice(TEXTS)}</title>{entries}</feed>"
+    )
+
+
+def test_random_feeds_read_as_with_feedparser() -> None:
+    # Fields in any order, present, empty or missing; relative and odd links; bad dates.
+    rng = random.Random(20261125)
+    taken = 0
+    for _ in range(600):
+        document = (random_rss if rng.random() < 0.5 else random_atom)(rng).encode("utf-8")
+        taken += plain_feed(document, BASE, None) is not None
+        fast, reference = _parse(document, BASE, None), _parse_with_feedparser(document, BASE, None)
+        assert (fast.title, fast.entries, fast.ttl) == (
+            reference.title,
+            reference.entries,
+            reference.ttl,
+        ), document
+    assert taken > 550  # the fast path's results, not feedparser's twice

@@ -87,6 +87,8 @@ def plain_feed(content: bytes, base_url: str, content_type: str | None) -> dict[
     if title is None or len(title):
         return None  # a title from elsewhere (dc:title), or markup in it
     items = []
+    if sum(1 for _ in root.iter("item")) != sum(1 for _ in channel.iter("item")):
+        return None  # items outside the channel (RSS 0.9x style): feedparser reads them
     for item in channel.iter("item"):
         fields = _item(item, base_url)
         if fields is None:
@@ -122,14 +124,16 @@ def _item(item: ElementTree.Element, base_url: str) -> dict[str, Any] | None:
     )
     if permalink and guid:
         guid = _urljoin(base_url, guid)
-        link = link or guid
-    description = _text(children.get("description"))
+        if link_element is None:  # an empty <link/> is a link, as for feedparser
+            link = guid
+    description = children.get("description")
     encoded = _text(children.get(_CONTENT))
     return {
         "id": guid,
         "link": _urljoin(base_url, link) if link else "",  # resolved, as feedparser does
         "title": _text(children.get("title")),
-        "summary": description or encoded,  # feedparser's summary falls back on the content
+        # Without a description (an empty one is one), feedparser's summary is the content.
+        "summary": encoded if description is None else _text(description),
         "content": encoded,
         "published_parsed": _date(children.get("pubDate")),
         "updated_parsed": _date(children.get(_DC_DATE)),
@@ -172,13 +176,17 @@ def _entry(entry: ElementTree.Element, base_url: str) -> dict[str, Any] | None:
     ):
         return None  # which link feedparser keeps then is its own rule
     title, summary, content = (_text(field) for field in fields)
+    if fields[1] is None:  # no summary element: feedparser's summary is the content
+        summary = content
     ident = _text(children.get(f"{_ATOM}id"))
+    ident = _urljoin(base_url, ident) if ident else ""
     link = alternates[0].get("href", "").strip() if alternates else ""
     return {
-        "id": _urljoin(base_url, ident) if ident else "",
-        "link": _urljoin(base_url, link) if link else "",
+        "id": ident,
+        # Without an alternate link, feedparser takes the id for one.
+        "link": _urljoin(base_url, link) if link else ident,
         "title": title,
-        "summary": summary or content,
+        "summary": summary,
         "content": content,
         "published_parsed": _date(children.get(f"{_ATOM}published")),
         "updated_parsed": _date(children.get(f"{_ATOM}updated")),
