@@ -431,10 +431,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.seeded:
                     state = {"epoch": ready["epoch"], "port": addresses[0][1]}
                     (seeding / "seeded.json").write_text(json.dumps(state | {"feeds": args.feeds}))
+                stats = _control(addresses[0], "/control/stats")
+                print(f"  server: {_served(stats, 1)}")
             else:
                 print(f"cycle 1: the database seeded before in {seeding}")
-            stats = _control(addresses[0], "/control/stats")
-            print(f"  server: {_served(stats, 1)}")
             runs = []
             for run in range(args.repeat):
                 _control(addresses[0], "/control/cycle/2")
