@@ -20,6 +20,7 @@ class Resource:
     status: int = 200
     delay: float = 0.0  # seconds before answering: a slow publisher
     headers: dict[str, str] = field(default_factory=dict)
+    etag: bool = True  # False: a publisher that sends no validators (no 304 possible)
 
 
 @dataclass
@@ -46,9 +47,10 @@ class FeedServer:
         *,
         delay: float = 0.0,
         headers: dict[str, str] | None = None,
+        etag: bool = True,
     ) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
-        resource = Resource(data, status=status, delay=delay, headers=headers or {})
+        resource = Resource(data, status=status, delay=delay, headers=headers or {}, etag=etag)
         if content_type:
             resource.content_type = content_type
         self.resources[path] = resource
@@ -87,7 +89,11 @@ def running_feed_server() -> Iterator[FeedServer]:
                 self.send_error(404, "Not Found")
                 return
             etag = '"' + hashlib.sha256(resource.body).hexdigest()[:16] + '"'
-            if resource.status == 200 and self.headers.get("If-None-Match") == etag:
+            if (
+                resource.etag
+                and resource.status == 200
+                and self.headers.get("If-None-Match") == etag
+            ):
                 self.send_response(304)
                 self.send_header("ETag", etag)
                 self.end_headers()
@@ -99,7 +105,7 @@ def running_feed_server() -> Iterator[FeedServer]:
                 self.send_header(name, value)
             self.send_header("Content-Type", resource.content_type)
             self.send_header("Content-Length", str(len(resource.body)))
-            if resource.status == 200:
+            if resource.etag and resource.status == 200:
                 self.send_header("ETag", etag)
             self.end_headers()
             self.wfile.write(resource.body)

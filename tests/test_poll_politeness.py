@@ -12,7 +12,7 @@ import pytest
 from monitor.cli import main
 from monitor.feeds.fetch import build_client, fetch_feed
 from monitor.model import Validators
-from tests.daemon_cli import feed_reports, write_config
+from tests.daemon_cli import feed_reports, poll_all, write_config
 from tests.feed_server import FeedServer, rss
 
 
@@ -119,3 +119,36 @@ def test_polls_answered_304_reuse_one_connection(feed_server: FeedServer) -> Non
 
     assert asyncio.run(poll_three_times()) == [False, True, True]
     assert feed_server.connections == 1
+
+
+def test_a_document_whose_items_did_not_change_is_not_stored_again(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def build(built: str, items: list[dict[str, str]]) -> str:
+        # Many feeds stamp every build: new bytes, the same items.
+        return rss("Horodaté", items).replace(
+            "</description>", f"</description><lastBuildDate>{built}</lastBuildDate>", 1
+        )
+
+    first = {"guid": "a-1", "title": "Premier", "link": "https://example.org/1"}
+    second = {"guid": "a-2", "title": "Second", "link": "https://example.org/2"}
+    url = feed_server.serve("/stamped.xml", build("Mon, 01 Jun 2026 10:00:00 GMT", [first]))
+    config = write_feeds_config(tmp_path, [url], "")
+    assert poll_all(config) == 0  # seeding
+    statuses = []
+    for built, items in [
+        ("Mon, 01 Jun 2026 10:00:00 GMT", [first]),  # the same bytes, no validators
+        ("Mon, 01 Jun 2026 10:05:00 GMT", [first]),  # rebuilt: the same items
+        ("Mon, 01 Jun 2026 10:10:00 GMT", [second, first]),  # a new item
+        ("Mon, 01 Jun 2026 10:15:00 GMT", [second, {**first, "title": "Premier, modifié"}]),
+    ]:
+        feed_server.serve("/stamped.xml", build(built, items), etag=False)
+        assert poll_all(config) == 0
+        report = feed_reports(config, capsys)[url]
+        statuses.append((report["status"], report["items"]))
+    assert statuses == [
+        ("unchanged", 1),
+        ("unchanged", 1),
+        ("ok", 2),
+        ("ok", 2),  # an item edited in place: parsed and updated, not a new item
+    ]

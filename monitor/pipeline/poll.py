@@ -151,12 +151,18 @@ class Poller:
         if parsed.error:
             kind = "not_a_feed" if parsed.error.startswith("not a feed") else "parse"
             return await self._fail(feed, kind, parsed.error)
+        entries_hash = _entries_digest(parsed)
+        if entries_hash == feed.entries_hash and feed.seeded:
+            # New bytes, the same entries (a build date, a timestamp in the channel): nothing
+            # to store or match.
+            return await self._succeed(feed, result, "unchanged", body_hash=body_hash)
         full_texts: dict[str, str] = {}
         known: set[str] = set()
         if spec.fulltext and feed.seeded:  # a backlog is stored silently: no pages for it
             full_texts, known = await self._full_texts(feed, spec, parsed)
+        hashes = (body_hash, entries_hash)
         return await self._in_thread(
-            self._ingest, feed, spec, result, parsed, body_hash, full_texts, known
+            self._ingest, feed, spec, result, parsed, hashes, full_texts, known
         )
 
     async def _full_texts(
@@ -197,7 +203,7 @@ class Poller:
         spec: FeedSpec,
         result: FetchResult,
         parsed: ParsedFeed,
-        body_hash: str,
+        hashes: tuple[str, str],  # of the body, of the entries
         full_texts: dict[str, str],
         known: set[str],
     ) -> PollReport:
@@ -263,7 +269,8 @@ class Poller:
                 next_check_at=self._next_check(now, spec, result, parsed.ttl),
                 status="ok",
                 validators=result.validators,
-                body_hash=body_hash,
+                body_hash=hashes[0],
+                entries_hash=hashes[1],
                 title=parsed.title,
                 new_items=new_items,
                 warning=parsed.warning,
@@ -351,6 +358,16 @@ class Poller:
 
         self._state_writes.add(write)
         return PollReport(feed.url, f"error:{kind}", error=message)
+
+
+def _entries_digest(parsed: ParsedFeed) -> str:
+    """What a document says of its items, as one SHA-256: ids, links, texts and dates."""
+    digest = hashlib.sha256()
+    for entry in parsed.entries:
+        published = entry.published.isoformat() if entry.published else ""
+        fields = (entry.key, entry.url or "", entry.title, entry.summary, entry.content, published)
+        digest.update("\x1f".join(fields).encode("utf-8", "surrogatepass") + b"\x1e")
+    return digest.hexdigest()
 
 
 def _host_of(url: str) -> str:

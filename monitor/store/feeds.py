@@ -25,6 +25,7 @@ class FeedState:
     status: str
     fetch_url: str | None = None  # where it moved permanently, if it did
     ttl_seconds: int | None = None  # the RSS <ttl> of its last parsed document
+    entries_hash: str | None = None  # the digest of its last parsed document's entries
 
     @property
     def display_name(self) -> str:
@@ -100,6 +101,7 @@ def claim_due_feeds(
             status=row.status,
             fetch_url=row.fetch_url,
             ttl_seconds=row.ttl_seconds,
+            entries_hash=row.entries_hash,
         )
         for row in rows
     ]
@@ -119,6 +121,7 @@ def record_success(
     warning: str | None = None,
     moved_to: str | None = None,
     ttl_seconds: int | None = None,
+    entries_hash: str | None = None,
 ) -> None:
     values: dict[str, object] = {
         "status": status,
@@ -138,6 +141,8 @@ def record_success(
         values["title"] = title
     if moved_to:
         values["fetch_url"] = moved_to
+    if entries_hash:
+        values["entries_hash"] = entries_hash
     if status == "ok":  # a parsed document: its <ttl>, or none, replaces the last one's
         values["ttl_seconds"] = ttl_seconds
         # The first good parse stores the backlog silently; later polls may alert.

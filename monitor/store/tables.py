@@ -68,6 +68,8 @@ feeds = Table(
     Column("etag", Text),
     Column("last_modified", Text),
     Column("body_hash", String(64)),
+    # The digest of the last parsed document's entries: new bytes, same entries, nothing to do.
+    Column("entries_hash", String(64)),
     Column("next_check_at", UTCDateTime, nullable=False),
     Column("last_checked_at", UTCDateTime),
     Column("last_success_at", UTCDateTime),
