@@ -330,3 +330,16 @@ def test_an_id_reused_with_another_link_and_text_is_a_new_item(engine: Engine) -
         (updated,) = store_items(connection, feed_a, [replace(first, content_hash="hash-3")], NOW)
     assert (again.id, again.is_new) == (new.id, False)
     assert (updated.id, updated.is_new) == (old.id, False)  # same link: an update in place
+
+
+def test_the_migrations_build_the_schema_the_code_declares(engine: Engine) -> None:
+    # A column added to tables.py without its migration (or the reverse) shows up here, on the
+    # backend where it would fail in production.
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from monitor.store.tables import metadata
+
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert differences == []
