@@ -17,6 +17,7 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
+from monitor.feeds import netguard
 from monitor.feeds.fetch import build_client, fetch_feed, fresh_for, parse_retry_after
 from monitor.feeds.netguard import refused_reason
 from monitor.model import FetchError, FetchResult, Validators
@@ -488,6 +489,55 @@ def test_public_address_passes_the_gate() -> None:
         "http://93.184.215.14/feed.xml", allow_private_networks=False, transport=transport
     )
     assert result.content == FEED
+
+
+def test_a_name_that_resolves_elsewhere_when_connecting_is_refused(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DNS rebinding: the first look-up says public, the next one says loopback. The connection
+    # is opened to the address the gate checked at that moment, or not at all.
+    httpserver.expect_request("/feed.xml").respond_with_data(FEED)
+    real_resolve = netguard.resolve
+    look_ups = []
+
+    async def rebinding_resolve(host: str, port: int) -> list[str]:
+        look_ups.append(host)
+        return ["93.184.215.14"] if len(look_ups) == 1 else await real_resolve(host, port)
+
+    monkeypatch.setattr(netguard, "resolve", rebinding_resolve)
+    error = fetch_error(httpserver.url_for("/feed.xml"), allow_private_networks=False)
+    assert error.kind == "blocked"
+    assert error.message.startswith("refused loopback address ")
+    assert look_ups == ["localhost", "localhost"]
+    assert httpserver.log == []
+
+
+def test_the_pinned_connection_reaches_the_checked_address(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A name the gate passes is connected to at the address it checked, not resolved again.
+    httpserver.expect_request("/feed.xml").respond_with_data(FEED)
+    monkeypatch.setattr(netguard, "refused_reason", lambda address: None)
+    url = httpserver.url_for("/feed.xml").replace("localhost", "pinned.invalid")
+
+    async def resolve_to_the_test_server(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"] if host == "pinned.invalid" else []
+
+    monkeypatch.setattr(netguard, "resolve", resolve_to_the_test_server)
+    assert fetch(url, allow_private_networks=False).content == FEED
+    assert httpserver.log[0][0].headers["Host"] == url.split("/")[2]
+
+
+def test_a_proxy_named_by_the_environment_is_used(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Behind a proxy, the proxy resolves and connects: the request goes to it, whole URL and all.
+    httpserver.expect_request("/feed.xml").respond_with_data(FEED)
+    monkeypatch.setenv("HTTP_PROXY", httpserver.url_for("/"))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert fetch("http://feeds.invalid/feed.xml").content == FEED
+    assert httpserver.log[0][0].headers["Host"] == "feeds.invalid"
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,15 @@ import http
 import os
 import re
 import ssl
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import httpcore
 import httpx
 
-from monitor.feeds.netguard import check_host
+from monitor.feeds.netguard import PinnedBackend, check_host, private_networks_allowed
 from monitor.model import FetchError, FetchResult, Validators
 
 MAX_REDIRECTS = 5
@@ -45,8 +47,12 @@ def build_client(
     """The one HTTP client for all feeds; share it so connections to a host are reused.
 
     Redirects are off here: `fetch_feed` follows them itself so that the SSRF gate sees every
-    hop. Proxies from the environment (HTTPS_PROXY, NO_PROXY) are honoured.
+    hop. Connections are opened through the gate's `PinnedBackend`, unless the environment names
+    a proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY): then httpx's own transports go through it, and
+    the proxy resolves the names.
     """
+    if transport is None and not _environment_proxies():
+        transport = PinnedTransport()
     return httpx.AsyncClient(
         headers={
             "User-Agent": user_agent,
@@ -56,6 +62,27 @@ def build_client(
         follow_redirects=False,
         transport=transport,
     )
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport, its connection pool opening connections through `PinnedBackend`."""
+
+    def __init__(self) -> None:
+        ssl_context = httpx.create_ssl_context()
+        super().__init__(verify=ssl_context)
+        # httpx has no public way to hand its pool a network backend; the pool is all the state
+        # the transport keeps, so it is replaced whole, with httpx's default limits.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=PinnedBackend(),
+        )
+
+
+def _environment_proxies() -> bool:
+    return any(scheme in urllib.request.getproxies() for scheme in ("http", "https", "all"))
 
 
 async def fetch_feed(
@@ -75,6 +102,7 @@ async def fetch_feed(
     server that sends one byte a second cannot hold a poll slot. `max_bytes` caps the body after
     Content-Encoding is undone, which bounds decompression bombs.
     """
+    allowed = private_networks_allowed.set(allow_private_networks)
     try:
         async with asyncio.timeout(timeout):
             return await _follow_redirects(
@@ -88,6 +116,8 @@ async def fetch_feed(
             )
     except TimeoutError:
         raise FetchError("timeout", f"no complete response within {timeout:g} s") from None
+    finally:
+        private_networks_allowed.reset(allowed)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

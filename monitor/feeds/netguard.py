@@ -1,17 +1,22 @@
 """The SSRF gate: feed URLs come from configuration and OPML files and redirects come from the
 feed's server, so before connecting we make sure the host does not resolve into our own network.
 
-Limitation: the addresses are checked here and resolved again by httpx when it connects, so a
-DNS server that answers differently the second time (DNS rebinding) can slip past the gate.
-Pinning the checked address to the connection would need a custom httpx transport; the gate is a
-guard against configuration mistakes and casual abuse, not a sandbox.
+The gate is checked twice: `check_host` before each request (every redirect hop included, and
+whatever transport the client has), and `PinnedBackend` when a connection is opened, which
+resolves the name once, checks every address and connects only to those. A DNS server that
+answers a public address to the first look-up and a private one to the next (DNS rebinding)
+therefore meets the gate at the address actually connected to.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ipaddress
 import socket
+from collections.abc import Iterable
+
+import httpcore
 
 from monitor.model import FetchError
 
@@ -47,23 +52,82 @@ def refused_reason(address: IPAddress) -> str | None:
     return None
 
 
-async def check_host(host: str, port: int) -> None:
-    """Resolve `host` and raise FetchError("blocked") if any of its addresses is refused.
+# Whether the fetch running in this task may reach private networks (fetch_feed sets it from
+# fetch.allow_private_networks): the connection is opened deep inside httpcore, in that task.
+private_networks_allowed: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "private_networks_allowed", default=False
+)
+
+
+async def check_host(host: str, port: int) -> list[str]:
+    """Resolve `host`; return its addresses, or raise FetchError("blocked") if any of them is
+    refused.
 
     Every address counts, not only the first: the connection may use any of them.
     """
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
-        raise FetchError("unreachable", f"cannot resolve host {host}: {reason}") from None
-    for *_, sockaddr in infos:
-        # Strip an IPv6 zone ("fe80::1%eth0"): ipaddress rejects it on older Pythons.
-        address = ipaddress.ip_address(str(sockaddr[0]).partition("%")[0])
+    addresses = []
+    for text in await resolve(host, port):
+        address = ipaddress.ip_address(text)
         reason = refused_reason(address)
         if reason is not None:
             raise FetchError(
                 "blocked",
                 f"refused {reason} address {address} for host {host} ({_ALLOW_HINT})",
             )
+        if text not in addresses:
+            addresses.append(text)
+    return addresses
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to for a TCP connection, in the resolver's order;
+    failures as FetchError("unreachable")."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
+        raise FetchError("unreachable", f"cannot resolve host {host}: {reason}") from None
+    # Without an IPv6 zone ("fe80::1%eth0"): ipaddress rejects it on older Pythons, and the
+    # gate refuses every link-local address anyway.
+    return [str(sockaddr[0]).partition("%")[0] for *_, sockaddr in infos]
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, connecting only to addresses that passed the gate: the
+    name is resolved here, once per connection, and the checked addresses are what is
+    connected to (TLS still verifies the certificate against the name)."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        if private_networks_allowed.get():
+            return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        failure: Exception | None = None
+        for address in await check_host(host, port):
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc  # the next address may answer, as a resolver's order intends
+        raise failure or httpcore.ConnectError(f"no address for host {host}")
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_unix_socket(path, timeout, socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
