@@ -188,6 +188,7 @@ SERVED = "Wed, 25 Nov 2026 08:00:00 GMT"
             5400.0,
         ),
         ({"Date": "Wed, 25 Nov 2026 08:00:00 GMT", "Expires": "0"}, None),
+        ({"Cache-Control": "max-age=" + "9" * 5000}, float("inf")),  # past int()'s digit limit
         (
             {"Date": "Wed, 25 Nov 2026 08:00:00 GMT", "Expires": "Tue, 24 Nov 2026 08:00:00 GMT"},
             None,

@@ -353,3 +353,20 @@ def test_billion_laughs_is_not_expanded() -> None:
     ).encode()
     parsed = parse_feed(document, base_url=BASE)
     assert len(repr(parsed)) < 10_000
+
+
+@pytest.mark.parametrize(
+    ("ttl", "seconds"),
+    [
+        ("15", 900.0),
+        ("0", None),
+        ("-5", None),
+        ("soon", None),
+        ("999999999", 366 * 86_400.0),  # over a year says "rarely": a year
+        ("9" * 5000, 366 * 86_400.0),  # past int()'s digit limit
+    ],
+)
+def test_ttl_in_seconds_at_most_a_year(ttl: str, seconds: float | None) -> None:
+    document = rss("").replace(b"<title>T</title>", f"<title>T</title><ttl>{ttl}</ttl>".encode())
+    for content_type in ("application/rss+xml", "text/xml; charset=iso-8859-1"):  # both paths
+        assert parse_feed(document, base_url=BASE, content_type=content_type).ttl == seconds

@@ -58,3 +58,10 @@ def test_errors_back_off_exponentially_up_to_a_cap_whatever_the_hint() -> None:
 def test_retry_after_is_honoured_up_to_a_day() -> None:
     assert delay(error_count=1, retry_after=7200.0) == timedelta(hours=2)
     assert delay(error_count=1, retry_after=10 * 86_400.0) == MAX_RETRY_AFTER
+
+
+@pytest.mark.parametrize("seconds", [1e14, float("inf"), float("nan"), float("1" * 400)])
+def test_a_servers_absurd_numbers_are_capped(seconds: float) -> None:
+    # Retry-After, max-age and <ttl> are the server's to write: no number may break a poll.
+    assert delay(error_count=1, retry_after=seconds) == MAX_RETRY_AFTER
+    assert delay(server_hint=seconds, max_interval=HOUR) == HOUR

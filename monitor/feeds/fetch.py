@@ -244,9 +244,10 @@ def fresh_for(headers: httpx.Headers, now: datetime) -> float | None:
     cache_control = ", ".join(headers.get_list("cache-control"))
     if _NO_CACHE.search(cache_control):
         return None
-    ages = [int(value) for value in _MAX_AGE.findall(cache_control)]
+    # float, not int: int() refuses strings of over 4,300 digits, float() says infinity.
+    ages = [float(value) for value in _MAX_AGE.findall(cache_control)]
     if ages:
-        return float(max(ages)) or None
+        return max(ages) or None
     expires = _http_date(headers.get("expires"))
     if expires is None:
         return None

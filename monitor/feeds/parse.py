@@ -29,6 +29,7 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTML_STARTS = (b"<!doctype html", b"<html")
 _LINK_SCHEMES = frozenset({"http", "https"})
 _MAX_MESSAGE_CHARS = 200
+_MAX_TTL_MINUTES = 366 * 24 * 60  # longer says "rarely"; polling caps it at max_interval anyway
 
 
 def parse_feed(content: bytes, *, base_url: str, content_type: str | None = None) -> ParsedFeed:
@@ -96,10 +97,14 @@ def _parse_with_feedparser(content: bytes, base_url: str, content_type: str | No
 
 
 def _ttl(raw: Any) -> float | None:
-    """RSS <ttl>: minutes the channel may be cached before refreshing; None when absent or
-    not a positive whole number."""
+    """RSS <ttl>: minutes the channel may be cached before refreshing, in seconds, at most a
+    year; None when absent or not a positive whole number."""
     value = _text(raw).strip()
-    return float(value) * 60 if value.isascii() and value.isdigit() and int(value) > 0 else None
+    if not (value.isascii() and value.isdigit()) or not value.strip("0"):
+        return None
+    # int() refuses strings of over 4,300 digits; any number of 7 digits is over a year.
+    minutes = int(value) if len(value) <= 7 else _MAX_TTL_MINUTES
+    return float(min(minutes, _MAX_TTL_MINUTES) * 60)
 
 
 def _failure(message: str) -> ParsedFeed:

@@ -34,10 +34,10 @@ def next_feed_check(
         delay = min(interval * (2 ** min(error_count - 1, 16)), max(MAX_FEED_BACKOFF, interval))
     elif server_hint is not None:
         cap = max(max_interval or interval, interval)
-        delay = max(interval, min(timedelta(seconds=server_hint), cap))
+        delay = max(interval, _at_most(server_hint, cap))
     delay = delay * (1 + 0.1 * rng.random())
     if retry_after is not None:
-        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+        delay = max(delay, _at_most(retry_after, MAX_RETRY_AFTER))
     return now + delay
 
 
@@ -53,5 +53,11 @@ def next_delivery_attempt(
     sooner than the service's Retry-After."""
     delay: timedelta = min(initial * (2 ** min(max(attempts - 1, 0), 20)), maximum)
     if retry_after is not None:
-        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+        delay = max(delay, _at_most(retry_after, MAX_RETRY_AFTER))
     return now + delay
+
+
+def _at_most(seconds: float, cap: timedelta) -> timedelta:
+    """`seconds` from a server (Retry-After, max-age, <ttl>) as a timedelta, at most `cap`:
+    a server's number may be infinite, NaN or beyond what a timedelta holds."""
+    return timedelta(seconds=seconds) if seconds < cap.total_seconds() else cap
