@@ -210,6 +210,7 @@ def test_every_problem_is_reported_in_line_order(tmp_path: Path) -> None:
           - url: ftp://example.org/rss
             interval: 0s
           - name: no url
+          - url: http://example.org:99999/rss
         colour: blue
         """,
     )
@@ -217,7 +218,9 @@ def test_every_problem_is_reported_in_line_order(tmp_path: Path) -> None:
         f"{path}:2: feeds[0].url: expected an http:// or https:// URL, got 'ftp://example.org/rss'",
         f"{path}:3: feeds[0].interval: expected a duration of at least 1s",
         f"{path}:4: feeds[1]: missing required key 'url'",
-        f"{path}:5: colour: unknown key; expected one of: database, state_dir, max_age, poll_tick, "
+        f"{path}:5: feeds[2].url: expected a port from 1 to 65535 in the URL, got "
+        "'http://example.org:99999/rss'",
+        f"{path}:6: colour: unknown key; expected one of: database, state_dir, max_age, poll_tick, "
         "feeds, channels, fetch, delivery, dedup, ops, watchlists, include, watchlists_dir",
     )
 

@@ -145,6 +145,45 @@ def test_a_200_without_validators_forgets_the_old_ones(httpserver: HTTPServer) -
     assert result.validators == Validators()
 
 
+def test_validators_that_cannot_be_sent_back_are_not_kept() -> None:
+    # A server that sends a non-ASCII ETag must not make every later request fail to build.
+    head = response_head("200 OK", {"Content-Length": str(len(FEED))})
+    head = head.replace(b"\r\n\r\n", b'\r\nETag: "caf\xc3\xa9"\r\nLast-Modified: \xff\r\n\r\n')
+    with raw_server(lambda sock: sock.sendall(head + FEED)) as url:
+        first = fetch(url)
+        assert first.validators == Validators()
+        # Kept by an earlier version: skipped when the request is built.
+        assert fetch(url, Validators(etag='"café"', last_modified="\x00")).content == FEED
+
+
+def test_a_304_to_a_request_without_validators_is_an_error(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data("", status=304)
+    error = fetch_error(httpserver.url_for("/feed.xml"))
+    assert (error.kind, error.message) == (
+        "http_status",
+        "HTTP 304 Not Modified to a request without validators",
+    )
+
+
+def test_cookies_are_neither_kept_nor_sent(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        FEED, headers={"Set-Cookie": "session=" + "x" * 3000 + "; Path=/"}
+    )
+    url = httpserver.url_for("/feed.xml")
+
+    async def fetch_twice() -> None:
+        async with build_client(USER_AGENT) as client:
+            for _ in range(2):
+                await fetch_feed(
+                    client, url, Validators(), max_bytes=10**6, timeout=5,
+                    allow_private_networks=True,
+                )  # fmt: skip
+            assert len(client.cookies) == 0
+
+    asyncio.run(fetch_twice())
+    assert [request.headers.get("Cookie") for request, _ in httpserver.log] == [None, None]
+
+
 # --- redirects ---------------------------------------------------------------------------------
 
 
@@ -244,6 +283,18 @@ def test_redirect_to_another_scheme_is_refused(httpserver: HTTPServer) -> None:
     )
 
 
+def test_redirect_to_a_port_out_of_range_is_refused() -> None:
+    head = response_head(
+        "302 Found", {"Location": "http://127.0.0.1:99999/x", "Content-Length": "0"}
+    )
+    with raw_server(lambda sock: sock.sendall(head)) as url:
+        error = fetch_error(url)
+    assert (error.kind, error.message) == (
+        "invalid_url",
+        "redirect target has port 99999 (expected 1 to 65535)",
+    )
+
+
 # --- HTTP and connection errors ----------------------------------------------------------------
 
 
@@ -303,6 +354,7 @@ def test_connection_refused() -> None:
         ("file:///etc/passwd", "unsupported URL scheme 'file' (expected http or https)"),
         ("feed.xml", "unsupported URL scheme '' (expected http or https)"),
         ("http:///feed.xml", "URL has no host"),
+        ("http://127.0.0.1:99999/feed.xml", "URL has port 99999 (expected 1 to 65535)"),
     ],
 )
 def test_invalid_urls(url: str, message: str) -> None:
@@ -341,18 +393,51 @@ def test_stacked_gzip_is_refused() -> None:
     with raw_server(lambda sock: sock.sendall(head + body)) as url:
         error = fetch_error(url)
     assert (error.kind, error.message) == (
-        "too_large",
+        "bad_response",
         "refused stacked content encodings gzip, gzip",
     )
 
 
-@pytest.mark.parametrize("coding", ["br", "zstd", "gzip, br"])
+@pytest.mark.parametrize("coding", ["br", "zstd", "gzip, br", "x-gzip"])
 def test_encodings_not_asked_for_are_refused(coding: str) -> None:
     body = b"\x8b\x00\x80" * 100  # what the server claims is compressed; never decoded
     head = response_head("200 OK", {"Content-Encoding": coding, "Content-Length": str(len(body))})
     with raw_server(lambda sock: sock.sendall(head + body)) as url:
         error = fetch_error(url)
-    assert error.kind == "too_large" and "not asked for" in error.message
+    assert error.kind == "bad_response" and "not asked for" in error.message
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        (b"\x16\x03\x01\x00\xa5\x01\x00", "broken HTTP response: illegal"),
+        (
+            response_head("200 OK", {"X-Padding": "x" * 200_000}),
+            "broken HTTP response: response headers over 16 KiB",
+        ),
+        (
+            response_head("200 OK", {"Content-Length": "5000"}) + FEED,
+            "broken HTTP response: peer closed connection without sending complete message body",
+        ),
+        (
+            response_head("200 OK", {"Content-Encoding": "gzip", "Content-Length": "40"})
+            + b"\x1f\x8b"
+            + bytes(38),
+            "undecodable response body",
+        ),
+    ],
+    ids=["tls-on-http", "huge-headers", "short-body", "corrupt-gzip"],
+)
+def test_a_response_no_client_can_read_is_a_bad_response(response: bytes, message: str) -> None:
+    def answer(sock: socket.socket) -> None:
+        sock.sendall(response)
+        sock.shutdown(socket.SHUT_WR)
+
+    with raw_server(answer) as url:
+        error = fetch_error(url)
+    assert error.kind == "bad_response"
+    assert error.message.startswith(message), error.message
+    assert "\n" not in error.message
 
 
 def test_only_gzip_and_deflate_are_asked_for(httpserver: HTTPServer) -> None:

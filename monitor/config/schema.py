@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -75,6 +76,12 @@ class FeedSpec(_Strict):
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
             raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        try:
+            port = urlsplit(value).port
+        except ValueError:  # not a number, or over 65535
+            port = 0
+        if port == 0:
+            raise ValueError(f"expected a port from 1 to 65535 in the URL, got {value!r}")
         return value
 
 

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpcore
 import httpx
@@ -35,10 +36,12 @@ FEED_ACCEPT = (
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _RETRY_AFTER_STATUSES = frozenset({429, 503})  # RFC 9110 §10.2.3
 _PERMANENT_REDIRECTS = frozenset({301, 308})
-_ASKED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
+# What we ask for, and all httpx decodes of the old names (not "x-gzip", RFC 9110 §8.4.1.3).
+_ASKED_ENCODINGS = frozenset({"gzip", "deflate"})
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\b", re.IGNORECASE)
 _MAX_MESSAGE_CHARS = 200
+_MAX_VALIDATOR = 1024  # characters of an ETag or Last-Modified worth sending back
 
 
 def build_client(
@@ -47,7 +50,9 @@ def build_client(
     """The one HTTP client for all feeds; share it so connections to a host are reused.
 
     Redirects are off here: `fetch_feed` follows them itself so that the SSRF gate sees every
-    hop. Connections are opened through the gate's `PinnedBackend`, unless the environment names
+    hop. Cookies are neither kept nor sent: a feed needs none, and a jar that lives as long as
+    the daemon would grow with every server that sets them, and bloat every request to that
+    host. Connections are opened through the gate's `PinnedBackend`, unless the environment names
     a proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY): then httpx's own transports go through it, and
     the proxy resolves the names.
     """
@@ -61,6 +66,7 @@ def build_client(
         },
         follow_redirects=False,
         transport=transport,
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
     )
 
 
@@ -184,16 +190,27 @@ def _http_url(text: str, *, redirected: bool) -> httpx.URL:
         )
     if not url.raw_host:
         raise FetchError("invalid_url", f"{what} has no host")
+    if url.port is not None and not 0 < url.port < 65536:
+        raise FetchError("invalid_url", f"{what} has port {url.port} (expected 1 to 65535)")
     return url
 
 
 def _conditional_headers(validators: Validators) -> dict[str, str]:
     headers = {}
-    if validators.etag:
-        headers["If-None-Match"] = validators.etag
-    if validators.last_modified:
-        headers["If-Modified-Since"] = validators.last_modified
+    if etag := _validator(validators.etag):
+        headers["If-None-Match"] = etag
+    if last_modified := _validator(validators.last_modified):
+        headers["If-Modified-Since"] = last_modified
     return headers
+
+
+def _validator(value: str | None) -> str | None:
+    """A validator the server sent, if it can be sent back: printable ASCII, as RFC 9110 §8.8
+    has it. Anything else would make every later request fail to build, and a feed whose
+    server sends "café" as its ETag is simply polled without one."""
+    if value and value.isascii() and value.isprintable() and len(value) <= _MAX_VALIDATOR:
+        return value
+    return None
 
 
 async def _result(
@@ -201,8 +218,12 @@ async def _result(
 ) -> FetchResult:
     status = response.status_code
     sent = Validators(
-        etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified")
+        etag=_validator(response.headers.get("etag")),
+        last_modified=_validator(response.headers.get("last-modified")),
     )
+    if status == http.HTTPStatus.NOT_MODIFIED and not _conditional_headers(old):
+        # Nothing was asked conditionally: there is no earlier body this could stand for.
+        raise FetchError("http_status", "HTTP 304 Not Modified to a request without validators")
     if status == http.HTTPStatus.NOT_MODIFIED:
         # A 304 may omit unchanged validators (RFC 9110 §15.4.5): keep the ones that still hold.
         kept = Validators(
@@ -292,13 +313,14 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
         # We ask for gzip and deflate only. A decoder httpx may have for others (brotli,
         # zstd, when installed) expands a whole network read at once, past any cap of ours.
         raise FetchError(
-            "too_large", _one_line(f"refused content encoding {', '.join(unasked)} (not asked for)")
+            "bad_response",
+            _one_line(f"refused content encoding {', '.join(unasked)} (not asked for)"),
         )
     if len(compressed) > 1:
         # httpx undoes each layer of a chunk before we see it: "gzip, gzip" turns one network
         # read into gigabytes, so the cap below would come too late.
         raise FetchError(
-            "too_large",
+            "bad_response",
             _one_line(f"refused stacked content encodings {', '.join(compressed)}"),
         )
     declared = response.headers.get("content-length", "")
@@ -321,8 +343,20 @@ def _request_error(exc: httpx.HTTPError | httpx.InvalidURL) -> FetchError:
     if isinstance(exc, httpx.TimeoutException):
         return FetchError("timeout", _one_line(f"timed out: {_os_reason(exc)}"))
     if isinstance(exc, httpx.DecodingError):
-        return FetchError("unreachable", _one_line(f"undecodable response body: {exc}"))
+        return FetchError("bad_response", _one_line(f"undecodable response body: {exc}"))
+    if isinstance(exc, httpx.RemoteProtocolError) and not _hung_up(exc):
+        # The server answered, but not in HTTP/1.1 a client can read: a TLS or HTTP/2 server
+        # on an http:// URL, a lying Content-Length, headers past h11's 16 KiB.
+        reason = str(exc)
+        if reason == "Receive buffer too long":
+            reason = "response headers over 16 KiB"
+        return FetchError("bad_response", _one_line(f"broken HTTP response: {reason}"))
     return FetchError("unreachable", _one_line(_os_reason(exc)))
+
+
+def _hung_up(exc: httpx.RemoteProtocolError) -> bool:
+    """The connection closed before any response: a server that is going away, or busy."""
+    return str(exc).startswith("Server disconnected")
 
 
 def _os_reason(exc: BaseException) -> str:
