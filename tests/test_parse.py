@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.feeds.parse import parse_feed
+from monitor.feeds.parse import MAX_ENTRIES, parse_feed
 from monitor.model import ParsedFeed
 from monitor.pipeline.prepare import prepare_entry
 
@@ -216,7 +216,19 @@ def test_entries(
             "binary garbage",
             bytes(range(256)) * 8,
             None,
-            "malformed feed: not well-formed (invalid token) at line 2, column 0",
+            "not a feed: the server returned a body that is not XML",
+        ),
+        (
+            "an image",
+            b"\x89PNG\r\n\x1a\n" + bytes(64),
+            "image/png",
+            "not a feed: the server returned image/png content that is not XML",
+        ),
+        (
+            "html after a comment",
+            b"\xef\xbb\xbf<!-- cache -->\n<!DOCTYPE html><html><body>Bienvenue</body></html>",
+            "text/plain",
+            "not a feed: the server returned an HTML page",
         ),
         (
             "json",
@@ -355,6 +367,28 @@ def test_billion_laughs_is_not_expanded() -> None:
     assert len(repr(parsed)) < 10_000
 
 
+@pytest.mark.parametrize("content_type", ["application/rss+xml", "text/html"])
+def test_entities_the_document_declares_are_not_expanded(content_type: str) -> None:
+    document = (
+        '<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY secret "VALEUR CACHÉE">\n'
+        "<!ENTITY % param 'x'>\n<!ENTITY tricky \"a > b\">\n]>\n"
+        '<rss version="2.0"><channel><title>OTAN &secret;</title>'
+        "<item><guid>g</guid><title>OTAN &secret; &tricky;</title></item></channel></rss>"
+    ).encode()
+    parsed = parse_feed(document, base_url=BASE, content_type=content_type)
+    assert "VALEUR" not in repr(parsed) and "a > b" not in repr(parsed)
+    assert [entry.title for entry in parsed.entries] == ["OTAN &secret; &tricky;"]
+
+
+def test_at_most_max_entries_are_read_from_a_document() -> None:
+    items = "".join(f"<item><guid>{n}</guid><title>t{n}</title></item>" for n in range(6_000))
+    for content_type in ("application/rss+xml", "text/xml; charset=iso-8859-1"):  # both paths
+        parsed = parse_feed(rss(items), base_url=BASE, content_type=content_type)
+        assert len(parsed.entries) == MAX_ENTRIES
+        assert parsed.entries[-1].title == f"t{MAX_ENTRIES - 1}"
+        assert parsed.warning == "the document lists 6,000 items: only the first 5,000 read"
+
+
 @pytest.mark.parametrize(
     ("ttl", "seconds"),
     [
@@ -370,3 +404,12 @@ def test_ttl_in_seconds_at_most_a_year(ttl: str, seconds: float | None) -> None:
     document = rss("").replace(b"<title>T</title>", f"<title>T</title><ttl>{ttl}</ttl>".encode())
     for content_type in ("application/rss+xml", "text/xml; charset=iso-8859-1"):  # both paths
         assert parse_feed(document, base_url=BASE, content_type=content_type).ttl == seconds
+
+
+@pytest.mark.parametrize("reference", ["&#xD800;", "&#55296;", "&#xdfff;"])
+def test_a_reference_to_a_lone_surrogate_does_not_lose_the_feed(reference: str) -> None:
+    document = rss(f"<item><guid>1</guid><title>OTAN {reference} suite</title></item>")
+    for content_type in ("application/rss+xml", "text/xml; charset=iso-8859-1"):
+        parsed = parse_feed(document, base_url=BASE, content_type=content_type)
+        assert parsed.error is None
+        assert [entry.title for entry in parsed.entries] == ["OTAN \ufffd suite"]

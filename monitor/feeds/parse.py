@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import time
 import xml.sax
 from datetime import UTC, datetime
@@ -29,6 +30,15 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTML_STARTS = (b"<!doctype html", b"<html")
 _LINK_SCHEMES = frozenset({"http", "https"})
 _MAX_MESSAGE_CHARS = 200
+# &#xD800; to &#xDFFF; and &#55296; to &#57343;: UTF-16 halves, no characters of their own.
+_SURROGATE_REFERENCE = re.compile(
+    rb"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}"
+    rb"|0*(?:5529[6-9]|55[3-9]\d\d|56\d{3}|57[0-2]\d\d|573[0-3]\d|5734[0-3]));"
+)
+# An entity declaration in a DOCTYPE's internal subset: <!ENTITY name "value"> and the like.
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY(?:\"[^\"]*\"|'[^']*'|[^>\"'])*>", re.IGNORECASE)
+# Entries read from one document, at most.
+MAX_ENTRIES = 5_000
 _MAX_TTL_MINUTES = 366 * 24 * 60  # longer says "rarely"; polling caps it at max_interval anyway
 
 
@@ -38,6 +48,8 @@ def parse_feed(content: bytes, *, base_url: str, content_type: str | None = None
         return _failure("not a feed: the server returned no body")
     try:
         return _parse(content, base_url, content_type)
+    except MemoryError:  # in a parse process, under its address-space limit
+        return _failure("document too large to parse: the parser ran out of memory")
     except Exception as exc:  # feedparser on hostile bytes: one bad feed must not stop a poll
         return _failure(_one_line(f"unparseable feed: {exc!r}"))
 
@@ -45,18 +57,47 @@ def parse_feed(content: bytes, *, base_url: str, content_type: str | None = None
 def _parse(content: bytes, base_url: str, content_type: str | None) -> ParsedFeed:
     try:
         plain = plain_feed(content, base_url, content_type)
+    except MemoryError:  # feedparser would need more still
+        raise
     except Exception:  # a shortcut only: whatever it cannot take, feedparser reads
         plain = None
     if plain is not None:
+        raw_entries, too_many = _at_most_max_entries(plain["items"])
         return ParsedFeed(
             title=_text(plain["title"]) or None,
-            entries=tuple(_entry(raw, base_url) for raw in plain["items"]),
+            entries=tuple(_entry(raw, base_url) for raw in raw_entries),
+            warning=too_many,
             ttl=_ttl(plain["ttl"]),
         )
     return _parse_with_feedparser(content, base_url, content_type)
 
 
+def _at_most_max_entries(raw_entries: list[Any]) -> tuple[list[Any], str | None]:
+    """The first MAX_ENTRIES entries, and a warning when there were more: a document of
+    100,000 items is a mistake or an attack, and would take minutes to store and match."""
+    if len(raw_entries) <= MAX_ENTRIES:
+        return raw_entries, None
+    warning = f"the document lists {len(raw_entries):,} items: only the first {MAX_ENTRIES:,} read"
+    return raw_entries[:MAX_ENTRIES], warning
+
+
 def _parse_with_feedparser(content: bytes, base_url: str, content_type: str | None) -> ParsedFeed:
+    # Entities a document declares itself are not expanded either (feedparser would expand
+    # those with plain-text values): their references stay as written.
+    if _ENTITY_DECLARATION.search(content):
+        content = _ENTITY_DECLARATION.sub(b"", content)
+    try:
+        return _feedparser_result(content, base_url, content_type)
+    except UnicodeEncodeError:
+        # feedparser's loose parser turns a character reference to a lone surrogate
+        # (&#xD800;) into a crash: such a reference stands for no character anyway.
+        cleaned = _SURROGATE_REFERENCE.sub(b"&#xFFFD;", content)
+        if cleaned == content:
+            raise
+        return _feedparser_result(cleaned, base_url, content_type)
+
+
+def _feedparser_result(content: bytes, base_url: str, content_type: str | None) -> ParsedFeed:
     result = feedparser.parse(
         io.BytesIO(content),
         response_headers={
@@ -70,23 +111,29 @@ def _parse_with_feedparser(content: bytes, base_url: str, content_type: str | No
         sanitize_html=False,
     )
     title = _text(result.feed.get("title")) or None
-    entries = tuple(_entry(raw, base_url) for raw in result.entries)
+    raw_entries, too_many = _at_most_max_entries(result.entries)
+    entries = tuple(_entry(raw, base_url) for raw in raw_entries)
     problem = _bozo_reason(result)
     malformed = result.get("bozo") and not isinstance(
         result.get("bozo_exception"), feedparser.ThingsNobodyCaresAboutButMe
     )
     if entries:
-        warning = None
-        if problem:
-            warning = f"malformed feed: {problem}" if malformed else problem
+        warnings = [f"malformed feed: {problem}" if malformed else problem, too_many]
         return ParsedFeed(
-            title=title, entries=entries, warning=warning, ttl=_ttl(result.feed.get("ttl"))
+            title=title,
+            entries=entries,
+            warning="; ".join(warning for warning in warnings if warning) or None,
+            ttl=_ttl(result.feed.get("ttl")),
         )
     recognised = bool(result.get("version"))
     if not recognised and _looks_like_html(content, content_type):
         return _failure("not a feed: the server returned an HTML page")
     if not recognised and content.lstrip()[:1] in (b"{", b"["):
         return _failure("not a feed: the server returned JSON, not RSS or Atom")
+    if not recognised and not _looks_like_xml(content):
+        media_type = (content_type or "").split(";", 1)[0].strip().lower()
+        what = f"{media_type} content" if media_type else "a body"
+        return _failure(f"not a feed: the server returned {what} that is not XML")
     if malformed:
         return ParsedFeed(title=title, entries=(), error=f"malformed feed: {problem}")
     if not recognised:
@@ -187,8 +234,14 @@ def _looks_like_html(content: bytes, content_type: str | None) -> bool:
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type in _HTML_TYPES:
         return True
-    start = content.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return start.startswith(_HTML_STARTS)
+    # Past a BOM, comments or an XML declaration, within the first kilobytes.
+    head = content[:4096].lower()
+    return any(start in head for start in _HTML_STARTS)
+
+
+def _looks_like_xml(content: bytes) -> bool:
+    """Starts with markup, past a byte-order mark and white space (UTF-16 included)."""
+    return content.lstrip(b"\xef\xbb\xbf\xfe\xff\x00 \t\r\n")[:1] == b"<"
 
 
 def _text(value: Any) -> str:
