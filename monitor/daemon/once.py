@@ -12,8 +12,8 @@ from monitor.pipeline.poll import PollReport
 
 
 async def _poll(runtime: Runtime, all_feeds: bool) -> list[PollReport]:
-    async with runtime.http_client() as client:
-        return await runtime.poller(client).poll_due(all_feeds=all_feeds)
+    async with runtime.http_client() as client, runtime.feed_parser() as parser:
+        return await runtime.poller(client, parser).poll_due(all_feeds=all_feeds)
 
 
 def poll_once(runtime: Runtime, *, all_feeds: bool, out: TextIO) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from monitor.config import LoadedConfig
 from monitor.config.schema import Config
 from monitor.feeds.fetch import build_client
+from monitor.feeds.parse_process import ParseProcesses
 from monitor.match import Matcher, compile_watchlists
 from monitor.notify.send import AppriseSender
 from monitor.pipeline.dispatch import Dispatcher, Sender
@@ -93,8 +94,13 @@ class Runtime:
     def http_client(self) -> httpx.AsyncClient:
         return build_client(self.config.fetch.user_agent, transport=self.transport)
 
-    def poller(self, client: httpx.AsyncClient) -> Poller:
-        return Poller(self.engine, client, self.config, self.matcher, self.clock)
+    def feed_parser(self) -> ParseProcesses:
+        """Feed documents are parsed in child processes (see parse_process): enter it in the
+        event loop that polls, it stops them on exit."""
+        return ParseProcesses()
+
+    def poller(self, client: httpx.AsyncClient, parser: ParseProcesses) -> Poller:
+        return Poller(self.engine, client, parser, self.config, self.matcher, self.clock)
 
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.engine, self.config, self.sender, self.clock)

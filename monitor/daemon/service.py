@@ -44,8 +44,8 @@ class Service:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, self._on_reload_signal)
-        async with runtime.http_client() as client:
-            self._client = client
+        async with runtime.http_client() as client, runtime.feed_parser() as parser:
+            self._client, self._parser = client, parser
             scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
             now = runtime.clock()
             job_options: dict[str, Any] = {"max_instances": 1, "coalesce": True}
@@ -125,7 +125,7 @@ class Service:
         return run_tracked
 
     async def _poll_tick(self) -> None:
-        reports = await self._runtime.poller(self._client).poll_due()
+        reports = await self._runtime.poller(self._client, self._parser).poll_due()
         if any(report.alerts for report in reports):
             await self._dispatch_tick()
 

@@ -21,7 +21,7 @@ from monitor.dedup.decide import Thresholds
 from monitor.dedup.fingerprint import body_of, fingerprint
 from monitor.feeds.fetch import fetch_feed
 from monitor.feeds.fulltext import fetch_main_text
-from monitor.feeds.parse import parse_feed
+from monitor.feeds.parse_process import ParseProcesses
 from monitor.feeds.urls import redact_url
 from monitor.match import Matcher
 from monitor.model import FetchError, FetchResult, ParsedFeed
@@ -59,12 +59,14 @@ class Poller:
         self,
         engine: Engine,
         client: httpx.AsyncClient,
+        parser: ParseProcesses,
         config: Config,
         matcher: Matcher,
         clock: Callable[[], datetime],
     ) -> None:
         self._engine = engine
         self._client = client
+        self._parser = parser
         self._config = config
         self._matcher = matcher
         self._clock = clock
@@ -145,8 +147,11 @@ class Poller:
         if body_hash == feed.body_hash and feed.seeded:
             # Same bytes as last time: nothing can be new, skip the parse.
             return await self._succeed(feed, result, "unchanged", body_hash=body_hash)
-        parsed = parse_feed(
-            result.content, base_url=result.final_url, content_type=result.content_type
+        parsed = await self._parser.parse(
+            result.content,
+            base_url=result.final_url,
+            content_type=result.content_type,
+            deadline=fetch.timeout.total_seconds(),
         )
         if parsed.error:
             kind = "not_a_feed" if parsed.error.startswith("not a feed") else "parse"

@@ -1,0 +1,162 @@
+"""Feed documents parsed in child processes: a hostile document costs its child (stopped at the
+deadline or by its memory cap), never the daemon; the other feeds' parses go on."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.feeds.parse_process import ParseProcesses, parsed_from_json, parsed_to_json
+from monitor.model import FeedEntry, ParsedFeed
+
+NEWS = (
+    b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Le Fil</title>'
+    b"<ttl>15</ttl><item><guid>https://fil.example/1</guid><title>L\xe2\x80\x99OTAN</title>"
+    b"<pubDate>Mon, 01 Jun 2026 10:00:00 GMT</pubDate></item></channel></rss>"
+)
+# Hundreds of thousands of elements no feed needs: seconds of feedparser's time per 100,000.
+NESTED = b'<?xml version="1.0"?><rss version="2.0"><channel><item>' + b"<a>" * 400_000
+# Millions of empty elements in 10 MB: a tree of hundreds of megabytes for the C parser.
+FLAT = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+    + b"<a/>" * 2_600_000
+    + b"</item></channel></rss>"
+)
+
+
+def parse(
+    parser: ParseProcesses, document: bytes, deadline: float = 20.0
+) -> asyncio.Future[ParsedFeed]:
+    return asyncio.ensure_future(
+        parser.parse(
+            document, base_url="https://fil.example/", content_type=None, deadline=deadline
+        )
+    )
+
+
+def test_a_document_is_parsed_as_in_the_daemons_process() -> None:
+    async def run() -> ParsedFeed:
+        async with ParseProcesses() as parser:
+            return await parse(parser, NEWS)
+
+    parsed = asyncio.run(run())
+    assert parsed == ParsedFeed(
+        title="Le Fil",
+        entries=(
+            FeedEntry(
+                key="https://fil.example/1",
+                url="https://fil.example/1",
+                title="L’OTAN",
+                summary="",
+                content="",
+                published=datetime(2026, 6, 1, 10, 0, tzinfo=UTC),
+            ),
+        ),
+        ttl=900.0,
+    )
+
+
+def test_a_document_too_complex_is_stopped_at_its_deadline_and_the_next_one_parses() -> None:
+    async def run() -> tuple[ParsedFeed, float, ParsedFeed]:
+        async with ParseProcesses(processes=1) as parser:
+            started = time.monotonic()
+            hostile = await parse(parser, NESTED, deadline=1.0)
+            elapsed = time.monotonic() - started
+            return hostile, elapsed, await parse(parser, NEWS)
+
+    hostile, elapsed, after = asyncio.run(run())
+    assert hostile.error == "document too complex: not parsed within 1 s (parser stopped)"
+    assert hostile.entries == ()
+    assert elapsed < 3.0
+    assert after.title == "Le Fil"
+
+
+def test_other_documents_are_parsed_while_one_child_is_stuck() -> None:
+    async def run() -> tuple[list[str | None], ParsedFeed]:
+        async with ParseProcesses(processes=2) as parser:
+            stuck = parse(parser, NESTED, deadline=15.0)
+            await asyncio.sleep(0.5)  # the first child has the hostile document
+            titles = [(await parse(parser, NEWS)).title for _ in range(20)]
+            still_stuck = not stuck.done()
+            stuck.cancel()
+            return titles if still_stuck else [], await parse(parser, NEWS)
+
+    titles, after = asyncio.run(run())
+    assert titles == ["Le Fil"] * 20
+    assert after.title == "Le Fil"  # a cancelled exchange cost its child, not the pool
+
+
+def test_a_document_over_the_memory_cap_is_refused() -> None:
+    async def run() -> ParsedFeed:
+        async with ParseProcesses(processes=1, memory_bytes=256 * 1024 * 1024) as parser:
+            return await parse(parser, FLAT)
+
+    parsed = asyncio.run(run())
+    assert parsed.error is not None
+    assert parsed.error.startswith("document too large to parse"), parsed.error
+
+
+def test_a_child_that_dies_is_replaced() -> None:
+    async def run() -> tuple[ParsedFeed, ParsedFeed]:
+        before = _children()
+        async with ParseProcesses(processes=1) as parser:
+            await parse(parser, NEWS)
+            (pid,) = _children() - before
+            os.kill(pid, signal.SIGKILL)
+            await asyncio.sleep(0.2)
+            return await parse(parser, NEWS), await parse(parser, NEWS)
+
+    failed, after = asyncio.run(run())
+    assert failed.error is not None
+    assert failed.error.startswith("document not parsed: the parser process failed")
+    assert after.title == "Le Fil"
+
+
+def test_children_end_with_the_parser() -> None:
+    before = _children()
+
+    async def run() -> set[int]:
+        async with ParseProcesses() as parser:
+            await asyncio.gather(parse(parser, NEWS), parse(parser, NEWS))
+            assert len(_children() - before) == 2
+        return _children() - before
+
+    assert asyncio.run(run()) == set()
+
+
+def test_a_parsed_feed_travels_as_json_and_comes_back_equal() -> None:
+    parsed = ParsedFeed(
+        title=None,
+        entries=(
+            FeedEntry("k", None, "titre \ud800 «»", "<p>résumé</p>", "", None),
+            FeedEntry("k2", "https://a.example/", "", "", "x" * 1000, datetime.now(UTC)),
+        ),
+        error=None,
+        warning="malformed feed: mismatched tag",
+        ttl=60.0,
+    )
+    assert parsed_from_json(parsed_to_json(parsed)) == parsed
+    with pytest.raises(ValueError, match="not a parsed feed"):
+        parsed_from_json(b'{"title": "no entries"}')
+
+
+def _children() -> set[int]:
+    """Process ids of this process's living children (Linux)."""
+    mine = str(os.getpid())
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == mine and fields[0] != "Z":
+            found.add(int(entry))
+    return found
