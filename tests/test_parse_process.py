@@ -101,20 +101,33 @@ def test_a_document_over_the_memory_cap_is_refused() -> None:
     assert parsed.error.startswith("document too large to parse"), parsed.error
 
 
-def test_a_child_that_dies_is_replaced() -> None:
+def test_a_child_that_dies_while_parsing_fails_that_document_only() -> None:
     async def run() -> tuple[ParsedFeed, ParsedFeed]:
+        before = _children()
+        async with ParseProcesses(processes=1) as parser:
+            parsing = parse(parser, NESTED)
+            await asyncio.sleep(0.5)
+            (pid,) = _children() - before
+            os.kill(pid, signal.SIGKILL)
+            return await parsing, await parse(parser, NEWS)
+
+    failed, after = asyncio.run(run())
+    assert failed.error is not None
+    assert failed.error.startswith("document not parsed: the parser process failed (exit ")
+    assert after.title == "Le Fil"
+
+
+def test_an_idle_child_that_died_is_replaced_before_use() -> None:
+    async def run() -> ParsedFeed:
         before = _children()
         async with ParseProcesses(processes=1) as parser:
             await parse(parser, NEWS)
             (pid,) = _children() - before
             os.kill(pid, signal.SIGKILL)
             await asyncio.sleep(0.2)
-            return await parse(parser, NEWS), await parse(parser, NEWS)
+            return await parse(parser, NEWS)
 
-    failed, after = asyncio.run(run())
-    assert failed.error is not None
-    assert failed.error.startswith("document not parsed: the parser process failed")
-    assert after.title == "Le Fil"
+    assert asyncio.run(run()).title == "Le Fil"
 
 
 def test_children_end_with_the_parser() -> None:

@@ -72,7 +72,7 @@ class ParseProcesses:
         if self._closed:
             raise RuntimeError("parse processes are closed")
         async with self._slots:
-            child = self._idle.pop() if self._idle else await _Child.start(self._memory_bytes)
+            child = await self._idle_child() or await _Child.start(self._memory_bytes)
             try:
                 answer = await child.exchange(content, base_url, content_type, deadline)
             except TimeoutError:
@@ -82,13 +82,22 @@ class ParseProcesses:
                 )
             except (asyncio.IncompleteReadError, ConnectionError, ValueError) as exc:
                 code = await child.stop()
-                log.warning("parse process %d failed (exit code %s): %r", child.pid, code, exc)
-                return _failure(f"document not parsed: the parser process failed ({code})")
+                log.warning("parse process %d failed (exit status %s): %r", child.pid, code, exc)
+                return _failure(f"document not parsed: the parser process failed (exit {code})")
             except BaseException:  # cancelled mid-exchange: its stream is out of step now
                 await child.stop()
                 raise
             self._idle.append(child)
             return answer
+
+    async def _idle_child(self) -> _Child | None:
+        """An idle child still alive (one may have been killed from outside meanwhile)."""
+        while self._idle:
+            child = self._idle.pop()
+            if child.alive:
+                return child
+            await child.stop()
+        return None
 
     async def close(self) -> None:
         self._closed = True
@@ -122,6 +131,10 @@ class _Child:
             await child.stop()
             raise RuntimeError(f"parse process said {ready!r} instead of ready")
         return child
+
+    @property
+    def alive(self) -> bool:
+        return self._process.returncode is None
 
     @property
     def _stdout(self) -> asyncio.StreamReader:
