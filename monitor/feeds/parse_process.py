@@ -15,6 +15,7 @@ child sends can be more than data to the daemon.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -158,15 +159,17 @@ class _Child:
     async def stop(self, *, gently: bool = False) -> int | None:
         """End the child: closing its input asks it to exit; otherwise it is killed."""
         process = self._process
+        if process.stdin is not None:
+            process.stdin.close()  # its pipe too, so nothing is left to the garbage collector
+        if process.returncode is None and gently:
+            try:
+                async with asyncio.timeout(2):
+                    return await process.wait()
+            except TimeoutError:
+                pass
         if process.returncode is None:
-            if gently and process.stdin is not None:
-                process.stdin.close()
-                try:
-                    async with asyncio.timeout(2):
-                        return await process.wait()
-                except TimeoutError:
-                    pass
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                process.kill()
         return await process.wait()
 
 
