@@ -173,3 +173,26 @@ def _children() -> set[int]:
         if fields[1] == mine and fields[0] != "Z":
             found.add(int(entry))
     return found
+
+
+def test_an_article_pages_main_text_is_extracted_in_a_child_under_the_deadline() -> None:
+    pytest.importorskip("trafilatura", reason="the fulltext extra is not installed")
+    from tests.test_fulltext import ARTICLE
+
+    # Minutes of trafilatura's time at 200,000 paragraphs; seconds at this size.
+    paragraphs = b"<p>mot mot mot mot mot mot.</p>" * 50_000
+    hostile_page = b"<html><body><article>" + paragraphs + b"</article></body></html>"
+
+    async def run() -> tuple[str | None, str | None, float]:
+        async with ParseProcesses(processes=1) as parser:
+            text = await parser.main_text(
+                ARTICLE.encode(), url="https://fil.example/a", deadline=20
+            )
+            started = time.monotonic()
+            hostile = await parser.main_text(hostile_page, url="https://fil.example/b", deadline=1)
+            return text, hostile, time.monotonic() - started
+
+    text, hostile, elapsed = asyncio.run(run())
+    assert text is not None and "zone d’exclusion aérienne" in text
+    assert "Mentions légales" not in text
+    assert hostile is None and elapsed < 3

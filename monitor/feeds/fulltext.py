@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import html
 import logging
+from typing import TYPE_CHECKING
 
 import httpx
 
 from monitor.feeds.fetch import fetch_feed
 from monitor.feeds.urls import redact_url
 from monitor.model import FetchError, Validators
+
+if TYPE_CHECKING:
+    from monitor.feeds.parse_process import ParseProcesses
 
 log = logging.getLogger("monitor.fulltext")
 
@@ -41,6 +45,7 @@ def as_html(text: str) -> str:
 
 async def fetch_main_text(
     client: httpx.AsyncClient,
+    parser: ParseProcesses,
     url: str,
     *,
     max_bytes: int,
@@ -48,7 +53,8 @@ async def fetch_main_text(
     allow_private_networks: bool,
 ) -> str | None:
     """The main text of the page at `url`, or None (logged) when it cannot be had: the item
-    then keeps the feed's own text."""
+    then keeps the feed's own text. The extraction runs in a parse process, under the same
+    deadline as the fetch, like a feed document: the page is the server's as much as the feed."""
     try:
         result = await fetch_feed(
             client,
@@ -62,8 +68,4 @@ async def fetch_main_text(
     except FetchError as error:
         log.info("full text of %s: %s", redact_url(url), error.message)
         return None
-    try:
-        return extract_main_text(result.content, result.final_url)
-    except Exception as exc:  # an extractor crash on a hostile page must not stop the poll
-        log.warning("full text of %s: extraction failed: %r", redact_url(url), exc)
-        return None
+    return await parser.main_text(result.content, url=result.final_url, deadline=timeout)

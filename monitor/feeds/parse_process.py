@@ -1,4 +1,5 @@
-"""Feed documents parsed in child processes, each under a deadline and a memory cap.
+"""Feed documents parsed, and article pages' main text extracted, in child processes, each
+under a deadline and a memory cap.
 
 A feed's bytes come from a server we do not control. A document of a few megabytes can hold
 millions of elements: feedparser then calls Python code for each (a minute of CPU), and the C
@@ -7,9 +8,9 @@ every other feed's poll, the watchdog's heartbeat, and the memory of the whole s
 child, the document costs the child: killed at the deadline, stopped by its address-space
 limit, and replaced by a fresh one for the next document.
 
-The child speaks over its standard input and output: a request is a JSON header (base URL,
-content type) and the raw document; the answer is the ParsedFeed as JSON, so that nothing the
-child sends can be more than data to the daemon.
+The child speaks over its standard input and output: a request is a JSON header (the job, and
+its base URL and content type) and the raw document; the answer is JSON (a ParsedFeed, or the
+page's text), so that nothing the child sends can be more than data to the daemon.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ import logging
 import os
 import struct
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, BinaryIO
 
+from monitor.feeds.urls import redact_url
 from monitor.model import FeedEntry, ParsedFeed
 
 log = logging.getLogger("monitor.parse")
@@ -70,21 +73,42 @@ class ParseProcesses:
     ) -> ParsedFeed:
         """parse_feed(content, ...) in a child; a document not parsed within `deadline`
         seconds, or whose child died, is an error ParsedFeed like any unreadable feed."""
+        job = {"job": "feed", "base_url": base_url, "content_type": content_type}
+        answer = await self._run(job, content, deadline)
+        if isinstance(answer, _Failed):
+            return _failure(f"document {answer.reason}")
+        try:
+            return parsed_from_json(answer)
+        except ValueError as exc:
+            return _failure(f"document not parsed: {exc}")
+
+    async def main_text(self, page: bytes, *, url: str, deadline: float) -> str | None:
+        """The main text of an article page (fulltext.extract_main_text) in a child; None,
+        logged, when there is none or it could not be had within `deadline` seconds."""
+        answer = await self._run({"job": "page", "url": url}, page, deadline)
+        if isinstance(answer, _Failed):
+            log.warning("full text of %s: page %s", redact_url(url), answer.reason)
+            return None
+        try:
+            text = json.loads(answer)["text"]
+        except (ValueError, KeyError, TypeError):
+            text = None
+        return text if isinstance(text, str) else None
+
+    async def _run(self, job: dict[str, Any], content: bytes, deadline: float) -> bytes | _Failed:
         if self._closed:
             raise RuntimeError("parse processes are closed")
         async with self._slots:
             child = await self._idle_child() or await _Child.start(self._memory_bytes)
             try:
-                answer = await child.exchange(content, base_url, content_type, deadline)
+                answer = await child.exchange(job, content, deadline)
             except TimeoutError:
                 await child.stop()
-                return _failure(
-                    f"document too complex: not parsed within {deadline:g} s (parser stopped)"
-                )
-            except (asyncio.IncompleteReadError, ConnectionError, ValueError) as exc:
+                return _Failed(f"too complex: not parsed within {deadline:g} s (parser stopped)")
+            except (asyncio.IncompleteReadError, ConnectionError) as exc:
                 code = await child.stop()
                 log.warning("parse process %d failed (exit status %s): %r", child.pid, code, exc)
-                return _failure(f"document not parsed: the parser process failed (exit {code})")
+                return _Failed(f"not parsed: the parser process failed (exit {code})")
             except BaseException:  # cancelled mid-exchange: its stream is out of step now
                 await child.stop()
                 raise
@@ -142,19 +166,16 @@ class _Child:
         assert self._process.stdout is not None  # created with a pipe
         return self._process.stdout
 
-    async def exchange(
-        self, content: bytes, base_url: str, content_type: str | None, deadline: float
-    ) -> ParsedFeed:
+    async def exchange(self, job: dict[str, Any], content: bytes, deadline: float) -> bytes:
         stdin = self._process.stdin
         assert stdin is not None  # created with a pipe
-        header = json.dumps({"base_url": base_url, "content_type": content_type}).encode()
+        header = json.dumps(job).encode()
         async with asyncio.timeout(deadline):
             stdin.write(_LENGTH.pack(len(header)) + header + _LENGTH.pack(len(content)))
             stdin.write(content)
             await stdin.drain()
             (length,) = _LENGTH.unpack(await self._stdout.readexactly(_LENGTH.size))
-            answer = await self._stdout.readexactly(length)
-        return parsed_from_json(answer)
+            return await self._stdout.readexactly(length)
 
     async def stop(self, *, gently: bool = False) -> int | None:
         """End the child: closing its input asks it to exit; otherwise it is killed."""
@@ -171,6 +192,11 @@ class _Child:
             with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
                 process.kill()
         return await process.wait()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    reason: str  # what became of the document: "too complex: ..."
 
 
 def _failure(message: str) -> ParsedFeed:
@@ -222,28 +248,37 @@ def parsed_from_json(data: bytes) -> ParsedFeed:
 
 
 def _serve(requests: BinaryIO, answers: BinaryIO) -> None:
-    """The child's loop: one document in, its ParsedFeed out, until its input closes."""
-    from monitor.feeds.parse import parse_feed  # here, so the daemon's import stays light
-
+    """The child's loop: one document in, its answer out, until its input closes."""
     answers.write(_READY)
     answers.flush()
     while True:
         head = requests.read(_LENGTH.size)
         if len(head) < _LENGTH.size:
             return  # the daemon closed our input: done
-        header = json.loads(requests.read(_LENGTH.unpack(head)[0]))
+        job = json.loads(requests.read(_LENGTH.unpack(head)[0]))
         (length,) = _LENGTH.unpack(requests.read(_LENGTH.size))
-        content = requests.read(length)
-        try:
-            answer = parsed_to_json(
-                parse_feed(
-                    content, base_url=header["base_url"], content_type=header["content_type"]
-                )
-            )
-        except MemoryError:  # the entries fitted, their JSON did not
-            answer = parsed_to_json(_failure("document too large to parse: out of memory"))
+        answer = _answer(job, requests.read(length))
         answers.write(_LENGTH.pack(len(answer)) + answer)
         answers.flush()
+
+
+def _answer(job: dict[str, Any], content: bytes) -> bytes:
+    # Imported here, so that the daemon's own import stays light.
+    from monitor.feeds.fulltext import extract_main_text
+    from monitor.feeds.parse import parse_feed
+
+    if job["job"] == "page":
+        try:
+            text = extract_main_text(content, job["url"])
+        except Exception as exc:  # an extractor crash on a hostile page: no text, not a crash
+            print(f"monitor parse process: extraction failed: {exc!r}", file=sys.stderr)
+            text = None
+        return json.dumps({"text": text}, ensure_ascii=True).encode("ascii")
+    try:
+        parsed = parse_feed(content, base_url=job["base_url"], content_type=job["content_type"])
+        return parsed_to_json(parsed)
+    except MemoryError:  # the entries fitted, their JSON did not
+        return parsed_to_json(_failure("document too large to parse: out of memory"))
 
 
 def _main() -> None:

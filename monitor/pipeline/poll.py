@@ -187,6 +187,7 @@ class Poller:
             *(
                 fetch_main_text(
                     self._client,
+                    self._parser,
                     url,
                     max_bytes=fetch.max_body_bytes,
                     timeout=fetch.timeout.total_seconds(),
