@@ -413,3 +413,14 @@ def test_a_reference_to_a_lone_surrogate_does_not_lose_the_feed(reference: str) 
         parsed = parse_feed(document, base_url=BASE, content_type=content_type)
         assert parsed.error is None
         assert [entry.title for entry in parsed.entries] == ["OTAN \ufffd suite"]
+
+
+def test_overlong_links_and_ids_do_not_multiply_a_small_document() -> None:
+    base = "https://fil.example/" + "b" * 14_000 + "/"
+    items = "".join(f"<item><title>t{n}</title><link>x{n}</link></item>" for n in range(50))
+    items += f"<item><guid isPermaLink='false'>{'g' * 5000}</guid><title>long id</title></item>"
+    parsed = parse_feed(rss(items), base_url=base, content_type="application/rss+xml")
+    assert len(parsed.entries) == 51
+    assert all(entry.url is None for entry in parsed.entries)
+    assert max(len(entry.key) for entry in parsed.entries) < 100
+    assert parsed.entries[-1].key.startswith("guid-hash:")

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 
 import pytest
 
+from monitor.feeds import parse_process
 from monitor.feeds.parse_process import ParseProcesses, parsed_from_json, parsed_to_json
 from monitor.model import FeedEntry, ParsedFeed
 
@@ -159,20 +162,8 @@ def test_a_parsed_feed_travels_as_json_and_comes_back_equal() -> None:
 
 
 def _children() -> set[int]:
-    """Process ids of this process's living children (Linux)."""
-    mine = str(os.getpid())
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[1] == mine and fields[0] != "Z":
-            found.add(int(entry))
-    return found
+    """Process ids of this process's living children."""
+    return _children_of(os.getpid())
 
 
 def test_an_article_pages_main_text_is_extracted_in_a_child_under_the_deadline() -> None:
@@ -196,3 +187,76 @@ def test_an_article_pages_main_text_is_extracted_in_a_child_under_the_deadline()
     assert text is not None and "zone d’exclusion aérienne" in text
     assert "Mentions légales" not in text
     assert hostile is None and elapsed < 3
+
+
+def test_a_busy_child_dies_with_the_daemon() -> None:
+    # However the daemon dies (SIGKILL here), its child does not parse on alone for minutes.
+    script = (
+        "import asyncio, sys\n"
+        "from monitor.feeds.parse_process import ParseProcesses\n"
+        "from tests.test_parse_process import NESTED\n"
+        "async def main():\n"
+        "    async with ParseProcesses(processes=1) as parser:\n"
+        "        task = asyncio.ensure_future(parser.parse(NESTED, base_url='https://a/',"
+        " content_type=None, deadline=60))\n"
+        "        await asyncio.sleep(1.0)\n"
+        "        print('busy', flush=True)\n"
+        "        await task\n"
+        "asyncio.run(main())\n"
+    )
+    daemon = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert daemon.stdout is not None
+        assert daemon.stdout.readline() == "busy\n"
+        (child,) = _children_of(daemon.pid)
+        daemon.kill()
+        daemon.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child)
+    finally:
+        daemon.kill()
+
+
+def test_a_child_that_grew_large_is_replaced_after_its_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parse_process, "_RECYCLE_BYTES", 1)  # every child counts as grown
+
+    async def run() -> tuple[set[int], set[int]]:
+        before = _children()
+        async with ParseProcesses(processes=1) as parser:
+            await parse(parser, NEWS)
+            await asyncio.sleep(0.2)
+            first = _children() - before
+            await parse(parser, NEWS)
+            await asyncio.sleep(0.2)
+            return first, _children() - before
+
+    first, second = asyncio.run(run())
+    assert first == set() and second == set()  # each stopped once it had answered
+
+
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state, parent, ...), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def _children_of(parent: int) -> set[int]:
+    """Process ids of the living children of `parent` (Linux)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        fields = _stat(entry) if entry.isdigit() else None
+        if fields is not None and fields[1] == str(parent) and fields[0] != "Z":
+            found.add(int(entry))
+    return found

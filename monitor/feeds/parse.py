@@ -39,6 +39,10 @@ _SURROGATE_REFERENCE = re.compile(
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY(?:\"[^\"]*\"|'[^']*'|[^>\"'])*>", re.IGNORECASE)
 # Entries read from one document, at most.
 MAX_ENTRIES = 5_000
+# Longer links are no article's (browsers and servers stop near here), and a long xml:base
+# would otherwise multiply a small document into hundreds of megabytes of links and keys.
+_MAX_URL_CHARS = 2_048
+_MAX_KEY_CHARS = 1_024
 _MAX_TTL_MINUTES = 366 * 24 * 60  # longer says "rarely"; polling caps it at max_interval anyway
 
 
@@ -179,6 +183,8 @@ def _entry(raw: Any, base_url: str) -> FeedEntry:
 def _item_key(guid: str, url: str | None, title: str, summary: str, content: str) -> str:
     """The stable identity of an item across polls: guid, else link, else the text itself
     (a feed's `id_policy` may choose otherwise: monitor.pipeline.prepare.item_key)."""
+    if len(guid) > _MAX_KEY_CHARS:  # stored and compared on every poll: a digest stands in
+        return "guid-hash:" + hashlib.sha256(guid.encode("utf-8", "surrogatepass")).hexdigest()
     if guid:
         return guid
     if url:
@@ -206,6 +212,8 @@ def _entry_url(link: Any, base_url: str) -> str | None:
     except ValueError:
         return None
     canonical = canonical_url(absolute)
+    if len(canonical) > _MAX_URL_CHARS:
+        return None
     return canonical if urlsplit(canonical).scheme in _LINK_SCHEMES else None
 
 

@@ -36,6 +36,11 @@ log = logging.getLogger("monitor.parse")
 # it; a tree of millions of elements does not fit, which is the point.
 DEFAULT_MEMORY_BYTES = 768 * 1024 * 1024
 DEFAULT_PROCESSES = 2
+# A child that grew past this keeps the memory while idle: it is replaced after its answer.
+_RECYCLE_BYTES = 200 * 1024 * 1024
+# An answer longer than this is refused unread: a document's entries, as JSON, stay within a
+# small multiple of the document (at most 10 MiB by default), links and keys being capped.
+_MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _LENGTH = struct.Struct("!I")
 _START_TIMEOUT = 30.0  # seconds for a child to import the parser and say it is ready
 _READY = b"ready\n"
@@ -105,6 +110,9 @@ class ParseProcesses:
             except TimeoutError:
                 await child.stop()
                 return _Failed(f"too complex: not parsed within {deadline:g} s (parser stopped)")
+            except _AnswerTooLarge as exc:
+                await child.stop()
+                return _Failed(f"too large to parse: its items came to {exc} bytes")
             except (asyncio.IncompleteReadError, ConnectionError) as exc:
                 code = await child.stop()
                 log.warning("parse process %d failed (exit status %s): %r", child.pid, code, exc)
@@ -112,7 +120,10 @@ class ParseProcesses:
             except BaseException:  # cancelled mid-exchange: its stream is out of step now
                 await child.stop()
                 raise
-            self._idle.append(child)
+            if child.resident_bytes() > _RECYCLE_BYTES:
+                await child.stop(gently=True)
+            else:
+                self._idle.append(child)
             return answer
 
     async def _idle_child(self) -> _Child | None:
@@ -142,6 +153,7 @@ class _Child:
             "-m",
             __name__,
             str(memory_bytes),
+            str(os.getpid()),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
@@ -175,7 +187,17 @@ class _Child:
             stdin.write(content)
             await stdin.drain()
             (length,) = _LENGTH.unpack(await self._stdout.readexactly(_LENGTH.size))
+            if length > _MAX_ANSWER_BYTES:
+                raise _AnswerTooLarge(length)
             return await self._stdout.readexactly(length)
+
+    def resident_bytes(self) -> int:
+        """The child's resident memory now (Linux /proc; 0 where it cannot be read)."""
+        try:
+            with open(f"/proc/{self.pid}/statm", encoding="ascii") as statm:
+                return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            return 0
 
     async def stop(self, *, gently: bool = False) -> int | None:
         """End the child: closing its input asks it to exit; otherwise it is killed."""
@@ -192,6 +214,10 @@ class _Child:
             with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
                 process.kill()
         return await process.wait()
+
+
+class _AnswerTooLarge(Exception):
+    pass
 
 
 @dataclass(frozen=True)
@@ -289,6 +315,7 @@ def _main() -> None:
     # in-flight polls, and closes our input when it no longer needs us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _end_with_the_daemon(int(sys.argv[2]))
     memory_bytes = int(sys.argv[1])
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
@@ -302,6 +329,20 @@ def _main() -> None:
     os.dup2(2, 1)
     _serve(sys.stdin.buffer, answers)
 
+
+def _end_with_the_daemon(daemon_pid: int) -> None:
+    """Be killed when the daemon dies, however it dies: a child busy with a hostile document
+    would otherwise parse on for minutes with nobody to answer (Linux prctl PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != daemon_pid:  # it died before the line above took effect
+        sys.exit(0)
+
+
+_PR_SET_PDEATHSIG = 1
 
 if __name__ == "__main__":
     _main()
