@@ -105,3 +105,39 @@ def test_the_daemon_refuses_to_start_on_an_invalid_configuration(tmp_path: Path)
     )
     assert result.returncode == 2
     assert f"{config}:2: feeds[0].url:" in result.stderr
+
+
+def test_sigterm_lets_the_poll_in_flight_finish(tmp_path: Path, feed_server: FeedServer) -> None:
+    slow = feed_server.serve("/slow.xml", rss("Lent", []), delay=2.0)
+    waiting = [feed_server.serve(f"/after{n}.xml", rss("Après", [])) for n in range(3)]
+    config = tmp_path / "monitor.yaml"
+    # One fetch at a time: the slow feed first, the others behind it.
+    write(config, [slow, *waiting])
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("fetch:\n", "fetch:\n  max_connections: 1\n"), "utf-8")
+    daemon = Daemon(config)
+    daemon.wait_for("monitor running")
+    deadline = time.monotonic() + 10
+    while "/slow.xml" not in feed_server.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert daemon.stop() == 0
+    stderr = "\n".join(daemon.log) + "\n" + "\n".join(iter_queue(daemon.lines))
+    assert "finishing 1 jobs in flight" in stderr
+    assert "CancelledError" not in stderr and "Traceback" not in stderr
+    # The slow feed's poll ended and was recorded; the ones behind it were not started.
+    assert feed_server.requests.count("/slow.xml") == 1
+    assert not any(path.startswith("/after") for path in feed_server.requests)
+    report = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "feeds", "--json"],
+        capture_output=True, text=True, check=True, cwd=REPO,
+    )  # fmt: skip
+    assert '"status": "ok"' in report.stdout.splitlines()[0]
+
+
+def iter_queue(lines: queue.Queue[str]) -> list[str]:
+    drained = []
+    while True:
+        try:
+            drained.append(lines.get(timeout=0.5))
+        except queue.Empty:
+            return drained

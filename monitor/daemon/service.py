@@ -99,10 +99,13 @@ class Service:
             )
             await self._stopping.wait()
             sd_notify("STOPPING=1")
-            scheduler.shutdown(wait=False)
+            # Paused, not shut down, until the jobs in flight end: APScheduler's shutdown
+            # cancels the jobs it is still running.
+            scheduler.pause()
             if self._in_flight:
                 log.info("finishing %d jobs in flight", len(self._in_flight))
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
+            scheduler.shutdown(wait=False)
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(signum)
         log.info("monitor stopped")
@@ -125,7 +128,8 @@ class Service:
         return run_tracked
 
     async def _poll_tick(self) -> None:
-        reports = await self._runtime.poller(self._client, self._parser).poll_due()
+        poller = self._runtime.poller(self._client, self._parser)
+        reports = await poller.poll_due(stopping=self._stopping.is_set)
         if any(report.alerts for report in reports):
             await self._dispatch_tick()
 

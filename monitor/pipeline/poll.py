@@ -77,7 +77,11 @@ class Poller:
         self._database_slots = asyncio.Semaphore(1 if engine.dialect.name == "sqlite" else 4)
         self._state_writes = BatchedStateWrites(engine, clock, self._in_thread)
 
-    async def poll_due(self, *, all_feeds: bool = False) -> list[PollReport]:
+    async def poll_due(
+        self, *, all_feeds: bool = False, stopping: Callable[[], bool] = lambda: False
+    ) -> list[PollReport]:
+        """Poll the due feeds; once `stopping()` says so, each worker ends its feed and takes
+        no other (the feeds left keep their claim until its lease ends, then are due again)."""
         now = self._clock()
         due = await self._in_thread(self._claim, now, all_feeds)
         queues = HostQueues(
@@ -87,7 +91,7 @@ class Poller:
 
         async def worker() -> None:
             host = None
-            while (taken := await queues.take(host)) is not None:
+            while not stopping() and (taken := await queues.take(host)) is not None:
                 host, feed = taken
                 try:
                     reports[feed.id] = await self._poll_one(feed)
@@ -97,7 +101,7 @@ class Poller:
         workers = min(self._config.fetch.max_connections, len(due))
         await asyncio.gather(*(worker() for _ in range(workers)))
         await self._state_writes.drain()
-        return [reports[feed.id] for feed in due]
+        return [reports[feed.id] for feed in due if feed.id in reports]
 
     async def _in_thread(self, function: Callable[..., _Result], /, *args: Any) -> _Result:
         async with self._database_slots:
