@@ -4,6 +4,7 @@ Real loopback feed and page server, real SMTP server, trafilatura."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,33 @@ def test_a_page_that_cannot_be_fetched_leaves_the_feed_text(
     poll(config)
     [message] = smtp.messages
     assert "OTAN" in body_text(message)
+
+
+@pytest.mark.slow
+def test_pages_are_read_two_at_a_time_within_three_fetch_timeouts(
+    tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = feed_server.serve("/teasers.xml", rss("Teasers", [BOTANIQUE_ITEM]))
+    config = one_feed_config(tmp_path, url, smtp.mailto_url(), "fulltext: true")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("fetch:\n", "fetch:\n  timeout: 2s\n"),
+        encoding="utf-8",
+    )
+    poll(config)  # seeding
+    pages = [
+        feed_server.serve(f"/page{n}.html", ARTICLE, "text/html; charset=utf-8", delay=1.6)
+        for n in range(10)
+    ]
+    items = [{**teaser(page), "guid": f"sommet-{n}"} for n, page in enumerate(pages)]
+    feed_server.serve("/teasers.xml", rss("Teasers", [*items, BOTANIQUE_ITEM]))
+    started = time.monotonic()
+    poll(config)
+    elapsed = time.monotonic() - started
+    fetched = [path for path in feed_server.requests if path.startswith("/page")]
+    assert feed_server.most_in_flight["127.0.0.1"] <= 2
+    assert 4 <= len(fetched) < 10  # the budget (3 × 2 s) ran out before the last pages
+    assert elapsed < 12
+    assert "article pages not read within 6 s; their teasers are kept" in caplog.text
 
 
 def test_fulltext_without_the_extractor_is_a_configuration_error(

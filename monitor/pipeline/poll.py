@@ -43,6 +43,12 @@ _DEFAULT_SPEC = FeedSpec(url="http://unconfigured.invalid/")
 # Article pages fetched for one poll of a full-text feed, at most: a feed that suddenly lists
 # a hundred new entries gets the rest as the feed gives them.
 _MAX_PAGES_PER_POLL = 20
+# Pages fetched and extracted at once for one feed: each body waits in memory for a parse
+# process, and two processes serve them all.
+_PAGES_AT_ONCE = 2
+# The pages of one poll have this many fetch timeouts in all, so a site that answers slowly,
+# or with pages that take the extractor to its deadline, holds its feed's poll for so long.
+_PAGES_BUDGET_TIMEOUTS = 3
 
 
 @dataclass(frozen=True)
@@ -187,20 +193,34 @@ class Poller:
             if key not in known and entry.url is not None
         ][:_MAX_PAGES_PER_POLL]
         fetch = self._config.fetch
-        texts = await asyncio.gather(
-            *(
-                fetch_main_text(
+        timeout = fetch.timeout.total_seconds()
+        at_once = asyncio.Semaphore(_PAGES_AT_ONCE)
+
+        async def main_text(url: str) -> str | None:
+            async with at_once:
+                return await fetch_main_text(
                     self._client,
                     self._parser,
                     url,
                     max_bytes=fetch.max_body_bytes,
-                    timeout=fetch.timeout.total_seconds(),
+                    timeout=timeout,
                     allow_private_networks=fetch.allow_private_networks,
                 )
-                for _, url in wanted
+
+        pages = {asyncio.ensure_future(main_text(url)): key for key, url in wanted}
+        if not pages:
+            return {}, known
+        done, late = await asyncio.wait(pages, timeout=timeout * _PAGES_BUDGET_TIMEOUTS)
+        for task in late:  # their items keep the feed's own text
+            task.cancel()
+        if late:
+            log.warning(
+                "feed %s: %d article pages not read within %g s; their teasers are kept",
+                redact_url(feed.url),
+                len(late),
+                timeout * _PAGES_BUDGET_TIMEOUTS,
             )
-        )
-        found = {key: text for (key, _), text in zip(wanted, texts, strict=True) if text}
+        found = {pages[task]: text for task in done if (text := task.result())}
         return found, known
 
     def _known_keys(self, feed_id: int, keys: list[str]) -> set[str]:
