@@ -49,13 +49,13 @@ _MAX_TTL_MINUTES = 366 * 24 * 60  # longer says "rarely"; polling caps it at max
 def parse_feed(content: bytes, *, base_url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse a feed document; never raises. Relative links resolve against `base_url`."""
     if not content.strip():
-        return _failure("not a feed: the server returned no body")
+        return parse_failure("not a feed: the server returned no body")
     try:
         return _parse(content, base_url, content_type)
     except MemoryError:  # in a parse process, under its address-space limit
-        return _failure("document too large to parse: the parser ran out of memory")
+        return parse_failure("document too large to parse: the parser ran out of memory")
     except Exception as exc:  # feedparser on hostile bytes: one bad feed must not stop a poll
-        return _failure(_one_line(f"unparseable feed: {exc!r}"))
+        return parse_failure(_one_line(f"unparseable feed: {exc!r}"))
 
 
 def _parse(content: bytes, base_url: str, content_type: str | None) -> ParsedFeed:
@@ -131,17 +131,17 @@ def _feedparser_result(content: bytes, base_url: str, content_type: str | None) 
         )
     recognised = bool(result.get("version"))
     if not recognised and _looks_like_html(content, content_type):
-        return _failure("not a feed: the server returned an HTML page")
+        return parse_failure("not a feed: the server returned an HTML page")
     if not recognised and content.lstrip()[:1] in (b"{", b"["):
-        return _failure("not a feed: the server returned JSON, not RSS or Atom")
+        return parse_failure("not a feed: the server returned JSON, not RSS or Atom")
     if not recognised and not _looks_like_xml(content):
         media_type = (content_type or "").split(";", 1)[0].strip().lower()
         what = f"{media_type} content" if media_type else "a body"
-        return _failure(f"not a feed: the server returned {what} that is not XML")
+        return parse_failure(f"not a feed: the server returned {what} that is not XML")
     if malformed:
         return ParsedFeed(title=title, entries=(), error=f"malformed feed: {problem}")
     if not recognised:
-        return _failure("not a feed: no RSS, Atom or RDF document found")
+        return parse_failure("not a feed: no RSS, Atom or RDF document found")
     return ParsedFeed(
         title=title, entries=(), warning=problem or None, ttl=_ttl(result.feed.get("ttl"))
     )
@@ -158,7 +158,7 @@ def _ttl(raw: Any) -> float | None:
     return float(min(minutes, _MAX_TTL_MINUTES) * 60)
 
 
-def _failure(message: str) -> ParsedFeed:
+def parse_failure(message: str) -> ParsedFeed:
     return ParsedFeed(title=None, entries=(), error=message)
 
 

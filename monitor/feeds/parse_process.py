@@ -27,6 +27,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, BinaryIO
 
+from monitor.feeds.fulltext import extract_main_text
+from monitor.feeds.parse import parse_failure, parse_feed
 from monitor.feeds.urls import redact_url
 from monitor.model import FeedEntry, ParsedFeed
 
@@ -81,11 +83,11 @@ class ParseProcesses:
         job = {"job": "feed", "base_url": base_url, "content_type": content_type}
         answer = await self._run(job, content, deadline)
         if isinstance(answer, _Failed):
-            return _failure(f"document {answer.reason}")
+            return parse_failure(f"document {answer.reason}")
         try:
             return parsed_from_json(answer)
         except ValueError as exc:
-            return _failure(f"document not parsed: {exc}")
+            return parse_failure(f"document not parsed: {exc}")
 
     async def main_text(self, page: bytes, *, url: str, deadline: float) -> str | None:
         """The main text of an article page (fulltext.extract_main_text) in a child; None,
@@ -225,10 +227,6 @@ class _Failed:
     reason: str  # what became of the document: "too complex: ..."
 
 
-def _failure(message: str) -> ParsedFeed:
-    return ParsedFeed(title=None, entries=(), error=message)
-
-
 def parsed_to_json(parsed: ParsedFeed) -> bytes:
     entries = [
         [e.key, e.url, e.title, e.summary, e.content, e.published and e.published.isoformat()]
@@ -289,10 +287,6 @@ def _serve(requests: BinaryIO, answers: BinaryIO) -> None:
 
 
 def _answer(job: dict[str, Any], content: bytes) -> bytes:
-    # Imported here, so that the daemon's own import stays light.
-    from monitor.feeds.fulltext import extract_main_text
-    from monitor.feeds.parse import parse_feed
-
     if job["job"] == "page":
         try:
             text = extract_main_text(content, job["url"])
@@ -304,7 +298,7 @@ def _answer(job: dict[str, Any], content: bytes) -> bytes:
         parsed = parse_feed(content, base_url=job["base_url"], content_type=job["content_type"])
         return parsed_to_json(parsed)
     except MemoryError:  # the entries fitted, their JSON did not
-        return parsed_to_json(_failure("document too large to parse: out of memory"))
+        return parsed_to_json(parse_failure("document too large to parse: out of memory"))
 
 
 def _main() -> None:
