@@ -65,12 +65,14 @@ class FeedEntry:
 
 @dataclass(frozen=True)
 class ParsedFeed:
-    """A parsed feed document. `error` is set (one line) when nothing usable could be read;
+    """A parsed feed document. `error` is set (one line) when nothing usable could be read,
+    with `error_kind` a short stable word like FetchError's (`parse`, `not_a_feed`);
     `warning` when entries were read from a malformed document."""
 
     title: str | None
     entries: tuple[FeedEntry, ...]
     error: str | None = None
+    error_kind: str | None = None
     warning: str | None = None
     ttl: float | None = None  # seconds: the document's RSS <ttl>, how long it stays current
 

@@ -246,7 +246,8 @@ def test_entries(
 )
 def test_errors(name: str, document: bytes, content_type: str | None, error: str) -> None:
     parsed = parse_feed(document, base_url=BASE, content_type=content_type)
-    assert parsed == ParsedFeed(title=parsed.title, entries=(), error=error)
+    kind = "not_a_feed" if error.startswith("not a feed") else "parse"
+    assert parsed == ParsedFeed(title=parsed.title, entries=(), error=error, error_kind=kind)
 
 
 def test_empty_feed_is_not_an_error() -> None:

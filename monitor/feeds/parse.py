@@ -37,6 +37,10 @@ _SURROGATE_REFERENCE = re.compile(
 )
 # An entity declaration in a DOCTYPE's internal subset: <!ENTITY name "value"> and the like.
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY(?:\"[^\"]*\"|'[^']*'|[^>\"'])*>", re.IGNORECASE)
+# The kinds of parse failure (ParsedFeed.error_kind).
+PARSE = "parse"  # a document that could not be read (malformed, too complex, too large)
+NOT_A_FEED = "not_a_feed"  # a body that is no feed at all (an HTML page, JSON, no body)
+
 # Entries read from one document, at most.
 MAX_ENTRIES = 5_000
 # Longer links are no article's (browsers and servers stop near here), and a long xml:base
@@ -49,13 +53,13 @@ _MAX_TTL_MINUTES = 366 * 24 * 60  # longer says "rarely"; polling caps it at max
 def parse_feed(content: bytes, *, base_url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse a feed document; never raises. Relative links resolve against `base_url`."""
     if not content.strip():
-        return parse_failure("not a feed: the server returned no body")
+        return parse_failure(NOT_A_FEED, "not a feed: the server returned no body")
     try:
         return _parse(content, base_url, content_type)
     except MemoryError:  # in a parse process, under its address-space limit
-        return parse_failure("document too large to parse: the parser ran out of memory")
+        return parse_failure(PARSE, "document too large to parse: the parser ran out of memory")
     except Exception as exc:  # feedparser on hostile bytes: one bad feed must not stop a poll
-        return parse_failure(_one_line(f"unparseable feed: {exc!r}"))
+        return parse_failure(PARSE, _one_line(f"unparseable feed: {exc!r}"))
 
 
 def _parse(content: bytes, base_url: str, content_type: str | None) -> ParsedFeed:
@@ -131,17 +135,19 @@ def _feedparser_result(content: bytes, base_url: str, content_type: str | None) 
         )
     recognised = bool(result.get("version"))
     if not recognised and _looks_like_html(content, content_type):
-        return parse_failure("not a feed: the server returned an HTML page")
+        return parse_failure(NOT_A_FEED, "not a feed: the server returned an HTML page")
     if not recognised and content.lstrip()[:1] in (b"{", b"["):
-        return parse_failure("not a feed: the server returned JSON, not RSS or Atom")
+        return parse_failure(NOT_A_FEED, "not a feed: the server returned JSON, not RSS or Atom")
     if not recognised and not _looks_like_xml(content):
         media_type = (content_type or "").split(";", 1)[0].strip().lower()
         what = f"{media_type} content" if media_type else "a body"
-        return parse_failure(f"not a feed: the server returned {what} that is not XML")
+        return parse_failure(NOT_A_FEED, f"not a feed: the server returned {what} that is not XML")
     if malformed:
-        return ParsedFeed(title=title, entries=(), error=f"malformed feed: {problem}")
+        return ParsedFeed(
+            title=title, entries=(), error=f"malformed feed: {problem}", error_kind=PARSE
+        )
     if not recognised:
-        return parse_failure("not a feed: no RSS, Atom or RDF document found")
+        return parse_failure(NOT_A_FEED, "not a feed: no RSS, Atom or RDF document found")
     return ParsedFeed(
         title=title, entries=(), warning=problem or None, ttl=_ttl(result.feed.get("ttl"))
     )
@@ -158,8 +164,8 @@ def _ttl(raw: Any) -> float | None:
     return float(min(minutes, _MAX_TTL_MINUTES) * 60)
 
 
-def parse_failure(message: str) -> ParsedFeed:
-    return ParsedFeed(title=None, entries=(), error=message)
+def parse_failure(kind: str, message: str) -> ParsedFeed:
+    return ParsedFeed(title=None, entries=(), error=message, error_kind=kind)
 
 
 def _entry(raw: Any, base_url: str) -> FeedEntry:

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 from monitor.feeds.fulltext import extract_main_text
-from monitor.feeds.parse import parse_failure, parse_feed
+from monitor.feeds.parse import PARSE, parse_failure, parse_feed
 from monitor.feeds.urls import redact_url
 from monitor.model import FeedEntry, ParsedFeed
 
@@ -83,11 +83,11 @@ class ParseProcesses:
         job = {"job": "feed", "base_url": base_url, "content_type": content_type}
         answer = await self._run(job, content, deadline)
         if isinstance(answer, _Failed):
-            return parse_failure(f"document {answer.reason}")
+            return parse_failure(PARSE, f"document {answer.reason}")
         try:
             return parsed_from_json(answer)
         except ValueError as exc:
-            return parse_failure(f"document not parsed: {exc}")
+            return parse_failure(PARSE, f"document not parsed: {exc}")
 
     async def main_text(self, page: bytes, *, url: str, deadline: float) -> str | None:
         """The main text of an article page (fulltext.extract_main_text) in a child; None,
@@ -236,6 +236,7 @@ def parsed_to_json(parsed: ParsedFeed) -> bytes:
         "title": parsed.title,
         "entries": entries,
         "error": parsed.error,
+        "error_kind": parsed.error_kind,
         "warning": parsed.warning,
         "ttl": parsed.ttl,
     }
@@ -264,6 +265,7 @@ def parsed_from_json(data: bytes) -> ParsedFeed:
             title=document["title"],
             entries=entries,
             error=document["error"],
+            error_kind=document["error_kind"],
             warning=document["warning"],
             ttl=None if ttl is None else float(ttl),
         )
@@ -298,7 +300,7 @@ def _answer(job: dict[str, Any], content: bytes) -> bytes:
         parsed = parse_feed(content, base_url=job["base_url"], content_type=job["content_type"])
         return parsed_to_json(parsed)
     except MemoryError:  # the entries fitted, their JSON did not
-        return parsed_to_json(parse_failure("document too large to parse: out of memory"))
+        return parsed_to_json(parse_failure(PARSE, "document too large to parse: out of memory"))
 
 
 def _main() -> None:

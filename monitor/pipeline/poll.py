@@ -164,8 +164,7 @@ class Poller:
             deadline=fetch.timeout.total_seconds(),
         )
         if parsed.error:
-            kind = "not_a_feed" if parsed.error.startswith("not a feed") else "parse"
-            return await self._fail(feed, kind, parsed.error)
+            return await self._fail(feed, parsed.error_kind or "parse", parsed.error)
         entries_hash = _entries_digest(parsed)
         if entries_hash == feed.entries_hash and feed.seeded:
             # New bytes, the same entries (a build date, a timestamp in the channel): nothing
