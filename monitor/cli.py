@@ -1,4 +1,5 @@
-"""Command line (DESIGN §7): argument parsing and output formatting only.
+"""Command line (DESIGN §7): argument parsing, loading the configuration with the checks of the
+layers above it, and output formatting.
 
 Exit codes: 0 success, 1 runtime failure, 2 invalid usage or configuration."""
 
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitor.config import ConfigError, LoadedConfig, load_config
+from monitor.config import ConfigChecks, ConfigError, LoadedConfig, load_config
 from monitor.config.summary import summarize
 from monitor.store.database import DatabaseError
 
@@ -24,6 +25,50 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 log = logging.getLogger("monitor")
+
+
+def _query_error(query: str) -> str | None:
+    from monitor.match.query import QueryError, parse_query
+
+    try:
+        parse_query(query)
+    except QueryError as error:
+        return f"position {error.position + 1}: {error.message}"
+    return None
+
+
+def _apprise_url_valid(url: str) -> bool:
+    from monitor.notify import valid_apprise_url  # Apprise is slow to import: only when asked
+
+    return valid_apprise_url(url)
+
+
+def _private_apprise_url(url: str) -> str:
+    from monitor.notify import privacy_url
+
+    return privacy_url(url)
+
+
+def _redact_url(url: str) -> str:
+    from monitor.feeds.urls import redact_url
+
+    return redact_url(url)
+
+
+def _fulltext_available() -> bool:
+    from monitor.feeds.fulltext import fulltext_available
+
+    return fulltext_available()
+
+
+# Every command loads the configuration with these, and a reload (SIGHUP) makes them again.
+CONFIG_CHECKS = ConfigChecks(
+    query_error=_query_error,
+    apprise_url_valid=_apprise_url_valid,
+    private_apprise_url=_private_apprise_url,
+    fulltext_available=_fulltext_available,
+    redact_url=_redact_url,
+)
 
 
 def _default_config() -> str:
@@ -89,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     config_path = Path(args.config or _default_config())
     try:
-        loaded = load_config(config_path)
+        loaded = load_config(config_path, checks=CONFIG_CHECKS)
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return EXIT_USAGE

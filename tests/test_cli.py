@@ -114,6 +114,50 @@ def test_check_config_exits_2_naming_file_line_and_key(
     assert f"{path}{expected}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check-config"],
+        ["run"],
+        ["poll", "--once"],
+        ["match"],
+        ["explain"],
+        ["dedup"],
+        ["feeds"],
+        ["db", "upgrade"],
+    ],
+)
+def test_every_command_checks_queries_channel_urls_and_the_fulltext_extra(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    # The configuration package cannot make these checks itself; the command line gives them.
+    import monitor.feeds.fulltext
+
+    monkeypatch.setattr(monitor.feeds.fulltext, "fulltext_available", lambda: False)
+    path = tmp_path / "monitor.yaml"
+    path.write_text("watchlists:\n  - name: w\n    query: Peskov NEAR/ Kremlin\n", "utf-8")
+    assert main(["--config", str(path), *command]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}:3: watchlists[0].query: position 8: expected a number after NEAR/ (e.g. NEAR/5)"
+    ]
+    path.write_text(
+        "feeds:\n  - url: https://example.org/rss\n    fulltext: true\n"
+        "channels:\n  desk:\n    url: nosuchservice://token@host\n",
+        encoding="utf-8",
+    )
+    assert main(["--config", str(path), *command]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}:3: feeds[0].fulltext: needs the optional full-text extractor: "
+        "pip install 'monitor[fulltext]'",
+        f"{path}:6: channels.desk.url: not a usable Apprise URL (nosuchservice://…); "
+        "expected a service URL such as "
+        "mailtos://user:password@smtp.example.org?to=alerts@example.org",
+    ]
+
+
 def test_missing_configuration_is_a_one_line_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import ConfigError, LoadedConfig, load_config, summarize
+import monitor.config
+from monitor.cli import CONFIG_CHECKS
+from monitor.config import ConfigError, LoadedConfig, summarize
+
+
+def load_config(path: str | Path, environ: dict[str, str] | None = None) -> LoadedConfig:
+    """The loader as the commands run it, with the checks of the layers above."""
+    return monitor.config.load_config(path, environ, checks=CONFIG_CHECKS)
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -79,6 +79,12 @@ def test_sighup_reloads_and_an_invalid_reload_keeps_running(
         refused = daemon.wait_for("reload refused")
         assert f"{config}:1: watchlist: unknown key" in refused
 
+        # A reload makes the checks of the first load, those of the matcher among them.
+        config.write_text("watchlists:\n  - name: w\n    query: a NEAR/ b\n", encoding="utf-8")
+        daemon.process.send_signal(signal.SIGHUP)
+        refused = daemon.wait_for("reload refused")
+        assert f"{config}:3: watchlists[0].query: position 3: expected a number" in refused
+
         write(config, [first, second])
         daemon.process.send_signal(signal.SIGHUP)
         daemon.wait_for("configuration reloaded")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.cli import CONFIG_CHECKS
 from monitor.config import ConfigError, load_config
 from tests.daemon_cli import one_feed_config, poll_all
 from tests.feed_server import FeedServer, rss
@@ -119,6 +120,6 @@ def test_fulltext_without_the_extractor_is_a_configuration_error(
     monkeypatch.setattr(monitor.feeds.fulltext, "fulltext_available", lambda: False)
     config = write_fulltext_config(tmp_path, "https://example.org/rss", smtp)
     with pytest.raises(ConfigError) as caught:
-        load_config(config)
+        load_config(config, checks=CONFIG_CHECKS)
     line = config.read_text().splitlines().index("    fulltext: true") + 1
     assert f"{config}:{line}: feeds[0].fulltext: needs the optional" in str(caught.value)

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from monitor.config.checks import SCHEMA_ONLY, ConfigChecks
 from monitor.config.env import Expansion, expand_tree
 from monitor.config.errors import ConfigError, Problem
 from monitor.config.messages import describe_error
@@ -31,16 +32,26 @@ LOADER_KEYS = ("include", "watchlists_dir")
 
 @dataclass(frozen=True)
 class LoadedConfig:
-    """A valid configuration and the files it was read from (for reload change detection)."""
+    """A valid configuration, the files it was read from (for reload change detection) and the
+    checks it passed (a reload makes the same)."""
 
     config: Config
     path: Path
     source_files: tuple[Path, ...]
+    checks: ConfigChecks = SCHEMA_ONLY
 
 
-def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> LoadedConfig:
-    """Read and validate a configuration file. Raises ConfigError listing every problem."""
-    return _Loading(Path(path), os.environ if environ is None else environ).run()
+def load_config(
+    path: str | Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    checks: ConfigChecks = SCHEMA_ONLY,
+) -> LoadedConfig:
+    """Read and validate a configuration file. Raises ConfigError listing every problem.
+
+    `checks` come from the layers above (the commands load through `monitor.cli`, which gives
+    them all); without them, queries, Apprise URLs and the full-text extra go unchecked."""
+    return _Loading(Path(path), os.environ if environ is None else environ, checks).run()
 
 
 def _watchlist_path(path: KeyPath, prefix: KeyPath) -> tuple[int, KeyPath] | None:
@@ -69,8 +80,9 @@ class _Location:
 class _Loading:
     """One load: collects located problems instead of stopping at the first."""
 
-    def __init__(self, main: Path, environ: Mapping[str, str]) -> None:
+    def __init__(self, main: Path, environ: Mapping[str, str], checks: ConfigChecks) -> None:
         self.main = main
+        self.checks = checks
         self.base_dir = main.parent
         self.environ = environ
         self.locations: dict[KeyPath, _Location] = {}  # key path in the merged data -> origin
@@ -101,7 +113,8 @@ class _Loading:
             order = {file: index for index, file in enumerate(self.source_files)}
             self.problems.sort(key=lambda problem: (order.get(problem.file, 0), problem.line or 0))
             raise ConfigError(self._masked(problem.render()) for problem in self.problems)
-        return LoadedConfig(self._with_url_files(config), self.main, tuple(self.source_files))
+        config = self._with_url_files(config)
+        return LoadedConfig(config, self.main, tuple(self.source_files), self.checks)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -337,7 +350,7 @@ class _Loading:
 
     def _validate(self, data: dict[str, Any]) -> Config | None:
         try:
-            config = Config.model_validate(data)
+            config = Config.model_validate(data, context=self.checks)
         except ValidationError as error:
             for detail in error.errors(include_url=False):
                 path, message = describe_error(detail, Config, LOADER_KEYS)
@@ -353,11 +366,7 @@ class _Loading:
     def _check_fulltext(self, config: Config) -> None:
         """`fulltext: true` needs an optional extra: say so now, not at the first new item."""
         wanting = [index for index, feed in enumerate(config.feeds) if feed.fulltext]
-        if not wanting:
-            return
-        from monitor.feeds.fulltext import fulltext_available
-
-        if fulltext_available():
+        if not wanting or self.checks.fulltext_available():
             return
         for index in wanting:
             self._add(
@@ -367,16 +376,15 @@ class _Loading:
 
     def _check_channel_urls(self, config: Config) -> None:
         """A channel URL Apprise cannot read would only fail at the first alert: refuse it now."""
-        from monitor.notify import privacy_url, valid_apprise_url  # Apprise is slow to import
-
         for name, channel in config.channels.items():
             url = self.url_files.get(name, channel.url)
-            if url is None or valid_apprise_url(url):
+            if url is None or self.checks.apprise_url_valid(url):
                 continue
             key = "url_file" if name in self.url_files else "url"
+            shown = self.checks.private_apprise_url(url)
             self._add(
                 ("channels", name, key),
-                f"not a usable Apprise URL ({privacy_url(url)}); expected a service URL such as "
+                f"not a usable Apprise URL ({shown}); expected a service URL such as "
                 "mailtos://user:password@smtp.example.org?to=alerts@example.org",
             )
 

@@ -17,10 +17,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from monitor.config.checks import ConfigChecks
 from monitor.model import FIELDS
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -127,19 +129,17 @@ class WatchlistSpec(_Strict):
 
     @field_validator("query", mode="before")
     @classmethod
-    def _valid_query(cls, value: Any) -> Any:
+    def _valid_query(cls, value: Any, info: ValidationInfo) -> Any:
         # Checked before whitespace is stripped, so positions count in the query as written.
         if not isinstance(value, str):  # None: no query; anything else: pydantic says "text"
             return value
         if not value.strip():
             raise ValueError("expected a query")
-        # Imported here, not at the top: monitor.match imports this module.
-        from monitor.match.query import QueryError, parse_query
-
-        try:
-            parse_query(value)
-        except QueryError as error:
-            raise ValueError(f"position {error.position + 1}: {error.message}") from None
+        # The query language belongs to the matcher: the loader passes its check as the context.
+        checks = info.context
+        error = checks.query_error(value) if isinstance(checks, ConfigChecks) else None
+        if error is not None:
+            raise ValueError(error)
         return value
 
     @field_validator("fields")
@@ -221,7 +221,7 @@ class Config(_Strict):
 
 
 KeyPath = tuple[str | int, ...]
-# Operations alerts (monitor.pipeline.ops) are filed under this watchlist name.
+# Operations alerts (the pipeline's staleness check) are filed under this watchlist name.
 RESERVED_WATCHLIST = "operations"
 
 

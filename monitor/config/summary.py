@@ -10,13 +10,12 @@ from datetime import timedelta
 
 from monitor.config.load import LoadedConfig
 from monitor.config.schema import Config
-from monitor.feeds.urls import redact_url
 
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
 def summarize(loaded: LoadedConfig) -> list[str]:
-    config = loaded.config
+    config, checks = loaded.config, loaded.checks
     lines = [f"Configuration: {loaded.path}"]
     lines += [f"  includes {file}" for file in loaded.source_files[1:]]
     database = private_database_url(config.database) if config.database else None
@@ -26,11 +25,13 @@ def summarize(loaded: LoadedConfig) -> list[str]:
         f"{_count(len(config.watchlists), 'watchlist')}"
     )
     for feed in config.feeds:
-        label = feed.name or redact_url(feed.url)
+        label = feed.name or checks.redact_url(feed.url)
         lines.append(f"  feed {label}: every {format_duration(feed.interval)}")
     for name, channel in sorted(config.channels.items()):
         source = f" (from {channel.url_file})" if channel.url_file else ""
-        lines.append(f"  channel {name}: {private_apprise_url(channel.url or '')}{source}")
+        # The query holds Apprise's generic defaults (retry, overflow, ...): noise in a summary.
+        shown = checks.private_apprise_url(channel.url or "").split("?", 1)[0]
+        lines.append(f"  channel {name}: {shown}{source}")
     for watchlist in config.watchlists:
         targets = ", ".join(config.channels_for(watchlist)) or "no channel"
         searches = [_count(len(watchlist.terms), "term")] if watchlist.terms else []
@@ -48,14 +49,6 @@ def warnings(config: Config) -> list[str]:
         for watchlist in config.watchlists
         if not config.channels_for(watchlist)
     ]
-
-
-def private_apprise_url(url: str) -> str:
-    """The Apprise URL with its secrets masked; only the scheme when Apprise cannot parse it."""
-    from monitor.notify import privacy_url  # Apprise is slow to import; only this needs it
-
-    # The query holds Apprise's generic defaults (retry, overflow, ...): noise in a summary.
-    return privacy_url(url).split("?", 1)[0]
 
 
 def private_database_url(url: str) -> str:

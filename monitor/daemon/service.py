@@ -158,7 +158,8 @@ class Service:
     async def _reload(self) -> None:
         path = self._runtime.loaded.path
         try:
-            loaded = await asyncio.to_thread(load_config, path)
+            checks = self._runtime.loaded.checks
+            loaded = await asyncio.to_thread(lambda: load_config(path, checks=checks))
             old_database = self._runtime.config.database
             await asyncio.to_thread(self._runtime.reconfigure, loaded)
         except ConfigError as error:
