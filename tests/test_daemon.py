@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import signal
 import subprocess
@@ -147,3 +148,33 @@ def iter_queue(lines: queue.Queue[str]) -> list[str]:
             drained.append(lines.get(timeout=0.5))
         except queue.Empty:
             return drained
+
+
+def test_a_reload_that_changes_the_fetch_policy_gets_a_client_built_for_it(tmp_path: Path) -> None:
+    # The client's connection gate is built from the fetch policy: a reload that changes the
+    # policy must not leave the polls on a client built for the old one.
+    from monitor.cli import CONFIG_CHECKS
+    from monitor.config import load_config
+    from monitor.daemon.runtime import build_runtime
+    from monitor.daemon.service import _PolicyClient
+
+    config = tmp_path / "monitor.yaml"
+    settings = f"database: sqlite:///{tmp_path / 'monitor.db'}\nfetch:\n  user_agent: {{}}\n"
+    config.write_text(settings.format("first/1.0"), encoding="utf-8")
+    runtime = build_runtime(load_config(config, checks=CONFIG_CHECKS))
+    runtime.prepare_database()
+    clients = _PolicyClient(runtime)
+
+    async def reload_twice() -> None:
+        first = await clients.current()
+        runtime.reconfigure(load_config(config, checks=CONFIG_CHECKS))
+        assert await clients.current() is first  # the same policy: the same client
+        config.write_text(settings.format("second/2.0"), encoding="utf-8")
+        runtime.reconfigure(load_config(config, checks=CONFIG_CHECKS))
+        second = await clients.current()
+        assert first.is_closed and not second.is_closed
+        assert second.headers["User-Agent"] == "second/2.0"
+        await clients.aclose()
+        assert second.is_closed
+
+    asyncio.run(reload_twice())

@@ -19,7 +19,8 @@ from pytest_httpserver import HTTPServer
 
 from monitor.feeds import netguard
 from monitor.feeds.fetch import build_client, fetch_feed, fresh_for, parse_retry_after
-from monitor.feeds.netguard import refused_reason
+from monitor.feeds.netguard import Resolver, refused_reason, system_resolve
+from monitor.feeds.policy import FetchPolicy
 from monitor.model import FetchError, FetchResult, Validators
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
@@ -33,18 +34,20 @@ def fetch(
     max_bytes: int = 1_000_000,
     timeout: float = 5.0,
     allow_private_networks: bool = True,
+    resolve: Resolver = system_resolve,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> FetchResult:
+    policy = FetchPolicy(
+        user_agent=USER_AGENT,
+        timeout=timeout,
+        max_body_bytes=max_bytes,
+        allow_private_networks=allow_private_networks,
+        resolve=resolve,
+    )
+
     async def run() -> FetchResult:
-        async with build_client(USER_AGENT, transport) as client:
-            return await fetch_feed(
-                client,
-                url,
-                validators,
-                max_bytes=max_bytes,
-                timeout=timeout,
-                allow_private_networks=allow_private_networks,
-            )
+        async with build_client(policy, transport) as client:
+            return await fetch_feed(client, url, validators, policy)
 
     return asyncio.run(run())
 
@@ -172,12 +175,12 @@ def test_cookies_are_neither_kept_nor_sent(httpserver: HTTPServer) -> None:
     url = httpserver.url_for("/feed.xml")
 
     async def fetch_twice() -> None:
-        async with build_client(USER_AGENT) as client:
+        policy = FetchPolicy(
+            USER_AGENT, timeout=5, max_body_bytes=10**6, allow_private_networks=True
+        )
+        async with build_client(policy) as client:
             for _ in range(2):
-                await fetch_feed(
-                    client, url, Validators(), max_bytes=10**6, timeout=5,
-                    allow_private_networks=True,
-                )  # fmt: skip
+                await fetch_feed(client, url, Validators(), policy)
             assert len(client.cookies) == 0
 
     asyncio.run(fetch_twice())
@@ -578,20 +581,20 @@ def test_public_address_passes_the_gate() -> None:
 
 
 def test_a_name_that_resolves_elsewhere_when_connecting_is_refused(
-    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+    httpserver: HTTPServer,
 ) -> None:
     # DNS rebinding: the first look-up says public, the next one says loopback. The connection
     # is opened to the address the gate checked at that moment, or not at all.
     httpserver.expect_request("/feed.xml").respond_with_data(FEED)
-    real_resolve = netguard.resolve
     look_ups = []
 
     async def rebinding_resolve(host: str, port: int) -> list[str]:
         look_ups.append(host)
-        return ["93.184.215.14"] if len(look_ups) == 1 else await real_resolve(host, port)
+        return ["93.184.215.14"] if len(look_ups) == 1 else await system_resolve(host, port)
 
-    monkeypatch.setattr(netguard, "resolve", rebinding_resolve)
-    error = fetch_error(httpserver.url_for("/feed.xml"), allow_private_networks=False)
+    error = fetch_error(
+        httpserver.url_for("/feed.xml"), allow_private_networks=False, resolve=rebinding_resolve
+    )
     assert error.kind == "blocked"
     assert error.message.startswith("refused loopback address ")
     assert look_ups == ["localhost", "localhost"]
@@ -609,8 +612,8 @@ def test_the_pinned_connection_reaches_the_checked_address(
     async def resolve_to_the_test_server(host: str, port: int) -> list[str]:
         return ["127.0.0.1"] if host == "pinned.invalid" else []
 
-    monkeypatch.setattr(netguard, "resolve", resolve_to_the_test_server)
-    assert fetch(url, allow_private_networks=False).content == FEED
+    fetched = fetch(url, allow_private_networks=False, resolve=resolve_to_the_test_server)
+    assert fetched.content == FEED
     assert httpserver.log[0][0].headers["Host"] == url.split("/")[2]
 
 

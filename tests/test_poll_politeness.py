@@ -11,6 +11,7 @@ import pytest
 
 from monitor.cli import main
 from monitor.feeds.fetch import build_client, fetch_feed
+from monitor.feeds.policy import FetchPolicy
 from monitor.model import Validators
 from tests.daemon_cli import feed_reports, poll_all, write_config
 from tests.feed_server import FeedServer, rss
@@ -106,13 +107,13 @@ def test_polls_answered_304_reuse_one_connection(feed_server: FeedServer) -> Non
 
     async def poll_three_times() -> list[bool]:
         seen = []
-        async with build_client("monitor-test") as client:
+        policy = FetchPolicy(
+            "monitor-test", timeout=10, max_body_bytes=10**6, allow_private_networks=True
+        )
+        async with build_client(policy) as client:
             validators = Validators()
             for _ in range(3):
-                result = await fetch_feed(
-                    client, url, validators, max_bytes=10**6, timeout=10,
-                    allow_private_networks=True,
-                )  # fmt: skip
+                result = await fetch_feed(client, url, validators, policy)
                 validators = result.validators
                 seen.append(result.not_modified)
         return seen

@@ -13,9 +13,10 @@ import httpx
 from sqlalchemy import Engine
 
 from monitor.config import LoadedConfig
-from monitor.config.schema import Config
+from monitor.config.schema import Config, FetchSpec
 from monitor.feeds.fetch import build_client
 from monitor.feeds.parse_process import ParseProcesses
+from monitor.feeds.policy import FetchPolicy
 from monitor.match import Matcher, compile_watchlists
 from monitor.notify.send import AppriseSender
 from monitor.pipeline.dispatch import Dispatcher, Sender
@@ -45,6 +46,15 @@ def database_url(config: Config) -> str:
     return config.database or default_database_url(state_directory(config))
 
 
+def fetch_policy(spec: FetchSpec) -> FetchPolicy:
+    return FetchPolicy(
+        user_agent=spec.user_agent,
+        timeout=spec.timeout.total_seconds(),
+        max_body_bytes=spec.max_body_bytes,
+        allow_private_networks=spec.allow_private_networks,
+    )
+
+
 @dataclass
 class Runtime:
     loaded: LoadedConfig
@@ -53,9 +63,11 @@ class Runtime:
     clock: Callable[[], datetime]
     transport: httpx.AsyncBaseTransport | None = None
     matcher: Matcher = field(init=False)
+    fetch_policy: FetchPolicy = field(init=False)
 
     def __post_init__(self) -> None:
         self.matcher = compile_watchlists(self.config.watchlists)
+        self.fetch_policy = fetch_policy(self.config.fetch)
 
     @property
     def config(self) -> Config:
@@ -80,7 +92,8 @@ class Runtime:
             sync_feeds(
                 connection, [(feed.url, feed.name) for feed in loaded.config.feeds], self.clock()
             )
-        self.loaded, self.matcher = loaded, matcher
+        policy = fetch_policy(loaded.config.fetch)
+        self.loaded, self.matcher, self.fetch_policy = loaded, matcher, policy
 
     def prune(self) -> int:
         """Forget story fingerprints older than the story window; returns how many."""
@@ -92,7 +105,9 @@ class Runtime:
         return check_stale_feeds(self.engine, self.config, self.clock)
 
     def http_client(self) -> httpx.AsyncClient:
-        return build_client(self.config.fetch.user_agent, transport=self.transport)
+        """A client for the fetch policy of the configuration now; a reload that changes the
+        policy needs a new one (see `Service`)."""
+        return build_client(self.fetch_policy, transport=self.transport)
 
     def feed_parser(self) -> ParseProcesses:
         """Feed documents are parsed in child processes (see parse_process): enter it in the
@@ -100,7 +115,16 @@ class Runtime:
         return ParseProcesses()
 
     def poller(self, client: httpx.AsyncClient, parser: ParseProcesses) -> Poller:
-        return Poller(self.engine, client, parser, self.config, self.matcher, self.clock)
+        """A poller for one pass, with `client` built for the current fetch policy."""
+        return Poller(
+            self.engine,
+            client,
+            parser,
+            self.config,
+            self.matcher,
+            self.clock,
+            fetch_policy=self.fetch_policy,
+        )
 
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.engine, self.config, self.sender, self.clock)

@@ -4,18 +4,21 @@ SIGHUP reloads the configuration, SIGTERM/SIGINT finish in-flight work and exit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.config import ConfigError, load_config
 from monitor.config.summary import warnings
 from monitor.daemon.runtime import Runtime
 from monitor.daemon.systemd import sd_notify, watchdog_interval_seconds
+from monitor.feeds.policy import FetchPolicy
 
 log = logging.getLogger("monitor.daemon")
 
@@ -25,9 +28,33 @@ PRUNE_EVERY = timedelta(hours=1)
 STALE_CHECK_EVERY = timedelta(minutes=1)
 
 
+class _PolicyClient:
+    """The HTTP client for the runtime's fetch policy of the moment. The client's connection
+    gate is built from the policy, so a reload that changes it gets a new client at the next
+    poll; polls never overlap, so the old client is idle by then and closed."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._client: httpx.AsyncClient | None = None
+        self._policy: FetchPolicy | None = None
+
+    async def current(self) -> httpx.AsyncClient:
+        policy = self._runtime.fetch_policy
+        if self._client is None or policy != self._policy:
+            await self.aclose()
+            self._client, self._policy = self._runtime.http_client(), policy
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
 class Service:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
+        self._clients = _PolicyClient(runtime)
         self._stopping = asyncio.Event()
         self._in_flight: set[asyncio.Task[Any]] = set()
         # The dispatch job and a poll that produced alerts may both want to dispatch: one at a
@@ -44,8 +71,8 @@ class Service:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, self._on_reload_signal)
-        async with runtime.http_client() as client, runtime.feed_parser() as parser:
-            self._client, self._parser = client, parser
+        async with contextlib.aclosing(self._clients), runtime.feed_parser() as parser:
+            self._parser = parser
             scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
             now = runtime.clock()
             job_options: dict[str, Any] = {"max_instances": 1, "coalesce": True}
@@ -128,7 +155,7 @@ class Service:
         return run_tracked
 
     async def _poll_tick(self) -> None:
-        poller = self._runtime.poller(self._client, self._parser)
+        poller = self._runtime.poller(await self._clients.current(), self._parser)
         reports = await poller.poll_due(stopping=self._stopping.is_set)
         if any(report.alerts for report in reports):
             await self._dispatch_tick()

@@ -22,10 +22,9 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import httpcore
 import httpx
 
-from monitor.feeds.netguard import PinnedBackend, check_host, private_networks_allowed
+from monitor.feeds.netguard import PinnedBackend, Resolver, check_host
+from monitor.feeds.policy import FetchPolicy
 from monitor.model import FetchError, FetchResult, Validators
-
-MAX_REDIRECTS = 5
 
 # Feed types first; HTML last and cheap, because some sites answer "406" to a strict Accept.
 FEED_ACCEPT = (
@@ -45,22 +44,24 @@ _MAX_VALIDATOR = 1024  # characters of an ETag or Last-Modified worth sending ba
 
 
 def build_client(
-    user_agent: str, transport: httpx.AsyncBaseTransport | None = None
+    policy: FetchPolicy, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """The one HTTP client for all feeds; share it so connections to a host are reused.
+    """The one HTTP client for all feeds; share it so connections to a host are reused. Fetch
+    with the policy it was built with: its connection gate is that policy's.
 
     Redirects are off here: `fetch_feed` follows them itself so that the SSRF gate sees every
     hop. Cookies are neither kept nor sent: a feed needs none, and a jar that lives as long as
     the daemon would grow with every server that sets them, and bloat every request to that
-    host. Connections are opened through the gate's `PinnedBackend`, unless the environment names
-    a proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY): then httpx's own transports go through it, and
-    the proxy resolves the names.
+    host. Unless private networks are allowed, connections are opened through the gate's
+    `PinnedBackend`, or, when the environment names a proxy (HTTP_PROXY, HTTPS_PROXY,
+    ALL_PROXY), through httpx's own transports to it, and the proxy resolves the names.
     """
-    if transport is None and not _environment_proxies():
-        transport = PinnedTransport()
+    gated = not policy.allow_private_networks
+    if transport is None and gated and not _environment_proxies():
+        transport = PinnedTransport(policy.resolve)
     return httpx.AsyncClient(
         headers={
-            "User-Agent": user_agent,
+            "User-Agent": policy.user_agent,
             "Accept": FEED_ACCEPT,
             "Accept-Encoding": "gzip, deflate",
         },
@@ -73,7 +74,7 @@ def build_client(
 class PinnedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport, its connection pool opening connections through `PinnedBackend`."""
 
-    def __init__(self) -> None:
+    def __init__(self, resolve: Resolver) -> None:
         ssl_context = httpx.create_ssl_context()
         super().__init__(verify=ssl_context)
         # httpx has no public way to hand its pool a network backend; the pool is all the state
@@ -83,7 +84,7 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
             max_connections=100,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
-            network_backend=PinnedBackend(),
+            network_backend=PinnedBackend(resolve),
         )
 
 
@@ -95,35 +96,21 @@ async def fetch_feed(
     client: httpx.AsyncClient,
     url: str,
     validators: Validators,
+    policy: FetchPolicy,
     *,
-    max_bytes: int,
-    timeout: float,
-    allow_private_networks: bool,
     accept: str | None = None,
 ) -> FetchResult:
     """GET `url` with the validators of the last poll; raise FetchError when no feed body came.
     `accept` replaces the feed types asked for (an article page asks for HTML).
 
-    `timeout` is a deadline for everything (name resolution, redirects, the whole body), so a
-    server that sends one byte a second cannot hold a poll slot. `max_bytes` caps the body after
-    Content-Encoding is undone, which bounds decompression bombs.
+    The policy's timeout is a deadline for everything (name resolution, redirects, the whole
+    body), so a server that sends one byte a second cannot hold a poll slot.
     """
-    allowed = private_networks_allowed.set(allow_private_networks)
     try:
-        async with asyncio.timeout(timeout):
-            return await _follow_redirects(
-                client,
-                url,
-                validators,
-                max_bytes=max_bytes,
-                timeout=timeout,
-                allow_private_networks=allow_private_networks,
-                accept=accept,
-            )
+        async with asyncio.timeout(policy.timeout):
+            return await _follow_redirects(client, url, validators, policy, accept)
     except TimeoutError:
-        raise FetchError("timeout", f"no complete response within {timeout:g} s") from None
-    finally:
-        private_networks_allowed.reset(allowed)
+        raise FetchError("timeout", f"no complete response within {policy.timeout:g} s") from None
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -141,10 +128,7 @@ async def _follow_redirects(
     client: httpx.AsyncClient,
     url: str,
     validators: Validators,
-    *,
-    max_bytes: int,
-    timeout: float,
-    allow_private_networks: bool,
+    policy: FetchPolicy,
     accept: str | None,
 ) -> FetchResult:
     headers = _conditional_headers(validators)
@@ -152,20 +136,20 @@ async def _follow_redirects(
         headers["Accept"] = accept
     current = url
     permanent = True  # so far, every redirect was permanent
-    for hop in range(MAX_REDIRECTS + 1):
+    for hop in range(policy.max_redirects + 1):
         target = _http_url(current, redirected=hop > 0)
-        if not allow_private_networks:
+        if not policy.allow_private_networks:
             host = target.raw_host.decode("ascii")
-            await check_host(host, target.port or _DEFAULT_PORTS[target.scheme])
+            await check_host(host, target.port or _DEFAULT_PORTS[target.scheme], policy.resolve)
         try:
             async with client.stream(
                 "GET",
                 target,
                 headers=headers,
-                timeout=httpx.Timeout(timeout),
+                timeout=httpx.Timeout(policy.timeout),
             ) as response:
                 if not response.has_redirect_location:
-                    result = await _result(url, response, validators, max_bytes)
+                    result = await _result(url, response, validators, policy.max_body_bytes)
                     moved = hop > 0 and permanent
                     return replace(result, moved_to=current) if moved else result
                 permanent = permanent and response.status_code in _PERMANENT_REDIRECTS
@@ -173,7 +157,8 @@ async def _follow_redirects(
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise _request_error(exc) from None
     raise FetchError(
-        "too_many_redirects", _one_line(f"more than {MAX_REDIRECTS} redirects, last to {current}")
+        "too_many_redirects",
+        _one_line(f"more than {policy.max_redirects} redirects, last to {current}"),
     )
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from monitor.feeds.fetch import fetch_feed
+from monitor.feeds.policy import FetchPolicy
 from monitor.feeds.urls import redact_url
 from monitor.model import FetchError, Validators
 
@@ -47,25 +48,14 @@ async def fetch_main_text(
     client: httpx.AsyncClient,
     parser: ParseProcesses,
     url: str,
-    *,
-    max_bytes: int,
-    timeout: float,
-    allow_private_networks: bool,
+    policy: FetchPolicy,
 ) -> str | None:
     """The main text of the page at `url`, or None (logged) when it cannot be had: the item
     then keeps the feed's own text. The extraction runs in a parse process, under the same
     deadline as the fetch, like a feed document: the page is the server's as much as the feed."""
     try:
-        result = await fetch_feed(
-            client,
-            url,
-            Validators(),
-            max_bytes=max_bytes,
-            timeout=timeout,
-            allow_private_networks=allow_private_networks,
-            accept=PAGE_ACCEPT,
-        )
+        result = await fetch_feed(client, url, Validators(), policy, accept=PAGE_ACCEPT)
     except FetchError as error:
         log.info("full text of %s: %s", redact_url(url), error.message)
         return None
-    return await parser.main_text(result.content, url=result.final_url, deadline=timeout)
+    return await parser.main_text(result.content, url=result.final_url, deadline=policy.timeout)

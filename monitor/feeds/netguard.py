@@ -11,16 +11,17 @@ therefore meets the gate at the address actually connected to.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import httpcore
 
 from monitor.model import FetchError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# (host, port) -> the addresses to connect to, as text; failures raise FetchError.
+Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 _CLOUD_METADATA = ipaddress.ip_address("169.254.169.254")
 _CARRIER_GRADE_NAT = ipaddress.ip_network("100.64.0.0/10")  # RFC 6598; not "private" to Python
@@ -52,14 +53,7 @@ def refused_reason(address: IPAddress) -> str | None:
     return None
 
 
-# Whether the fetch running in this task may reach private networks (fetch_feed sets it from
-# fetch.allow_private_networks): the connection is opened deep inside httpcore, in that task.
-private_networks_allowed: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "private_networks_allowed", default=False
-)
-
-
-async def check_host(host: str, port: int) -> list[str]:
+async def check_host(host: str, port: int, resolve: Resolver) -> list[str]:
     """Resolve `host`; return its addresses, or raise FetchError("blocked") if any of them is
     refused.
 
@@ -79,7 +73,7 @@ async def check_host(host: str, port: int) -> list[str]:
     return addresses
 
 
-async def resolve(host: str, port: int) -> list[str]:
+async def system_resolve(host: str, port: int) -> list[str]:
     """The addresses `host` resolves to for a TCP connection, in the resolver's order;
     failures as FetchError("unreachable")."""
     loop = asyncio.get_running_loop()
@@ -96,9 +90,13 @@ async def resolve(host: str, port: int) -> list[str]:
 class PinnedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend, connecting only to addresses that passed the gate: the
     name is resolved here, once per connection, and the checked addresses are what is
-    connected to (TLS still verifies the certificate against the name)."""
+    connected to (TLS still verifies the certificate against the name). `resolve` must be the
+    resolver the requests are checked with, so both look-ups meet the same DNS."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+    def __init__(
+        self, resolve: Resolver, inner: httpcore.AsyncNetworkBackend | None = None
+    ) -> None:
+        self._resolve = resolve
         self._inner = inner or httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -109,10 +107,8 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        if private_networks_allowed.get():
-            return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         failure: Exception | None = None
-        for address in await check_host(host, port):
+        for address in await check_host(host, port, self._resolve):
             try:
                 return await self._inner.connect_tcp(
                     address, port, timeout, local_address, socket_options

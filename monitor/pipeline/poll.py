@@ -22,6 +22,7 @@ from monitor.dedup.fingerprint import body_of, fingerprint
 from monitor.feeds.fetch import fetch_feed
 from monitor.feeds.fulltext import fetch_main_text
 from monitor.feeds.parse_process import ParseProcesses
+from monitor.feeds.policy import FetchPolicy
 from monitor.feeds.urls import redact_url
 from monitor.match import Matcher
 from monitor.model import FetchError, FetchResult, ParsedFeed
@@ -69,9 +70,12 @@ class Poller:
         config: Config,
         matcher: Matcher,
         clock: Callable[[], datetime],
+        *,
+        fetch_policy: FetchPolicy,
     ) -> None:
         self._engine = engine
-        self._client = client
+        self._client = client  # built with `fetch_policy`
+        self._fetch_policy = fetch_policy
         self._parser = parser
         self._config = config
         self._matcher = matcher
@@ -135,12 +139,7 @@ class Poller:
         fetch = self._config.fetch
         try:
             result = await fetch_feed(
-                self._client,
-                feed.location,
-                feed.validators,
-                max_bytes=fetch.max_body_bytes,
-                timeout=fetch.timeout.total_seconds(),
-                allow_private_networks=fetch.allow_private_networks,
+                self._client, feed.location, feed.validators, self._fetch_policy
             )
         except FetchError as error:
             return await self._fail(feed, error.kind, error.message, error.retry_after)
@@ -191,20 +190,12 @@ class Poller:
             for key, entry in entries.items()
             if key not in known and entry.url is not None
         ][:_MAX_PAGES_PER_POLL]
-        fetch = self._config.fetch
-        timeout = fetch.timeout.total_seconds()
+        timeout = self._fetch_policy.timeout
         at_once = asyncio.Semaphore(_PAGES_AT_ONCE)
 
         async def main_text(url: str) -> str | None:
             async with at_once:
-                return await fetch_main_text(
-                    self._client,
-                    self._parser,
-                    url,
-                    max_bytes=fetch.max_body_bytes,
-                    timeout=timeout,
-                    allow_private_networks=fetch.allow_private_networks,
-                )
+                return await fetch_main_text(self._client, self._parser, url, self._fetch_policy)
 
         pages = {asyncio.ensure_future(main_text(url)): key for key, url in wanted}
         if not pages:
