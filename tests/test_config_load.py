@@ -617,3 +617,21 @@ def test_an_unusable_apprise_url_is_an_error_that_hides_the_secret(tmp_path: Pat
     (error,) = errors_of(path)
     assert error.startswith(f"{path}:3: channels.mail.url: not a usable Apprise URL (mailtos://…)")
     assert "secret" not in error
+
+
+def test_a_summary_without_the_commands_checks_shows_urls_by_their_scheme_only(
+    tmp_path: Path,
+) -> None:
+    # Without the checks of the layers above, nothing tells which parts of a URL are secret.
+    text = """
+        feeds:
+          - url: https://reader:hunter2@example.org/rss?token=hunter2
+        channels:
+          mail:
+            url: mailtos://user:hunter2@smtp.example.org
+    """
+    loaded = monitor.config.load_config(write(tmp_path, "monitor.yaml", text), {})
+    summary = summarize(loaded)
+    assert "  feed https://…: every 10m" in summary
+    assert "  channel mail: mailtos://…" in summary
+    assert "hunter2" not in "\n".join(summary)
