@@ -1,13 +1,17 @@
 """bench/dedup.py runs to the end on a small window and prints its figures (not checked).
 
 About 8 s on the development machine (two fresh interpreters build and measure; a third starts
-up), under the 10 s after which a test is marked slow."""
+up): marked slow."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "dedup.py"
 

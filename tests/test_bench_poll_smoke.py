@@ -1,13 +1,17 @@
 """bench/poll.py runs to the end on a few feeds and prints its figures (not checked).
 
 About 7 s on the development machine (a feed server process and two fresh interpreters, one per
-cycle), under the 10 s after which a test is marked slow. Only loopback is used."""
+cycle): marked slow. Only loopback is used."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "poll.py"
 

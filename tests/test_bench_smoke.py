@@ -1,12 +1,16 @@
 """bench/match.py --quick runs to the end and prints its table (the figures are not checked).
 
-About 7 s on the development machine, under the 10 s after which a test is marked slow."""
+About 7 s on the development machine, and more under load: marked slow."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "match.py"
 

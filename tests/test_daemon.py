@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.feed_server import FeedServer, rss
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,6 +66,7 @@ def write(path: Path, feeds: list[str], extra: str = "") -> None:
     )
 
 
+@pytest.mark.slow
 def test_sighup_reloads_and_an_invalid_reload_keeps_running(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
@@ -114,6 +117,7 @@ def test_the_daemon_refuses_to_start_on_an_invalid_configuration(tmp_path: Path)
     assert f"{config}:2: feeds[0].url:" in result.stderr
 
 
+@pytest.mark.slow
 def test_sigterm_lets_the_poll_in_flight_finish(tmp_path: Path, feed_server: FeedServer) -> None:
     slow = feed_server.serve("/slow.xml", rss("Lent", []), delay=2.0)
     waiting = [feed_server.serve(f"/after{n}.xml", rss("Après", [])) for n in range(3)]

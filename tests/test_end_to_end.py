@@ -142,6 +142,7 @@ def run_story(
     return config
 
 
+@pytest.mark.slow
 def test_story_one_email_once_across_polls_and_restarts(
     tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer
 ) -> None:
@@ -172,6 +173,7 @@ def test_story_one_email_once_across_polls_and_restarts(
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_story_on_postgresql(
     tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer, postgres_url: str
 ) -> None:
@@ -219,6 +221,7 @@ def test_bad_feeds_get_a_status_and_do_not_stop_the_others(
     assert lines[broken].split()[0] in {"ok", "error:parse"}
 
 
+@pytest.mark.slow
 def test_refused_email_is_retried_and_delivered_once(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
@@ -250,6 +253,7 @@ def test_refused_email_is_retried_and_delivered_once(
         assert len(smtp.messages) == 1
 
 
+@pytest.mark.slow
 def test_an_alert_that_cannot_be_delivered_is_marked_failed_not_dropped(
     tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -21,6 +21,7 @@ def corpus_files() -> list[Path]:
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason=f"feed corpus not found at {CORPUS}")
+@pytest.mark.slow
 def test_parse_feed_never_raises_on_the_corpus() -> None:
     files = corpus_files()
     assert len(files) > 2000

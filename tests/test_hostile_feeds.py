@@ -14,6 +14,7 @@ from tests.feed_server import FeedServer, rss
 NEWS = rss("Le Fil", [{"guid": "1", "title": "L’OTAN se réunit", "link": "https://fil.example/1"}])
 
 
+@pytest.mark.slow
 def test_a_document_too_complex_to_parse_does_not_hold_up_the_other_feeds(
     tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

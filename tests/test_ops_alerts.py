@@ -60,6 +60,7 @@ def stale_since(config: Path, capsys: pytest.CaptureFixture[str]) -> str | None:
     return report["stale_since"]  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 def test_a_failing_feed_alerts_the_ops_channel_once_then_once_more_when_it_recovers(
     tmp_path: Path,
     feed_server: FeedServer,
@@ -91,6 +92,7 @@ def test_a_failing_feed_alerts_the_ops_channel_once_then_once_more_when_it_recov
     assert stale_since(config, capsys) is None
 
 
+@pytest.mark.slow
 def test_a_silent_feed_is_stale_too(
     tmp_path: Path, feed_server: FeedServer, desk: SmtpServer, admin: SmtpServer
 ) -> None:

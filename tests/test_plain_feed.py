@@ -161,6 +161,7 @@ def test_entities_are_never_expanded_on_either_path() -> None:
     assert "aaaaaaaaaa" not in "".join(entry.summary for entry in parsed.entries)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CORPUS.is_dir(), reason=f"feed corpus not found at {CORPUS}")
 def test_every_corpus_file_the_fast_path_takes_reads_as_with_feedparser() -> None:
     taken = 0

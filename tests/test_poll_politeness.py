@@ -43,6 +43,7 @@ def test_feeds_of_one_host_are_fetched_at_most_max_per_host_at_a_time(
     assert feed_server.most_in_flight == {"127.0.0.1": 1, "localhost": 1}
 
 
+@pytest.mark.slow
 def test_the_global_limit_holds_across_hosts(tmp_path: Path, feed_server: FeedServer) -> None:
     urls = slow_feeds_on_two_hosts(feed_server)
     config = write_feeds_config(tmp_path, urls, "  max_per_host: 3\n  max_connections: 1")

@@ -50,6 +50,7 @@ def as_html(text: str) -> str:
 
 
 @pytest.mark.skipif(not SEED.exists(), reason=f"seed article not found at {SEED}")
+@pytest.mark.slow
 def test_five_copies_one_email_and_an_independent_article_its_own(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
