@@ -300,7 +300,9 @@ class Poller:
         )
         alerts = 0
         for item in stored:
-            for match in plan.alerts_for(item.item) if item.is_new else ():
+            if not item.is_new:  # an update of a stored item never alerts
+                continue
+            for match in plan.alerts_for(item.item):
                 created = create_alert(
                     connection,
                     watchlist=match.watchlist,
