@@ -71,7 +71,7 @@ class Poller:
         # Database work runs in threads, this many at a time. SQLite takes one writer anyway,
         # and every extra connection would fill a page cache of its own (16 MiB).
         self._database_slots = asyncio.Semaphore(1 if engine.dialect.name == "sqlite" else 4)
-        self._state_writes = BatchedStateWrites(engine, clock, self._in_thread)
+        self._state_writes = BatchedStateWrites(engine, self._in_thread)
 
     async def poll_due(
         self, *, all_feeds: bool = False, stopping: Callable[[], bool] = lambda: False
@@ -347,7 +347,7 @@ class Poller:
 
     def _record_later(self, feed: FeedState, outcome: PollOutcome) -> None:
         """Record a poll that stored nothing with others, in one transaction."""
-        self._state_writes.add(lambda connection, _: record_poll(connection, feed.id, outcome))
+        self._state_writes.add(lambda connection: record_poll(connection, feed.id, outcome))
 
     def _next_check(
         self, now: datetime, spec: FeedSpec, result: FetchResult, ttl: float | None
