@@ -330,8 +330,8 @@ def run_cycle(args: argparse.Namespace) -> dict[str, Any]:
     wall, cpu = time.perf_counter() - wall, _cpu() - cpu
     # The parse processes ended with the cycle: their CPU time is counted now.
     steps["parse (child processes)"] = _children_cpu() - children_cpu
-    statuses = Counter(report.status for report in reports)
-    errors = Counter(report.error for report in reports if report.status.startswith("error"))
+    statuses = Counter(report.status.value for report in reports)
+    errors = Counter(report.message for report in reports if report.status == "error")
     from sqlalchemy import text
 
     with runtime.engine.connect() as connection:

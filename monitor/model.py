@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 # Fields a watchlist can search, in the order alerts quote them.
 FIELDS: tuple[str, ...] = ("title", "summary", "content")
@@ -51,6 +52,30 @@ class FetchError(Exception):
         self.retry_after = retry_after
 
 
+class FeedStatus(StrEnum):
+    """How a feed's last poll went. The values are the words users read (`poll --once`,
+    `monitor feeds`, its JSON) and the ones stored; an error's kind is kept apart."""
+
+    NEW = "new"  # not polled yet
+    OK = "ok"  # a document parsed and stored
+    NOT_MODIFIED = "not_modified"  # 304: the server says nothing changed
+    UNCHANGED = "unchanged"  # the same bytes, or the same entries, as the last document
+    DEAD = "dead"  # 410 Gone: checked once a day in case it comes back
+    ERROR = "error"  # with a kind: a FetchError's, or a parse failure's
+
+    @property
+    def failing(self) -> bool:
+        return self in (FeedStatus.DEAD, FeedStatus.ERROR)
+
+
+def status_word(status: FeedStatus, error_kind: str | None) -> str:
+    """The one word users read for a poll's status: the status, and for an error its kind
+    (`error:http_status`), everywhere a status is shown."""
+    if status is FeedStatus.ERROR:
+        return f"error:{error_kind or 'unknown'}"
+    return status.value
+
+
 @dataclass(frozen=True)
 class FeedEntry:
     """One item of a parsed feed. `summary` and `content` may still hold HTML."""
@@ -75,6 +100,35 @@ class ParsedFeed:
     error_kind: str | None = None
     warning: str | None = None
     ttl: float | None = None  # seconds: the document's RSS <ttl>, how long it stays current
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """How one poll of one feed went: what `poll --once` reports and what the feeds table
+    records, from the fetch or the parse that decided it.
+
+    `message` is a failure's reason, or the warning of a document read despite its faults.
+    The fields from `validators` on describe a fetched (or parsed) document; None leaves the
+    stored value as it is."""
+
+    url: str
+    status: FeedStatus
+    checked_at: datetime
+    next_check_at: datetime
+    error_kind: str | None = None
+    message: str | None = None
+    new_items: int = 0
+    alerts: int = 0
+    validators: Validators | None = None
+    body_hash: str | None = None
+    entries_hash: str | None = None
+    title: str | None = None
+    ttl_seconds: int | None = None  # of a parsed document (status ok): replaces the last one's
+    moved_to: str | None = None  # the final URL when every redirect was permanent
+
+    @property
+    def word(self) -> str:
+        return status_word(self.status, self.error_kind)
 
 
 @dataclass(frozen=True)
@@ -156,8 +210,15 @@ class AlertMessage:
 @dataclass(frozen=True)
 class SendOutcome:
     """The result of sending one message to one channel. `retry_after` (seconds) is a hint from
-    the service when it asked us to slow down."""
+    the service when it asked us to slow down. `permanent` marks a failure that no retry will
+    fix (credentials refused, an unknown chat, a request the service rejects as such), as the
+    sender understood it; any other failure is worth a retry."""
 
     ok: bool
     error: str | None = None
     retry_after: float | None = None
+    permanent: bool = False
+
+    @property
+    def retryable(self) -> bool:
+        return not self.ok and not self.permanent

@@ -80,7 +80,9 @@ class _Authenticator:
             and auth_data.login == self.user
             and auth_data.password == self.password
         )
-        return AuthResult(success=accepted)
+        # handled=False: aiosmtpd answers a refusal itself (535); with True it would wait for
+        # this callback to have answered, and the client would wait until its timeout.
+        return AuthResult(success=accepted, handled=False)
 
 
 @contextmanager

@@ -34,6 +34,7 @@ def test_feeds_reports_each_feed_as_json_and_as_a_table(
     assert by_url[good]["status"] == "not_modified"
     assert by_url[good]["items"] == 1 and by_url[good]["last_success"] is not None
     assert by_url[missing]["status"] == "error:http_status"
+    assert by_url[missing]["error_kind"] == "http_status"
     assert "404" in by_url[missing]["error"] and by_url[missing]["error_count"] == 2
     assert by_url[missing]["last_success"] is None
     assert by_url[unreachable]["status"] == "error:unreachable"
@@ -41,6 +42,7 @@ def test_feeds_reports_each_feed_as_json_and_as_a_table(
         "url": later,
         "name": None,
         "status": "new",
+        "error_kind": None,
         "error": None,
         "error_count": 0,
         "last_success": None,
@@ -55,10 +57,12 @@ def test_feeds_reports_each_feed_as_json_and_as_a_table(
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:2] == ["STATUS", "LAST"]
     good_line = next(line for line in table if good in line)
-    assert good_line.startswith("ok, not modified") and "ago" in good_line
-    assert any(line.startswith("error: http_status (2 in a row)") for line in table)
+    # The same status words as the JSON and `poll --once`.
+    assert good_line.startswith("not_modified ") and "ago" in good_line
+    assert any(line.startswith("error:http_status (2 in a row)") for line in table)
     assert any(line.startswith(f"{missing}: HTTP 404") for line in table)
-    assert any(line.startswith("error: unreachable (2 in a row)") for line in table)
+    assert any(line.startswith("error:unreachable (2 in a row)") for line in table)
+    assert any(line.startswith("new ") and later in line for line in table)
     assert table[-1] == "4 feeds: 1 ok, 2 failing, 1 not polled yet"
 
 
@@ -76,9 +80,9 @@ def test_a_feed_its_server_says_is_gone_is_dead_and_checked_daily(
     capsys.readouterr()
     assert main(["--config", str(config), "feeds", "--json"]) == 0
     (report,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert report["status"] == "dead"
+    assert report["status"] == "dead" and report["error_kind"] is None
     assert report["error"].startswith("HTTP 410 Gone")
     checked = datetime.fromisoformat(report["last_checked"])
     assert datetime.fromisoformat(report["next_check"]) - checked >= timedelta(hours=23)
     assert main(["--config", str(config), "feeds"]) == 0
-    assert capsys.readouterr().out.splitlines()[1].startswith("dead: 410 Gone, checked daily")
+    assert capsys.readouterr().out.splitlines()[1].startswith("dead (checked daily)")

@@ -271,3 +271,76 @@ def test_telegram_receives_html_with_feed_text_escaped(
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in text
     assert "<script>" not in text
     assert "l’<b>OTAN</b> &amp; &lt;b&gt;Kyiv&lt;/b&gt;" in text
+
+
+@pytest.mark.parametrize(
+    ("status", "permanent"),
+    [
+        (400, True),
+        (401, True),
+        (403, True),
+        (404, True),
+        (408, False),
+        (429, False),
+        (500, False),
+        (503, False),
+    ],
+)
+def test_a_slack_refusal_is_permanent_when_a_retry_would_get_the_same_answer(
+    sender: AppriseSender,
+    httpserver: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    permanent: bool,
+) -> None:
+    monkeypatch.setattr(NotifySlack, "webhook_url", httpserver.url_for("/services"))
+    httpserver.expect_request(
+        "/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
+    ).respond_with_data("no", status=status)
+    outcome = sender.send(
+        "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/", Rendered("", "x", "markdown")
+    )
+    assert not outcome.ok
+    assert outcome.permanent is permanent
+    assert outcome.retryable is not permanent
+
+
+def test_an_unknown_telegram_chat_is_a_permanent_failure(
+    sender: AppriseSender, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(NotifyTelegram, "notify_url", httpserver.url_for("/bot"))
+    httpserver.expect_request("/bot123456789:abcdefg_hijklmnop/sendMessage").respond_with_json(
+        {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}, status=400
+    )
+    outcome = sender.send(
+        "tgram://123456789:abcdefg_hijklmnop/12315544/", Rendered("t", "b", "html")
+    )
+    assert not outcome.ok and outcome.permanent
+    assert outcome.error is not None and "chat not found" in outcome.error
+
+
+@pytest.mark.filterwarnings("ignore:Session.login_data is deprecated:DeprecationWarning")
+def test_smtp_credentials_refused_are_permanent_other_refusals_are_worth_a_retry(
+    sender: AppriseSender,
+) -> None:
+    with running_smtp_server(credentials=("veille", PASSWORD)) as smtp:
+        refused = sender.send(
+            smtp.mailto_url(credentials="veille:wrong-password"), Rendered("t", "b", "text")
+        )
+        smtp.refuse_at = "DATA"
+        busy = sender.send(
+            smtp.mailto_url(credentials=f"veille:{PASSWORD}"), Rendered("t", "b", "text")
+        )
+    assert not refused.ok and refused.permanent, refused.error
+    assert not busy.ok and busy.retryable, busy.error
+    assert smtp.messages == []
+
+
+def test_an_unreachable_server_is_worth_a_retry_an_invalid_url_is_not(
+    sender: AppriseSender,
+) -> None:
+    url = f"mailto://127.0.0.1:{unused_port()}?from=monitor@example.org&to=veille@example.org"
+    assert sender.send(url, Rendered("t", "b", "text")).retryable
+    invalid = sender.send("nosuchservice://host", Rendered("t", "b", "text"))
+    assert not invalid.ok and invalid.permanent and not invalid.retryable
+    assert not sender.send("console://", Rendered("t", "b", "text")).retryable  # it went out

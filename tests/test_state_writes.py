@@ -31,9 +31,9 @@ def engine(tmp_path: Path) -> Engine:
 
 
 def set_status(feed_id: int, status: str) -> StateWrite:
-    def write(connection: Connection, now: datetime) -> None:
+    def write(connection: Connection) -> None:
         connection.execute(
-            update(feeds).where(feeds.c.id == feed_id).values(status=status, last_checked_at=now)
+            update(feeds).where(feeds.c.id == feed_id).values(status=status, last_checked_at=NOW)
         )
 
     return write
@@ -53,7 +53,7 @@ def test_every_write_is_recorded_by_drain_in_batches(engine: Engine) -> None:
     event.listen(engine, "begin", lambda connection: transactions.append(1))
 
     async def pass_of_ten() -> None:
-        writes = BatchedStateWrites(engine, lambda: NOW, in_thread, batch_size=4)
+        writes = BatchedStateWrites(engine, in_thread, batch_size=4)
         for feed_id in range(1, 11):
             writes.add(set_status(feed_id, "not_modified"))
             await asyncio.sleep(0)  # the polls of a pass end one after the other
@@ -67,11 +67,11 @@ def test_every_write_is_recorded_by_drain_in_batches(engine: Engine) -> None:
 def test_a_failed_batch_is_reported_and_the_next_ones_are_written(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(connection: Connection, now: datetime) -> None:
+    def broken(connection: Connection) -> None:
         raise RuntimeError("disk I/O error")
 
     async def two_batches() -> None:
-        writes = BatchedStateWrites(engine, lambda: NOW, in_thread, batch_size=2)
+        writes = BatchedStateWrites(engine, in_thread, batch_size=2)
         writes.add(set_status(1, "unchanged"))
         writes.add(broken)  # the first batch, with feed 1's write, is lost
         await writes.drain()

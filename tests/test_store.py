@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from monitor.dedup.fingerprint import Fingerprint, fingerprint
-from monitor.model import ItemText, PreparedItem
+from monitor.model import FeedStatus, ItemText, PollOutcome, PreparedItem, Validators
 from monitor.store import feeds as feed_store
 from monitor.store.alerts import create_alert
 from monitor.store.database import open_engine, upgrade
-from monitor.store.feeds import claim_due_feeds, sync_feeds
+from monitor.store.feeds import claim_due_feeds, record_poll, sync_feeds
 from monitor.store.items import store_items
+from monitor.store.known_items import stored_content_hashes
 from monitor.store.outbox import (
     claim_due_deliveries,
     mark_retry,
@@ -343,3 +344,71 @@ def test_the_migrations_build_the_schema_the_code_declares(engine: Engine) -> No
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
+
+
+def test_a_poll_outcome_is_read_back_as_the_status_and_error_kind_it_recorded(
+    engine: Engine,
+) -> None:
+    feed_id, _ = two_feeds(engine)
+    url = "http://a.test/rss"
+    later = NOW + timedelta(minutes=10)
+    parsed = PollOutcome(
+        url,
+        FeedStatus.OK,
+        NOW,
+        later,
+        new_items=3,
+        validators=Validators(etag='"v1"'),
+        body_hash="body",
+        entries_hash="entries",
+        title="Le flux A",
+        ttl_seconds=600,
+    )
+    failed = PollOutcome(
+        url, FeedStatus.ERROR, later, later, error_kind="http_status", message="HTTP 503"
+    )
+    with engine.begin() as connection:
+        record_poll(connection, feed_id, parsed)
+        record_poll(connection, feed_id, failed)
+        record_poll(connection, feed_id, replace(failed, checked_at=later, message="HTTP 502"))
+        (health, _) = feed_store.feed_health(connection, [url, "http://b.test/rss"])
+        (state,) = [s for s in claim_due_feeds(connection, later, timedelta(1)) if s.url == url]
+    assert (health.status, health.error_kind, health.status_word) == (
+        FeedStatus.ERROR,
+        "http_status",
+        "error:http_status",
+    )
+    assert (health.error, health.error_count, health.items) == ("HTTP 502", 2, 3)
+    assert health.last_success_at == NOW
+    # What the last good poll kept stays through failures.
+    assert state.status is FeedStatus.ERROR and state.error_kind == "http_status"
+    assert (state.validators.etag, state.body_hash, state.entries_hash) == (
+        '"v1"',
+        "body",
+        "entries",
+    )
+    assert (state.title, state.ttl_seconds, state.seeded) == ("Le flux A", 600, True)
+
+    not_modified = PollOutcome(url, FeedStatus.NOT_MODIFIED, later, later, validators=Validators())
+    with engine.begin() as connection:
+        record_poll(connection, feed_id, not_modified)
+        (health,) = feed_store.feed_health(connection, [url])
+        body_hash = connection.execute(
+            select(feeds.c.body_hash).where(feeds.c.id == feed_id)
+        ).scalar_one()
+    assert (health.status_word, health.error_kind, health.error, health.error_count) == (
+        "not_modified",
+        None,
+        None,
+        0,
+    )
+    assert body_hash == "body"
+
+
+def test_stored_content_hashes_are_those_of_the_feeds_own_items(engine: Engine) -> None:
+    feed_a, feed_b = two_feeds(engine)
+    with engine.begin() as connection:
+        store_items(connection, feed_a, [item("1"), item("2")], NOW)
+        store_items(connection, feed_b, [item("3")], NOW)
+        found = stored_content_hashes(connection, feed_a, ["1", "3", "4"])
+    assert found == {"1": "hash-1"}

@@ -8,32 +8,21 @@ from datetime import datetime
 from typing import Any
 
 from monitor.feeds.urls import redact_url
+from monitor.model import FeedStatus
 from monitor.store.feeds import FeedHealth
 from monitor.timespan import span_text
 
-# What each stored status means to a reader of the table.
-_STATUS_TEXT = {
-    "new": "not polled yet",
-    "ok": "ok",
-    "not_modified": "ok, not modified",
-    "unchanged": "ok, unchanged",
-}
-
 
 def describe_status(feed: FeedHealth) -> str:
-    """The status in words: `ok`, `ok, not modified`, `error: timeout (3 in a row)`, with
-    `, stale` when the feed is past its stale_after."""
-    described = _describe(feed)
+    """The status word that `poll --once` and the JSON show too (`ok`, `not_modified`,
+    `error:timeout`), with what the table adds: `(3 in a row)` after an error, `(checked
+    daily)` after `dead`, `, stale` when the feed is past its stale_after."""
+    described = feed.status_word
+    if feed.status is FeedStatus.ERROR:
+        described += f" ({feed.error_count} in a row)"
+    elif feed.status is FeedStatus.DEAD:
+        described += " (checked daily)"
     return f"{described}, stale" if feed.stale_since else described
-
-
-def _describe(feed: FeedHealth) -> str:
-    if feed.status.startswith("error:"):
-        kind = feed.status.removeprefix("error:")
-        return f"error: {kind} ({feed.error_count} in a row)"
-    if feed.status == "dead":
-        return "dead: 410 Gone, checked daily"
-    return _STATUS_TEXT.get(feed.status, feed.status)
 
 
 def health_json(feed: FeedHealth) -> dict[str, Any]:
@@ -41,7 +30,8 @@ def health_json(feed: FeedHealth) -> dict[str, Any]:
     return {
         "url": redact_url(feed.url),
         "name": feed.display_name if feed.display_name != feed.url else None,
-        "status": feed.status,
+        "status": feed.status_word,
+        "error_kind": feed.error_kind,
         "error": feed.error,
         "error_count": feed.error_count,
         "last_success": _iso(feed.last_success_at),
@@ -70,7 +60,7 @@ def health_table(feeds: Sequence[FeedHealth], now: datetime) -> list[str]:
     ]
     widths = [max(len(row[column]) for row in (header, *rows)) for column in range(4)]
     lines = [_line(row, widths) for row in (header, *rows)]
-    failing = [feed for feed in feeds if feed.error and _failing(feed)]
+    failing = [feed for feed in feeds if feed.error and feed.status.failing]
     for feed in failing:
         lines.append(f"{redact_url(feed.url)}: {feed.error}")
     for feed in feeds:
@@ -86,16 +76,12 @@ def health_table(feeds: Sequence[FeedHealth], now: datetime) -> list[str]:
 def _summary(feeds: Sequence[FeedHealth]) -> str:
     if not feeds:
         return "no feeds configured"
-    failing = sum(_failing(feed) for feed in feeds)
-    new = sum(feed.status == "new" for feed in feeds)
+    failing = sum(feed.status.failing for feed in feeds)
+    new = sum(feed.status is FeedStatus.NEW for feed in feeds)
     parts = [f"{len(feeds) - failing - new} ok", f"{failing} failing"]
     if new:
         parts.append(f"{new} not polled yet")
     return f"{len(feeds)} feeds: {', '.join(parts)}"
-
-
-def _failing(feed: FeedHealth) -> bool:
-    return feed.status.startswith("error:") or feed.status == "dead"
 
 
 def _line(row: Sequence[str], widths: Sequence[int]) -> str:

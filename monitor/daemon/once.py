@@ -7,11 +7,11 @@ from typing import TextIO
 
 from monitor.daemon.runtime import Runtime
 from monitor.feeds.urls import redact_url
+from monitor.model import PollOutcome
 from monitor.pipeline.dispatch import DispatchReport
-from monitor.pipeline.poll import PollReport
 
 
-async def _poll(runtime: Runtime, all_feeds: bool) -> list[PollReport]:
+async def _poll(runtime: Runtime, all_feeds: bool) -> list[PollOutcome]:
     async with runtime.http_client() as client, runtime.feed_parser() as parser:
         return await runtime.poller(client, parser).poll_due(all_feeds=all_feeds)
 
@@ -22,15 +22,15 @@ def poll_once(runtime: Runtime, *, all_feeds: bool, out: TextIO) -> int:
     runtime.check_stale()
     dispatched: DispatchReport = runtime.dispatcher().dispatch_due()
     for report in reports:
-        detail = f": {report.error}" if report.error else ""
+        detail = f": {report.message}" if report.message else ""
         out.write(
-            f"{report.status:<14} {redact_url(report.url)}  new={report.new_items}"
+            f"{report.word:<14} {redact_url(report.url)}  new={report.new_items}"
             f" alerts={report.alerts}{detail}\n"
         )
     out.write(
         f"polled {len(reports)} feeds; alerts sent {dispatched.sent}, "
         f"retrying {dispatched.retrying}, failed {dispatched.failed}\n"
     )
-    # For cron and scripts: a pass in which every feed failed is a failure.
-    every_feed_failed = bool(reports) and all(r.status.startswith("error") for r in reports)
+    # For cron and scripts: a pass in which every feed failed (or is gone) is a failure.
+    every_feed_failed = bool(reports) and all(report.status.failing for report in reports)
     return 1 if every_feed_failed else 0

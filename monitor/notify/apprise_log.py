@@ -74,7 +74,7 @@ def failure_reason(records: Sequence[logging.LogRecord]) -> str:
     summary = ""
     detail = ""
     for record in records:
-        text = _message(record)
+        text = record_text(record)
         if record.levelno >= logging.WARNING:
             summary = text
         elif "Exception:" in text:
@@ -85,7 +85,8 @@ def failure_reason(records: Sequence[logging.LogRecord]) -> str:
     return " ".join(line.split())
 
 
-def _message(record: logging.LogRecord) -> str:
+def record_text(record: logging.LogRecord) -> str:
+    """The record's message, even when a plugin's format string does not fit its arguments."""
     try:
         return record.getMessage()
     except (TypeError, ValueError):  # a malformed format string in a plugin's log call

@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -16,24 +15,24 @@ import httpx
 from sqlalchemy import Connection, Engine
 
 from monitor.config.schema import Config, FeedSpec
-from monitor.dedup.clean import RepeatedLines, story_lines
 from monitor.dedup.decide import Thresholds
-from monitor.dedup.fingerprint import body_of, fingerprint
 from monitor.feeds.fetch import fetch_feed
 from monitor.feeds.fulltext import fetch_main_text
 from monitor.feeds.parse_process import ParseProcesses
 from monitor.feeds.policy import FetchPolicy
 from monitor.feeds.urls import redact_url
 from monitor.match import Matcher
-from monitor.model import FetchError, FetchResult, ParsedFeed
+from monitor.model import FeedStatus, FetchError, FetchResult, ParsedFeed, PollOutcome
 from monitor.pipeline.host_queues import HostQueues
+from monitor.pipeline.ingest_plan import IngestPlan, plan_ingest
 from monitor.pipeline.payload import alert_payload
 from monitor.pipeline.prepare import item_key, prepare_entry
 from monitor.pipeline.schedule import DEAD_FEED_CHECK, next_feed_check
 from monitor.pipeline.state_writes import BatchedStateWrites
 from monitor.store.alerts import create_alert
-from monitor.store.feeds import FeedState, claim_due_feeds, record_failure, record_success
-from monitor.store.items import StoredItem, known_item_keys, store_items
+from monitor.store.feeds import FeedState, claim_due_feeds, record_poll
+from monitor.store.items import known_item_keys, store_items
+from monitor.store.known_items import stored_content_hashes
 
 log = logging.getLogger("monitor.poll")
 _Result = TypeVar("_Result")
@@ -50,15 +49,6 @@ _PAGES_AT_ONCE = 2
 # The pages of one poll have this many fetch timeouts in all, so a site that answers slowly,
 # or with pages that take the extractor to its deadline, holds its feed's poll for so long.
 _PAGES_BUDGET_TIMEOUTS = 3
-
-
-@dataclass(frozen=True)
-class PollReport:
-    url: str
-    status: str  # ok | not_modified | unchanged | dead | error:<kind>
-    new_items: int = 0
-    alerts: int = 0
-    error: str | None = None  # the reason of an error, or a warning on an ok poll
 
 
 class Poller:
@@ -85,11 +75,11 @@ class Poller:
         # Database work runs in threads, this many at a time. SQLite takes one writer anyway,
         # and every extra connection would fill a page cache of its own (16 MiB).
         self._database_slots = asyncio.Semaphore(1 if engine.dialect.name == "sqlite" else 4)
-        self._state_writes = BatchedStateWrites(engine, clock, self._in_thread)
+        self._state_writes = BatchedStateWrites(engine, self._in_thread)
 
     async def poll_due(
         self, *, all_feeds: bool = False, stopping: Callable[[], bool] = lambda: False
-    ) -> list[PollReport]:
+    ) -> list[PollOutcome]:
         """Poll the due feeds; once `stopping()` says so, each worker ends its feed and takes
         no other (the feeds left keep their claim until its lease ends, then are due again)."""
         now = self._clock()
@@ -97,7 +87,7 @@ class Poller:
         queues = HostQueues(
             due, lambda feed: _host_of(feed.location), self._config.fetch.max_per_host
         )
-        reports: dict[int, PollReport] = {}
+        reports: dict[int, PollOutcome] = {}
 
         async def worker() -> None:
             host = None
@@ -121,7 +111,7 @@ class Poller:
         with self._engine.begin() as connection:
             return claim_due_feeds(connection, now, _CLAIM_LEASE, all_feeds=all_feeds)
 
-    async def _poll_one(self, feed: FeedState) -> PollReport:
+    async def _poll_one(self, feed: FeedState) -> PollOutcome:
         try:
             try:
                 return await self._poll(feed)
@@ -132,9 +122,12 @@ class Poller:
             # Not even the failure could be recorded: the claim lease expires and the feed is
             # polled again; nothing was stored, nothing is lost, the other feeds go on.
             log.error("feed %s: poll not recorded: %r", redact_url(feed.url), exc)
-            return PollReport(feed.url, "error:internal", error=repr(exc))
+            now = self._clock()
+            return PollOutcome(
+                feed.url, FeedStatus.ERROR, now, now, error_kind="internal", message=repr(exc)
+            )
 
-    async def _poll(self, feed: FeedState) -> PollReport:
+    async def _poll(self, feed: FeedState) -> PollOutcome:
         spec = self._specs.get(feed.url, _DEFAULT_SPEC)
         fetch = self._config.fetch
         try:
@@ -151,11 +144,11 @@ class Poller:
                 redact_url(result.moved_to),
             )
         if result.not_modified:
-            return await self._succeed(feed, result, "not_modified")
+            return await self._succeed(feed, result, FeedStatus.NOT_MODIFIED)
         body_hash = hashlib.sha256(result.content).hexdigest()
         if body_hash == feed.body_hash and feed.seeded:
             # Same bytes as last time: nothing can be new, skip the parse.
-            return await self._succeed(feed, result, "unchanged", body_hash=body_hash)
+            return await self._succeed(feed, result, FeedStatus.UNCHANGED, body_hash=body_hash)
         parsed = await self._parser.parse(
             result.content,
             base_url=result.final_url,
@@ -168,7 +161,7 @@ class Poller:
         if entries_hash == feed.entries_hash and feed.seeded:
             # New bytes, the same entries (a build date, a timestamp in the channel): nothing
             # to store or match.
-            return await self._succeed(feed, result, "unchanged", body_hash=body_hash)
+            return await self._succeed(feed, result, FeedStatus.UNCHANGED, body_hash=body_hash)
         full_texts: dict[str, str] = {}
         known: set[str] = set()
         if spec.fulltext and feed.seeded:  # a backlog is stored silently: no pages for it
@@ -226,7 +219,7 @@ class Poller:
         hashes: tuple[str, str],  # of the body, of the entries
         full_texts: dict[str, str],
         known: set[str],
-    ) -> PollReport:
+    ) -> PollOutcome:
         now = self._clock()
         prepared = [
             prepare_entry(
@@ -237,66 +230,41 @@ class Poller:
             )
             for entry in parsed.entries
         ]
-        # A stored item of a full-text feed holds its page's text, not the feed's teaser: the
-        # teaser must not overwrite it as an update.
-        prepared = [item for item in prepared if item.key not in known]
+        stored_hashes: dict[str, str] = {}
+        if feed.seeded:  # the feed is leased to this poller: what it stored stays so
+            with self._engine.connect() as connection:
+                keys = [item.key for item in prepared]
+                stored_hashes = stored_content_hashes(connection, feed.id, keys)
+        plan = plan_ingest(
+            prepared,
+            stored_hashes=stored_hashes,
+            # A stored item of a full-text feed holds its page's text, not the feed's
+            # teaser: the teaser must not overwrite it as an update.
+            not_again=known,
+            alerting=feed.seeded,
+            now=now,
+            max_age=self._config.max_age,
+            match=self._matcher.match,
+        )
         source = spec.name or parsed.title or feed.title or feed.url
-        # Text work before the transaction: on SQLite it holds the database's write lock.
-        lines = {item.key: story_lines(body_of(item.text)) for item in prepared}
-        repeated = _repeated_lines(lines.values())
-        dedup = self._config.dedup
         with self._engine.begin() as connection:
-            stored = store_items(
-                connection,
-                feed.id,
-                prepared,
-                now,
-                fingerprint_of=lambda item: fingerprint(
-                    item.text, drop_lines=repeated, lines=lines.get(item.key)
-                ),
-                thresholds=Thresholds(jaccard=dedup.similarity, containment=dedup.containment),
-                window=dedup.window,
-            )
-            alerts = 0
-            for item in stored:
-                if not self._may_alert(item, feed, now):
-                    continue
-                for match in self._matcher.match(item.item.text):
-                    watchlist = self._watchlists[match.watchlist]
-                    created = create_alert(
-                        connection,
-                        watchlist=match.watchlist,
-                        cluster_id=item.cluster_id,
-                        item_id=item.id,
-                        payload=alert_payload(item.item, match, source),
-                        channels=self._config.channels_for(watchlist),
-                        now=now,
-                    )
-                    if created is not None:
-                        alerts += 1
-                        log.info(
-                            "alert %d: watchlist %s matched %r from %s",
-                            created,
-                            match.watchlist,
-                            item.item.text.title[:120],
-                            source,
-                        )
-            new_items = sum(1 for item in stored if item.is_new)
-            record_success(
-                connection,
-                feed.id,
-                now=now,
+            new_items, alerts = self._apply(connection, feed, plan, source, now)
+            outcome = PollOutcome(
+                feed.url,
+                FeedStatus.OK,
+                checked_at=now,
                 next_check_at=self._next_check(now, spec, result, parsed.ttl),
-                status="ok",
+                message=parsed.warning,
+                new_items=new_items,
+                alerts=alerts,
                 validators=result.validators,
                 body_hash=hashes[0],
                 entries_hash=hashes[1],
                 title=parsed.title,
-                new_items=new_items,
-                warning=parsed.warning,
-                moved_to=result.moved_to,
                 ttl_seconds=None if parsed.ttl is None else int(parsed.ttl),
+                moved_to=result.moved_to,
             )
+            record_poll(connection, feed.id, outcome)
         shown = redact_url(feed.url)
         if parsed.warning:
             log.warning("feed %s: %s", shown, parsed.warning)
@@ -304,35 +272,73 @@ class Poller:
             log.info("feed %s: first poll stored %d items without alerting", shown, new_items)
         elif new_items or alerts:
             log.info("feed %s: %d new items, %d alerts", shown, new_items, alerts)
-        return PollReport(feed.url, "ok", new_items=new_items, alerts=alerts, error=parsed.warning)
+        return outcome
 
-    def _may_alert(self, item: StoredItem, feed: FeedState, now: datetime) -> bool:
-        """Only new items of an already-seeded feed alert, and never old news: the first poll of
-        a feed is its backlog, and an item published before max_age is history."""
-        if not item.is_new or not feed.seeded:
-            return False
-        published = item.item.published
-        return published is None or now - published <= self._config.max_age
+    def _apply(
+        self, connection: Connection, feed: FeedState, plan: IngestPlan, source: str, now: datetime
+    ) -> tuple[int, int]:
+        """Store the plan's items and create the alerts planned for those that are new: the
+        new items and the alerts created, counted."""
+        dedup = self._config.dedup
+        stored = store_items(
+            connection,
+            feed.id,
+            plan.items,
+            now,
+            fingerprint_of=plan.fingerprint_of,
+            thresholds=Thresholds(jaccard=dedup.similarity, containment=dedup.containment),
+            window=dedup.window,
+        )
+        alerts = 0
+        for item in stored:
+            if not item.is_new:  # an update of a stored item never alerts
+                continue
+            for match in plan.alerts_for(item.item):
+                created = create_alert(
+                    connection,
+                    watchlist=match.watchlist,
+                    cluster_id=item.cluster_id,
+                    item_id=item.id,
+                    payload=alert_payload(item.item, match, source),
+                    channels=self._config.channels_for(self._watchlists[match.watchlist]),
+                    now=now,
+                )
+                if created is not None:
+                    alerts += 1
+                    log.info(
+                        "alert %d: watchlist %s matched %r from %s",
+                        created,
+                        match.watchlist,
+                        item.item.text.title[:120],
+                        source,
+                    )
+        return sum(1 for item in stored if item.is_new), alerts
 
     async def _succeed(
-        self, feed: FeedState, result: FetchResult, status: str, *, body_hash: str | None = None
-    ) -> PollReport:
+        self,
+        feed: FeedState,
+        result: FetchResult,
+        status: FeedStatus,
+        *,
+        body_hash: str | None = None,
+    ) -> PollOutcome:
         spec = self._specs.get(feed.url, _DEFAULT_SPEC)
+        now = self._clock()
+        outcome = PollOutcome(
+            feed.url,
+            status,
+            checked_at=now,
+            next_check_at=self._next_check(now, spec, result, feed.ttl_seconds),
+            validators=result.validators,
+            body_hash=body_hash,
+            moved_to=result.moved_to,
+        )
+        self._record_later(feed, outcome)
+        return outcome
 
-        def write(connection: Connection, now: datetime) -> None:
-            record_success(
-                connection,
-                feed.id,
-                now=now,
-                next_check_at=self._next_check(now, spec, result, feed.ttl_seconds),
-                status=status,
-                validators=result.validators,
-                body_hash=body_hash or feed.body_hash,
-                moved_to=result.moved_to,
-            )
-
-        self._state_writes.add(write)
-        return PollReport(feed.url, status)
+    def _record_later(self, feed: FeedState, outcome: PollOutcome) -> None:
+        """Record a poll that stored nothing with others, in one transaction."""
+        self._state_writes.add(lambda connection: record_poll(connection, feed.id, outcome))
 
     def _next_check(
         self, now: datetime, spec: FeedSpec, result: FetchResult, ttl: float | None
@@ -349,7 +355,7 @@ class Poller:
 
     async def _fail(
         self, feed: FeedState, kind: str, message: str, retry_after: float | None = None
-    ) -> PollReport:
+    ) -> PollOutcome:
         spec = self._specs.get(feed.url, _DEFAULT_SPEC)
         gone = kind == "gone"
         if gone:
@@ -361,23 +367,21 @@ class Poller:
             )
         else:
             log.warning("feed %s: %s", redact_url(feed.url), message)
-
-        def write(connection: Connection, now: datetime) -> None:
-            record_failure(
-                connection,
-                feed.id,
-                now=now,
-                next_check_at=now + DEAD_FEED_CHECK
-                if gone
-                else next_feed_check(
-                    now, spec.interval, error_count=feed.error_count + 1, retry_after=retry_after
-                ),
-                status="dead" if gone else f"error:{kind}",
-                message=message,
-            )
-
-        self._state_writes.add(write)
-        return PollReport(feed.url, f"error:{kind}", error=message)
+        now = self._clock()
+        outcome = PollOutcome(
+            feed.url,
+            FeedStatus.DEAD if gone else FeedStatus.ERROR,
+            checked_at=now,
+            next_check_at=now + DEAD_FEED_CHECK
+            if gone
+            else next_feed_check(
+                now, spec.interval, error_count=feed.error_count + 1, retry_after=retry_after
+            ),
+            error_kind=None if gone else kind,
+            message=message,
+        )
+        self._record_later(feed, outcome)
+        return outcome
 
 
 def _entries_digest(parsed: ParsedFeed) -> str:
@@ -395,11 +399,3 @@ def _host_of(url: str) -> str:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:  # a malformed URL: its fetch reports it
         return ""
-
-
-def _repeated_lines(lines_of_items: Iterable[list[str]]) -> frozenset[str]:
-    """The lines this feed document repeats across its items: its boilerplate."""
-    counter = RepeatedLines()
-    for lines in lines_of_items:
-        counter.add(lines)
-    return counter.lines()

@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
 log = logging.getLogger("monitor.poll")
 
-StateWrite = Callable[[Connection, datetime], None]
+StateWrite = Callable[[Connection], None]
 InThread = Callable[[Callable[[list[StateWrite]], None], list[StateWrite]], Awaitable[None]]
 
 
@@ -30,13 +29,11 @@ class BatchedStateWrites:
     def __init__(
         self,
         engine: Engine,
-        clock: Callable[[], datetime],
         in_thread: InThread,
         *,
         batch_size: int = 200,
     ) -> None:
         self._engine = engine
-        self._clock = clock
         self._in_thread = in_thread
         self._batch_size = batch_size
         self._pending: list[StateWrite] = []
@@ -71,6 +68,5 @@ class BatchedStateWrites:
 
     def _write(self, batch: list[StateWrite]) -> None:
         with self._engine.begin() as connection:
-            now = self._clock()
             for write in batch:
-                write(connection, now)
+                write(connection)

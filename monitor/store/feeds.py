@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
-from monitor.model import Validators
+from monitor.model import FeedStatus, PollOutcome, Validators, status_word
 from monitor.store.tables import feeds
 
 
@@ -22,7 +23,8 @@ class FeedState:
     body_hash: str | None
     seeded: bool
     error_count: int
-    status: str
+    status: FeedStatus
+    error_kind: str | None = None
     fetch_url: str | None = None  # where it moved permanently, if it did
     ttl_seconds: int | None = None  # the RSS <ttl> of its last parsed document
     entries_hash: str | None = None  # the digest of its last parsed document's entries
@@ -56,7 +58,7 @@ def sync_feeds(
                     name=name,
                     active=True,
                     next_check_at=now,
-                    status="new",
+                    status=_stored_status(FeedStatus.NEW, None),
                     error_count=0,
                     items_seen=0,
                     created_at=now,
@@ -88,93 +90,79 @@ def claim_due_feeds(
             .where(feeds.c.id.in_(ids[start : start + _CLAIM_SLICE]))
             .values(next_check_at=now + lease)
         )
-    return [
-        FeedState(
-            id=row.id,
-            url=row.url,
-            name=row.name,
-            title=row.title,
-            validators=Validators(etag=row.etag, last_modified=row.last_modified),
-            body_hash=row.body_hash,
-            seeded=row.seeded_at is not None,
-            error_count=row.error_count,
-            status=row.status,
-            fetch_url=row.fetch_url,
-            ttl_seconds=row.ttl_seconds,
-            entries_hash=row.entries_hash,
-        )
-        for row in rows
-    ]
+    return [_feed_state(row) for row in rows]
 
 
-def record_success(
-    connection: Connection,
-    feed_id: int,
-    *,
-    now: datetime,
-    next_check_at: datetime,
-    status: str,
-    validators: Validators,
-    body_hash: str | None,
-    title: str | None = None,
-    new_items: int = 0,
-    warning: str | None = None,
-    moved_to: str | None = None,
-    ttl_seconds: int | None = None,
-    entries_hash: str | None = None,
-) -> None:
+def _feed_state(row: Any) -> FeedState:
+    status, error_kind = _read_status(row.status)
+    return FeedState(
+        id=row.id,
+        url=row.url,
+        name=row.name,
+        title=row.title,
+        validators=Validators(etag=row.etag, last_modified=row.last_modified),
+        body_hash=row.body_hash,
+        seeded=row.seeded_at is not None,
+        error_count=row.error_count,
+        status=status,
+        error_kind=error_kind,
+        fetch_url=row.fetch_url,
+        ttl_seconds=row.ttl_seconds,
+        entries_hash=row.entries_hash,
+    )
+
+
+def record_poll(connection: Connection, feed_id: int, outcome: PollOutcome) -> None:
+    """Record how a poll went: a failure counts one more in a row and keeps what the last good
+    poll stored; a success resets the count and keeps the document's validators and hashes."""
     values: dict[str, object] = {
-        "status": status,
-        "etag": validators.etag,
-        "last_modified": validators.last_modified,
-        "body_hash": body_hash,
-        "last_checked_at": now,
-        "last_success_at": now,
-        "next_check_at": next_check_at,
-        "error_count": 0,
-        "last_error": warning,
-        "items_seen": feeds.c.items_seen + new_items,
+        "status": _stored_status(outcome.status, outcome.error_kind),
+        "last_error": outcome.message,
+        "last_checked_at": outcome.checked_at,
+        "next_check_at": outcome.next_check_at,
     }
-    if new_items:
-        values["last_item_at"] = now
-    if title:
-        values["title"] = title
-    if moved_to:
-        values["fetch_url"] = moved_to
-    if entries_hash:
-        values["entries_hash"] = entries_hash
-    if status == "ok":  # a parsed document: its <ttl>, or none, replaces the last one's
-        values["ttl_seconds"] = ttl_seconds
+    if outcome.status.failing:
+        values["error_count"] = feeds.c.error_count + 1
+        connection.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+        return
+    values |= {
+        "last_success_at": outcome.checked_at,
+        "error_count": 0,
+        "items_seen": feeds.c.items_seen + outcome.new_items,
+    }
+    if outcome.validators is not None:
+        values["etag"] = outcome.validators.etag
+        values["last_modified"] = outcome.validators.last_modified
+    optional = {
+        "body_hash": outcome.body_hash,
+        "entries_hash": outcome.entries_hash,
+        "title": outcome.title,
+        "fetch_url": outcome.moved_to,
+    }
+    values |= {column: value for column, value in optional.items() if value}
+    if outcome.new_items:
+        values["last_item_at"] = outcome.checked_at
+    if outcome.status is FeedStatus.OK:
+        # A parsed document: its <ttl>, or none, replaces the last one's.
+        values["ttl_seconds"] = outcome.ttl_seconds
         # The first good parse stores the backlog silently; later polls may alert.
         connection.execute(
             update(feeds)
             .where(and_(feeds.c.id == feed_id, feeds.c.seeded_at.is_(None)))
-            .values(seeded_at=now)
+            .values(seeded_at=outcome.checked_at)
         )
     connection.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
 
 
-def record_failure(
-    connection: Connection,
-    feed_id: int,
-    *,
-    now: datetime,
-    next_check_at: datetime,
-    status: str,
-    message: str,
-) -> None:
-    """A failed poll: `status` is `error:<kind>`, or `dead` for a feed its server says is gone."""
-    connection.execute(
-        update(feeds)
-        .where(feeds.c.id == feed_id)
-        .values(
-            status=status,
-            last_error=message,
-            last_checked_at=now,
-            next_check_at=next_check_at,
-            error_count=feeds.c.error_count + 1,
-        )
-    )
+def _stored_status(status: FeedStatus, error_kind: str | None) -> str:
+    """The status column keeps its words of before the enum: `error:<kind>` for an error."""
+    return status_word(status, error_kind)
+
+
+def _read_status(stored: str) -> tuple[FeedStatus, str | None]:
+    """The status and error kind that `_stored_status` wrote."""
+    status, _, kind = stored.partition(":")
+    return FeedStatus(status), kind or None
 
 
 @dataclass(frozen=True)
@@ -184,7 +172,8 @@ class FeedHealth:
     url: str
     name: str | None
     title: str | None
-    status: str  # new | ok | not_modified | unchanged | dead | error:<kind>
+    status: FeedStatus
+    error_kind: str | None  # of an error status
     error: str | None  # the last error, or a warning of an ok poll
     error_count: int  # failed polls in a row
     last_checked_at: datetime | None
@@ -197,6 +186,10 @@ class FeedHealth:
     @property
     def display_name(self) -> str:
         return self.name or self.title or self.url
+
+    @property
+    def status_word(self) -> str:
+        return status_word(self.status, self.error_kind)
 
 
 def feed_health(connection: Connection, urls: Sequence[str]) -> list[FeedHealth]:
@@ -225,14 +218,18 @@ def feed_health(connection: Connection, urls: Sequence[str]) -> list[FeedHealth]
     for url in urls:
         row = rows.get(url)
         if row is None:
-            found.append(FeedHealth(url, None, None, "new", None, 0, None, None, None, 0))
+            found.append(
+                FeedHealth(url, None, None, FeedStatus.NEW, None, None, 0, None, None, None, 0)
+            )
             continue
+        status, error_kind = _read_status(row.status)
         found.append(
             FeedHealth(
                 url=url,
                 name=row.name,
                 title=row.title,
-                status=row.status,
+                status=status,
+                error_kind=error_kind,
                 error=row.last_error,
                 error_count=row.error_count,
                 last_checked_at=row.last_checked_at,

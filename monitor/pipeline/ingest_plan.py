@@ -1,0 +1,85 @@
+"""What a poll of a changed feed document will write, decided before its write transaction
+(pure: no I/O, `now` passed in).
+
+The transaction then only applies the plan: it stores the items (story assignment decides
+which are new), and creates the alerts planned for the new ones. Matching runs here, outside
+the transaction, because on SQLite the transaction holds the database's one write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.dedup.clean import RepeatedLines, story_lines
+from monitor.dedup.fingerprint import Fingerprint, body_of, fingerprint
+from monitor.model import ItemText, PreparedItem, WatchlistMatch
+
+Match = Callable[[ItemText], Sequence[WatchlistMatch]]
+# What an item says, whatever key it is filed under: story assignment files an id reused for
+# another item under another key.
+_Said = tuple[ItemText, str | None, datetime | None]
+
+
+def _said(item: PreparedItem) -> _Said:
+    return item.text, item.url, item.published
+
+
+@dataclass(frozen=True)
+class IngestPlan:
+    """Store `items`; fold them into stories by their story `lines` without the `repeated`
+    ones (the document's boilerplate); alert the watchlists planned for each item that turns
+    out new when stored (`alerts_for`; an item that may not alert has none)."""
+
+    items: tuple[PreparedItem, ...]
+    lines: Mapping[str, Sequence[str]]  # by item key
+    repeated: frozenset[str]
+    alerts: Mapping[_Said, tuple[WatchlistMatch, ...]]
+
+    def fingerprint_of(self, item: PreparedItem) -> Fingerprint:
+        return fingerprint(item.text, drop_lines=self.repeated, lines=self.lines.get(item.key))
+
+    def alerts_for(self, item: PreparedItem) -> tuple[WatchlistMatch, ...]:
+        return self.alerts.get(_said(item), ())
+
+
+def plan_ingest(
+    prepared: Sequence[PreparedItem],
+    *,
+    stored_hashes: Mapping[str, str],
+    not_again: Iterable[str] = (),
+    alerting: bool,
+    now: datetime,
+    max_age: timedelta,
+    match: Match,
+) -> IngestPlan:
+    """`stored_hashes`: the content hash of the feed's items already stored, by key;
+    `not_again`: keys whose stored item must not be overwritten (a full-text feed's stored
+    page text, which its teaser would replace); `alerting`: whether the feed may alert at all
+    (not on the first poll, which stores its backlog silently).
+
+    Only texts that may be new are matched: an item whose key is not stored, or whose stored
+    text differs (story assignment counts an id reused for another item as new). An item
+    published before `max_age` is history and never alerts."""
+    skipped = set(not_again)
+    items = tuple(item for item in prepared if item.key not in skipped)
+    lines = {item.key: story_lines(body_of(item.text)) for item in items}
+    alerts: dict[_Said, tuple[WatchlistMatch, ...]] = {}
+    if alerting:
+        for item in items:
+            if stored_hashes.get(item.key) == item.content_hash or _said(item) in alerts:
+                continue
+            if item.published is not None and now - item.published > max_age:
+                continue
+            if matches := tuple(match(item.text)):
+                alerts[_said(item)] = matches
+    return IngestPlan(items, lines, _repeated_lines(lines.values()), alerts)
+
+
+def _repeated_lines(lines_of_items: Iterable[Sequence[str]]) -> frozenset[str]:
+    """The lines this feed document repeats across its items: its boilerplate."""
+    counter = RepeatedLines()
+    for lines in lines_of_items:
+        counter.add(lines)
+    return counter.lines()
