@@ -21,7 +21,7 @@ from monitor.dedup.decide import Thresholds
 from monitor.dedup.fingerprint import body_of, fingerprint
 from monitor.feeds.fetch import fetch_feed
 from monitor.feeds.fulltext import fetch_main_text
-from monitor.feeds.parse_process import ParseProcesses
+from monitor.feeds.parse_job import ParseProcesses
 from monitor.feeds.urls import redact_url
 from monitor.match import Matcher
 from monitor.model import FetchError, FetchResult, ParsedFeed
