@@ -13,7 +13,7 @@ import resource
 import signal
 import sys
 
-from monitor.sandbox.frames import READY, read_request, write_answer
+from monitor.sandbox.frames import READY, accept, read_request, write_answer
 from monitor.sandbox.jobs import JobFunction, import_job
 
 _PR_SET_PDEATHSIG = 1
@@ -37,6 +37,7 @@ def main(argv: list[str]) -> None:
     requests = sys.stdin.buffer
     while (request := read_request(requests)) is not None:
         job, params, content = request
+        accept(answers)
         write_answer(answers, jobs[job](params, content))
 
 

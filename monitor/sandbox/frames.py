@@ -17,6 +17,9 @@ LENGTH = struct.Struct("!I")
 # What a child says once its jobs are imported and its limits set: the pool counts the child
 # as started only then.
 READY = b"ready\n"
+# What a child says once it has read a whole request, before it works on it: a child that ends
+# before saying so never had the job, and another child can take it.
+ACCEPTED = b"+"
 
 Params = Mapping[str, str | int | float | bool | None]
 
@@ -35,6 +38,11 @@ def read_request(requests: BinaryIO) -> tuple[str, dict[str, Any], bytes] | None
     header = json.loads(requests.read(LENGTH.unpack(head)[0]))
     (length,) = LENGTH.unpack(requests.read(LENGTH.size))
     return str(header["job"]), dict(header["params"]), requests.read(length)
+
+
+def accept(answers: BinaryIO) -> None:
+    answers.write(ACCEPTED)
+    answers.flush()
 
 
 def write_answer(answers: BinaryIO, answer: bytes) -> None:

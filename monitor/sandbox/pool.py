@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
-from monitor.sandbox.frames import LENGTH, READY, Params, request_head
+from monitor.sandbox.frames import ACCEPTED, LENGTH, READY, Params, request_head
 from monitor.sandbox.jobs import JobFunction, address_of
 
 log = logging.getLogger("monitor.sandbox")
@@ -239,10 +239,14 @@ class _Child:
                 stdin.write(head)
                 stdin.write(content)
                 await stdin.drain()
-            except ConnectionError as exc:
-                # The child reads a whole request before it works on it: a child gone while
-                # the request is written was gone before the job began.
+                accepted = await self._stdout.readexactly(len(ACCEPTED))
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                # Gone before it had read the whole request: the job never began. (A write to
+                # a child already dead may also pass unnoticed: asyncio drops it silently once
+                # it has seen the pipe close, hence the child's word rather than the write's.)
                 raise _NotDelivered from exc
+            if accepted != ACCEPTED:
+                raise ConnectionError(f"sandbox process said {accepted!r}: out of step")
             (length,) = LENGTH.unpack(await self._stdout.readexactly(LENGTH.size))
             if length > max_answer_bytes:
                 raise _AnnouncedTooLarge(length)
