@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -195,6 +196,12 @@ class _Child:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self._process = process
         self.pid = process.pid
+        # Killed through a pidfd, not Process.kill(): that polls the child first (waitpid
+        # WNOHANG, bpo-38630) and, when the child has just ended, reaps it before asyncio's
+        # watcher thread does, which then reports exit status 255 instead of the real one.
+        self._pidfd: int | None = None
+        with contextlib.suppress(OSError, AttributeError):  # ended already; not Linux >= 5.3
+            self._pidfd = os.pidfd_open(process.pid)
 
     @classmethod
     async def start(cls, command: tuple[str, ...]) -> _Child:
@@ -272,9 +279,19 @@ class _Child:
             except TimeoutError:
                 pass
         if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
-                process.kill()
-        return await process.wait()
+            self._kill()
+        code = await process.wait()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        return code
+
+    def _kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            if self._pidfd is not None:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            else:
+                self._process.kill()
 
 
 class _StartFailed(Exception):
