@@ -25,13 +25,14 @@ from monitor.sandbox.jobs import JobFunction, address_of
 log = logging.getLogger("monitor.sandbox")
 
 DEFAULT_PROCESSES = 2
-# Address space a child may use. A 10 MiB news or podcast feed needs well under half of it; a
-# tree of millions of elements does not fit, which is the point.
+# Address space a child may use: the jobs' work on the largest input the daemon accepts (10 MiB)
+# needs well under half of it; the trees of millions of elements that hostile input of that size
+# can build do not fit, which is the point.
 DEFAULT_MEMORY_BYTES = 768 * 1024 * 1024
 # A child that grew past this keeps the memory while idle: it is replaced after its answer.
 DEFAULT_RECYCLE_BYTES = 200 * 1024 * 1024
-# An answer longer than this is refused unread: a document's entries, as JSON, stay within a
-# small multiple of the document (at most 10 MiB by default), links and keys being capped.
+# An answer longer than this is refused unread: the jobs' answers stay within a small multiple
+# of their input (at most 10 MiB by default).
 DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _START_TIMEOUT = 30.0  # seconds for a child to import its jobs and say it is ready
 # A child may fail to start for reasons that are not the job's (killed from outside while it
