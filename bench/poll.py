@@ -294,7 +294,7 @@ def run_cycle(args: argparse.Namespace) -> dict[str, Any]:
         os.environ.pop(name, None)  # loopback, never through a proxy
     started_cpu = _cpu()
     from monitor.daemon.runtime import build_runtime
-    from monitor.feeds.parse_process import DEFAULT_PROCESSES
+    from monitor.sandbox import DEFAULT_PROCESSES
 
     addresses = json.loads(args.addresses)
     loaded = build_config(feed_urls(addresses, args.feeds), Path(args.directory), args)

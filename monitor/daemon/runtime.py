@@ -3,8 +3,9 @@ sender, clock) can be injected, so tests run the whole daemon against loopback s
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,13 +16,15 @@ from sqlalchemy import Engine
 from monitor.config import LoadedConfig
 from monitor.config.schema import Config, FetchSpec
 from monitor.feeds.fetch import build_client
-from monitor.feeds.parse_process import ParseProcesses
+from monitor.feeds.fulltext import PAGE_JOB, answer_page
+from monitor.feeds.parse_job import FEED_JOB, ParseProcesses, answer_feed
 from monitor.feeds.policy import FetchPolicy
 from monitor.match import Matcher, compile_watchlists
 from monitor.notify.send import AppriseSender
 from monitor.pipeline.dispatch import Dispatcher, Sender
 from monitor.pipeline.ops import check_stale_feeds
 from monitor.pipeline.poll import Poller
+from monitor.sandbox import Sandbox
 from monitor.store.database import default_database_url, open_engine, upgrade
 from monitor.store.feeds import sync_feeds
 from monitor.store.stories import prune_story_index
@@ -109,10 +112,12 @@ class Runtime:
         policy needs a new one (see `Service`)."""
         return build_client(self.fetch_policy, transport=self.transport)
 
-    def feed_parser(self) -> ParseProcesses:
-        """Feed documents are parsed in child processes (see parse_process): enter it in the
-        event loop that polls, it stops them on exit."""
-        return ParseProcesses()
+    @contextlib.asynccontextmanager
+    async def feed_parser(self) -> AsyncIterator[ParseProcesses]:
+        """Feed documents are parsed, and article pages' text extracted, in the child processes
+        of a sandbox: enter it in the event loop that polls, it stops them on exit."""
+        async with Sandbox({FEED_JOB: answer_feed, PAGE_JOB: answer_page}) as sandbox:
+            yield ParseProcesses(sandbox)
 
     def poller(self, client: httpx.AsyncClient, parser: ParseProcesses) -> Poller:
         """A poller for one pass, with `client` built for the current fetch policy."""

@@ -5,22 +5,25 @@ optional dependency (`pip install 'monitor[fulltext]'`)."""
 from __future__ import annotations
 
 import html
+import json
 import logging
-from typing import TYPE_CHECKING
+import sys
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
 from monitor.feeds.fetch import fetch_feed
+from monitor.feeds.parse_job import ParseProcesses, failure_reason
 from monitor.feeds.policy import FetchPolicy
 from monitor.feeds.urls import redact_url
 from monitor.model import FetchError, Validators
-
-if TYPE_CHECKING:
-    from monitor.feeds.parse_process import ParseProcesses
+from monitor.sandbox import Sandbox
 
 log = logging.getLogger("monitor.fulltext")
 
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+PAGE_JOB = "page"
 
 
 def fulltext_available() -> bool:
@@ -37,6 +40,32 @@ def extract_main_text(page: bytes, url: str) -> str | None:
 
     text = trafilatura.extract(page, url=url, include_comments=False, include_tables=False)
     return text.strip() or None if text else None
+
+
+def answer_page(params: Mapping[str, Any], content: bytes) -> bytes:
+    """The `page` job, in a child: extract_main_text(content, url) as JSON."""
+    try:
+        text = extract_main_text(content, params["url"])
+    except Exception as exc:  # an extractor crash on a hostile page: no text, not a crash
+        print(f"monitor sandbox: extraction failed: {exc!r}", file=sys.stderr)
+        text = None
+    return json.dumps({"text": text}, ensure_ascii=True).encode("ascii")
+
+
+async def main_text_in_sandbox(
+    sandbox: Sandbox, page: bytes, *, url: str, deadline: float
+) -> str | None:
+    """The main text of an article page, by the `page` job of `sandbox`; None, logged, when
+    there is none or it could not be had within `deadline` seconds."""
+    answer = await sandbox.run(PAGE_JOB, {"url": url}, page, deadline=deadline)
+    if not isinstance(answer, bytes):
+        log.warning("full text of %s: page %s", redact_url(url), failure_reason(answer))
+        return None
+    try:
+        text = json.loads(answer)["text"]
+    except (ValueError, KeyError, TypeError):
+        text = None
+    return text if isinstance(text, str) else None
 
 
 def as_html(text: str) -> str:
@@ -58,4 +87,6 @@ async def fetch_main_text(
     except FetchError as error:
         log.info("full text of %s: %s", redact_url(url), error.message)
         return None
-    return await parser.main_text(result.content, url=result.final_url, deadline=policy.timeout)
+    return await main_text_in_sandbox(
+        parser.sandbox, result.content, url=result.final_url, deadline=policy.timeout
+    )

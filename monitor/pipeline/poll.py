@@ -18,7 +18,7 @@ from monitor.config.schema import Config, FeedSpec
 from monitor.dedup.decide import Thresholds
 from monitor.feeds.fetch import fetch_feed
 from monitor.feeds.fulltext import fetch_main_text
-from monitor.feeds.parse_process import ParseProcesses
+from monitor.feeds.parse_job import ParseProcesses
 from monitor.feeds.policy import FetchPolicy
 from monitor.feeds.urls import redact_url
 from monitor.match import Matcher
