@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +28,8 @@ from monitor.feeds.parse_job import (
 )
 from monitor.model import FeedEntry, ParsedFeed
 from monitor.sandbox import JobFunction, Sandbox
+from tests.daemon_cli import feed_reports, poll_all, write_config
+from tests.feed_server import FeedServer
 from tests.sandbox_jobs import exit_at_once, never_answer
 
 NEWS = (
@@ -156,3 +159,23 @@ def test_a_page_not_extracted_by_its_deadline_leaves_no_text(
         "full text of https://fil.example/b: page too complex: not parsed within 0.5 s"
         in caplog.text
     )
+
+
+def test_parse_processes_that_cannot_start_fail_no_feed(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Children inherit the environment: with no Python home, no interpreter starts, three
+    # times over. The feed is not to blame: nothing is recorded against it.
+    url = feed_server.serve("/fil.xml", NEWS.decode("utf-8"))
+    config = write_config(tmp_path, f"feeds:\n  - url: {url}\n")
+    monkeypatch.setenv("PYTHONHOME", str(tmp_path / "no-python-here"))
+    poll_all(config)
+    assert capsys.readouterr().out.startswith("error:internal")
+    monkeypatch.delenv("PYTHONHOME")
+    report = feed_reports(config, capsys)[url]
+    assert (report["status"], report["error_count"]) == ("new", 0)
+    assert poll_all(config) == 0
+    assert feed_reports(config, capsys)[url]["status"] == "ok"

@@ -29,6 +29,7 @@ from monitor.pipeline.payload import alert_payload
 from monitor.pipeline.prepare import item_key, prepare_entry
 from monitor.pipeline.schedule import DEAD_FEED_CHECK, next_feed_check
 from monitor.pipeline.state_writes import BatchedStateWrites
+from monitor.sandbox import SandboxError
 from monitor.store.alerts import create_alert
 from monitor.store.feeds import FeedState, claim_due_feeds, record_poll
 from monitor.store.items import known_item_keys, store_items
@@ -115,6 +116,15 @@ class Poller:
         try:
             try:
                 return await self._poll(feed)
+            except SandboxError as exc:
+                # Our parse processes would not start (memory, a broken installation): that is
+                # not the feed's failure, so nothing is recorded against it (no error count, no
+                # backoff). Its claim lease expires and it is polled again.
+                log.error("feed %s: not parsed: %s", redact_url(feed.url), exc)
+                now = self._clock()
+                return PollOutcome(
+                    feed.url, FeedStatus.ERROR, now, now, error_kind="internal", message=str(exc)
+                )
             except Exception as exc:  # a bug must not stop the other feeds, nor the daemon
                 log.exception("feed %s: unexpected error while polling", redact_url(feed.url))
                 return await self._fail(feed, "internal", f"internal error: {exc!r}")
