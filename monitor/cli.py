@@ -50,13 +50,13 @@ def _private_apprise_url(url: str) -> str:
 
 
 def _redact_url(url: str) -> str:
-    from monitor.feeds.urls import redact_url
+    from monitor.feeds import redact_url
 
     return redact_url(url)
 
 
 def _fulltext_available() -> bool:
-    from monitor.feeds.fulltext import fulltext_available
+    from monitor.feeds import fulltext_available
 
     return fulltext_available()
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from monitor.feeds.urls import redact_url
+from monitor.feeds import redact_url
 from monitor.model import FeedStatus
 from monitor.store.feeds import FeedHealth
 from monitor.timespan import span_text

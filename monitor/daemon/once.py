@@ -6,9 +6,9 @@ import asyncio
 from typing import TextIO
 
 from monitor.daemon.runtime import Runtime
-from monitor.feeds.urls import redact_url
+from monitor.feeds import redact_url
 from monitor.model import PollOutcome
-from monitor.pipeline.dispatch import DispatchReport
+from monitor.pipeline import DispatchReport
 
 
 async def _poll(runtime: Runtime, all_feeds: bool) -> list[PollOutcome]:

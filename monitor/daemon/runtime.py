@@ -15,15 +15,18 @@ from sqlalchemy import Engine
 
 from monitor.config import LoadedConfig
 from monitor.config.schema import Config, FetchSpec
-from monitor.feeds.fetch import build_client
-from monitor.feeds.fulltext import PAGE_JOB, answer_page
-from monitor.feeds.parse_job import FEED_JOB, ParseProcesses, answer_feed
-from monitor.feeds.policy import FetchPolicy
+from monitor.feeds import (
+    FEED_JOB,
+    PAGE_JOB,
+    FetchPolicy,
+    ParseProcesses,
+    answer_feed,
+    answer_page,
+    build_client,
+)
 from monitor.match import Matcher, compile_watchlists
 from monitor.notify.send import AppriseSender
-from monitor.pipeline.dispatch import Dispatcher, Sender
-from monitor.pipeline.ops import check_stale_feeds
-from monitor.pipeline.poll import Poller
+from monitor.pipeline import Dispatcher, Poller, Sender, check_stale_feeds
 from monitor.sandbox import Sandbox
 from monitor.store.database import default_database_url, open_engine, upgrade
 from monitor.store.feeds import sync_feeds

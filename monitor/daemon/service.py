@@ -18,7 +18,7 @@ from monitor.config import ConfigError, load_config
 from monitor.config.summary import warnings
 from monitor.daemon.runtime import Runtime
 from monitor.daemon.systemd import sd_notify, watchdog_interval_seconds
-from monitor.feeds.policy import FetchPolicy
+from monitor.feeds import FetchPolicy
 
 log = logging.getLogger("monitor.daemon")
 

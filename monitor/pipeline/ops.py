@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from monitor.config.schema import RESERVED_WATCHLIST, Config
-from monitor.feeds.urls import redact_url
+from monitor.feeds import redact_url
 from monitor.store.alerts import create_alert
 from monitor.store.feeds import StaleChange, mark_stale, stale_changes
 from monitor.timespan import span_text

@@ -16,11 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from monitor.config.schema import Config, FeedSpec
 from monitor.dedup.decide import Thresholds
-from monitor.feeds.fetch import fetch_feed
-from monitor.feeds.fulltext import fetch_main_text
-from monitor.feeds.parse_job import ParseProcesses
-from monitor.feeds.policy import FetchPolicy
-from monitor.feeds.urls import redact_url
+from monitor.feeds import FetchPolicy, ParseProcesses, fetch_feed, fetch_main_text, redact_url
 from monitor.match import Matcher
 from monitor.model import FeedStatus, FetchError, FetchResult, ParsedFeed, PollOutcome
 from monitor.pipeline.host_queues import HostQueues

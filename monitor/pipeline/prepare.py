@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from monitor.dedup.exact import content_hash
-from monitor.feeds.fulltext import as_html
-from monitor.feeds.parse import link_key, text_key
+from monitor.feeds import as_html, link_key, text_key
 from monitor.model import FeedEntry, ItemText, PreparedItem
 from monitor.text.html import html_to_text
 

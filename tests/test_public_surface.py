@@ -1,0 +1,39 @@
+"""The curated public surface of feeds/, pipeline/ and store/: every listed name resolves, and
+using one name imports only its own module (the start-up time of `monitor match` depends on it)."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+PACKAGES = ["monitor.feeds", "monitor.pipeline"]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_public_name_resolves(package: str) -> None:
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    module = importlib.import_module("monitor.feeds")
+    with pytest.raises(AttributeError, match="has no attribute 'fetch_everything'"):
+        _ = module.fetch_everything
+
+
+def test_one_name_imports_only_its_module() -> None:
+    code = (
+        "import sys\n"
+        "from monitor.pipeline import item_text_from_json\n"
+        "from monitor.feeds import redact_url\n"
+        "heavy = ('httpx', 'sqlalchemy', 'apprise', 'feedparser')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
