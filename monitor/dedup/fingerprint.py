@@ -6,13 +6,18 @@
   that a 50-word summary finds the full text it was cut from, though their Jaccard similarity
   is low;
 - the shingle hashes, for the exact containment check of a candidate;
-- the folded title, a second signal.
+- the folded title, a second signal;
+- the proper names in their place in the text (`name_slots`), computed only for the items a
+  match is about to join: a template's items (one council-budget sentence, another town) share
+  every other word.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -48,6 +53,10 @@ class Fingerprint:
     bands: tuple[int, ...]
     leads: tuple[int, ...]  # stored
     probes: tuple[int, ...]  # looked up
+    # What the proper names are read from: the body as published (capitals kept) and the
+    # story words the shingles were taken from.
+    body: str = field(default="", repr=False)
+    story_words: Sequence[str] = field(default=(), repr=False)
 
     @property
     def shingle_count(self) -> int:
@@ -64,6 +73,52 @@ class Fingerprint:
     def keys(self) -> tuple[int, ...]:
         """Every key this item is filed under."""
         return (*self.bands, *self.leads)
+
+    @cached_property
+    def name_slots(self) -> Mapping[tuple[str, ...], frozenset[str]]:
+        """The proper names of the story words, by their place: the two words before and the
+        two after. Two texts that put different names in one place (Lyon, Nantes) tell of
+        different things, however much else they share."""
+        names = proper_names(self.body)
+        if not names:
+            return {}
+        words = self.story_words
+        padded = ["", "", *words, "", ""]
+        slots: defaultdict[tuple[str, ...], set[str]] = defaultdict(set)
+        for position, word in enumerate(words):
+            if word in names:
+                slots[(*padded[position : position + 2], *padded[position + 3 : position + 5])].add(
+                    word
+                )
+        return {place: frozenset(found) for place, found in slots.items()}
+
+
+def names_differ(first: Fingerprint, second: Fingerprint) -> bool:
+    """Whether the two texts put different proper names in the same place (numbers are
+    masked before: they never make two texts differ here)."""
+    small, large = sorted((first.name_slots, second.name_slots), key=len)
+    return any(
+        (other := large.get(place)) is not None and not (names & other)
+        for place, names in small.items()
+    )
+
+
+# Letters only: a capital after a digit or an underscore starts no name.
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
+def proper_names(text: str) -> frozenset[str]:
+    """The folded words of `text` that it writes with a capital and never without: names,
+    and the odd word that starts a sentence only."""
+    capitalised: list[str] = []
+    other: list[str] = []
+    for word in _LETTER_RUN.findall(text):
+        (capitalised if word[0].isupper() else other).append(word)
+    if not capitalised:
+        return frozenset()
+    names = set(fold_word_text(" ".join(capitalised)).split())
+    names.difference_update(fold_word_text(" ".join(other)).split())
+    return frozenset(name for name in names if len(name) > 1)
 
 
 def body_of(text: ItemText) -> str:
@@ -102,6 +157,8 @@ def fingerprint(
         bands=tuple(band_keys(values)) if words else (),
         leads=tuple(stored.values()),
         probes=tuple(anchors[:LEAD_PROBED]),
+        body=body_of(text),
+        story_words=words,
     )
 
 
@@ -112,7 +169,8 @@ def containment_view(text: ItemText) -> Fingerprint:
     """What the containment check reads of a stored candidate (words, shingles, title),
     recomputed from its text without the signature and keys, which the index stores: a third
     of a fingerprint's cost, paid for every candidate whose containment must be checked."""
-    words = story_words(story_lines(body_of(text)))
+    body = body_of(text)
+    words = story_words(story_lines(body))
     return Fingerprint(
         words=len(words),
         signature=_NO_VALUES,
@@ -121,4 +179,6 @@ def containment_view(text: ItemText) -> Fingerprint:
         bands=(),
         leads=(),
         probes=(),
+        body=body,
+        story_words=words,
     )

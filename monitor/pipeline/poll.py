@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -16,9 +16,8 @@ import httpx
 from sqlalchemy import Connection, Engine
 
 from monitor.config.schema import Config, FeedSpec
-from monitor.dedup.clean import RepeatedLines, story_lines
+from monitor.dedup.assign import DocumentLines
 from monitor.dedup.decide import Thresholds
-from monitor.dedup.fingerprint import body_of, fingerprint
 from monitor.feeds.fetch import fetch_feed
 from monitor.feeds.fulltext import fetch_main_text
 from monitor.feeds.parse_process import ParseProcesses
@@ -251,8 +250,7 @@ class Poller:
         prepared = [item for item in prepared if item.key not in known]
         source = spec.name or parsed.title or feed.title or feed.url
         # Text work before the transaction: on SQLite it holds the database's write lock.
-        lines = {item.key: story_lines(body_of(item.text)) for item in prepared}
-        repeated = _repeated_lines(lines.values())
+        document = DocumentLines.of(prepared)
         dedup = self._config.dedup
         with self._engine.begin() as connection:
             stored = store_items(
@@ -260,9 +258,7 @@ class Poller:
                 feed.id,
                 prepared,
                 now,
-                fingerprint_of=lambda item: fingerprint(
-                    item.text, drop_lines=repeated, lines=lines.get(item.key)
-                ),
+                fingerprint_of=document.fingerprint,
                 thresholds=Thresholds(jaccard=dedup.similarity, containment=dedup.containment),
                 window=dedup.window,
             )
@@ -404,11 +400,3 @@ def _host_of(url: str) -> str:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:  # a malformed URL: its fetch reports it
         return ""
-
-
-def _repeated_lines(lines_of_items: Iterable[list[str]]) -> frozenset[str]:
-    """The lines this feed document repeats across its items: its boilerplate."""
-    counter = RepeatedLines()
-    for lines in lines_of_items:
-        counter.add(lines)
-    return counter.lines()
