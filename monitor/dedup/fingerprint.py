@@ -78,18 +78,32 @@ class Fingerprint:
     def name_slots(self) -> Mapping[tuple[str, ...], frozenset[str]]:
         """The proper names of the story words, by their place: the two words before and the
         two after. Two texts that put different names in one place (Lyon, Nantes) tell of
-        different things, however much else they share."""
+        different things, however much else they share. A name of several words
+        ("Boulogne-sur-Mer", "Jean Dupont") is one name."""
         names = proper_names(self.body)
         if not names:
             return {}
         words = self.story_words
         padded = ["", "", *words, "", ""]
         slots: defaultdict[tuple[str, ...], set[str]] = defaultdict(set)
-        for position, word in enumerate(words):
-            if word in names:
-                slots[(*padded[position : position + 2], *padded[position + 3 : position + 5])].add(
-                    word
-                )
+        start = 0
+        while start < len(words):
+            if words[start] not in names:
+                start += 1
+                continue
+            end = start + 1
+            while end < len(words):
+                if words[end] in names:
+                    end += 1
+                elif (
+                    words[end] in _NAME_LINKS and end + 1 < len(words) and (words[end + 1] in names)
+                ):
+                    end += 2
+                else:
+                    break
+            place = (padded[start], padded[start + 1], padded[end + 2], padded[end + 3])
+            slots[place].add(" ".join(words[start:end]))
+            start = end
         return {place: frozenset(found) for place, found in slots.items()}
 
 
@@ -103,6 +117,8 @@ def names_differ(first: Fingerprint, second: Fingerprint) -> bool:
     )
 
 
+# Lower-case words inside a name of several: Boulogne-sur-Mer, Saint-Jean-de-Luz.
+_NAME_LINKS = frozenset(("sur", "sous", "de", "du", "des", "la", "le", "les", "l", "d", "en"))
 # Letters only: a capital after a digit or an underscore starts no name.
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 

@@ -28,6 +28,9 @@ class _KeyFiles:
                 del ids[:-RECENT_PER_KEY]
 
 
+_LOADED_KEPT = 1000
+
+
 @dataclass(frozen=True)
 class _FirstLink:
     feed: Hashable
@@ -46,6 +49,8 @@ class MemoryStoryIndex:
         self._texts: dict[int, ItemText] = {}
         self._by_hash: dict[str, int] = {}
         self._by_link: dict[str, _FirstLink] = {}
+        # The views recently loaded: consecutive items of a feed load the same few candidates.
+        self._loaded: dict[int, Fingerprint] = {}
 
     def exact(
         self, feed: Hashable, hashes: Collection[str], urls: Collection[str]
@@ -68,11 +73,17 @@ class MemoryStoryIndex:
         return [[self._entries[item] for item in rank_candidates(by_key, one)] for one in new]
 
     def load(self, candidates: Sequence[Candidate]) -> Mapping[int, Fingerprint]:
-        return {
-            candidate.item_id: containment_view(self._texts[candidate.item_id])
-            for candidate in candidates
-            if candidate.item_id in self._texts
-        }
+        found = {}
+        for candidate in candidates:
+            item_id = candidate.item_id
+            view = self._loaded.get(item_id)
+            if view is None and item_id in self._texts:
+                view = self._loaded[item_id] = containment_view(self._texts[item_id])
+                if len(self._loaded) > _LOADED_KEPT:
+                    del self._loaded[next(iter(self._loaded))]  # the oldest loaded
+            if view is not None:
+                found[item_id] = view
+        return found
 
     def add(self, feed: Hashable, entries: Sequence[IndexEntry]) -> None:
         for entry in entries:
