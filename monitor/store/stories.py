@@ -47,9 +47,9 @@ _INSERT_FINGERPRINT = story_fingerprints.insert()
 
 @cache
 def _candidate_statement(keys: int) -> Select[Any]:
-    """The fingerprints filed under `keys` keys (bound as k0, k1, ...), at most the
-    RECENT_PER_KEY most recent items of each: one index range read backwards per key, so a
-    key that a template's thousands of items share costs no more than any other."""
+    """The items filed under `keys` keys (bound as k0, k1, ...) and first seen since `since`,
+    at most the RECENT_PER_KEY most recent of each: one index range read backwards per key,
+    so a key that a template's thousands of items share costs no more than any other."""
     recent = [
         select(story_keys.c.key, story_keys.c.item_id)
         .where(story_keys.c.key == bindparam(f"k{number}"))
@@ -59,17 +59,19 @@ def _candidate_statement(keys: int) -> Select[Any]:
         for number in range(keys)
     ]
     filed = union_all(*(select(part.c.key, part.c.item_id) for part in recent)).subquery()
-    return select(
-        filed.c.key,
-        story_fingerprints.c.item_id,
-        story_fingerprints.c.cluster_id,
-        story_fingerprints.c.signature,
-        story_fingerprints.c.words,
-        story_fingerprints.c.shingles,
-    ).where(
+    return select(filed.c.key, filed.c.item_id).where(
         story_fingerprints.c.item_id == filed.c.item_id,
         story_fingerprints.c.first_seen_at >= bindparam("since"),
     )
+
+
+_FINGERPRINTS = select(
+    story_fingerprints.c.item_id,
+    story_fingerprints.c.cluster_id,
+    story_fingerprints.c.signature,
+    story_fingerprints.c.words,
+    story_fingerprints.c.shingles,
+).where(story_fingerprints.c.item_id.in_(bindparam("ids", expanding=True)))
 
 
 class SqlStoryIndex:
@@ -105,12 +107,22 @@ class SqlStoryIndex:
         if not keys:
             return [[] for _ in new]
         filed: defaultdict[int, list[int]] = defaultdict(list)
+        for key, item_id in self._filed_under(keys):
+            filed[key].append(item_id)
+        for ids in filed.values():
+            ids.sort()
+        ranked = [rank_candidates(filed, found) for found in new]
+        # Only the ranked candidates' fingerprints are read: a template's frame files many
+        # more items under the document's keys than are compared.
+        stored = self._candidates({item_id for ids in ranked for item_id in ids})
+        return [[stored[item_id] for item_id in ids] for ids in ranked]
+
+    def _candidates(self, ids: Collection[int]) -> dict[int, Candidate]:
+        if not ids:
+            return {}
         stored: dict[int, Candidate] = {}
         legacy: list[int] = []
-        for row in self._filed_under(keys):
-            filed[row.key].append(row.item_id)
-            if row.item_id in stored:
-                continue
+        for row in self._connection.execute(_FINGERPRINTS, {"ids": sorted(ids)}):
             signature = np.frombuffer(row.signature, dtype="<u4")
             if row.words is None:  # stored before the counts were kept
                 legacy.append(row.item_id)
@@ -120,11 +132,10 @@ class SqlStoryIndex:
         if legacy:
             for item_id, full in self._fingerprints(legacy).items():
                 stored[item_id] = Candidate.of(item_id, stored[item_id].cluster_id, full)
-        for ids in filed.values():
-            ids.sort()
-        return [[stored[item_id] for item_id in rank_candidates(filed, found)] for found in new]
+        return stored
 
     def _filed_under(self, keys: Sequence[int]) -> Iterator[Any]:
+        """(key, item id) rows."""
         for start in range(0, len(keys), _KEY_CHUNKS[-1]):
             chunk = keys[start : start + _KEY_CHUNKS[-1]]
             size = next(size for size in _KEY_CHUNKS if size >= len(chunk))
