@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -80,16 +80,15 @@ class Fingerprint:
         two after. Two texts that put different names in one place (Lyon, Nantes) tell of
         different things, however much else they share. A name of several words
         ("Boulogne-sur-Mer", "Jean Dupont") is one name."""
-        names = proper_names(self.body)
+        words = self.story_words
+        names = proper_names(self.body, words)
         if not names:
             return {}
-        words = self.story_words
         padded = ["", "", *words, "", ""]
         slots: defaultdict[tuple[str, ...], set[str]] = defaultdict(set)
-        start = 0
-        while start < len(words):
-            if words[start] not in names:
-                start += 1
+        end = 0
+        for start in [position for position, word in enumerate(words) if word in names]:
+            if start < end:  # inside the name just read
                 continue
             end = start + 1
             while end < len(words):
@@ -103,7 +102,6 @@ class Fingerprint:
                     break
             place = (padded[start], padded[start + 1], padded[end + 2], padded[end + 3])
             slots[place].add(" ".join(words[start:end]))
-            start = end
         return {place: frozenset(found) for place, found in slots.items()}
 
 
@@ -119,22 +117,37 @@ def names_differ(first: Fingerprint, second: Fingerprint) -> bool:
 
 # Lower-case words inside a name of several: Boulogne-sur-Mer, Saint-Jean-de-Luz.
 _NAME_LINKS = frozenset(("sur", "sous", "de", "du", "des", "la", "le", "les", "l", "d", "en"))
-# Letters only: a capital after a digit or an underscore starts no name.
-_LETTER_RUN = re.compile(r"[^\W\d_]+")
+# A word of two letters or more starting with a capital (the uppercase letters of Latin
+# scripts): searched for from its capital, so the rest of the text is skipped quickly.
+_CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-Þ](?<![^\W\d_][A-ZÀ-ÖØ-Þ])[^\W\d_]+")
 
 
-def proper_names(text: str) -> frozenset[str]:
-    """The folded words of `text` that it writes with a capital and never without: names,
-    and the odd word that starts a sentence only."""
-    capitalised: list[str] = []
-    other: list[str] = []
-    for word in _LETTER_RUN.findall(text):
-        (capitalised if word[0].isupper() else other).append(word)
+def proper_names(text: str, words: Sequence[str]) -> frozenset[str]:
+    """The story `words` (folded) that `text` always writes with a capital: names, and the odd
+    word that starts a sentence only."""
+    capitalised = Counter(_folded(_CAPITALISED.findall(text)))
     if not capitalised:
         return frozenset()
-    names = set(fold_word_text(" ".join(capitalised)).split())
-    names.difference_update(fold_word_text(" ".join(other)).split())
-    return frozenset(name for name in names if len(name) > 1)
+    written = Counter(word for word in words if word in capitalised)
+    return frozenset(word for word, count in written.items() if count <= capitalised[word])
+
+
+# A folded capitalised word by its form in the text: names recur from text to text, and
+# folding is costly per call. Bounded by clearing.
+_FOLDED: dict[str, str] = {}
+_MAX_FOLDED = 100_000
+
+
+def _folded(words: Sequence[str]) -> list[str]:
+    missing = list(set(words).difference(_FOLDED))
+    if missing:
+        if len(_FOLDED) > _MAX_FOLDED:
+            _FOLDED.clear()
+        folded = fold_word_text(" ".join(missing)).split()
+        if len(folded) != len(missing):  # a word folded into two, or none: one at a time
+            folded = [fold_word_text(word) for word in missing]
+        _FOLDED.update(zip(missing, folded, strict=True))
+    return [_FOLDED[word] for word in words]
 
 
 def body_of(text: ItemText) -> str:

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Select, bindparam, delete, or_, select, union_all
+from sqlalchemy import CompoundSelect, Connection, bindparam, delete, or_, select, union_all
 
 from monitor.dedup.decide import Candidate
 from monitor.dedup.fingerprint import Fingerprint, containment_view, fingerprint
@@ -27,6 +27,19 @@ from monitor.store.tables import items, story_fingerprints, story_keys
 _KEY_CHUNKS = (8, 32, 128)
 # A key no item is filed under (keys are non-negative): pads a chunk.
 _NO_KEY = -1
+
+# Rows a document's keys may bring on average before their items are read key by key, the most
+# recent first: few keys are shared by more than a handful of items, save a template's.
+_ROWS_PER_KEY = 8
+_FILED = (
+    select(story_keys.c.key, story_keys.c.item_id)
+    .join(story_fingerprints, story_fingerprints.c.item_id == story_keys.c.item_id)
+    .where(
+        story_keys.c.key.in_(bindparam("keys", expanding=True)),
+        story_fingerprints.c.first_seen_at >= bindparam("since"),
+    )
+    .limit(bindparam("cap"))
+)
 
 _SAME_TEXT_OR_LINK = (
     select(items.c.cluster_id, items.c.content_hash, items.c.url, items.c.feed_id)
@@ -46,23 +59,23 @@ _INSERT_FINGERPRINT = story_fingerprints.insert()
 
 
 @cache
-def _candidate_statement(keys: int) -> Select[Any]:
+def _candidate_statement(keys: int) -> CompoundSelect[Any]:
     """The items filed under `keys` keys (bound as k0, k1, ...) and first seen since `since`,
     at most the RECENT_PER_KEY most recent of each: one index range read backwards per key,
     so a key that a template's thousands of items share costs no more than any other."""
     recent = [
         select(story_keys.c.key, story_keys.c.item_id)
-        .where(story_keys.c.key == bindparam(f"k{number}"))
+        .join(story_fingerprints, story_fingerprints.c.item_id == story_keys.c.item_id)
+        .where(
+            story_keys.c.key == bindparam(f"k{number}"),
+            story_fingerprints.c.first_seen_at >= bindparam("since"),
+        )
         .order_by(story_keys.c.item_id.desc())
         .limit(RECENT_PER_KEY)
         .subquery()
         for number in range(keys)
     ]
-    filed = union_all(*(select(part.c.key, part.c.item_id) for part in recent)).subquery()
-    return select(filed.c.key, filed.c.item_id).where(
-        story_fingerprints.c.item_id == filed.c.item_id,
-        story_fingerprints.c.first_seen_at >= bindparam("since"),
-    )
+    return union_all(*(select(part.c.key, part.c.item_id) for part in recent))
 
 
 _FINGERPRINTS = select(
@@ -134,8 +147,17 @@ class SqlStoryIndex:
                 stored[item_id] = Candidate.of(item_id, stored[item_id].cluster_id, full)
         return stored
 
-    def _filed_under(self, keys: Sequence[int]) -> Iterator[Any]:
-        """(key, item id) rows."""
+    def _filed_under(self, keys: Sequence[int]) -> Sequence[Any]:
+        """(key, item id) rows: every item of the window filed under `keys` when they are few
+        (one plain statement, the common case), else the most recent of each key. Either way
+        `rank_candidates` ranks the same items: it reads the most recent of each key only."""
+        cap = len(keys) * _ROWS_PER_KEY
+        rows = self._connection.execute(
+            _FILED, {"keys": list(keys), "since": self._since, "cap": cap + 1}
+        ).all()
+        return rows if len(rows) <= cap else list(self._recent_under(keys))
+
+    def _recent_under(self, keys: Sequence[int]) -> Iterator[Any]:
         for start in range(0, len(keys), _KEY_CHUNKS[-1]):
             chunk = keys[start : start + _KEY_CHUNKS[-1]]
             size = next(size for size in _KEY_CHUNKS if size >= len(chunk))
