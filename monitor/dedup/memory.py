@@ -21,7 +21,7 @@ class _KeyFiles:
         self.by_key: defaultdict[int, list[int]] = defaultdict(list)
 
     def file(self, item_id: int, keys: Sequence[int]) -> None:
-        for key in keys:
+        for key in dict.fromkeys(keys):  # once per key, as the database's rows
             ids = self.by_key[key]
             ids.append(item_id)
             if len(ids) > 2 * RECENT_PER_KEY:  # trimmed now and then: amortised O(1)
