@@ -570,6 +570,11 @@ def database_size(path: Path) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
+    if args.worker == "templated":
+        import templated
+
+        print(json.dumps(templated.measure_one(args.worker_size, args.templated_path)))
+        return 0
     if args.worker:
         path = Path(args.db)
         if args.worker == "build":
@@ -584,7 +589,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"monitor dedup benchmark, templated items (SQLite {sqlite3.sqlite_version}, {pinned})"
         )
-        templated.print_rows(templated.measure(args.templated_sizes))
+        rows = []
+        for size in args.templated_sizes:
+            row: dict[str, Any] = {"items": size, "runs": args.templated_runs}
+            for path in ("dedup", "daemon"):
+                command = ["templated", "--worker-size", str(size), "--templated-path", path]
+                runs = [_worker(command, args) for _ in range(args.templated_runs)]
+                best = min(runs, key=lambda run: run["seconds"])
+                row[f"{path} s"], row[f"{path} stories"] = best["seconds"], best["stories"]
+            rows.append(row)
+        templated.print_rows(rows)
         return 0
     _print_header(args, pinned)
     rows = []
@@ -780,7 +794,13 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--templated-sizes", default="4000,8000", help="templated items, comma-separated"
     )
-    parser.add_argument("--worker", choices=("build", "measure"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--templated-runs", type=int, default=3, help="runs of each, the least CPU time kept"
+    )
+    parser.add_argument(
+        "--worker", choices=("build", "measure", "templated"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--templated-path", choices=("dedup", "daemon"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

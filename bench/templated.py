@@ -4,7 +4,7 @@ and numbers, so they share every band and lead key. Every item is its own story 
 town). Both paths are measured from an empty state: `monitor dedup` (`run_dedup`, in memory)
 and the daemon's (`store_items` on a new SQLite file, one transaction per document, the
 document's lines read before it as the poller does). The work per item must stay bounded:
-twice the items, about twice the time."""
+twice the items, about twice the time. Run by `bench/dedup.py --templated`."""
 
 from __future__ import annotations
 
@@ -135,22 +135,20 @@ def through_daemon(docs: Sequence[tuple[int, list[PreparedItem]]]) -> tuple[floa
     return seconds, len(clusters)
 
 
-def measure(sizes: Sequence[int]) -> list[dict[str, Any]]:
-    rows = []
-    for size in sizes:
-        docs = documents(size)
-        dedup_s, dedup_stories = through_dedup(docs)
-        daemon_s, daemon_stories = through_daemon(docs)
-        rows.append(
-            {"items": size, "dedup s": dedup_s, "dedup stories": dedup_stories,
-             "daemon s": daemon_s, "daemon stories": daemon_stories}
-        )  # fmt: skip
-    return rows
+def measure_one(size: int, path: str) -> dict[str, Any]:
+    """One path over `size` items, in a fresh interpreter (bench/dedup.py starts one per
+    run): both sizes start from the same cold caches."""
+    docs = documents(size)
+    seconds, stories = (through_dedup if path == "dedup" else through_daemon)(docs)
+    return {"seconds": seconds, "stories": stories}
 
 
 def print_rows(rows: Sequence[dict[str, Any]]) -> None:
     print("templated items: 3 sentence frames, another town and other numbers in each item;")
-    print(f"  feed documents of {DOCUMENT} items, 30 feeds; every item its own story; CPU time")
+    print(
+        f"  feed documents of {DOCUMENT} items, 30 feeds; every item its own story; CPU time of"
+        f" each path in a fresh interpreter, the least of {rows[0]['runs'] if rows else 0} runs"
+    )
     print(
         f"  {'items':>7}  {'dedup CPU s':>11}  {'dedup items/s':>13}  {'stories':>7}"
         f"  {'daemon CPU s':>12}  {'daemon items/s':>14}  {'stories':>7}"
