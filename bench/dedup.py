@@ -573,7 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker == "templated":
         import templated
 
-        print(json.dumps(templated.measure_one(args.worker_size, args.templated_path)))
+        print(json.dumps(templated.measure_one(args.templated_sizes, args.templated_path)))
         return 0
     if args.worker:
         path = Path(args.db)
@@ -589,14 +589,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"monitor dedup benchmark, templated items (SQLite {sqlite3.sqlite_version}, {pinned})"
         )
+        runs = {
+            path: [
+                _worker(["templated", "--templated-path", path, "--templated-sizes", sizes], args)
+                for _ in range(args.templated_runs)
+            ]
+            for path in ("dedup", "daemon")
+            for sizes in [",".join(map(str, args.templated_sizes))]
+        }
         rows = []
-        for size in args.templated_sizes:
+        for number, size in enumerate(sorted(args.templated_sizes)):
             row: dict[str, Any] = {"items": size, "runs": args.templated_runs}
-            for path in ("dedup", "daemon"):
-                command = ["templated", "--worker-size", str(size), "--templated-path", path]
-                runs = [_worker(command, args) for _ in range(args.templated_runs)]
-                best = min(runs, key=lambda run: run["seconds"])
-                row[f"{path} s"], row[f"{path} stories"] = best["seconds"], best["stories"]
+            for path, done in runs.items():
+                best = min(done, key=lambda run: run["seconds"][number])
+                row[f"{path} s"] = best["seconds"][number]
+                row[f"{path} stories"] = best["stories"][number]
             rows.append(row)
         templated.print_rows(rows)
         return 0

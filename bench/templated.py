@@ -90,8 +90,39 @@ def documents(count: int) -> list[tuple[int, list[PreparedItem]]]:
     return found
 
 
-def through_dedup(docs: Sequence[tuple[int, list[PreparedItem]]]) -> tuple[float, int]:
-    """CPU seconds of `run_dedup` over the items as JSON Lines, and the stories found."""
+class _Marks:
+    """CPU seconds and stories when the stream reaches each mark (a number of items)."""
+
+    def __init__(self, marks: Sequence[int]) -> None:
+        self.marks = sorted(marks)
+        self.seconds: list[float] = []
+        self.stories: list[int] = []
+        self._clusters: set[object] = set()
+        self._items = 0
+        self._started = time.process_time()
+
+    def passed(self, clusters: Sequence[object]) -> None:
+        self._clusters.update(clusters)
+        self._items += len(clusters)
+        if len(self.seconds) < len(self.marks) and self._items >= self.marks[len(self.seconds)]:
+            self.seconds.append(time.process_time() - self._started)
+            self.stories.append(len(self._clusters))
+
+
+class _Records(io.StringIO):
+    """`run_dedup`'s output, told to the marks as it is written (one record per write)."""
+
+    def __init__(self, marks: _Marks) -> None:
+        super().__init__()
+        self._marks = marks
+
+    def write(self, text: str) -> int:
+        self._marks.passed([json.loads(text)["cluster"]])
+        return len(text)
+
+
+def through_dedup(docs: Sequence[tuple[int, list[PreparedItem]]], marks: _Marks) -> None:
+    """`run_dedup` over the items as JSON Lines."""
     lines = "".join(
         json.dumps(
             {"id": item.key, "feed": f"feed {feed}", "url": item.url, "title": item.text.title,
@@ -100,16 +131,13 @@ def through_dedup(docs: Sequence[tuple[int, list[PreparedItem]]]) -> tuple[float
         for feed, batch in docs
         for item in batch
     )  # fmt: skip
-    out = io.StringIO()
-    started = time.process_time()
-    run_dedup(io.StringIO(lines), out, io.StringIO())
-    seconds = time.process_time() - started
-    stories = {json.loads(line)["cluster"] for line in out.getvalue().splitlines()}
-    return seconds, len(stories)
+    source = io.StringIO(lines)
+    marks._started = time.process_time()
+    run_dedup(source, _Records(marks), io.StringIO())
 
 
-def through_daemon(docs: Sequence[tuple[int, list[PreparedItem]]]) -> tuple[float, int]:
-    """CPU seconds of the daemon's story path over a new SQLite file, and the stories found."""
+def through_daemon(docs: Sequence[tuple[int, list[PreparedItem]]], marks: _Marks) -> None:
+    """The daemon's story path over a new SQLite file, document by document."""
     with tempfile.TemporaryDirectory() as directory:
         engine = open_engine(f"sqlite:///{Path(directory) / 'templated.db'}")
         upgrade(engine)
@@ -117,8 +145,7 @@ def through_daemon(docs: Sequence[tuple[int, list[PreparedItem]]]) -> tuple[floa
             sync_feeds(connection, [(f"https://annonces{n}.example.fr/rss", None)
                                     for n in range(1, 31)], NOW)  # fmt: skip
             ids = {row.url: row.id for row in connection.execute(select(feeds.c.url, feeds.c.id))}
-        clusters: set[int] = set()
-        started = time.process_time()
+        marks._started = time.process_time()
         for feed, batch in docs:
             document = DocumentLines.of(batch)
             with engine.begin() as connection:
@@ -129,25 +156,25 @@ def through_daemon(docs: Sequence[tuple[int, list[PreparedItem]]]) -> tuple[floa
                     NOW,
                     fingerprint_of=document.fingerprint,
                 )
-            clusters.update(item.cluster_id for item in stored)
-        seconds = time.process_time() - started
+            marks.passed([item.cluster_id for item in stored])
         engine.dispose()
-    return seconds, len(clusters)
 
 
-def measure_one(size: int, path: str) -> dict[str, Any]:
-    """One path over `size` items, in a fresh interpreter (bench/dedup.py starts one per
-    run): both sizes start from the same cold caches."""
-    docs = documents(size)
-    seconds, stories = (through_dedup if path == "dedup" else through_daemon)(docs)
-    return {"seconds": seconds, "stories": stories}
+def measure_one(sizes: Sequence[int], path: str) -> dict[str, Any]:
+    """One path over max(sizes) items from an empty state, in a fresh interpreter
+    (bench/dedup.py starts one per run), timed as it passes each size: the smaller sizes are
+    the same items' first ones, measured in the same run, under the same load."""
+    marks = _Marks(sizes)
+    (through_dedup if path == "dedup" else through_daemon)(documents(max(sizes)), marks)
+    return {"seconds": marks.seconds, "stories": marks.stories}
 
 
 def print_rows(rows: Sequence[dict[str, Any]]) -> None:
     print("templated items: 3 sentence frames, another town and other numbers in each item;")
     print(
         f"  feed documents of {DOCUMENT} items, 30 feeds; every item its own story; CPU time of"
-        f" each path in a fresh interpreter, the least of {rows[0]['runs'] if rows else 0} runs"
+        f" each path from an empty state in a fresh interpreter, at each size as one run passes"
+        f" it, the least of {rows[0]['runs'] if rows else 0} runs"
     )
     print(
         f"  {'items':>7}  {'dedup CPU s':>11}  {'dedup items/s':>13}  {'stories':>7}"

@@ -76,10 +76,10 @@ class Fingerprint:
 
     @cached_property
     def name_slots(self) -> Mapping[tuple[str, ...], frozenset[str]]:
-        """The proper names of the story words, by their place: the two words before and the
-        two after. Two texts that put different names in one place (Lyon, Nantes) tell of
-        different things, however much else they share. A name of several words
-        ("Boulogne-sur-Mer", "Jean Dupont") is one name."""
+        """The words of the proper names of the story words, by their place: the two words
+        before and the two after. Two texts that put different names in one place (Lyon,
+        Nantes) tell of different things, however much else they share. A name of several
+        words ("Boulogne-sur-Mer", "Jean Dupont") takes one place."""
         words = self.story_words
         names = proper_names(self.body, words)
         if not names:
@@ -101,17 +101,20 @@ class Fingerprint:
                 else:
                     break
             place = (padded[start], padded[start + 1], padded[end + 2], padded[end + 3])
-            slots[place].add(" ".join(words[start:end]))
+            slots[place].update(words[start:end])
         return {place: frozenset(found) for place, found in slots.items()}
 
 
 def names_differ(first: Fingerprint, second: Fingerprint) -> bool:
-    """Whether the two texts put different proper names in the same place (numbers are
-    masked before: they never make two texts differ here)."""
+    """Whether the two texts put different proper names in the same place: each has a word
+    there that the other has not (Saint-Étienne, Saint-Nazaire). A name the other merely
+    lengthens ("Gazette du Centre" and "Gazette du Centre Partager sur Facebook", a share
+    button run into the text) is the same name. Numbers are masked before: they never make
+    two texts differ here."""
     small, large = sorted((first.name_slots, second.name_slots), key=len)
     return any(
-        (other := large.get(place)) is not None and not (names & other)
-        for place, names in small.items()
+        (other := large.get(place)) is not None and not (words <= other or other <= words)
+        for place, words in small.items()
     )
 
 

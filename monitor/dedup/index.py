@@ -26,7 +26,7 @@ from monitor.model import PreparedItem
 # Items read per key, the most recent first. A copy shares several keys with its original
 # (bands, lead anchors); a key shared by more items than this is a common sentence or a
 # template's frame, which says nothing about a story.
-RECENT_PER_KEY = 50
+RECENT_PER_KEY = 16
 # Few candidates are ever true copies; past this many, those sharing the most keys with the
 # new item are compared (the most recent first among equals).
 MAX_CANDIDATES = 50
