@@ -202,6 +202,12 @@ def test_towns_stay_apart_and_numbers_alone_do_not_part_a_story() -> None:
         assert story_similarity(fingerprint(ItemText("", "", copy)), lyon) is not None
     # A summary names fewer names: it differs only where both name someone.
     assert not names_differ(fingerprint(ItemText("", "", STORY.split(". ")[0])), lyon)
+    # A name of several words takes one place; one that merely runs on is the same name.
+    saint_etienne = fingerprint(ItemText("", "", _budget("Saint-Étienne")))
+    assert names_differ(fingerprint(ItemText("", "", _budget("Saint-Nazaire"))), saint_etienne)
+    assert names_differ(fingerprint(ItemText("", "", _budget("Boulogne-sur-Mer"))), lyon)
+    run_on = _budget("Lyon").replace("Le maire de Lyon", "Le maire de Lyon Partager")
+    assert not names_differ(fingerprint(ItemText("", "", run_on)), lyon)
 
 
 def test_a_budget_watchlist_sees_every_town(engine: Engine) -> None:
