@@ -4,6 +4,7 @@ size per item and the memory. Prints figures; asserts nothing.
 
     .venv/bin/python bench/dedup.py [--sizes 100000,1000000] [--items 3000] [--keep DIR]
     .venv/bin/python bench/dedup.py --quick        # 10,000 items in the window
+    .venv/bin/python bench/dedup.py --templated    # templated items: 4,000 then 8,000
 
 Each size's database is built fast (rows written directly in big transactions, with the
 fingerprints the real code computes), then start-up and the dedup path are measured in fresh
@@ -41,12 +42,12 @@ from corpus_fr import Vocabulary, make_items
 from pinning import pin_to_one_core
 from sqlalchemy import Engine, text
 
-from monitor.dedup.clean import RepeatedLines, story_lines
+from monitor.dedup import assign as assign_module
+from monitor.dedup.assign import DocumentLines
 from monitor.dedup.exact import content_hash
-from monitor.dedup.fingerprint import body_of, fingerprint
+from monitor.dedup.fingerprint import fingerprint
 from monitor.dedup.minhash import to_bytes
 from monitor.model import ItemText, PreparedItem
-from monitor.store import items as items_module
 from monitor.store.database import open_engine, upgrade
 from monitor.store.items import STORY_WINDOW, StoredItem, store_items
 from monitor.store.stories import SqlStoryIndex
@@ -332,8 +333,8 @@ class Steps:
             (SqlStoryIndex, "candidates", "candidate lookup"),
             (SqlStoryIndex, "add", "index write"),
             (SqlStoryIndex, "load", "candidate texts"),
-            (items_module, "_exact_layer", "exact layer"),
-            (items_module, "best_match", "decision"),
+            (SqlStoryIndex, "exact", "exact layer"),
+            (assign_module, "best_match", "decision"),
         ):
             setattr(owner, name, self.timed(step, getattr(owner, name)))
 
@@ -468,31 +469,17 @@ def _poll(
     lines the document repeats, then store the items in one transaction."""
     with engine.connect() as connection:
         with connection.begin():
-            lines, repeated = steps.timed("repeated lines", _repeated_lines)(prepared)
-            fingerprint_of = steps.timed("fingerprint", fingerprint)
+            document = steps.timed("repeated lines", DocumentLines.of)(prepared)
             stored = store_items(
                 connection,
                 feed_id,
                 prepared,
                 NOW,
-                fingerprint_of=lambda item: fingerprint_of(
-                    item.text, drop_lines=repeated, lines=lines[item.key]
-                ),
+                fingerprint_of=steps.timed("fingerprint", document.fingerprint),
             )
             committing = time.process_time()
         steps.seconds["commit"] += time.process_time() - committing
     return stored
-
-
-def _repeated_lines(
-    prepared: Sequence[PreparedItem],
-) -> tuple[dict[str, list[str]], frozenset[str]]:
-    """Each item's story lines and the lines the document repeats, as the poller has them."""
-    lines = {item.key: story_lines(body_of(item.text)) for item in prepared}
-    counter = RepeatedLines()
-    for item_lines in lines.values():
-        counter.add(item_lines)
-    return lines, counter.lines()
 
 
 def _outcomes(stored: Sequence[tuple[NewItem, StoredItem]]) -> dict[str, Any]:
@@ -525,7 +512,8 @@ upgrade(engine)
 migrated = time.perf_counter()
 probe = json.loads(sys.argv[2])
 with engine.connect() as connection:
-    index = SqlStoryIndex(connection, datetime.fromisoformat(probe["now"]) - STORY_WINDOW)
+    now = datetime.fromisoformat(probe["now"])
+    index = SqlStoryIndex(connection, now=now, since=now - STORY_WINDOW)
     found = index.candidates([fingerprint(ItemText(probe["title"], "", probe["body"]))])[0]
 ready = time.perf_counter()
 print(json.dumps({
@@ -582,6 +570,11 @@ def database_size(path: Path) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
+    if args.worker == "templated":
+        import templated
+
+        print(json.dumps(templated.measure_one(args.templated_sizes, args.templated_path)))
+        return 0
     if args.worker:
         path = Path(args.db)
         if args.worker == "build":
@@ -590,6 +583,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(measure(path, args.items, args.profile)))
         return 0
     pinned = pin_to_one_core()
+    if args.templated:
+        import templated
+
+        print(
+            f"monitor dedup benchmark, templated items (SQLite {sqlite3.sqlite_version}, {pinned})"
+        )
+        runs = {
+            path: [
+                _worker(["templated", "--templated-path", path, "--templated-sizes", sizes], args)
+                for _ in range(args.templated_runs)
+            ]
+            for path in ("dedup", "daemon")
+            for sizes in [",".join(map(str, args.templated_sizes))]
+        }
+        rows = []
+        for number, size in enumerate(sorted(args.templated_sizes)):
+            row: dict[str, Any] = {"items": size, "runs": args.templated_runs}
+            for path, done in runs.items():
+                best = min(done, key=lambda run: run["seconds"][number])
+                row[f"{path} s"] = best["seconds"][number]
+                row[f"{path} stories"] = best["stories"][number]
+            rows.append(row)
+        templated.print_rows(rows)
+        return 0
     _print_header(args, pinned)
     rows = []
     with _state_dir(args.keep) as directory:
@@ -778,13 +795,26 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", help="keep (and reuse) the built databases in this folder")
     parser.add_argument("--profile", action="store_true", help="cProfile the dedup path")
     parser.add_argument("--quick", action="store_true", help="10,000 items in the window only")
-    parser.add_argument("--worker", choices=("build", "measure"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--templated", action="store_true", help="story folding of templated items, both paths"
+    )
+    parser.add_argument(
+        "--templated-sizes", default="4000,8000", help="templated items, comma-separated"
+    )
+    parser.add_argument(
+        "--templated-runs", type=int, default=3, help="runs of each, the least CPU time kept"
+    )
+    parser.add_argument(
+        "--worker", choices=("build", "measure", "templated"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--templated-path", choices=("dedup", "daemon"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.sizes = args.sizes or ("10000" if args.quick else "100000,1000000")
     args.sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
     args.items = args.items or (1000 if args.quick else 3000)
+    args.templated_sizes = [int(size) for size in args.templated_sizes.split(",") if size.strip()]
     return args
 
 

@@ -10,8 +10,8 @@ from typing import Any, TextIO
 
 from monitor.match import Matcher
 from monitor.match.matcher import Explanation
-from monitor.model import Hit, ItemText
-from monitor.pipeline.items_json import ItemJsonError, item_text_from_json
+from monitor.model import Hit, ItemText, PreparedItem
+from monitor.pipeline import ItemJsonError, item_text_from_json
 
 
 def _items(source: TextIO, errors: TextIO) -> Iterator[tuple[Any, ItemText] | None]:
@@ -57,35 +57,67 @@ def run_match(matcher: Matcher, source: TextIO, out: TextIO, errors: TextIO) -> 
 
 def run_dedup(source: TextIO, out: TextIO, errors: TextIO) -> int:
     """One JSON line per item, in arrival order: its story is the id of the story's first
-    item, with the similarity that joined it (null for a first item)."""
-    from monitor.dedup.stream import StreamClusterer
-    from monitor.feeds.urls import canonical_url
+    item, with the similarity that joined it (null for a first item).
 
-    clusterer = StreamClusterer()
+    Stories are decided as the daemon decides them (`monitor.dedup.assign`), one feed document
+    at a time: consecutive items of the same `feed` (absent: null) form one document, whose
+    repeated lines are its boilerplate. So the daemon, given the same documents in the same
+    order, folds the same stories. Each line is a new item (no two are one item updated), and
+    a document's lines are written when the next feed's item, or the end, comes."""
+    from monitor.dedup.stream import StoryStream
+
+    stream = StoryStream()
     first_ids: list[Any] = []
     status = 0
+    document: list[tuple[Any, PreparedItem]] = []
+    feed: Any = None
+
+    def flush() -> None:
+        assignments = stream.add_document(feed, [item for _, item in document])
+        for (item_id, _), assignment in zip(document, assignments, strict=True):
+            first_ids.append(item_id if assignment.cluster == len(first_ids) else None)
+            cluster_id = first_ids[assignment.cluster]
+            record = {"id": item_id, "cluster": cluster_id, "similarity": assignment.similarity}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        document.clear()
+
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
         try:
-            item_id, text = item_text_from_json(line)
-            data = json.loads(line)
+            item_id, item, item_feed = _stream_item(line, number)
         except ItemJsonError as error:
             print(f"stdin:{number}: {error}", file=errors)
             status = 1
             continue
-        url = data.get("url")
-        feed = data.get("feed")
-        assignment = clusterer.add(
-            text,
-            url=canonical_url(url) if isinstance(url, str) and url else None,
-            feed=str(feed) if feed is not None else None,
-        )
-        first_ids.append(item_id if assignment.cluster == len(first_ids) else None)
-        cluster_id = first_ids[assignment.cluster]
-        record = {"id": item_id, "cluster": cluster_id, "similarity": assignment.similarity}
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if document and item_feed != feed:
+            flush()
+        feed = item_feed
+        document.append((item_id, item))
+    if document:
+        flush()
     return status
+
+
+def _stream_item(line: str, number: int) -> tuple[Any, PreparedItem, str | None]:
+    """An item of `monitor dedup`'s input as the daemon would have prepared it (its line
+    number for a key: each line is its own item), and its feed."""
+    from monitor.dedup.exact import content_hash
+    from monitor.feeds import canonical_url
+
+    item_id, text = item_text_from_json(line)
+    data = json.loads(line)
+    url = data.get("url")
+    feed = data.get("feed")
+    key = f"line {number}"
+    item = PreparedItem(
+        key=key,
+        url=canonical_url(url) if isinstance(url, str) and url else None,
+        text=text,
+        published=None,
+        content_hash=content_hash(text, key),
+    )
+    return item_id, item, str(feed) if feed is not None else None
 
 
 def explanation_json(item_id: Any, explanations: tuple[Explanation, ...]) -> dict[str, Any]:

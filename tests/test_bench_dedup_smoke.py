@@ -32,3 +32,20 @@ def test_small_benchmark_prints_its_figures(tmp_path: Path) -> None:
     row = lines[lines.index(header) + 1].split()
     assert row[0] == "2,000", done.stdout
     assert (tmp_path / "dedup-2000.db").exists()
+
+
+@pytest.mark.slow
+def test_templated_benchmark_prints_both_paths_side_by_side() -> None:
+    command = [sys.executable, str(BENCH), "--templated", "--templated-sizes", "100,200"]
+    command += ["--templated-runs", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = next(line for line in lines if line.lstrip().startswith("items"))
+    for column in ("dedup CPU s", "dedup items/s", "daemon CPU s", "daemon items/s", "stories"):
+        assert column in header
+    rows = [line.split() for line in lines[lines.index(header) + 1 :][:2]]
+    assert [row[0] for row in rows] == ["100", "200"]
+    assert [(row[3], row[6]) for row in rows] == [("100", "100"), ("200", "200")]  # stories
+    assert any(line.lstrip().startswith("ratio 200/100: dedup") for line in lines)

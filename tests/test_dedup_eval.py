@@ -1,8 +1,9 @@
 """Story clustering on the labelled evaluation set (tests/dedup_eval): pairwise precision and
-recall of the same clustering `monitor dedup` and the daemon use."""
+recall of `monitor dedup` (`run_dedup`), whose story assigner is the daemon's."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import sys
@@ -12,9 +13,7 @@ from typing import Any
 
 import pytest
 
-from monitor.dedup.stream import StreamClusterer
-from monitor.feeds.urls import canonical_url
-from monitor.pipeline.items_json import item_text_from_json
+from monitor.offline import run_dedup
 
 sys.path.insert(0, str(Path(__file__).parent / "dedup_eval"))
 import build
@@ -23,12 +22,11 @@ from build import load_items
 
 def pairwise(items: Sequence[dict[str, Any]]) -> tuple[float, float, list[tuple[str, str]]]:
     """Precision, recall and the falsely merged pairs of clustering `items` in order."""
-    clusterer = StreamClusterer()
-    predicted = []
-    for item in items:
-        _, text = item_text_from_json(json.dumps(item))
-        url = canonical_url(item["url"]) if item.get("url") else None
-        predicted.append(clusterer.add(text, url=url, feed=item.get("feed")).cluster)
+    source = io.StringIO("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items))
+    out, errors = io.StringIO(), io.StringIO()
+    assert run_dedup(source, out, errors) == 0, errors.getvalue()
+    predicted = [json.loads(line)["cluster"] for line in out.getvalue().splitlines()]
+    assert len(predicted) == len(items)
     true_pairs = found_pairs = both = 0
     false_merges = []
     for a, b in itertools.combinations(range(len(items)), 2):

@@ -120,12 +120,12 @@ def test_lines_the_document_repeats_are_left_out_of_fingerprints() -> None:
     plan = plan_ingest(
         items, stored_hashes={}, alerting=False, now=NOW, max_age=MAX_AGE, match=Watchlists()
     )
-    assert len(plan.repeated) == 1
-    (footer,) = plan.repeated
+    assert len(plan.document.repeated) == 1
+    (footer,) = plan.document.repeated
     assert "reseaux sociaux" in footer
-    assert all(footer in plan.lines[stored.key] for stored in items)
+    assert all(footer in plan.document.by_key[stored.key] for stored in items)
     alone = plan_ingest(
         items[:1], stored_hashes={}, alerting=False, now=NOW, max_age=MAX_AGE, match=Watchlists()
     )
-    assert alone.repeated == frozenset()
+    assert alone.document.repeated == frozenset()
     assert plan.fingerprint_of(items[0]) != alone.fingerprint_of(items[0])

@@ -12,6 +12,12 @@ strong evidence of shared *text*, never on shared names or a similar title alone
 Independent write-ups of one event share names, dates and even a quotation, but few runs of
 four words in a row: their containment stays far below these thresholds.
 
+Conversely, items cast in one sentence frame (a job board, weather, a council budget) share
+almost every run of words and differ by a name or a number. Numbers are masked before any
+comparison, so a copy whose numbers were changed or masked ("XNUMX") stays a copy; but a text
+that puts another proper name in the same place (Lyon where the other has Nantes: the same
+two words before and after) tells another story, however similar (`names_differ`).
+
 The Jaccard test needs only the stored signatures. Containment needs the candidate's shingle
 set, which the database does not keep: it is recomputed from the stored text, and only for the
 candidates whose signature leaves containment possible (`could_contain`).
@@ -26,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
-from monitor.dedup.fingerprint import Fingerprint
+from monitor.dedup.fingerprint import Fingerprint, names_differ
 from monitor.dedup.minhash import PERMUTATIONS, similarity
 
 
@@ -76,6 +82,9 @@ _SKIP_MARGIN_SIGMAS = 3.5
 # Candidates whose text is loaded for a containment check, at most, in the order given: the
 # index lists those sharing the most keys with the new item first.
 _MAX_LOADED = 8
+# Candidates whose proper names are compared with the new item's, at most, the most similar
+# first: a template's items all qualify on their shared frame, each with another name.
+_MAX_NAME_CHECKS = 4
 
 # Given candidates needing their shingle sets, their full fingerprints by item id.
 Loader = Callable[[Sequence[Candidate]], Mapping[int, Fingerprint]]
@@ -85,6 +94,8 @@ def story_similarity(
     new: Fingerprint, old: Fingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> float | None:
     """The similarity that makes `new` a copy of `old`'s story, or None when it is not."""
+    if names_differ(new, old):
+        return None
     return _full_similarity(new, old, similarity(new.signature, old.signature), thresholds)
 
 
@@ -94,25 +105,27 @@ def best_match(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     load: Loader | None = None,
 ) -> StoryMatch | None:
-    """The candidate story `new` belongs to, the most similar if several qualify. Candidates
-    without their full fingerprint are loaded through `load` only when their signature alone
-    cannot decide, the first `_MAX_LOADED` of them."""
-    best: StoryMatch | None = None
+    """The candidate story `new` belongs to, the most similar if several qualify (the first
+    listed among equals). Candidates without their full fingerprint are loaded through `load`
+    only when their signature alone cannot decide, the first `_MAX_LOADED` of them. A
+    candidate that puts other proper names where `new` has its own (`names_differ`) tells
+    another story: the next most similar is tried, up to `_MAX_NAME_CHECKS` of them."""
+    qualified: list[tuple[float, Candidate, Fingerprint | None]] = []
     undecided: list[tuple[Candidate, float]] = []
     for candidate in candidates:
         if min(new.words, candidate.words) < thresholds.min_words:
             continue
         jaccard = similarity(new.signature, candidate.signature)
         if jaccard >= thresholds.jaccard:
-            score: float | None = jaccard
+            qualified.append((jaccard, candidate, candidate.full))
         elif could_contain(new, candidate, jaccard, thresholds):
             if candidate.full is None:
                 undecided.append((candidate, jaccard))
                 continue
             score = _full_similarity(new, candidate.full, jaccard, thresholds)
-        else:
-            score = None
-        best = _better(best, candidate, score)
+            if score is not None:
+                qualified.append((score, candidate, candidate.full))
+    loaded: Mapping[int, Fingerprint] = {}
     if undecided and load is not None:
         # Recomputing a candidate's shingles from its text is the costliest step of a lookup;
         # a text sharing common sentences with many stored items must not pay it for each.
@@ -122,16 +135,32 @@ def best_match(
             old = loaded.get(candidate.item_id)
             if old is not None:
                 score = _full_similarity(new, old, jaccard, thresholds)
-                best = _better(best, candidate, score)
-    return best
+                if score is not None:
+                    qualified.append((score, candidate, old))
+    qualified.sort(key=lambda found: -found[0])  # stable: the first listed among equals
+    return _first_with_the_same_names(new, qualified[:_MAX_NAME_CHECKS], loaded, load)
 
 
-def _better(
-    best: StoryMatch | None, candidate: Candidate, score: float | None
+def _first_with_the_same_names(
+    new: Fingerprint,
+    qualified: Sequence[tuple[float, Candidate, Fingerprint | None]],
+    loaded: Mapping[int, Fingerprint],
+    load: Loader | None,
 ) -> StoryMatch | None:
-    if score is None or (best is not None and score <= best.similarity):
-        return best
-    return StoryMatch(candidate.item_id, candidate.cluster_id, score)
+    if not qualified:
+        return None
+    if new.name_slots:
+        missing = [c for _, c, full in qualified if full is None and c.item_id not in loaded]
+        if missing and load is not None:
+            loaded = {**loaded, **load(missing)}
+    for score, candidate, full in qualified:
+        if new.name_slots:
+            full = full or loaded.get(candidate.item_id)
+            # Unread, its names are unknown: precision first.
+            if full is None or names_differ(new, full):
+                continue
+        return StoryMatch(candidate.item_id, candidate.cluster_id, score)
+    return None
 
 
 def could_contain(

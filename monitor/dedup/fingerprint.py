@@ -6,13 +6,18 @@
   that a 50-word summary finds the full text it was cut from, though their Jaccard similarity
   is low;
 - the shingle hashes, for the exact containment check of a candidate;
-- the folded title, a second signal.
+- the folded title, a second signal;
+- the proper names in their place in the text (`name_slots`), computed only for the items a
+  match is about to join: a template's items (one council-budget sentence, another town) share
+  every other word.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -48,6 +53,10 @@ class Fingerprint:
     bands: tuple[int, ...]
     leads: tuple[int, ...]  # stored
     probes: tuple[int, ...]  # looked up
+    # What the proper names are read from: the body as published (capitals kept) and the
+    # story words the shingles were taken from.
+    body: str = field(default="", repr=False)
+    story_words: Sequence[str] = field(default=(), repr=False)
 
     @property
     def shingle_count(self) -> int:
@@ -64,6 +73,84 @@ class Fingerprint:
     def keys(self) -> tuple[int, ...]:
         """Every key this item is filed under."""
         return (*self.bands, *self.leads)
+
+    @cached_property
+    def name_slots(self) -> Mapping[tuple[str, ...], frozenset[str]]:
+        """The words of the proper names of the story words, by their place: the two words
+        before and the two after. Two texts that put different names in one place (Lyon,
+        Nantes) tell of different things, however much else they share. A name of several
+        words ("Boulogne-sur-Mer", "Jean Dupont") takes one place."""
+        words = self.story_words
+        names = proper_names(self.body, words)
+        if not names:
+            return {}
+        padded = ["", "", *words, "", ""]
+        slots: defaultdict[tuple[str, ...], set[str]] = defaultdict(set)
+        end = 0
+        for start in [position for position, word in enumerate(words) if word in names]:
+            if start < end:  # inside the name just read
+                continue
+            end = start + 1
+            while end < len(words):
+                if words[end] in names:
+                    end += 1
+                elif (
+                    words[end] in _NAME_LINKS and end + 1 < len(words) and (words[end + 1] in names)
+                ):
+                    end += 2
+                else:
+                    break
+            place = (padded[start], padded[start + 1], padded[end + 2], padded[end + 3])
+            slots[place].update(words[start:end])
+        return {place: frozenset(found) for place, found in slots.items()}
+
+
+def names_differ(first: Fingerprint, second: Fingerprint) -> bool:
+    """Whether the two texts put different proper names in the same place: each has a word
+    there that the other has not (Saint-Étienne, Saint-Nazaire). A name the other merely
+    lengthens ("Gazette du Centre" and "Gazette du Centre Partager sur Facebook", a share
+    button run into the text) is the same name. Numbers are masked before: they never make
+    two texts differ here."""
+    small, large = sorted((first.name_slots, second.name_slots), key=len)
+    return any(
+        (other := large.get(place)) is not None and not (words <= other or other <= words)
+        for place, words in small.items()
+    )
+
+
+# Lower-case words inside a name of several: Boulogne-sur-Mer, Saint-Jean-de-Luz.
+_NAME_LINKS = frozenset(("sur", "sous", "de", "du", "des", "la", "le", "les", "l", "d", "en"))
+# A word of two letters or more starting with a capital (the uppercase letters of Latin
+# scripts): searched for from its capital, so the rest of the text is skipped quickly.
+_CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-Þ](?<![^\W\d_][A-ZÀ-ÖØ-Þ])[^\W\d_]+")
+
+
+def proper_names(text: str, words: Sequence[str]) -> frozenset[str]:
+    """The story `words` (folded) that `text` always writes with a capital: names, and the odd
+    word that starts a sentence only."""
+    capitalised = Counter(_folded(_CAPITALISED.findall(text)))
+    if not capitalised:
+        return frozenset()
+    written = Counter(word for word in words if word in capitalised)
+    return frozenset(word for word, count in written.items() if count <= capitalised[word])
+
+
+# A folded capitalised word by its form in the text: names recur from text to text, and
+# folding is costly per call. Bounded by clearing.
+_FOLDED: dict[str, str] = {}
+_MAX_FOLDED = 100_000
+
+
+def _folded(words: Sequence[str]) -> list[str]:
+    missing = list(set(words).difference(_FOLDED))
+    if missing:
+        if len(_FOLDED) > _MAX_FOLDED:
+            _FOLDED.clear()
+        folded = fold_word_text(" ".join(missing)).split()
+        if len(folded) != len(missing):  # a word folded into two, or none: one at a time
+            folded = [fold_word_text(word) for word in missing]
+        _FOLDED.update(zip(missing, folded, strict=True))
+    return [_FOLDED[word] for word in words]
 
 
 def body_of(text: ItemText) -> str:
@@ -102,6 +189,8 @@ def fingerprint(
         bands=tuple(band_keys(values)) if words else (),
         leads=tuple(stored.values()),
         probes=tuple(anchors[:LEAD_PROBED]),
+        body=body_of(text),
+        story_words=words,
     )
 
 
@@ -112,7 +201,8 @@ def containment_view(text: ItemText) -> Fingerprint:
     """What the containment check reads of a stored candidate (words, shingles, title),
     recomputed from its text without the signature and keys, which the index stores: a third
     of a fingerprint's cost, paid for every candidate whose containment must be checked."""
-    words = story_words(story_lines(body_of(text)))
+    body = body_of(text)
+    words = story_words(story_lines(body))
     return Fingerprint(
         words=len(words),
         signature=_NO_VALUES,
@@ -121,4 +211,6 @@ def containment_view(text: ItemText) -> Fingerprint:
         bands=(),
         leads=(),
         probes=(),
+        body=body,
+        story_words=words,
     )

@@ -1,45 +1,59 @@
-"""Story clustering of a stream of items held in memory (`monitor dedup`, the evaluation):
-the exact layer (canonical link in another feed) then the near layer (fingerprints)."""
+"""Story folding of a stream of items held in memory (`monitor dedup`, the evaluation): a thin
+driver of `assign_stories` over a `MemoryStoryIndex`, document after document, as the daemon
+drives it over the stored items."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
-from monitor.dedup.clean import RepeatedLines, story_lines
-from monitor.dedup.decide import Thresholds, best_match
-from monitor.dedup.fingerprint import body_of, fingerprint
+from monitor.dedup.assign import DocumentLines, assign_stories
+from monitor.dedup.decide import DEFAULT_THRESHOLDS, Thresholds
+from monitor.dedup.index import IndexEntry
 from monitor.dedup.memory import MemoryStoryIndex
-from monitor.model import ItemText
+from monitor.model import PreparedItem
 
 
 @dataclass(frozen=True)
 class Assignment:
-    cluster: int  # the position of the first item of the story
+    cluster: int  # the position in the stream of the story's first item (from 0)
     similarity: float | None  # None for the first item of a story
 
 
-class StreamClusterer:
-    def __init__(self, thresholds: Thresholds | None = None) -> None:
-        self._thresholds = thresholds or Thresholds()
-        self._index = MemoryStoryIndex()
-        self._by_url: dict[str, tuple[str | None, int]] = {}
-        self._count = 0
-        self._repeated: dict[str | None, RepeatedLines] = {}
+class StoryStream:
+    """Items are numbered in arrival order; a story is known by its first item's number."""
 
-    def add(self, text: ItemText, *, url: str | None = None, feed: str | None = None) -> Assignment:
-        position = self._count
-        self._count += 1
-        known = self._by_url.get(url) if url else None
-        # A link shared inside one feed says nothing (home-page links): only across feeds.
-        if known is not None and known[0] != feed:
-            return Assignment(known[1], 1.0)
-        lines = story_lines(body_of(text))
-        repeated = self._repeated.setdefault(feed, RepeatedLines())
-        found = fingerprint(text, drop_lines=repeated.lines(), lines=lines)
-        repeated.add(lines)
-        match = best_match(found, self._index.candidates(found), self._thresholds)
-        cluster = match.cluster_id if match else position
-        self._index.add(position, cluster, found)
-        if url and url not in self._by_url:
-            self._by_url[url] = (feed, cluster)
-        return Assignment(cluster, match.similarity if match else None)
+    def __init__(self, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+        self._thresholds = thresholds
+        self._index = MemoryStoryIndex()
+        self._count = 0
+
+    def add_document(self, feed: Hashable, items: Sequence[PreparedItem]) -> list[Assignment]:
+        """The stories of one feed document's items (each a new item), in order."""
+        decisions = assign_stories(
+            feed,
+            items,
+            self._index,
+            fingerprint_of=DocumentLines.of(items).fingerprint,
+            thresholds=self._thresholds,
+        )
+        # Ids from 1, as the database's: the index's ids are positive.
+        first_id = self._count + 1
+        self._count += len(items)
+        clusters = [
+            first_id - decision.cluster - 1 if decision.cluster < 0 else decision.cluster
+            for decision in decisions
+        ]
+        self._index.add(
+            feed,
+            [
+                IndexEntry(first_id + position, cluster, item, decision.fingerprint)
+                for position, (item, cluster, decision) in enumerate(
+                    zip(items, clusters, decisions, strict=True)
+                )
+            ],
+        )
+        return [
+            Assignment(cluster - 1, decision.similarity)
+            for cluster, decision in zip(clusters, decisions, strict=True)
+        ]

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.dedup.clean import RepeatedLines, story_lines
-from monitor.dedup.fingerprint import Fingerprint, body_of, fingerprint
+from monitor.dedup.assign import DocumentLines
+from monitor.dedup.fingerprint import Fingerprint
 from monitor.model import ItemText, PreparedItem, WatchlistMatch
 
 Match = Callable[[ItemText], Sequence[WatchlistMatch]]
@@ -28,17 +28,16 @@ def _said(item: PreparedItem) -> _Said:
 
 @dataclass(frozen=True)
 class IngestPlan:
-    """Store `items`; fold them into stories by their story `lines` without the `repeated`
-    ones (the document's boilerplate); alert the watchlists planned for each item that turns
+    """Store `items`; fold them into stories by their `document` lines (without the lines the
+    document repeats: its boilerplate); alert the watchlists planned for each item that turns
     out new when stored (`alerts_for`; an item that may not alert has none)."""
 
     items: tuple[PreparedItem, ...]
-    lines: Mapping[str, Sequence[str]]  # by item key
-    repeated: frozenset[str]
+    document: DocumentLines
     alerts: Mapping[_Said, tuple[WatchlistMatch, ...]]
 
     def fingerprint_of(self, item: PreparedItem) -> Fingerprint:
-        return fingerprint(item.text, drop_lines=self.repeated, lines=self.lines.get(item.key))
+        return self.document.fingerprint(item)
 
     def alerts_for(self, item: PreparedItem) -> tuple[WatchlistMatch, ...]:
         return self.alerts.get(_said(item), ())
@@ -64,7 +63,6 @@ def plan_ingest(
     published before `max_age` is history and never alerts."""
     skipped = set(not_again)
     items = tuple(item for item in prepared if item.key not in skipped)
-    lines = {item.key: story_lines(body_of(item.text)) for item in items}
     alerts: dict[_Said, tuple[WatchlistMatch, ...]] = {}
     if alerting:
         for item in items:
@@ -74,12 +72,4 @@ def plan_ingest(
                 continue
             if matches := tuple(match(item.text)):
                 alerts[_said(item)] = matches
-    return IngestPlan(items, lines, _repeated_lines(lines.values()), alerts)
-
-
-def _repeated_lines(lines_of_items: Iterable[Sequence[str]]) -> frozenset[str]:
-    """The lines this feed document repeats across its items: its boilerplate."""
-    counter = RepeatedLines()
-    for lines in lines_of_items:
-        counter.add(lines)
-    return counter.lines()
+    return IngestPlan(items, DocumentLines.of(items), alerts)

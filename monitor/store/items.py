@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, text, update
+from sqlalchemy import Connection, bindparam, select, text, update
 
-from monitor.dedup.decide import DEFAULT_THRESHOLDS, Thresholds, best_match
-from monitor.dedup.fingerprint import Fingerprint
-from monitor.dedup.memory import MemoryStoryIndex
+from monitor.dedup.assign import FingerprintOf, assign_stories
+from monitor.dedup.decide import DEFAULT_THRESHOLDS, Thresholds
+from monitor.dedup.index import IndexEntry
 from monitor.model import ItemText, PreparedItem
-from monitor.store.stories import IndexEntry, SqlStoryIndex
+from monitor.store.stories import SqlStoryIndex
 from monitor.store.tables import clusters, items
 
 
@@ -30,29 +30,8 @@ class StoredItem:
 STORY_WINDOW = timedelta(days=7)
 
 
-@dataclass(frozen=True)
-class _Decision:
-    cluster: int  # a stored cluster's id, or a new cluster's placeholder (negative)
-    similarity: float | None
-    # What the story index must file the item under; None when its text is a story's already
-    # (an exact copy), since an exact copy's fingerprint would repeat the original's keys.
-    fingerprint: Fingerprint | None
-
-
 # Statements run for every feed document with new items, built once (SQLAlchemy then reuses
-# their compiled form). A NULL url compares unequal to everything, so items without a link
-# need no other statement.
-_SAME_TEXT_OR_LINK = (
-    select(items.c.cluster_id, items.c.content_hash, items.c.url, items.c.feed_id)
-    .where(
-        or_(
-            items.c.content_hash.in_(bindparam("hashes", expanding=True)),
-            items.c.url.in_(bindparam("urls", expanding=True)),
-        ),
-        items.c.first_seen_at >= bindparam("since"),
-    )
-    .order_by(items.c.id)
-)
+# their compiled form).
 _KNOWN = select(
     items.c.id, items.c.item_key, items.c.cluster_id, items.c.content_hash, items.c.url
 ).where(
@@ -81,15 +60,15 @@ def store_items(
     prepared: Sequence[PreparedItem],
     now: datetime,
     *,
-    fingerprint_of: Callable[[PreparedItem], Fingerprint] | None = None,
+    fingerprint_of: FingerprintOf | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     window: timedelta = STORY_WINDOW,
 ) -> list[StoredItem]:
-    """Insert new items and refresh changed ones. A new item joins the story of an earlier item
-    with the same link or text (exact layer), else of a near-copy (fingerprints, when
-    `fingerprint_of` is given: computed for new items only), else starts its own. An item
-    updated in place (same key, new text) stays the same item and story: never new again.
-    Earlier items of the same document count as earlier: a feed may carry two copies."""
+    """Insert new items and refresh changed ones: the daemon's entry point for one feed
+    document. New items get their stories from `monitor.dedup.assign.assign_stories` against
+    the items stored within `window`: the exact layer, then near-copies when `fingerprint_of`
+    is given (`DocumentLines.of(document).fingerprint`, computed for new items only). An item
+    updated in place (same key, new text) stays the same item and story: never new again."""
     by_key: dict[str, PreparedItem] = {}
     for item in prepared:
         by_key.setdefault(item.key, item)  # feeds do repeat an entry within one document
@@ -151,7 +130,7 @@ def _store_new(
     feed_id: int,
     new: Sequence[PreparedItem],
     now: datetime,
-    fingerprint_of: Callable[[PreparedItem], Fingerprint] | None,
+    fingerprint_of: FingerprintOf | None,
     thresholds: Thresholds,
     window: timedelta,
 ) -> list[StoredItem]:
@@ -159,9 +138,10 @@ def _store_new(
     if not new:
         return []
     _serialize_story_assignment(connection)
-    since = now - window
-    index = SqlStoryIndex(connection, since)
-    decisions = _decide_stories(connection, feed_id, new, fingerprint_of, index, since, thresholds)
+    index = SqlStoryIndex(connection, now=now, since=now - window)
+    decisions = assign_stories(
+        feed_id, new, index, fingerprint_of=fingerprint_of, thresholds=thresholds
+    )
     placeholders = sorted({d.cluster for d in decisions if d.cluster < 0}, reverse=True)
     cluster_of: dict[int, int] = {}
     if placeholders:
@@ -183,98 +163,16 @@ def _store_new(
     )
     item_ids = {row.item_key: int(row.id) for row in rows}
     index.add(
+        feed_id,
         [
-            IndexEntry(item_ids[item.key], cluster, decision.fingerprint)
+            IndexEntry(item_ids[item.key], cluster, item, decision.fingerprint)
             for item, cluster, decision in zip(new, clusters_, decisions, strict=True)
-            if decision.fingerprint is not None
         ],
-        now,
     )
     return [
         StoredItem(item_ids[item.key], cluster, True, item, decision.similarity)
         for item, cluster, decision in zip(new, clusters_, decisions, strict=True)
     ]
-
-
-def _decide_stories(
-    connection: Connection,
-    feed_id: int,
-    new: Sequence[PreparedItem],
-    fingerprint_of: Callable[[PreparedItem], Fingerprint] | None,
-    index: SqlStoryIndex,
-    since: datetime,
-    thresholds: Thresholds,
-) -> list[_Decision]:
-    """Each new item's story: an earlier one's (stored, or earlier in this document), or a new
-    one (a negative placeholder until the cluster is written). Fingerprints are computed and
-    looked up only for items the exact layer does not place."""
-    exact = _exact_layer(connection, feed_id, new, since)
-    by_text: dict[str, int] = {}  # this document's texts, by hash
-    texts_seen: set[str] = set()
-    exact_clusters: list[int | None] = []
-    found: list[Fingerprint | None] = []
-    for item in new:
-        by_hash = exact.get(("hash", item.content_hash))
-        same_text = by_hash is not None or item.content_hash in texts_seen
-        texts_seen.add(item.content_hash)
-        exact_clusters.append(by_hash or exact.get(("url", item.url)))
-        fingerprint_ = None if same_text or fingerprint_of is None else fingerprint_of(item)
-        # Too short a text can never near-match (a bare title, "Lire la suite"), and short
-        # texts repeat: filed, thousands would share every key.
-        if fingerprint_ is not None and fingerprint_.words < thresholds.min_words:
-            fingerprint_ = None
-        found.append(fingerprint_)
-    lookups = [
-        (position, fingerprint_)
-        for position, fingerprint_ in enumerate(found)
-        if fingerprint_ is not None and exact_clusters[position] is None
-    ]
-    candidates_found = index.candidates([fingerprint_ for _, fingerprint_ in lookups])
-    stored_candidates = {
-        position: found_ for (position, _), found_ in zip(lookups, candidates_found, strict=True)
-    }
-    earlier = MemoryStoryIndex()  # this document's items decided so far
-    decisions: list[_Decision] = []
-    for position, item in enumerate(new):
-        fingerprint_ = found[position]
-        cluster = exact_clusters[position] or by_text.get(item.content_hash)
-        decision = _Decision(cluster, 1.0, fingerprint_) if cluster is not None else None
-        if decision is None and fingerprint_ is not None:
-            candidates = [*stored_candidates[position], *earlier.candidates(fingerprint_)]
-            match = best_match(fingerprint_, candidates, thresholds, load=index.load)
-            if match is not None:
-                decision = _Decision(match.cluster_id, match.similarity, fingerprint_)
-        if decision is None:
-            decision = _Decision(-(position + 1), None, fingerprint_)
-        decisions.append(decision)
-        by_text.setdefault(item.content_hash, decision.cluster)
-        if fingerprint_ is not None:
-            earlier.add(-(position + 1), decision.cluster, fingerprint_)
-    return decisions
-
-
-def _exact_layer(
-    connection: Connection, feed_id: int, new: Sequence[PreparedItem], since: datetime
-) -> dict[tuple[str, str | None], int]:
-    """The exact layer of story folding: the same text in any feed, or the same canonical link
-    in another feed, seen within the window, is the same story, the earliest's. A link shared
-    inside one feed says nothing: some feeds point every item at their home page."""
-    rows = connection.execute(
-        _SAME_TEXT_OR_LINK,
-        {
-            "hashes": list({item.content_hash for item in new}),
-            "urls": list({item.url for item in new if item.url}),
-            "since": since,
-        },
-    )
-    hashes = {item.content_hash for item in new}
-    found: dict[tuple[str, str | None], int] = {}
-    for row in rows:
-        if row.content_hash in hashes:
-            found.setdefault(("hash", row.content_hash), int(row.cluster_id))
-        if row.url and row.feed_id != feed_id:
-            found.setdefault(("url", row.url), int(row.cluster_id))
-    return found
 
 
 def _text_columns(item: PreparedItem) -> dict[str, object]:

@@ -1,52 +1,56 @@
-"""The story index in the database: the near-duplicate layer's candidate lookup (DESIGN §5).
+"""The story index in the database: the exact layer's and the near layer's lookups.
 
 Every statement here works on a whole feed document at once: the per-statement cost of a
 database round trip, paid per item, was most of the near layer's time."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Collection, Hashable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, delete, select
+from sqlalchemy import CompoundSelect, Connection, bindparam, delete, or_, select, union_all
 
 from monitor.dedup.decide import Candidate
 from monitor.dedup.fingerprint import Fingerprint, containment_view, fingerprint
+from monitor.dedup.index import RECENT_PER_KEY, ExactKey, IndexEntry, rank_candidates
 from monitor.dedup.minhash import to_bytes
 from monitor.model import ItemText
 from monitor.store.sql import insert_plain_rows
 from monitor.store.tables import items, story_fingerprints, story_keys
 
-# Few candidates are ever true copies; past this many, those sharing the most keys with the
-# new item are checked (the most recent first among equals).
-_MAX_CANDIDATES = 50
+# Statements are built once per number of keys (padded, see `_candidate_statement`): these
+# run for every feed document with new items, and SQLAlchemy reuses their compiled form.
+_KEY_CHUNKS = (8, 32, 128)
+# A key no item is filed under (keys are non-negative): pads a chunk.
+_NO_KEY = -1
 
-
-@dataclass(frozen=True)
-class IndexEntry:
-    item_id: int
-    cluster_id: int
-    fingerprint: Fingerprint
-
-
-# Built once: these run for every feed document with new items.
-_CANDIDATES = (
-    select(
-        story_keys.c.key,
-        story_fingerprints.c.item_id,
-        story_fingerprints.c.cluster_id,
-        story_fingerprints.c.signature,
-        story_fingerprints.c.words,
-        story_fingerprints.c.shingles,
-    )
-    .join(story_keys, story_keys.c.item_id == story_fingerprints.c.item_id)
+# Rows a document's keys may bring on average before their items are read key by key, the most
+# recent first: few keys are shared by more than a handful of items, save a template's.
+_ROWS_PER_KEY = 8
+_FILED = (
+    select(story_keys.c.key, story_keys.c.item_id)
+    .join(story_fingerprints, story_fingerprints.c.item_id == story_keys.c.item_id)
     .where(
         story_keys.c.key.in_(bindparam("keys", expanding=True)),
         story_fingerprints.c.first_seen_at >= bindparam("since"),
     )
+    .limit(bindparam("cap"))
+)
+
+_SAME_TEXT_OR_LINK = (
+    select(items.c.cluster_id, items.c.content_hash, items.c.url, items.c.feed_id)
+    .where(
+        or_(
+            items.c.content_hash.in_(bindparam("hashes", expanding=True)),
+            items.c.url.in_(bindparam("urls", expanding=True)),
+        ),
+        items.c.first_seen_at >= bindparam("since"),
+    )
+    .order_by(items.c.id)
 )
 _TEXTS = select(items.c.id, items.c.title, items.c.summary, items.c.content).where(
     items.c.id.in_(bindparam("ids", expanding=True))
@@ -54,30 +58,84 @@ _TEXTS = select(items.c.id, items.c.title, items.c.summary, items.c.content).whe
 _INSERT_FINGERPRINT = story_fingerprints.insert()
 
 
-class SqlStoryIndex:
-    """Candidates are items filed under one of a new item's keys and first seen since `since`.
-    They come with their stored signature and counts; their shingle sets, needed for the
-    containment check only, are recomputed from their stored text (`load`)."""
+@cache
+def _candidate_statement(keys: int) -> CompoundSelect[Any]:
+    """The items filed under `keys` keys (bound as k0, k1, ...) and first seen since `since`,
+    at most the RECENT_PER_KEY most recent of each: one index range read backwards per key,
+    so a key that a template's thousands of items share costs no more than any other."""
+    recent = [
+        select(story_keys.c.key, story_keys.c.item_id)
+        .join(story_fingerprints, story_fingerprints.c.item_id == story_keys.c.item_id)
+        .where(
+            story_keys.c.key == bindparam(f"k{number}"),
+            story_fingerprints.c.first_seen_at >= bindparam("since"),
+        )
+        .order_by(story_keys.c.item_id.desc())
+        .limit(RECENT_PER_KEY)
+        .subquery()
+        for number in range(keys)
+    ]
+    return union_all(*(select(part.c.key, part.c.item_id) for part in recent))
 
-    def __init__(self, connection: Connection, since: datetime) -> None:
+
+_FINGERPRINTS = select(
+    story_fingerprints.c.item_id,
+    story_fingerprints.c.cluster_id,
+    story_fingerprints.c.signature,
+    story_fingerprints.c.words,
+    story_fingerprints.c.shingles,
+).where(story_fingerprints.c.item_id.in_(bindparam("ids", expanding=True)))
+
+
+class SqlStoryIndex:
+    """The `StoryIndex` of the items stored within the story window: items first seen since
+    `since`. Candidates come with their stored signature and counts; their shingle sets,
+    needed for the containment check only, are recomputed from their stored text (`load`).
+    Only SQL here: the decisions are `monitor.dedup.assign`'s."""
+
+    def __init__(self, connection: Connection, *, now: datetime, since: datetime) -> None:
         self._connection = connection
+        self._now = now
         self._since = since
         # Candidates loaded for this document's items: its items share many of them.
         self._loaded: dict[int, Fingerprint] = {}
 
+    def exact(
+        self, feed: Hashable, hashes: Collection[str], urls: Collection[str]
+    ) -> Mapping[ExactKey, int]:
+        rows = self._connection.execute(
+            _SAME_TEXT_OR_LINK, {"hashes": list(hashes), "urls": list(urls), "since": self._since}
+        )
+        found: dict[ExactKey, int] = {}
+        for row in rows:
+            if row.content_hash in hashes:
+                found.setdefault(("hash", row.content_hash), int(row.cluster_id))
+            if row.url and row.feed_id != feed:
+                found.setdefault(("url", row.url), int(row.cluster_id))
+        return found
+
     def candidates(self, new: Sequence[Fingerprint]) -> list[list[Candidate]]:
-        """For each fingerprint, its candidates, those sharing the most keys with it first, then
-        the most recent: one query for them all."""
-        keys = list({key for found in new for key in (*found.bands, *found.probes)})
+        """For each fingerprint, its candidates (`rank_candidates`)."""
+        keys = sorted({key for found in new for key in (*found.bands, *found.probes)})
         if not keys:
             return [[] for _ in new]
         filed: defaultdict[int, list[int]] = defaultdict(list)
+        for key, item_id in self._filed_under(keys):
+            filed[key].append(item_id)
+        for ids in filed.values():
+            ids.sort()
+        ranked = [rank_candidates(filed, found) for found in new]
+        # Only the ranked candidates' fingerprints are read: a template's frame files many
+        # more items under the document's keys than are compared.
+        stored = self._candidates({item_id for ids in ranked for item_id in ids})
+        return [[stored[item_id] for item_id in ids] for ids in ranked]
+
+    def _candidates(self, ids: Collection[int]) -> dict[int, Candidate]:
+        if not ids:
+            return {}
         stored: dict[int, Candidate] = {}
         legacy: list[int] = []
-        for row in self._connection.execute(_CANDIDATES, {"keys": keys, "since": self._since}):
-            filed[row.key].append(row.item_id)
-            if row.item_id in stored:
-                continue
+        for row in self._connection.execute(_FINGERPRINTS, {"ids": sorted(ids)}):
             signature = np.frombuffer(row.signature, dtype="<u4")
             if row.words is None:  # stored before the counts were kept
                 legacy.append(row.item_id)
@@ -87,15 +145,26 @@ class SqlStoryIndex:
         if legacy:
             for item_id, full in self._fingerprints(legacy).items():
                 stored[item_id] = Candidate.of(item_id, stored[item_id].cluster_id, full)
-        found = []
-        for fingerprint_ in new:
-            shared = Counter(item_id for key in (*fingerprint_.bands, *fingerprint_.probes)
-                             for item_id in filed.get(key, ()))  # fmt: skip
-            # A copy shares many keys (several bands, or the lead anchors of the text a
-            # summary was cut from); an item that only shares a common sentence, one or two.
-            ranked = sorted(shared, key=lambda item_id: (-shared[item_id], -item_id))
-            found.append([stored[item_id] for item_id in ranked[:_MAX_CANDIDATES]])
-        return found
+        return stored
+
+    def _filed_under(self, keys: Sequence[int]) -> Sequence[Any]:
+        """(key, item id) rows: every item of the window filed under `keys` when they are few
+        (one plain statement, the common case), else the most recent of each key. Either way
+        `rank_candidates` ranks the same items: it reads the most recent of each key only."""
+        cap = len(keys) * _ROWS_PER_KEY
+        rows = self._connection.execute(
+            _FILED, {"keys": list(keys), "since": self._since, "cap": cap + 1}
+        ).all()
+        return rows if len(rows) <= cap else list(self._recent_under(keys))
+
+    def _recent_under(self, keys: Sequence[int]) -> Iterator[Any]:
+        for start in range(0, len(keys), _KEY_CHUNKS[-1]):
+            chunk = keys[start : start + _KEY_CHUNKS[-1]]
+            size = next(size for size in _KEY_CHUNKS if size >= len(chunk))
+            padded = [*chunk, *[_NO_KEY] * (size - len(chunk))]
+            values: dict[str, Any] = {f"k{number}": key for number, key in enumerate(padded)}
+            values["since"] = self._since
+            yield from self._connection.execute(_candidate_statement(size), values)
 
     def load(self, candidates: Sequence[Candidate]) -> Mapping[int, Fingerprint]:
         """What the containment check needs of candidates (`containment_view`), from their
@@ -111,10 +180,15 @@ class SqlStoryIndex:
         rows = self._connection.execute(_TEXTS, {"ids": list(ids)})
         return {row.id: fingerprint(ItemText(row.title, row.summary, row.content)) for row in rows}
 
-    def add(self, entries: Sequence[IndexEntry], now: datetime) -> None:
-        """File new items under their keys (one statement per table for them all)."""
-        entries = [entry for entry in entries if entry.fingerprint.words]
-        if not entries:
+    def add(self, feed: Hashable, entries: Sequence[IndexEntry]) -> None:
+        """File new items under their keys (one statement per table for them all); the exact
+        layer reads the items table itself."""
+        filed = [
+            (entry, entry.fingerprint)
+            for entry in entries
+            if entry.fingerprint is not None and entry.fingerprint.words
+        ]
+        if not filed:
             return
         self._connection.execute(
             _INSERT_FINGERPRINT,
@@ -122,16 +196,16 @@ class SqlStoryIndex:
                 {
                     "item_id": entry.item_id,
                     "cluster_id": entry.cluster_id,
-                    "signature": to_bytes(entry.fingerprint.signature),
-                    "first_seen_at": now,
-                    "words": entry.fingerprint.words,
-                    "shingles": entry.fingerprint.shingle_count,
+                    "signature": to_bytes(found.signature),
+                    "first_seen_at": self._now,
+                    "words": found.words,
+                    "shingles": found.shingle_count,
                 }
-                for entry in entries
+                for entry, found in filed
             ],
         )
         # In key order: neighbouring keys share index pages.
-        rows = sorted({(key, entry.item_id) for entry in entries for key in entry.fingerprint.keys})
+        rows = sorted({(key, entry.item_id) for entry, found in filed for key in found.keys})
         insert_plain_rows(self._connection, story_keys, ("key", "item_id"), rows)
 
 
