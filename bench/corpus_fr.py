@@ -24,7 +24,7 @@ _NUCLEI = words("a e i o u é è a e i o a i ou ai au on an in eu oi ê â")
 _CODAS = words("r l s n t r")
 _SUFFIXES = words("tion ment ique eur ette age isme ière ard elle ois")
 
-# Elision before a vowel or a mute h: `le` + `OTAN` -> `l’OTAN` (DESIGN §4 rule 3).
+# Elision before a vowel or a mute h: `le` + `OTAN` -> `l’OTAN` (docs/design.md §4 rule 3).
 _ELIDED = {"le": "l", "la": "l", "de": "d", "que": "qu", "ne": "n", "se": "s"}
 _VOWELS = frozenset("aeiouyhéèêâîôûAEIOUYHÉÈÊÂÎÔÛ")
 
@@ -52,7 +52,8 @@ class Vocabulary:
     def __init__(self, seed: int, pseudo_words: int = 6000, used_in_prose: int = 3000) -> None:
         rng = random.Random(seed)
         # Distinct as the matcher sees them: folded (`qué` would be the real word `que`) and
-        # without plural or feminine endings (`velle` would match `vellès`, DESIGN §4 rule 6).
+        # without plural or feminine endings (`velle` would match `vellès`:
+        # docs/design.md §4 rule 6).
         seen = {_stem(word) for word in (*FUNCTION_WORDS, *COMMON_WORDS, *ENTITIES)}
         generated: list[str] = []
         while len(generated) < pseudo_words:

@@ -1,6 +1,6 @@
-"""Dedup benchmark (DESIGN §5 and its acceptance): with 100,000 and 1,000,000 items in the story
-window of an SQLite database, the throughput of the dedup path, the start-up time, the database
-size per item and the memory. Prints figures; asserts nothing.
+"""Dedup benchmark (docs/design.md §5, §8): with 100,000 and 1,000,000 items in the story window
+of an SQLite database, the throughput of the dedup path, the start-up time, the database size per
+item and the memory. Prints figures; asserts nothing.
 
     .venv/bin/python bench/dedup.py [--sizes 100000,1000000] [--items 3000] [--keep DIR]
     .venv/bin/python bench/dedup.py --quick        # 10,000 items in the window
@@ -111,7 +111,7 @@ class StoryWriter:
 def near_copy(
     kind: str, title: str, body: str, writer: StoryWriter, rng: random.Random
 ) -> ItemText:
-    """A syndicated copy of a stored story, made the ways DESIGN §5 lists."""
+    """A syndicated copy of a stored story, made the ways docs/design.md §5 lists."""
     paragraphs = body.split("\n")
     if kind == "exact":  # the same text under another headline: the exact layer's case
         return ItemText(writer.title(rng), "", body, "fr")

@@ -62,7 +62,7 @@ COMMON_WORDS = words(
 )
 
 # Named entities, roughly from most to least frequent in French international news. Acronyms
-# are in capitals (DESIGN §4 rule 7), names keep their accents and hyphens.
+# are in capitals (docs/design.md §4 rule 7), names keep their accents and hyphens.
 ENTITIES: tuple[str, ...] = (
     "Ukraine", "Russie", "France", "Emmanuel Macron", "OTAN", "Union européenne", "Kyiv",
     "Moscou", "Vladimir Poutine", "États-Unis", "Paris", "Volodymyr Zelensky", "Bruxelles",
@@ -96,7 +96,7 @@ PHRASES: tuple[str, ...] = (
     "zone euro", "dette publique", "fonction publique", "contre-offensive ukrainienne",
 )  # fmt: skip
 
-# Other spellings a watchlist would list for an entity (DESIGN §3 `aliases`).
+# Other spellings a watchlist would list for an entity (docs/design.md §3 `aliases`).
 ALIASES: dict[str, tuple[str, ...]] = {
     "OTAN": ("NATO", "Alliance atlantique", "Organisation du traité de l'Atlantique nord"),
     "ONU": ("Nations unies", "Organisation des Nations unies"),

@@ -1,4 +1,4 @@
-"""Matching benchmark (DESIGN §4, performance): compile time, throughput and memory of the
+"""Matching benchmark (docs/design.md §4, performance): compile time, throughput and memory of the
 watchlist matcher at several watchlist sizes, against a naive one-regex-per-term loop, and the
 start-up time of `monitor match`. Prints figures; asserts nothing.
 

@@ -137,7 +137,7 @@ _SEPARATORS = str.maketrans({char: " " for char in "'’ʼ‘´`-‐‑‒–—
 
 
 def _fold(text: str) -> str:
-    """Case- and accent-folded text with apostrophes and hyphens as spaces (DESIGN §4 rules
+    """Case- and accent-folded text with apostrophes and hyphens as spaces (docs/design.md §4 rules
     2-4), done with whole-string C calls: the baseline should pay for regexes, not folding."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     letters = "".join(char for char in decomposed if not unicodedata.combining(char))

@@ -158,7 +158,7 @@ def _rare_word(vocabulary: Vocabulary, rng: random.Random, min_letters: int = 5)
 
 
 def _query(vocabulary: Vocabulary, rng: random.Random) -> str:
-    """A query in the language of DESIGN §4 rule 10, over words of the vocabulary."""
+    """A query in the language of docs/design.md §4 rule 10, over words of the vocabulary."""
 
     def word() -> str:
         # Common enough in the prose that queries sometimes hold.

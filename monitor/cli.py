@@ -1,5 +1,5 @@
-"""Command line (DESIGN §7): argument parsing, loading the configuration with the checks of the
-layers above it, and output formatting.
+"""Command line (docs/design.md §7): argument parsing, loading the configuration with the
+checks of the layers above it, and output formatting.
 
 Exit codes: 0 success, 1 runtime failure, 2 invalid usage or configuration."""
 

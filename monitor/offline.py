@@ -1,5 +1,5 @@
 """The commands that read items from a stream instead of feeds: `monitor match` and
-`monitor explain` (DESIGN §7). Nothing here touches the network; only `explain --item`
+`monitor explain` (docs/design.md §7). Nothing here touches the network; only `explain --item`
 reads the database."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The command line contracts of DESIGN §7: outputs and exit codes."""
+"""The command line contracts of docs/design.md §7: outputs and exit codes."""
 
 from __future__ import annotations
 

@@ -186,7 +186,7 @@ def test_one_problem_is_reported_with_file_line_and_key_path(
     assert errors_of(path) == (f"{path}:{expected}",)
 
 
-# Keys of the DESIGN example that this version does not support.
+# Keys the design names (docs/design.md §6) that this version does not support.
 UNSUPPORTED = {
     "digest": (
         "channels:\n  desk:\n    url: json://x\n    digest: 30m\n",
@@ -507,7 +507,7 @@ def test_watchlists_dir_must_exist(tmp_path: Path) -> None:
     )
 
 
-DESIGN_EXAMPLE = """
+FULL_EXAMPLE = """
 database: sqlite:///monitor.db          # default: monitor.db in the state directory
 feeds:
   - url: https://www.example.fr/international/rss.xml
@@ -540,14 +540,14 @@ watchlists:
 """
 
 
-def load_design_example(tmp_path: Path) -> LoadedConfig:
+def load_full_example(tmp_path: Path) -> LoadedConfig:
     write(tmp_path, "slack_url", "https://hooks.slack.com/services/T1234/B5678/abcdefSECRETxyz\n")
-    path = write(tmp_path, "monitor.yaml", DESIGN_EXAMPLE)
+    path = write(tmp_path, "monitor.yaml", FULL_EXAMPLE)
     return load_config(path, {"SMTP_PASSWORD": "hunter2-secret"})
 
 
-def test_the_design_example_loads(tmp_path: Path) -> None:
-    loaded = load_design_example(tmp_path)
+def test_the_full_example_loads(tmp_path: Path) -> None:
+    loaded = load_full_example(tmp_path)
     config = loaded.config
     assert loaded.path == tmp_path / "monitor.yaml"
     assert loaded.source_files == (tmp_path / "monitor.yaml",)
@@ -577,7 +577,7 @@ def test_the_design_example_loads(tmp_path: Path) -> None:
 
 
 def test_summary_names_everything_and_prints_no_secret(tmp_path: Path) -> None:
-    loaded = load_design_example(tmp_path)
+    loaded = load_full_example(tmp_path)
     text = "\n".join(summarize(loaded))
     assert "hunter2-secret" not in text
     assert "SECRET" not in text

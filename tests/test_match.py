@@ -1,4 +1,4 @@
-"""monitor.match: watchlist matching rules (DESIGN §4) and the quoted snippet."""
+"""monitor.match: watchlist matching rules (docs/design.md §4) and the quoted snippet."""
 
 from __future__ import annotations
 

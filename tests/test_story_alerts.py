@@ -1,6 +1,6 @@
-"""One story, one alert (DESIGN §5-6), end to end: five republications of the seed article with
-other boilerplate, titles and links in five feeds give one email naming the five outlets; an
-independent article about the same press conference gives its own email."""
+"""One story, one alert (docs/design.md §5, §6), end to end: five republications of the seed
+article with other boilerplate, titles and links in five feeds give one email naming the five
+outlets; an independent article about the same press conference gives its own email."""
 
 from __future__ import annotations
 

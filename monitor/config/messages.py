@@ -17,8 +17,8 @@ from pydantic_core import ErrorDetails
 
 from monitor.config.schema import KeyPath, TermSpec
 
-# Keys of the DESIGN example that this version does not implement yet: say so, rather than
-# leave the user wondering about a typo.
+# Keys the design names (docs/design.md §6) that this version does not implement yet: say so,
+# rather than leave the user wondering about a typo.
 _NOT_SUPPORTED = frozenset({"digest", "quiet_hours"})
 
 

@@ -1,4 +1,4 @@
-"""The configuration schema (DESIGN §3): frozen, validated, unknown keys refused.
+"""The configuration schema (docs/design.md §3): frozen, validated, unknown keys refused.
 
 The loader (`monitor.config.load`) turns YAML into plain data with line numbers; these models
 validate it. Validation messages say what was expected, and the loader adds file, line and key path.
@@ -105,7 +105,7 @@ class TermSpec(_Strict):
     term: NonEmpty
     aliases: tuple[NonEmpty, ...] = ()
     case_sensitive: bool = False
-    # Edits allowed per word of 5+ letters (DESIGN §4 rule 9); more than 2 matches noise.
+    # Edits allowed per word of 5+ letters (docs/design.md §4 rule 9); more than 2 matches noise.
     fuzzy: int = Field(default=0, ge=0, le=2)
 
     def spellings(self) -> tuple[str, ...]:
@@ -188,8 +188,8 @@ class OpsSpec(_Strict):
 
 
 class DedupSpec(_Strict):
-    """Story folding (DESIGN §5): items join an earlier story first seen within `window` when
-    their texts overlap enough (estimated Jaccard of word shingles >= `similarity`, or the
+    """Story folding (docs/design.md §5): items join an earlier story first seen within `window`
+    when their texts overlap enough (estimated Jaccard of word shingles >= `similarity`, or the
     shorter contained in the longer >= `containment`)."""
 
     window: Duration = timedelta(days=7)

@@ -1,4 +1,4 @@
-"""Is a new item a copy of a story already seen? (DESIGN §5) The decision, given candidates.
+"""Is a new item a copy of a story already seen? (docs/design.md §5) The decision, given candidates.
 
 Precision comes first: a false merge hides a story from the user. So a candidate joins only on
 strong evidence of shared *text*, never on shared names or a similar title alone:

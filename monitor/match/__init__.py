@@ -1,4 +1,4 @@
-"""Watchlist matching: compile watchlists once, then item -> hits (DESIGN §4)."""
+"""Watchlist matching: compile watchlists once, then item -> hits (docs/design.md §4)."""
 
 from monitor.match.matcher import Matcher, compile_watchlists
 from monitor.match.snippet import snippet_for

@@ -1,4 +1,4 @@
-"""Deciding one watchlist from what the scan found (DESIGN §4 rules 10-12), and saying why.
+"""Deciding one watchlist from what the scan found (docs/design.md §4 rules 10-12), and saying why.
 
 A watchlist fires when any of its terms occurs in a searched field or its query holds, and no
 exclude term occurs anywhere in the item. AND, OR and NOT combine over the whole item (all

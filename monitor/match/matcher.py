@@ -1,4 +1,4 @@
-"""Watchlists compiled once into one scanner; items matched against all of them (DESIGN §4).
+"""Watchlists compiled once into one scanner; items matched against all of them (docs/design.md §4).
 
 Compiling gathers every spelling of every term, alias, exclude term and query word of every
 watchlist into units (one per distinct spelling, shared across watchlists) and builds one

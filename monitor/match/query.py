@@ -1,5 +1,5 @@
-"""The watchlist query language (DESIGN §4 rule 10): text -> syntax tree, or a QueryError that
-says where and what was expected.
+"""The watchlist query language (docs/design.md §4 rule 10): text -> syntax tree, or a
+QueryError that says where and what was expected.
 
     query   := or
     or      := and ("OR" and)*

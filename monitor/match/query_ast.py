@@ -1,4 +1,4 @@
-"""The query language's syntax tree (DESIGN §4 rule 10). Built by `monitor.match.query`,
+"""The query language's syntax tree (docs/design.md §4 rule 10). Built by `monitor.match.query`,
 evaluated by the matcher. Frozen, so a compiled watchlist can be shared freely."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The scan: every spelling of every watchlist in one Aho-Corasick automaton (pyahocorasick),
-each field of an item folded and scanned once (DESIGN §4, the Lucene Monitor idea).
+each field of an item folded and scanned once (docs/design.md §4, the Lucene Monitor idea).
 
 The automaton holds the anchors of each spelling: every inflected form of its most selective
 word (or the pieces of a fuzzy word); a hit of an anchor is a candidate, which `verify`

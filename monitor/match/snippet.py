@@ -1,4 +1,4 @@
-"""The sentence an alert quotes, with its hits highlighted (DESIGN §4 rule 13, §6)."""
+"""The sentence an alert quotes, with its hits highlighted (docs/design.md §4 rule 13, §6)."""
 
 from __future__ import annotations
 

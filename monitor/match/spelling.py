@@ -1,9 +1,10 @@
 """One spelling of a term (or one query word or phrase), compiled: a test per word, and the
 anchors under which the scanner's automaton finds candidate places for it.
 
-A word test decides on folded tokens (DESIGN §4 rules 2-6, 9), then on the original characters
-where case matters (rules 7-8). A phrase is its words in a row, separated in the original text
-only by spaces, apostrophes and hyphens (rules 3-4): `zone, d'exclusion` is not the phrase.
+A word test decides on folded tokens (docs/design.md §4 rules 2-6, 9), then on the original
+characters where case matters (rules 7-8). A phrase is its words in a row, separated in the
+original text only by spaces, apostrophes and hyphens (rules 3-4): `zone, d'exclusion` is not the
+phrase.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Send one rendered alert to one Apprise URL and report how it went (DESIGN §6).
+"""Send one rendered alert to one Apprise URL and report how it went (docs/design.md §6).
 
 The dispatcher owns retries, so this sender tries exactly once and never raises: every problem
 comes back as a `SendOutcome` whose error is one line with no secret from the URL in it.

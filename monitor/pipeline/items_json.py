@@ -1,4 +1,4 @@
-"""Item JSON (DESIGN §7) -> decoded item text, for `monitor match` and later `replay`."""
+"""Item JSON (docs/design.md §7) -> decoded item text, for `monitor match` and later `replay`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """One polling pass: fetch each due feed, parse, store new items, decide alerts — and write items,
-alerts and deliveries in one transaction per feed. Polling never sends (DESIGN §6)."""
+alerts and deliveries in one transaction per feed. Polling never sends (docs/design.md §6)."""
 
 from __future__ import annotations
 

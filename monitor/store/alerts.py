@@ -1,5 +1,5 @@
 """The alerts table and its outbox rows: an alert and one delivery per channel are written in the
-same transaction as the item that caused them (transactional outbox, DESIGN §6)."""
+same transaction as the item that caused them (transactional outbox, docs/design.md §6)."""
 
 from __future__ import annotations
 

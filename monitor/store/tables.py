@@ -1,5 +1,5 @@
-"""Table definitions (DESIGN §2). Unique keys, not application checks, make "one alert per story"
-and "one delivery per channel" hold under crashes and several instances."""
+"""Table definitions (docs/design.md §2). Unique keys, not application checks, make "one alert
+per story" and "one delivery per channel" hold under crashes and several instances."""
 
 from __future__ import annotations
 
@@ -157,8 +157,8 @@ deliveries = Table(
 )
 Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
 
-# The near-duplicate layer (DESIGN §5): a MinHash signature per recent item, and the LSH band
-# and lead keys it is filed under. Persisted, so start-up rebuilds nothing; pruned past the
+# The near-duplicate layer (docs/design.md §5): a MinHash signature per recent item, and the
+# LSH band and lead keys it is filed under. Persisted, so start-up rebuilds nothing; pruned past the
 # story window.
 story_fingerprints = Table(
     "story_fingerprints",

@@ -1,9 +1,9 @@
 """Folding: the comparison form of text, with a map back to the original characters.
 
 Matching compares folded text so that `l’OTAN` contains `otan`, `aérienne` equals `aerienne` and
-`no‑fly` equals `no fly` (DESIGN §4 rules 2-4), yet every hit must be quoted and highlighted in the
-text the reader sees. So each folded character remembers the index of the original character it
-came from.
+`no‑fly` equals `no fly` (docs/design.md §4 rules 2-4), yet every hit must be quoted and highlighted
+in the text the reader sees. So each folded character remembers the index of the original character
+it came from.
 
 Folding, character by character:
 - whitespace (NBSP and narrow NBSP included), control characters, apostrophes and hyphens become a

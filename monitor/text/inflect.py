@@ -1,4 +1,4 @@
-"""Plural and feminine endings (DESIGN §4 rule 6), per language.
+"""Plural and feminine endings (docs/design.md §4 rule 6), per language.
 
 A word of 4+ letters matches its inflected forms: `zone` ~ `zones`, `aérienne` ~ `aériennes`,
 `allié` ~ `alliées`, `journal` ~ `journaux`, `policy` ~ `policies`. Two words are the same when

@@ -1,4 +1,4 @@
-"""The sentence around a hit, so alerts can quote it (DESIGN §4 rule 13).
+"""The sentence around a hit, so alerts can quote it (docs/design.md §4 rule 13).
 
 A sentence ends at a line break, or at `.`, `!`, `?` or `…` (possibly followed by closing quotes
 or brackets) when whitespace and then a capital letter or an opening quote follow. A period

@@ -1,11 +1,11 @@
 """Folding for the matching engine: text -> lowercase, accent-free words separated by spaces.
 
-Same character folding as `monitor.text.fold` (DESIGN §4 rules 2-4), with one more step: every
-character that is not a letter or digit becomes a space, so a word is simply a run of non-spaces
-and the scanner never meets punctuation. Spaces are not collapsed, so most characters fold to
-exactly one character and offsets stay aligned with the original. The few that fold to nothing
-(combining marks, soft hyphens) or to several characters (`œ`, `ß`) are recorded as shift points,
-and a folded offset maps back through them.
+Same character folding as `monitor.text.fold` (docs/design.md §4 rules 2-4), with one more step:
+every character that is not a letter or digit becomes a space, so a word is simply a run of
+non-spaces and the scanner never meets punctuation. Spaces are not collapsed, so most characters
+fold to exactly one character and offsets stay aligned with the original. The few that fold to
+nothing (combining marks, soft hyphens) or to several characters (`œ`, `ß`) are recorded as shift
+points, and a folded offset maps back through them.
 
 This runs on every field of every item, so the common case stays in C: typographic
 punctuation (’ « — …) becomes spaces with one `re.sub`, and text that then fits in Latin-1
