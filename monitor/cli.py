@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from monitor.config import ConfigChecks, ConfigError, LoadedConfig, load_config
 from monitor.config.summary import summarize
-from monitor.store.database import DatabaseError
+from monitor.store import DatabaseError
 
 if TYPE_CHECKING:
     from monitor.daemon.runtime import Runtime
@@ -162,7 +162,7 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
 
     runtime = build_runtime(loaded)
     if args.command == "db":
-        from monitor.store.database import upgrade
+        from monitor.store import upgrade
 
         upgrade(runtime.engine)
         print("database is up to date")
@@ -184,8 +184,7 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
 def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool) -> int:
     from monitor.config.opml import ExportedFeed, write_opml
     from monitor.daemon.health import health_json, health_table
-    from monitor.store.database import upgrade
-    from monitor.store.feeds import feed_health
+    from monitor.store import feed_health, upgrade
 
     upgrade(runtime.engine)
     configured = runtime.config.feeds
@@ -216,8 +215,7 @@ def _offline(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     if args.item is None:
         return run_explain(matcher, sys.stdin, sys.stdout, sys.stderr, as_json=args.json)
     from monitor.daemon.runtime import build_runtime
-    from monitor.store.database import upgrade
-    from monitor.store.items import load_item_text
+    from monitor.store import load_item_text, upgrade
 
     runtime = build_runtime(loaded)
     upgrade(runtime.engine)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-PACKAGES = ["monitor.feeds", "monitor.pipeline"]
+PACKAGES = ["monitor.feeds", "monitor.pipeline", "monitor.store"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -16,8 +16,7 @@ from monitor.store import feeds as feed_store
 from monitor.store.alerts import create_alert
 from monitor.store.database import open_engine, upgrade
 from monitor.store.feeds import claim_due_feeds, record_poll, sync_feeds
-from monitor.store.items import store_items
-from monitor.store.known_items import stored_content_hashes
+from monitor.store.items import store_items, stored_content_hashes
 from monitor.store.outbox import (
     claim_due_deliveries,
     mark_retry,

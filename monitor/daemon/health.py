@@ -9,7 +9,7 @@ from typing import Any
 
 from monitor.feeds import redact_url
 from monitor.model import FeedStatus
-from monitor.store.feeds import FeedHealth
+from monitor.store import FeedHealth
 from monitor.timespan import span_text
 
 

@@ -28,9 +28,7 @@ from monitor.match import Matcher, compile_watchlists
 from monitor.notify.send import AppriseSender
 from monitor.pipeline import Dispatcher, Poller, Sender, check_stale_feeds
 from monitor.sandbox import Sandbox
-from monitor.store.database import default_database_url, open_engine, upgrade
-from monitor.store.feeds import sync_feeds
-from monitor.store.stories import prune_story_index
+from monitor.store import default_database_url, open_engine, prune_story_index, sync_feeds, upgrade
 
 
 def utc_now() -> datetime:

@@ -17,7 +17,7 @@ from monitor.model import SendOutcome
 from monitor.notify.render import Rendered, channel_kind, render
 from monitor.pipeline.payload import alert_message
 from monitor.pipeline.schedule import next_delivery_attempt
-from monitor.store.outbox import (
+from monitor.store import (
     DeliveryJob,
     claim_due_deliveries,
     mark_failed,

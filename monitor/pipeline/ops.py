@@ -13,8 +13,7 @@ from sqlalchemy import Engine
 
 from monitor.config.schema import RESERVED_WATCHLIST, Config
 from monitor.feeds import redact_url
-from monitor.store.alerts import create_alert
-from monitor.store.feeds import StaleChange, mark_stale, stale_changes
+from monitor.store import StaleChange, create_alert, mark_stale, stale_changes
 from monitor.timespan import span_text
 
 log = logging.getLogger("monitor.ops")

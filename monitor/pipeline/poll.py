@@ -26,10 +26,14 @@ from monitor.pipeline.prepare import item_key, prepare_entry
 from monitor.pipeline.schedule import DEAD_FEED_CHECK, next_feed_check
 from monitor.pipeline.state_writes import BatchedStateWrites
 from monitor.sandbox import SandboxError
-from monitor.store.alerts import create_alert
-from monitor.store.feeds import FeedState, claim_due_feeds, record_poll
-from monitor.store.items import known_item_keys, store_items
-from monitor.store.known_items import stored_content_hashes
+from monitor.store import (
+    FeedState,
+    claim_due_feeds,
+    create_alert,
+    record_poll,
+    store_items,
+    stored_content_hashes,
+)
 
 log = logging.getLogger("monitor.poll")
 _Result = TypeVar("_Result")
@@ -214,7 +218,7 @@ class Poller:
 
     def _known_keys(self, feed_id: int, keys: list[str]) -> set[str]:
         with self._engine.connect() as connection:
-            return known_item_keys(connection, feed_id, keys)
+            return set(stored_content_hashes(connection, feed_id, keys))
 
     def _ingest(
         self,

@@ -1,0 +1,89 @@
+"""Storage: the tables and their migrations, the engine, and repositories for feeds, items and
+their stories, alerts and the outbox. Other packages use these names; the modules behind them
+are private."""
+
+from typing import TYPE_CHECKING
+
+from monitor.exports import lazy_exports
+
+if TYPE_CHECKING:
+    from monitor.store.alerts import create_alert
+    from monitor.store.database import DatabaseError, default_database_url, open_engine, upgrade
+    from monitor.store.feeds import (
+        FeedHealth,
+        FeedState,
+        StaleChange,
+        claim_due_feeds,
+        feed_health,
+        mark_stale,
+        record_poll,
+        stale_changes,
+        sync_feeds,
+    )
+    from monitor.store.items import load_item_text, store_items, stored_content_hashes
+    from monitor.store.outbox import (
+        DeliveryJob,
+        claim_due_deliveries,
+        mark_failed,
+        mark_retry,
+        mark_sent,
+        other_outlets,
+    )
+    from monitor.store.stories import SqlStoryIndex, prune_story_index
+
+__all__ = [
+    "DatabaseError",
+    "DeliveryJob",
+    "FeedHealth",
+    "FeedState",
+    "SqlStoryIndex",
+    "StaleChange",
+    "claim_due_deliveries",
+    "claim_due_feeds",
+    "create_alert",
+    "default_database_url",
+    "feed_health",
+    "load_item_text",
+    "mark_failed",
+    "mark_retry",
+    "mark_sent",
+    "mark_stale",
+    "open_engine",
+    "other_outlets",
+    "prune_story_index",
+    "record_poll",
+    "stale_changes",
+    "store_items",
+    "stored_content_hashes",
+    "sync_feeds",
+    "upgrade",
+]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "alerts": ["create_alert"],
+        "database": ["DatabaseError", "default_database_url", "open_engine", "upgrade"],
+        "feeds": [
+            "FeedHealth",
+            "FeedState",
+            "StaleChange",
+            "claim_due_feeds",
+            "feed_health",
+            "mark_stale",
+            "record_poll",
+            "stale_changes",
+            "sync_feeds",
+        ],
+        "items": ["load_item_text", "store_items", "stored_content_hashes"],
+        "outbox": [
+            "DeliveryJob",
+            "claim_due_deliveries",
+            "mark_failed",
+            "mark_retry",
+            "mark_sent",
+            "other_outlets",
+        ],
+        "stories": ["SqlStoryIndex", "prune_story_index"],
+    },
+)

@@ -106,9 +106,12 @@ def store_items(
 _REUSED_ID_MARK = " \x1freused-id-for "
 
 
-def known_item_keys(connection: Connection, feed_id: int, keys: Sequence[str]) -> set[str]:
-    """Which of `keys` the feed's stored items have."""
-    return set(_known(connection, feed_id, keys))
+def stored_content_hashes(
+    connection: Connection, feed_id: int, keys: Sequence[str]
+) -> dict[str, str]:
+    """The content hash of each of `keys` that the feed's stored items have, by key: read
+    before a poll's write transaction, to plan it."""
+    return {key: row.content_hash for key, row in _known(connection, feed_id, keys).items()}
 
 
 def _known(connection: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, Any]:
