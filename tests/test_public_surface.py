@@ -37,3 +37,20 @@ def test_one_name_imports_only_its_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_every_package_ships_in_the_distribution() -> None:
+    # A package missing from pyproject.toml works in the editable install of development and
+    # CI, and is absent from the one a user installs.
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(root).parts)
+        for init in (root / "monitor").rglob("__init__.py")
+    }
+    assert found <= listed
