@@ -411,3 +411,41 @@ def test_stored_content_hashes_are_those_of_the_feeds_own_items(engine: Engine) 
         store_items(connection, feed_b, [item("3")], NOW)
         found = stored_content_hashes(connection, feed_a, ["1", "3", "4"])
     assert found == {"1": "hash-1"}
+
+
+def _migrate(engine: Engine, step: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from monitor.store.database import _migrations_dir
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", _migrations_dir())
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, step)(config, revision)
+
+
+def test_a_stored_error_status_is_split_into_status_and_kind_by_migration_0007(
+    engine: Engine,
+) -> None:
+    _migrate(engine, "downgrade", "0006")
+    now = datetime(2026, 12, 4, tzinfo=UTC)
+    with engine.begin() as connection:
+        for url, status in (("https://a.example/", "error:timeout"), ("https://b.example/", "ok")):
+            connection.execute(
+                feeds.insert().values(
+                    url=url, active=True, next_check_at=now, status=status, created_at=now
+                )
+            )
+    _migrate(engine, "upgrade", "head")
+    with engine.connect() as connection:
+        health = feed_store.feed_health(connection, ["https://a.example/", "https://b.example/"])
+    assert [(feed.status, feed.error_kind, feed.status_word) for feed in health] == [
+        (FeedStatus.ERROR, "timeout", "error:timeout"),
+        (FeedStatus.OK, None, "ok"),
+    ]
+    _migrate(engine, "downgrade", "0006")
+    with engine.connect() as connection:
+        stored = connection.execute(select(feeds.c.status).order_by(feeds.c.url)).scalars().all()
+    assert stored == ["error:timeout", "ok"]

@@ -58,7 +58,7 @@ def sync_feeds(
                     name=name,
                     active=True,
                     next_check_at=now,
-                    status=_stored_status(FeedStatus.NEW, None),
+                    status=FeedStatus.NEW.value,
                     error_count=0,
                     items_seen=0,
                     created_at=now,
@@ -94,7 +94,6 @@ def claim_due_feeds(
 
 
 def _feed_state(row: Any) -> FeedState:
-    status, error_kind = _read_status(row.status)
     return FeedState(
         id=row.id,
         url=row.url,
@@ -104,8 +103,8 @@ def _feed_state(row: Any) -> FeedState:
         body_hash=row.body_hash,
         seeded=row.seeded_at is not None,
         error_count=row.error_count,
-        status=status,
-        error_kind=error_kind,
+        status=FeedStatus(row.status),
+        error_kind=row.error_kind,
         fetch_url=row.fetch_url,
         ttl_seconds=row.ttl_seconds,
         entries_hash=row.entries_hash,
@@ -116,7 +115,8 @@ def record_poll(connection: Connection, feed_id: int, outcome: PollOutcome) -> N
     """Record how a poll went: a failure counts one more in a row and keeps what the last good
     poll stored; a success resets the count and keeps the document's validators and hashes."""
     values: dict[str, object] = {
-        "status": _stored_status(outcome.status, outcome.error_kind),
+        "status": outcome.status.value,
+        "error_kind": outcome.error_kind if outcome.status is FeedStatus.ERROR else None,
         "last_error": outcome.message,
         "last_checked_at": outcome.checked_at,
         "next_check_at": outcome.next_check_at,
@@ -152,17 +152,6 @@ def record_poll(connection: Connection, feed_id: int, outcome: PollOutcome) -> N
             .values(seeded_at=outcome.checked_at)
         )
     connection.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
-
-
-def _stored_status(status: FeedStatus, error_kind: str | None) -> str:
-    """The status column keeps its words of before the enum: `error:<kind>` for an error."""
-    return status_word(status, error_kind)
-
-
-def _read_status(stored: str) -> tuple[FeedStatus, str | None]:
-    """The status and error kind that `_stored_status` wrote."""
-    status, _, kind = stored.partition(":")
-    return FeedStatus(status), kind or None
 
 
 @dataclass(frozen=True)
@@ -203,6 +192,7 @@ def feed_health(connection: Connection, urls: Sequence[str]) -> list[FeedHealth]
                 feeds.c.name,
                 feeds.c.title,
                 feeds.c.status,
+                feeds.c.error_kind,
                 feeds.c.last_error,
                 feeds.c.error_count,
                 feeds.c.last_checked_at,
@@ -222,14 +212,13 @@ def feed_health(connection: Connection, urls: Sequence[str]) -> list[FeedHealth]
                 FeedHealth(url, None, None, FeedStatus.NEW, None, None, 0, None, None, None, 0)
             )
             continue
-        status, error_kind = _read_status(row.status)
         found.append(
             FeedHealth(
                 url=url,
                 name=row.name,
                 title=row.title,
-                status=status,
-                error_kind=error_kind,
+                status=FeedStatus(row.status),
+                error_kind=row.error_kind,
                 error=row.last_error,
                 error_count=row.error_count,
                 last_checked_at=row.last_checked_at,

@@ -76,7 +76,8 @@ feeds = Table(
     # Set once the first successful poll has stored the feed's backlog: items seen before that
     # never alert, so adding a feed does not flood the user with old news.
     Column("seeded_at", UTCDateTime),
-    Column("status", String(32), nullable=False, default="new"),
+    Column("status", String(32), nullable=False, default="new"),  # a FeedStatus
+    Column("error_kind", String(32)),  # of an `error` status: timeout, http_status, ...
     Column("error_count", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("items_seen", Integer, nullable=False, default=0),
