@@ -61,10 +61,12 @@ def run_dedup(source: TextIO, out: TextIO, errors: TextIO) -> int:
 
     Stories are decided as the daemon decides them (`monitor.dedup.assign`), one feed document
     at a time: consecutive items of the same `feed` (absent: null) form one document, whose
-    repeated lines are its boilerplate. So the daemon, given the same documents in the same
-    order, folds the same stories. Each line is a new item (no two are one item updated), and
-    a document's lines are written when the next feed's item, or the end, comes."""
+    repeated lines are its boilerplate (a run longer than `MAX_ENTRIES`, the most the daemon
+    reads from one document, is cut into documents of that size). So the daemon, given the
+    same documents in the same order, folds the same stories. Each line is a new item (no two
+    are one item updated), and a document's lines are written when it ends."""
     from monitor.dedup.stream import StoryStream
+    from monitor.feeds import MAX_ENTRIES
 
     stream = StoryStream()
     first_ids: list[Any] = []
@@ -94,6 +96,10 @@ def run_dedup(source: TextIO, out: TextIO, errors: TextIO) -> int:
             flush()
         feed = item_feed
         document.append((item_id, item))
+        # And at the most entries the daemon reads from one document: input without feeds is
+        # still answered as it goes, in bounded memory.
+        if len(document) == MAX_ENTRIES:
+            flush()
     if document:
         flush()
     return status

@@ -257,3 +257,22 @@ def test_both_indexes_read_only_the_most_recent_items_of_a_shared_key(engine: En
     compared = min(RECENT_PER_KEY, MAX_CANDIDATES)
     assert [c.item_id - 1 for c in in_memory] == list(range(149, 149 - compared, -1))
     assert [position[c.item_id] for c in in_database] == [c.item_id - 1 for c in in_memory]
+
+
+def test_monitor_dedup_without_feeds_answers_document_by_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Items without a feed are one run of one feed: cut at the daemon's most entries per
+    # document, so the answers come as the input goes, in bounded memory.
+    monkeypatch.setattr("monitor.feeds.parse.MAX_ENTRIES", 3)
+    out = io.StringIO()
+    seen_before_line: dict[int, int] = {}
+
+    def lines() -> Iterator[str]:
+        for number in range(1, 8):
+            seen_before_line[number] = out.getvalue().count("\n")
+            yield json.dumps({"id": number, "title": f"Brève numéro {number}"}) + "\n"
+
+    assert run_dedup(lines(), out, io.StringIO()) == 0  # type: ignore[arg-type]
+    assert seen_before_line == {1: 0, 2: 0, 3: 0, 4: 3, 5: 3, 6: 3, 7: 6}
+    assert [json.loads(line)["id"] for line in out.getvalue().splitlines()] == list(range(1, 8))

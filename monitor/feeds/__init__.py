@@ -14,13 +14,14 @@ if TYPE_CHECKING:
         fetch_main_text,
         fulltext_available,
     )
-    from monitor.feeds.parse import link_key, text_key
+    from monitor.feeds.parse import MAX_ENTRIES, link_key, text_key
     from monitor.feeds.parse_job import FEED_JOB, ParseProcesses, answer_feed
     from monitor.feeds.policy import FetchPolicy
     from monitor.feeds.urls import canonical_url, redact_url
 
 __all__ = [
     "FEED_JOB",
+    "MAX_ENTRIES",
     "PAGE_JOB",
     "FetchPolicy",
     "ParseProcesses",
@@ -42,7 +43,7 @@ __getattr__ = lazy_exports(
     {
         "fetch": ["build_client", "fetch_feed"],
         "fulltext": ["PAGE_JOB", "answer_page", "as_html", "fetch_main_text", "fulltext_available"],
-        "parse": ["link_key", "text_key"],
+        "parse": ["MAX_ENTRIES", "link_key", "text_key"],
         "parse_job": ["FEED_JOB", "ParseProcesses", "answer_feed"],
         "policy": ["FetchPolicy"],
         "urls": ["canonical_url", "redact_url"],
