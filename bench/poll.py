@@ -315,8 +315,10 @@ def run_cycle(args: argparse.Namespace) -> dict[str, Any]:
     parse_peaks: list[float] = []
 
     async def poll() -> list[Any]:
-        async with runtime.http_client() as client, runtime.feed_parser() as parser:
-            reports: list[Any] = await runtime.poller(client, parser).poll_due(all_feeds=True)
+        policy = runtime.fetch_policy
+        async with runtime.http_client(policy) as client, runtime.feed_parser() as parser:
+            poller = runtime.poller(client, parser, policy)
+            reports: list[Any] = await poller.poll_due(all_feeds=True)
             parse_peaks.extend(_children_peak_mb())  # before the parse processes end
             return reports
 

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
+from monitor.store.database import open_engine, upgrade
 from tests.feed_server import FeedServer, running_feed_server
 from tests.smtp_server import SmtpServer, running_smtp_server
 
@@ -61,3 +63,16 @@ def postgres_url() -> Iterator[str]:
             )
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """Every storage test runs on a SQLite file and on the real PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'state' / 'monitor.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = open_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()

@@ -170,14 +170,14 @@ def test_a_reload_that_changes_the_fetch_policy_gets_a_client_built_for_it(tmp_p
     clients = _PolicyClient(runtime)
 
     async def reload_twice() -> None:
-        first = await clients.current()
+        first, first_policy = await clients.current()
         runtime.reconfigure(load_config(config, checks=CONFIG_CHECKS))
-        assert await clients.current() is first  # the same policy: the same client
+        assert await clients.current() == (first, first_policy)  # the same policy, client
         config.write_text(settings.format("second/2.0"), encoding="utf-8")
         runtime.reconfigure(load_config(config, checks=CONFIG_CHECKS))
-        second = await clients.current()
+        second, second_policy = await clients.current()
         assert first.is_closed and not second.is_closed
-        assert second.headers["User-Agent"] == "second/2.0"
+        assert second.headers["User-Agent"] == second_policy.user_agent == "second/2.0"
         await clients.aclose()
         assert second.is_closed
 

@@ -179,3 +179,18 @@ def test_parse_processes_that_cannot_start_fail_no_feed(
     assert (report["status"], report["error_count"]) == ("new", 0)
     assert poll_all(config) == 0
     assert feed_reports(config, capsys)[url]["status"] == "ok"
+
+
+def test_a_page_whose_extractor_cannot_start_keeps_its_teaser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONHOME", str(tmp_path / "no-python-here"))
+
+    async def extract() -> str | None:
+        async with Sandbox({PAGE_JOB: answer_page}, processes=1) as sandbox:
+            page = b"<html><body><article><p>L'OTAN refuse.</p></article></body></html>"
+            return await main_text_in_sandbox(
+                sandbox, page, url="https://fil.example/1", deadline=30
+            )
+
+    assert asyncio.run(extract()) is None

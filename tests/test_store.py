@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, update
@@ -14,7 +12,7 @@ from monitor.dedup.fingerprint import Fingerprint, fingerprint
 from monitor.model import FeedStatus, ItemText, PollOutcome, PreparedItem, Validators
 from monitor.store import feeds as feed_store
 from monitor.store.alerts import create_alert
-from monitor.store.database import open_engine, upgrade
+from monitor.store.database import upgrade
 from monitor.store.feeds import claim_due_feeds, record_poll, sync_feeds
 from monitor.store.items import store_items, stored_content_hashes
 from monitor.store.outbox import (
@@ -27,19 +25,6 @@ from monitor.store.outbox import (
 from monitor.store.tables import alerts, deliveries, feeds, story_fingerprints
 
 NOW = datetime(2026, 3, 23, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """Every storage test runs on a SQLite file and on the real PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'state' / 'monitor.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = open_engine(url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def item(

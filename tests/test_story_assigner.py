@@ -52,18 +52,6 @@ STORY = (
 FOOTER = "Retrouvez toute l'actualité de votre région sur notre application gratuite"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'monitor.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = open_engine(url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
 def _item(item_id: str, feed: str, content: str, url: str | None = None) -> dict[str, Any]:
     return {"id": item_id, "feed": feed, "url": url, "title": content[:60], "content": content}
 

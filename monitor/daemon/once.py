@@ -12,8 +12,9 @@ from monitor.pipeline import DispatchReport
 
 
 async def _poll(runtime: Runtime, all_feeds: bool) -> list[PollOutcome]:
-    async with runtime.http_client() as client, runtime.feed_parser() as parser:
-        return await runtime.poller(client, parser).poll_due(all_feeds=all_feeds)
+    policy = runtime.fetch_policy
+    async with runtime.http_client(policy) as client, runtime.feed_parser() as parser:
+        return await runtime.poller(client, parser, policy).poll_due(all_feeds=all_feeds)
 
 
 def poll_once(runtime: Runtime, *, all_feeds: bool, out: TextIO) -> int:

@@ -108,10 +108,10 @@ class Runtime:
         """Operations alerts for feeds that became stale or recovered; returns how many."""
         return check_stale_feeds(self.engine, self.config, self.clock)
 
-    def http_client(self) -> httpx.AsyncClient:
-        """A client for the fetch policy of the configuration now; a reload that changes the
-        policy needs a new one (see `Service`)."""
-        return build_client(self.fetch_policy, transport=self.transport)
+    def http_client(self, policy: FetchPolicy) -> httpx.AsyncClient:
+        """A client whose connection gate keeps to `policy`; a reload that changes the policy
+        needs a new one (see `Service`)."""
+        return build_client(policy, transport=self.transport)
 
     @contextlib.asynccontextmanager
     async def feed_parser(self) -> AsyncIterator[ParseProcesses]:
@@ -120,8 +120,11 @@ class Runtime:
         async with Sandbox({FEED_JOB: answer_feed, PAGE_JOB: answer_page}) as sandbox:
             yield ParseProcesses(sandbox)
 
-    def poller(self, client: httpx.AsyncClient, parser: ParseProcesses) -> Poller:
-        """A poller for one pass, with `client` built for the current fetch policy."""
+    def poller(
+        self, client: httpx.AsyncClient, parser: ParseProcesses, policy: FetchPolicy
+    ) -> Poller:
+        """A poller for one pass, with `client` built for `policy`: the same value for both,
+        though a reload may change the runtime's meanwhile."""
         return Poller(
             self.engine,
             client,
@@ -129,7 +132,7 @@ class Runtime:
             self.config,
             self.matcher,
             self.clock,
-            fetch_policy=self.fetch_policy,
+            fetch_policy=policy,
         )
 
     def dispatcher(self) -> Dispatcher:

@@ -38,12 +38,14 @@ class _PolicyClient:
         self._client: httpx.AsyncClient | None = None
         self._policy: FetchPolicy | None = None
 
-    async def current(self) -> httpx.AsyncClient:
+    async def current(self) -> tuple[httpx.AsyncClient, FetchPolicy]:
+        """The client and the policy it keeps to, read once: a reload in another thread may
+        change the runtime's policy at any moment."""
         policy = self._runtime.fetch_policy
         if self._client is None or policy != self._policy:
             await self.aclose()
-            self._client, self._policy = self._runtime.http_client(), policy
-        return self._client
+            self._client, self._policy = self._runtime.http_client(policy), policy
+        return self._client, policy
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -155,7 +157,8 @@ class Service:
         return run_tracked
 
     async def _poll_tick(self) -> None:
-        poller = self._runtime.poller(await self._clients.current(), self._parser)
+        client, policy = await self._clients.current()
+        poller = self._runtime.poller(client, self._parser, policy)
         reports = await poller.poll_due(stopping=self._stopping.is_set)
         if any(report.alerts for report in reports):
             await self._dispatch_tick()

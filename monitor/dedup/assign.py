@@ -34,8 +34,9 @@ FingerprintOf = Callable[[PreparedItem], Fingerprint]
 @dataclass(frozen=True)
 class DocumentLines:
     """A feed document's story lines by item key, and the lines it repeats across its items
-    (its boilerplate, left out of fingerprints). Text work done before any transaction: on
-    SQLite the transaction holds the database's write lock."""
+    (its boilerplate, left out of fingerprints). Made before any transaction (on SQLite the
+    transaction holds the database's write lock); the fingerprints are computed inside it,
+    only for the items the exact layer does not place, as their story is decided."""
 
     by_key: Mapping[str, Sequence[str]]
     repeated: frozenset[str]

@@ -142,15 +142,19 @@ _MAX_FOLDED = 100_000
 
 
 def _folded(words: Sequence[str]) -> list[str]:
-    missing = list(set(words).difference(_FOLDED))
+    # Read from a local copy of what is needed: another thread may clear the cache meanwhile.
+    known = {word: _FOLDED.get(word) for word in set(words)}
+    missing = [word for word, folded in known.items() if folded is None]
     if missing:
-        if len(_FOLDED) > _MAX_FOLDED:
-            _FOLDED.clear()
         folded = fold_word_text(" ".join(missing)).split()
         if len(folded) != len(missing):  # a word folded into two, or none: one at a time
             folded = [fold_word_text(word) for word in missing]
-        _FOLDED.update(zip(missing, folded, strict=True))
-    return [_FOLDED[word] for word in words]
+        found = dict(zip(missing, folded, strict=True))
+        known |= found
+        if len(_FOLDED) > _MAX_FOLDED:
+            _FOLDED.clear()
+        _FOLDED.update(found)
+    return [known[word] or "" for word in words]
 
 
 def body_of(text: ItemText) -> str:

@@ -18,7 +18,7 @@ from monitor.feeds.parse_job import ParseProcesses, failure_reason
 from monitor.feeds.policy import FetchPolicy
 from monitor.feeds.urls import redact_url
 from monitor.model import FetchError, Validators
-from monitor.sandbox import Sandbox
+from monitor.sandbox import Sandbox, SandboxError
 
 log = logging.getLogger("monitor.fulltext")
 
@@ -57,7 +57,11 @@ async def main_text_in_sandbox(
 ) -> str | None:
     """The main text of an article page, by the `page` job of `sandbox`; None, logged, when
     there is none or it could not be had within `deadline` seconds."""
-    answer = await sandbox.run(PAGE_JOB, {"url": url}, page, deadline=deadline)
+    try:
+        answer = await sandbox.run(PAGE_JOB, {"url": url}, page, deadline=deadline)
+    except SandboxError as error:  # ours, not the page's: the item keeps its teaser
+        log.error("full text of %s: not extracted: %s", redact_url(url), error)
+        return None
     if not isinstance(answer, bytes):
         log.warning("full text of %s: page %s", redact_url(url), failure_reason(answer))
         return None
