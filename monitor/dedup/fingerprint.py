@@ -48,7 +48,6 @@ LEAD_WINDOW = 8
 class Fingerprint:
     words: int
     signature: np.ndarray  # uint32 MinHash values
-    shingle_hashes: np.ndarray  # one per shingle, repeats included
     title: str
     bands: tuple[int, ...]
     leads: tuple[int, ...]  # stored
@@ -57,6 +56,16 @@ class Fingerprint:
     # story words the shingles were taken from.
     body: str = field(default="", repr=False)
     story_words: Sequence[str] = field(default=(), repr=False)
+    # The shingle hashes when computed with the signature; else from `story_words` on first
+    # use (a stored candidate's view: its names are often all that is read of it).
+    computed_shingles: np.ndarray | None = field(default=None, repr=False)
+
+    @cached_property
+    def shingle_hashes(self) -> np.ndarray:
+        """One per shingle, repeats included."""
+        if self.computed_shingles is not None:
+            return self.computed_shingles
+        return shingle_hashes(word_hashes(self.story_words))
 
     @property
     def shingle_count(self) -> int:
@@ -188,13 +197,13 @@ def fingerprint(
     return Fingerprint(
         words=len(words),
         signature=values,
-        shingle_hashes=hashes,
         title=fold_word_text(text.title),
         bands=tuple(band_keys(values)) if words else (),
         leads=tuple(stored.values()),
         probes=tuple(anchors[:LEAD_PROBED]),
         body=body_of(text),
         story_words=words,
+        computed_shingles=hashes,
     )
 
 
@@ -202,15 +211,14 @@ _NO_VALUES = np.zeros(0, dtype=np.uint32)
 
 
 def containment_view(text: ItemText) -> Fingerprint:
-    """What the containment check reads of a stored candidate (words, shingles, title),
-    recomputed from its text without the signature and keys, which the index stores: a third
-    of a fingerprint's cost, paid for every candidate whose containment must be checked."""
+    """What the containment and names checks read of a stored candidate (words, title, its
+    proper names; the shingles when its containment is checked), recomputed from its text
+    without the signature and keys, which the index stores."""
     body = body_of(text)
     words = story_words(story_lines(body))
     return Fingerprint(
         words=len(words),
         signature=_NO_VALUES,
-        shingle_hashes=shingle_hashes(word_hashes(words)),
         title=fold_word_text(text.title),
         bands=(),
         leads=(),
