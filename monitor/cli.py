@@ -133,6 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     config_path = Path(args.config or _default_config())
+    if args.command == "dedup" and args.config is None and not config_path.exists():
+        # Story folding needs no configuration: without one, the default thresholds.
+        from monitor.offline import run_dedup
+
+        return run_dedup(sys.stdin, sys.stdout, sys.stderr)
     try:
         loaded = load_config(config_path, checks=CONFIG_CHECKS)
     except ConfigError as error:
@@ -155,9 +160,10 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     if args.command in ("match", "explain"):
         return _offline(args, loaded)
     if args.command == "dedup":
+        from monitor.dedup.decide import Thresholds
         from monitor.offline import run_dedup
 
-        return run_dedup(sys.stdin, sys.stdout, sys.stderr)
+        return run_dedup(sys.stdin, sys.stdout, sys.stderr, Thresholds.of(loaded.config.dedup))
     from monitor.daemon.runtime import build_runtime  # the daemon's imports cost start-up time
 
     runtime = build_runtime(loaded)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.match import Matcher
 from monitor.match.matcher import Explanation
 from monitor.model import Hit, ItemText, PreparedItem
 from monitor.pipeline import ItemJsonError, item_text_from_json
+
+if TYPE_CHECKING:
+    from monitor.dedup.decide import Thresholds
 
 
 def _items(source: TextIO, errors: TextIO) -> Iterator[tuple[Any, ItemText] | None]:
@@ -55,7 +58,9 @@ def run_match(matcher: Matcher, source: TextIO, out: TextIO, errors: TextIO) -> 
     return status
 
 
-def run_dedup(source: TextIO, out: TextIO, errors: TextIO) -> int:
+def run_dedup(
+    source: TextIO, out: TextIO, errors: TextIO, thresholds: Thresholds | None = None
+) -> int:
     """One JSON line per item, in arrival order: its story is the id of the story's first
     item, with the similarity that joined it (null for a first item).
 
@@ -65,10 +70,11 @@ def run_dedup(source: TextIO, out: TextIO, errors: TextIO) -> int:
     reads from one document, is cut into documents of that size). So the daemon, given the
     same documents in the same order, folds the same stories. Each line is a new item (no two
     are one item updated), and a document's lines are written when it ends."""
+    from monitor.dedup.decide import DEFAULT_THRESHOLDS
     from monitor.dedup.stream import StoryStream
     from monitor.feeds import MAX_ENTRIES
 
-    stream = StoryStream()
+    stream = StoryStream(thresholds or DEFAULT_THRESHOLDS)
     first_ids: list[Any] = []
     status = 0
     document: list[tuple[Any, PreparedItem]] = []

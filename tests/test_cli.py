@@ -217,3 +217,42 @@ def test_dedup_writes_the_story_of_each_item_in_arrival_order(
     assert [(r["id"], r["cluster"]) for r in records] == [("a", "a"), ("b", "a"), ("c", "c")]
     assert records[0]["similarity"] is None
     assert records[1]["similarity"] >= 0.5
+
+
+def _dedup_lines() -> str:
+    story = (
+        "Le secrétaire général de l’Otan a déclaré mercredi à Bruxelles que l’Alliance "
+        "n’enverra pas de troupes en Ukraine, et qu’une zone d’exclusion aérienne signifierait "
+        "une guerre avec la Russie, ce que les alliés veulent éviter à tout prix."
+    )
+    lines = [
+        {"id": "a", "feed": "f1", "title": "L’Otan dit non", "content": story},
+        # One word changed: most of its shingles are the first's, not all.
+        {
+            "id": "b",
+            "feed": "f2",
+            "title": "Bruxelles",
+            "content": story.replace("mercredi", "hier"),
+        },
+    ]
+    return "\n".join(json.dumps(line) for line in lines) + "\n"
+
+
+def test_dedup_needs_no_configuration_and_follows_the_one_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./monitor.yaml
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(_dedup_lines()))
+    assert main(["dedup"]) == 0
+    stories = [json.loads(line)["cluster"] for line in capsys.readouterr().out.splitlines()]
+    assert stories == ["a", "a"]
+    # The daemon's thresholds, from dedup: in the configuration, hold for monitor dedup too.
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("dedup:\n  similarity: 0.95\n  containment: 0.95\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(_dedup_lines()))
+    assert main(["--config", str(strict), "dedup"]) == 0
+    stories = [json.loads(line)["cluster"] for line in capsys.readouterr().out.splitlines()]
+    assert stories == ["a", "b"]
+    # A configuration named but missing is still an error.
+    assert main(["--config", str(tmp_path / "absent.yaml"), "dedup"]) == 2

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
+from monitor.config.schema import DedupSpec
 from monitor.dedup.fingerprint import Fingerprint, names_differ
 from monitor.dedup.minhash import PERMUTATIONS, similarity
 
@@ -47,6 +48,11 @@ class Thresholds:
     weak_containment: float = 0.5
     weak_jaccard: float = 0.2
     weak_title: float = 70.0
+
+    @classmethod
+    def of(cls, settings: DedupSpec) -> Thresholds:
+        """The thresholds the configuration's `dedup:` sets; the others as they are."""
+        return cls(jaccard=settings.similarity, containment=settings.containment)
 
 
 @dataclass(frozen=True)

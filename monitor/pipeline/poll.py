@@ -296,7 +296,7 @@ class Poller:
             plan.items,
             now,
             fingerprint_of=plan.fingerprint_of,
-            thresholds=Thresholds(jaccard=dedup.similarity, containment=dedup.containment),
+            thresholds=Thresholds.of(dedup),
             window=dedup.window,
         )
         alerts = 0
