@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--item", type=int, metavar="ID", help="a stored item (default: JSON Lines on stdin)"
     )
     explain.add_argument("--json", action="store_true", help="one JSON object per item")
+    test_alert = commands.add_parser(
+        "test-alert", help="send a sample alert to a channel and say whether it arrived"
+    )
+    test_alert.add_argument(
+        "channel", metavar="CHANNEL", help="a channel name of the configuration"
+    )
     feeds = commands.add_parser("feeds", help="how polling goes for each configured feed")
     feeds_output = feeds.add_mutually_exclusive_group()
     feeds_output.add_argument("--json", action="store_true", help="one JSON object per feed")
@@ -159,6 +166,8 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         return EXIT_OK
     if args.command in ("match", "explain"):
         return _offline(args, loaded)
+    if args.command == "test-alert":
+        return _test_alert(loaded, args.channel)
     if args.command == "dedup":
         from monitor.dedup.decide import Thresholds
         from monitor.offline import run_dedup
@@ -185,6 +194,22 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         asyncio.run(Service(runtime).run())
         return EXIT_OK
     raise AssertionError(args.command)
+
+
+def _test_alert(loaded: LoadedConfig, name: str) -> int:
+    """A sample alert through the channel's real path; the outcome in one line. No database."""
+    channel = loaded.config.channels.get(name)
+    if channel is None or channel.url is None:
+        known = ", ".join(sorted(loaded.config.channels)) or "none"
+        print(f"error: no channel {name!r} in {loaded.path} (channels: {known})", file=sys.stderr)
+        return EXIT_USAGE
+    from monitor.notify import AppriseSender
+    from monitor.pipeline import outcome_line, send_sample_alert
+
+    sender = AppriseSender()
+    outcome = send_sample_alert(sender, channel.url, datetime.now(UTC))
+    print(outcome_line(name, sender.privacy_url(channel.url), outcome))
+    return EXIT_OK if outcome.ok else EXIT_FAILURE
 
 
 def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool) -> int:

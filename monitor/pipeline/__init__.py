@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from monitor.pipeline.items_json import ItemJsonError, item_text_from_json
     from monitor.pipeline.ops import check_stale_feeds
     from monitor.pipeline.poll import Poller
+    from monitor.pipeline.sample_alert import outcome_line, send_sample_alert
 
 __all__ = [
     "DispatchReport",
@@ -20,6 +21,8 @@ __all__ = [
     "Sender",
     "check_stale_feeds",
     "item_text_from_json",
+    "outcome_line",
+    "send_sample_alert",
 ]
 
 __getattr__ = lazy_exports(
@@ -29,5 +32,6 @@ __getattr__ = lazy_exports(
         "items_json": ["ItemJsonError", "item_text_from_json"],
         "ops": ["check_stale_feeds"],
         "poll": ["Poller"],
+        "sample_alert": ["outcome_line", "send_sample_alert"],
     },
 )

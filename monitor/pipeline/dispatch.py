@@ -13,7 +13,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from monitor.config.schema import Config
-from monitor.model import SendOutcome
+from monitor.model import AlertMessage, SendOutcome
 from monitor.notify.render import Rendered, channel_kind, render
 from monitor.pipeline.payload import alert_message
 from monitor.pipeline.schedule import next_delivery_attempt
@@ -38,6 +38,12 @@ class Sender(Protocol):
     def send(self, url: str, rendered: Rendered) -> SendOutcome: ...
 
     def privacy_url(self, url: str) -> str: ...
+
+
+def deliver(sender: Sender, url: str, message: AlertMessage) -> SendOutcome:
+    """One alert to one channel: rendered for the channel's kind, sent, the outcome classified
+    by the sender. What the dispatcher and `monitor test-alert` both do."""
+    return sender.send(url, render(message, channel_kind(url)))
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ class Dispatcher:
         with self._engine.connect() as connection:
             outlets = other_outlets(connection, job.cluster_id, job.item_id)
         message = alert_message(job.watchlist, job.payload, outlets)
-        outcome = self._sender.send(channel.url, render(message, channel_kind(channel.url)))
+        outcome = deliver(self._sender, channel.url, message)
         now = self._clock()
         if outcome.ok:
             with self._engine.begin() as connection:
