@@ -131,3 +131,31 @@ def test_watchlists_without_notify_skip_the_ops_channels(tmp_path: Path) -> None
     )
     config = load_config(path).config
     assert config.channels_for(config.watchlists[0]) == ("desk",)
+
+
+def test_raising_stale_after_unmarks_a_stale_feed_without_a_false_recovery(
+    tmp_path: Path, admin: SmtpServer, desk: SmtpServer
+) -> None:
+    # A feed still failing is not "recovered" because its limit was raised: nothing came.
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from monitor.daemon.runtime import build_runtime
+    from monitor.store.tables import alerts, feeds
+
+    now = [datetime(2026, 12, 4, 8, 0, tzinfo=UTC)]
+    config = write_ops_config(tmp_path, "http://127.0.0.1:9/gone.xml", desk, admin)
+    runtime = build_runtime(load_config(config), clock=lambda: now[0])
+    runtime.prepare_database()
+    now[0] += timedelta(hours=1)
+    assert runtime.check_stale() == 1  # stale after 1s: marked, one alert
+
+    config.write_text(config.read_text().replace("stale_after: 1s", "stale_after: 7d"))
+    runtime.reconfigure(load_config(config))
+    now[0] += timedelta(minutes=5)
+    assert runtime.check_stale() == 1  # unmarked ...
+    with runtime.engine.connect() as connection:
+        titles = [row.payload["title"] for row in connection.execute(select(alerts.c.payload))]
+        assert connection.execute(select(feeds.c.stale_since)).scalar_one() is None
+    assert titles == ["Feed Le Quotidien is stale"]  # ... with no "recovered" alert

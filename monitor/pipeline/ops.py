@@ -23,13 +23,20 @@ OPS_WATCHLIST = RESERVED_WATCHLIST  # user watchlists may not take the name
 
 def check_stale_feeds(engine: Engine, config: Config, clock: Callable[[], datetime]) -> int:
     """Record the feeds that became stale or recovered, with an alert each when `ops.notify`
-    names channels; returns how many changed."""
+    names channels; returns how many changed. A feed that is no longer stale only because its
+    `stale_after` was raised is unmarked without an alert: nothing recovered."""
     limits = {feed.url: config.stale_after(feed) for feed in config.feeds}
     with engine.begin() as connection:
         now = clock()
         changes = stale_changes(connection, limits, now)
         for change in changes:
             mark_stale(connection, change.feed_id, now if change.kind == "stale" else None)
+            if change.kind == "cleared":
+                log.info(
+                    "feed %s is no longer stale by its stale_after (no new item came)",
+                    redact_url(change.url),
+                )
+                continue
             payload = ops_payload(change, now)
             log.warning("%s: %s", payload["title"], payload["snippet"]["text"])
             if config.ops.notify:

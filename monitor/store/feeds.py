@@ -234,13 +234,14 @@ def feed_health(connection: Connection, urls: Sequence[str]) -> list[FeedHealth]
 
 @dataclass(frozen=True)
 class StaleChange:
-    """A feed that became stale (no new item for longer than its stale_after), or recovered
-    (a new item again), with what a message about it needs."""
+    """A feed that became stale (no new item for longer than its stale_after), recovered (a
+    new item since it was marked stale), or cleared (no longer stale by a stale_after raised
+    since, though no item came), with what a message about it needs."""
 
     feed_id: int
     url: str
     name: str
-    kind: str  # stale | recovered
+    kind: str  # stale | recovered | cleared
     limit: timedelta
     created_at: datetime
     last_item_at: datetime | None
@@ -254,7 +255,8 @@ def stale_changes(
 ) -> list[StaleChange]:
     """The active feeds (of those in `stale_after`, by URL) whose staleness changed: stale when
     no poll stored a new item (or, for a feed that never brought one, since it was added) for
-    longer than its limit; recovered when one did again."""
+    longer than its limit; recovered when one did again; cleared when a limit raised since it
+    was marked no longer holds, though no item came."""
     rows = connection.execute(
         select(
             feeds.c.id,
@@ -276,12 +278,18 @@ def stale_changes(
         stale = now - (row.last_item_at or row.created_at) > limit
         if stale == (row.stale_since is not None):
             continue
+        if stale:
+            kind = "stale"
+        elif row.last_item_at is not None and row.last_item_at > row.stale_since:
+            kind = "recovered"
+        else:
+            kind = "cleared"
         changes.append(
             StaleChange(
                 feed_id=row.id,
                 url=row.url,
                 name=row.name or row.title or row.url,
-                kind="stale" if stale else "recovered",
+                kind=kind,
                 limit=limit,
                 created_at=row.created_at,
                 last_item_at=row.last_item_at,
