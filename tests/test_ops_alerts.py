@@ -159,3 +159,64 @@ def test_raising_stale_after_unmarks_a_stale_feed_without_a_false_recovery(
         titles = [row.payload["title"] for row in connection.execute(select(alerts.c.payload))]
         assert connection.execute(select(feeds.c.stale_since)).scalar_one() is None
     assert titles == ["Feed Le Quotidien is stale"]  # ... with no "recovered" alert
+
+
+def test_a_channel_that_refuses_for_good_fails_at_once_with_one_operations_alert(
+    tmp_path: Path, feed_server: FeedServer, admin: SmtpServer
+) -> None:
+    from sqlalchemy import create_engine, select
+
+    from monitor.store.tables import deliveries
+    from tests.test_end_to_end import pub_date
+
+    with running_smtp_server(credentials=("veille", "s3cret")) as desk:
+        url = feed_server.serve("/quotidien.xml", rss("Le Quotidien", []))
+        config = write_config(
+            tmp_path,
+            f"""
+feeds:
+  - url: {url}
+    name: Le Quotidien
+channels:
+  redaction:
+    url: {desk.mailto_url(credentials="veille:wrong-password")}
+  admin:
+    url: {admin.mailto_url()}
+ops:
+  notify: [admin]
+watchlists:
+  - name: otan
+    terms: [OTAN]
+""",
+        )
+        assert poll_all(config) == 0  # the backlog, stored silently
+        stories = [
+            {
+                "guid": f"story-{n}",
+                "title": title,
+                "link": f"https://presse.example.fr/{n}",
+                "description": f"<p>{title}, a déclaré le porte-parole de l’Otan mardi.</p>",
+                "pubDate": pub_date(),
+            }
+            for n, title in enumerate(
+                ["L’Otan renforce son flanc est", "Sommet de l’Otan à Vilnius"]
+            )
+        ]
+        feed_server.serve("/quotidien.xml", rss("Le Quotidien", stories))
+        poll_all(config)
+        assert poll_all(config) == 0  # the next pass: nothing new, nothing more to say
+
+    assert desk.messages == []
+    [refused] = admin.messages  # one, for the channel, not one per alert
+    text = str(refused["Subject"]) + body_text(refused)
+    assert "Channel redaction refuses alerts" in text
+    assert "monitor test-alert redaction" in text and "wrong-password" not in text
+    engine = create_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(deliveries.c.status, deliveries.c.attempts).where(
+                deliveries.c.channel == "redaction"
+            )
+        ).all()
+    engine.dispose()
+    assert sorted(rows) == [("failed", 1), ("failed", 1)]  # at the first attempt, not retried

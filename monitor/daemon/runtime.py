@@ -26,7 +26,7 @@ from monitor.feeds import (
 )
 from monitor.match import Matcher, compile_watchlists
 from monitor.notify.send import AppriseSender
-from monitor.pipeline import Dispatcher, Poller, Sender, check_stale_feeds
+from monitor.pipeline import BrokenChannels, Dispatcher, Poller, Sender, check_stale_feeds
 from monitor.sandbox import Sandbox
 from monitor.store import default_database_url, open_engine, prune_story_index, sync_feeds, upgrade
 
@@ -66,6 +66,8 @@ class Runtime:
     sender: Sender
     clock: Callable[[], datetime]
     transport: httpx.AsyncBaseTransport | None = None
+    # Kept across dispatch passes: one operations alert per channel that refuses alerts.
+    broken_channels: BrokenChannels = field(default_factory=BrokenChannels)
     matcher: Matcher = field(init=False)
     fetch_policy: FetchPolicy = field(init=False)
 
@@ -136,7 +138,7 @@ class Runtime:
         )
 
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.engine, self.config, self.sender, self.clock)
+        return Dispatcher(self.engine, self.config, self.sender, self.clock, self.broken_channels)
 
 
 def build_runtime(

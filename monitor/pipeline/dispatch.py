@@ -5,6 +5,7 @@ It decides retry-or-give-up here, where the failure is understood; the sender on
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from sqlalchemy import Engine
 from monitor.config.schema import Config
 from monitor.model import AlertMessage, SendOutcome
 from monitor.notify.render import Rendered, channel_kind, render
+from monitor.pipeline.ops import OPS_WATCHLIST, alert_operations, channel_refused_payload
 from monitor.pipeline.payload import alert_message
 from monitor.pipeline.schedule import next_delivery_attempt
 from monitor.store import (
@@ -46,6 +48,26 @@ def deliver(sender: Sender, url: str, message: AlertMessage) -> SendOutcome:
     return sender.send(url, render(message, channel_kind(url)))
 
 
+class BrokenChannels:
+    """The channels that refused an alert for good, so that one operations alert says so, not
+    one per alert; a send that succeeds again takes a channel off. Kept by the runtime across
+    dispatch passes (a restart reports a channel still broken once more)."""
+
+    def __init__(self) -> None:
+        self._channels: set[str] = set()
+        self._lock = threading.Lock()
+
+    def newly_broken(self, channel: str) -> bool:
+        with self._lock:
+            new = channel not in self._channels
+            self._channels.add(channel)
+            return new
+
+    def works(self, channel: str) -> None:
+        with self._lock:
+            self._channels.discard(channel)
+
+
 @dataclass(frozen=True)
 class DispatchReport:
     sent: int = 0
@@ -60,11 +82,13 @@ class Dispatcher:
         config: Config,
         sender: Sender,
         clock: Callable[[], datetime],
+        broken: BrokenChannels | None = None,
     ) -> None:
         self._engine = engine
         self._config = config
         self._sender = sender
         self._clock = clock
+        self._broken = broken or BrokenChannels()
 
     def dispatch_due(self, should_stop: Callable[[], bool] = lambda: False) -> DispatchReport:
         """Send every delivery that is due now, until none is left or `should_stop()` says so
@@ -89,6 +113,7 @@ class Dispatcher:
         outcome = deliver(self._sender, channel.url, message)
         now = self._clock()
         if outcome.ok:
+            self._broken.works(job.channel)
             with self._engine.begin() as connection:
                 recorded = mark_sent(connection, job, now)
             if not recorded:
@@ -96,6 +121,8 @@ class Dispatcher:
             log.info("alert %d sent to %s (attempt %d)", job.alert_id, job.channel, job.attempts)
             return "sent"
         error = outcome.error or "send failed"
+        if outcome.permanent:  # a retry would meet the same refusal
+            return self._refused(job, channel.url, error, now)
         policy = self._config.delivery
         if now - job.alert_created_at >= policy.give_up_after:
             return self._give_up(job, f"{error} (gave up after {job.attempts} attempts)")
@@ -119,6 +146,25 @@ class Dispatcher:
             retry_at.isoformat(timespec="seconds"),
         )
         return "retry"
+
+    def _refused(self, job: DeliveryJob, url: str, error: str, now: datetime) -> str:
+        """Failed at once, with an operations alert the first time the channel refuses (not
+        for an operations alert itself: its channel may be the broken one)."""
+        reason = f"{error} (refused for good: not retried)"
+        with self._engine.begin() as connection:
+            recorded = mark_failed(connection, job, reason)
+            if (
+                recorded
+                and job.watchlist != OPS_WATCHLIST
+                and self._broken.newly_broken(job.channel)
+            ):
+                shown = self._sender.privacy_url(url)
+                payload = channel_refused_payload(job.channel, shown, job.alert_id, error, now)
+                alert_operations(connection, self._config, payload, now)
+        if not recorded:
+            return self._lost(job)
+        log.error("alert %d to %s FAILED for good: %s", job.alert_id, job.channel, reason)
+        return "failed"
 
     def _give_up(self, job: DeliveryJob, error: str) -> str:
         with self._engine.begin() as connection:

@@ -1,6 +1,7 @@
-"""Operations alerts (issue: feed health): a feed failing or silent for longer than its
-`stale_after` sends one alert to the `ops.notify` channels, and one when it recovers. They go
-through the outbox like story alerts, so they too survive crashes and outages."""
+"""Operations alerts: a feed failing or silent for longer than its `stale_after` sends one alert
+to the `ops.notify` channels, and one when it recovers; a channel that refuses alerts for good
+sends one too. They go through the outbox like story alerts, so they too survive crashes and
+outages."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from monitor.config.schema import RESERVED_WATCHLIST, Config
 from monitor.feeds import redact_url
@@ -39,17 +40,37 @@ def check_stale_feeds(engine: Engine, config: Config, clock: Callable[[], dateti
                 continue
             payload = ops_payload(change, now)
             log.warning("%s: %s", payload["title"], payload["snippet"]["text"])
-            if config.ops.notify:
-                create_alert(
-                    connection,
-                    watchlist=OPS_WATCHLIST,
-                    cluster_id=None,
-                    item_id=None,
-                    payload=payload,
-                    channels=config.ops.notify,
-                    now=now,
-                )
+            alert_operations(connection, config, payload, now)
     return len(changes)
+
+
+def alert_operations(
+    connection: Connection, config: Config, payload: dict[str, Any], now: datetime
+) -> None:
+    """An operations alert to the `ops.notify` channels (none named: the log alone says it),
+    written in the caller's transaction, through the outbox like a story alert."""
+    if config.ops.notify:
+        create_alert(
+            connection,
+            watchlist=OPS_WATCHLIST,
+            cluster_id=None,
+            item_id=None,
+            payload=payload,
+            channels=config.ops.notify,
+            now=now,
+        )
+
+
+def channel_refused_payload(
+    channel: str, shown_url: str, alert_id: int, error: str, now: datetime
+) -> dict[str, Any]:
+    """An alert payload about a channel that refused an alert for good."""
+    text = (
+        f"Alert {alert_id} to {channel} failed for good: {error}. Its later alerts fail at once "
+        f"too until a send to it succeeds; fix the channel and check it with "
+        f"`monitor test-alert {channel}`."
+    )
+    return _payload(f"Channel {channel} refuses alerts", shown_url, text, now)
 
 
 def ops_payload(change: StaleChange, now: datetime) -> dict[str, Any]:
@@ -61,14 +82,18 @@ def ops_payload(change: StaleChange, now: datetime) -> dict[str, Any]:
         title = f"Feed {change.name} recovered"
         stale_for = span_text(now - (change.stale_since or now), 2)
         reason = f"New items again, after {stale_for} stale."
+    return _payload(title, redact_url(change.url), reason, now)
+
+
+def _payload(title: str, url: str, text: str, now: datetime) -> dict[str, Any]:
     return {
         "title": title,
-        "url": redact_url(change.url),
+        "url": url,
         "source": "monitor operations",
         "published": now.isoformat(),
         "terms": [],
         "hits": [],
-        "snippet": {"text": reason, "highlights": []},
+        "snippet": {"text": text, "highlights": []},
     }
 
 
