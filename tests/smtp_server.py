@@ -11,10 +11,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -34,6 +36,9 @@ class SmtpServer:
     refusal: str = "554 Transaction failed"
     messages: list[EmailMessage] = field(default_factory=list)
     data_attempts: int = 0  # DATA commands seen, accepted or refused
+    # When set, a message is answered only once this holds (or after two minutes): a server
+    # that keeps its client waiting, for as long as a test needs.
+    release_when: Callable[[], bool] | None = None
 
     def mailto_url(
         self, *, credentials: str = "", sender: str = "monitor@example.org", extra: str = ""
@@ -58,6 +63,10 @@ class _Handler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.server.data_attempts += 1
+        if self.server.release_when is not None:
+            deadline = time.monotonic() + 120
+            while not self.server.release_when() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
         if self.server.refuse_at == "DATA":
             return self.server.refusal
         content = envelope.original_content or envelope.content

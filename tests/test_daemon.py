@@ -182,3 +182,44 @@ def test_a_reload_that_changes_the_fetch_policy_gets_a_client_built_for_it(tmp_p
         assert second.is_closed
 
     asyncio.run(reload_twice())
+
+
+@pytest.mark.slow
+def test_a_channel_that_keeps_the_daemon_waiting_does_not_hold_polling(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    # The mail server answers the alert only after the feed has been polled twice more: a
+    # poll that waited for the send would never get there, and the send would time out.
+    from sqlalchemy import create_engine, select
+
+    from monitor.store.tables import deliveries
+    from tests.smtp_server import running_smtp_server
+    from tests.test_end_to_end import OTAN_ITEM
+
+    url = feed_server.serve("/fil.xml", rss("Le Fil", []))
+    config = tmp_path / "monitor.yaml"
+    with running_smtp_server() as smtp:
+        config.write_text(
+            f"database: sqlite:///{tmp_path / 'monitor.db'}\npoll_tick: 1s\n"
+            "fetch:\n  allow_private_networks: true\n"
+            f"channels:\n  redaction:\n    url: {smtp.mailto_url()}\n"
+            f"feeds:\n  - url: {url}\n    interval: 1s\n"
+            "watchlists:\n  - name: otan\n    terms: [OTAN]\n",
+            encoding="utf-8",
+        )
+        daemon = Daemon(config)
+        try:
+            daemon.wait_for("first poll stored 0 items")
+            polled = feed_server.requests.count("/fil.xml")
+            # The poll that finds the item alerts; two more must happen while the send waits.
+            smtp.release_when = lambda: feed_server.requests.count("/fil.xml") >= polled + 3
+            feed_server.serve("/fil.xml", rss("Le Fil", [OTAN_ITEM]))
+            daemon.wait_for("sent to redaction", timeout=60)
+        finally:
+            assert daemon.stop() == 0
+    assert len(smtp.messages) == 1
+    engine = create_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    with engine.connect() as connection:
+        attempts = connection.execute(select(deliveries.c.attempts)).scalars().all()
+    engine.dispose()
+    assert attempts == [1]  # sent at the first try: no timeout while the polls went on

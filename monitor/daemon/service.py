@@ -161,7 +161,22 @@ class Service:
         poller = self._runtime.poller(client, self._parser, policy)
         reports = await poller.poll_due(stopping=self._stopping.is_set)
         if any(report.alerts for report in reports):
-            await self._dispatch_tick()
+            self._dispatch_soon()
+
+    def _dispatch_soon(self) -> None:
+        """New alerts are sent now, by a task of their own: the poll does not wait for them,
+        so a slow or failing channel never holds the next poll. A dispatch pass already at
+        work claims them itself (it claims until none is due)."""
+        if self._dispatching.locked() or self._stopping.is_set():
+            return
+        dispatch = self._tracked(self._dispatch_tick)
+
+        async def run() -> None:
+            await dispatch()
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
 
     async def _dispatch_tick(self) -> None:
         async with self._dispatching:
