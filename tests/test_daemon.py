@@ -223,3 +223,52 @@ def test_a_channel_that_keeps_the_daemon_waiting_does_not_hold_polling(
         attempts = connection.execute(select(deliveries.c.attempts)).scalars().all()
     engine.dispose()
     assert attempts == [1]  # sent at the first try: no timeout while the polls went on
+
+
+@pytest.mark.slow
+def test_a_send_in_flight_when_the_daemon_is_killed_goes_out_at_the_restart(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    # SIGKILL while the mail server holds the message: the restarted daemon sends it again at
+    # once (its send lease is five minutes), and counts it as a resend.
+    from sqlalchemy import create_engine, select
+
+    from monitor.store.tables import deliveries
+    from tests.smtp_server import running_smtp_server
+    from tests.test_end_to_end import OTAN_ITEM
+
+    url = feed_server.serve("/fil.xml", rss("Le Fil", []))
+    config = tmp_path / "monitor.yaml"
+    with running_smtp_server() as smtp:
+        config.write_text(
+            f"database: sqlite:///{tmp_path / 'monitor.db'}\npoll_tick: 1s\n"
+            "fetch:\n  allow_private_networks: true\n"
+            f"channels:\n  redaction:\n    url: {smtp.mailto_url()}\n"
+            f"feeds:\n  - url: {url}\n    interval: 1s\n"
+            "watchlists:\n  - name: otan\n    terms: [OTAN]\n",
+            encoding="utf-8",
+        )
+        smtp.release_when = lambda: smtp.data_attempts >= 2  # the first send is held
+        first = Daemon(config)
+        try:
+            first.wait_for("first poll stored 0 items")
+            feed_server.serve("/fil.xml", rss("Le Fil", [OTAN_ITEM]))
+            deadline = time.monotonic() + 60
+            while smtp.data_attempts < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert smtp.data_attempts == 1, "the alert never reached the mail server"
+        finally:
+            first.process.kill()
+            first.process.wait(timeout=30)
+        second = Daemon(config)
+        try:
+            second.wait_for("sending them again now")
+            second.wait_for("sent to redaction", timeout=60)
+        finally:
+            assert second.stop() == 0
+    assert 1 <= len(smtp.messages) <= 2  # the held one may arrive too: at least once
+    engine = create_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    with engine.connect() as connection:
+        row = connection.execute(select(deliveries.c.status, deliveries.c.resends)).one()
+    engine.dispose()
+    assert tuple(row) == ("sent", 1)

@@ -28,7 +28,14 @@ from monitor.match import Matcher, compile_watchlists
 from monitor.notify.send import AppriseSender
 from monitor.pipeline import BrokenChannels, Dispatcher, Poller, Sender, check_stale_feeds
 from monitor.sandbox import Sandbox
-from monitor.store import default_database_url, open_engine, prune_story_index, sync_feeds, upgrade
+from monitor.store import (
+    default_database_url,
+    open_engine,
+    prune_story_index,
+    release_send_leases,
+    sync_feeds,
+    upgrade,
+)
 
 
 def utc_now() -> datetime:
@@ -86,6 +93,14 @@ class Runtime:
             sync_feeds(
                 connection, [(feed.url, feed.name) for feed in self.config.feeds], self.clock()
             )
+
+    def release_dead_sends(self) -> int:
+        """At the daemon's start on SQLite, which one process writes: the sends a killed
+        process left in flight are due again now, not when their lease runs out (minutes)."""
+        if self.engine.dialect.name != "sqlite":
+            return 0
+        with self.engine.begin() as connection:
+            return release_send_leases(connection, self.clock())
 
     def reconfigure(self, loaded: LoadedConfig) -> None:
         """Swap in a new configuration (SIGHUP), all or nothing: the new watchlists take effect

@@ -69,6 +69,13 @@ class Service:
     async def run(self) -> None:
         runtime = self._runtime
         await asyncio.to_thread(runtime.prepare_database)
+        released = await asyncio.to_thread(runtime.release_dead_sends)
+        if released:
+            log.warning(
+                "%d alerts were being sent when the last run stopped: sending them again now"
+                " (they may arrive twice)",
+                released,
+            )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_stop_signal, signum)

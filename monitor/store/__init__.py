@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         mark_retry,
         mark_sent,
         other_outlets,
+        release_send_leases,
     )
     from monitor.store.stories import SqlStoryIndex, prune_story_index
 
@@ -52,6 +53,7 @@ __all__ = [
     "other_outlets",
     "prune_story_index",
     "record_poll",
+    "release_send_leases",
     "stale_changes",
     "store_items",
     "stored_content_hashes",
@@ -72,6 +74,7 @@ __getattr__ = lazy_exports(
             "feed_health",
             "mark_stale",
             "record_poll",
+            "release_send_leases",
             "stale_changes",
             "sync_feeds",
         ],
@@ -83,6 +86,7 @@ __getattr__ = lazy_exports(
             "mark_retry",
             "mark_sent",
             "other_outlets",
+            "release_send_leases",
         ],
         "stories": ["SqlStoryIndex", "prune_story_index"],
     },

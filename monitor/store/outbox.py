@@ -99,6 +99,19 @@ def claim_due_deliveries(
     return jobs
 
 
+def release_send_leases(connection: Connection, now: datetime) -> int:
+    """End the send leases still running, so that their deliveries are claimed again at once
+    (and counted as resends): what a process killed while sending left. Only for a database
+    that one process writes (SQLite); several instances must wait for the leases to run out.
+    Returns how many."""
+    result = connection.execute(
+        update(deliveries)
+        .where(deliveries.c.status == "sending", deliveries.c.lease_until >= now)
+        .values(lease_until=now)
+    )
+    return int(result.rowcount or 0)
+
+
 def _record(connection: Connection, job: DeliveryJob, **values: Any) -> bool:
     """Write an outcome only if our claim still holds; False when the lease ran out and another
     dispatcher took the delivery (that one records its own outcome)."""
