@@ -15,7 +15,11 @@ from typing import Any
 def lazy_exports(package: str, homes: Mapping[str, Sequence[str]]) -> Callable[[str], Any]:
     """The module `__getattr__` (PEP 562) of `package`, whose public names live in its modules
     as `homes` says: {module: [names]}."""
-    home_of = {name: module for module, names in homes.items() for name in names}
+    home_of: dict[str, str] = {}
+    for module, names in homes.items():
+        for name in names:
+            if home_of.setdefault(name, module) != module:
+                raise ValueError(f"{package}.{name} is listed in {home_of[name]} and {module}")
 
     def __getattr__(name: str) -> Any:
         module = home_of.get(name)

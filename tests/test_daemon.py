@@ -272,3 +272,38 @@ def test_a_send_in_flight_when_the_daemon_is_killed_goes_out_at_the_restart(
         row = connection.execute(select(deliveries.c.status, deliveries.c.resends)).one()
     engine.dispose()
     assert tuple(row) == ("sent", 1)
+
+
+@pytest.mark.slow
+def test_feeds_a_killed_daemon_claimed_are_polled_at_the_restart(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    # SIGKILL while one slow feed holds the only fetch slot: the feeds behind it were claimed
+    # for ten minutes; the restarted daemon polls them at once.
+    slow = feed_server.serve("/slow.xml", rss("Lent", []), delay=30.0)
+    waiting = [feed_server.serve(f"/after{n}.xml", rss("Après", [])) for n in range(3)]
+    config = tmp_path / "monitor.yaml"
+    write(config, [slow, *waiting])
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("fetch:\n", "fetch:\n  max_connections: 1\n"), "utf-8")
+    first = Daemon(config)
+    try:
+        first.wait_for("monitor running")
+        deadline = time.monotonic() + 60
+        while "/slow.xml" not in feed_server.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "/slow.xml" in feed_server.requests
+    finally:
+        first.process.kill()
+        first.process.wait(timeout=30)
+    assert not any(path.startswith("/after") for path in feed_server.requests)
+    feed_server.serve("/slow.xml", rss("Lent", []))  # answers at once from now on
+    second = Daemon(config)
+    try:
+        second.wait_for("4 feeds the last run took were not polled: polling them now")
+        deadline = time.monotonic() + 60
+        while len({p for p in feed_server.requests if p.startswith("/after")}) < 3:
+            assert time.monotonic() < deadline, feed_server.requests
+            time.sleep(0.05)
+    finally:
+        assert second.stop() == 0

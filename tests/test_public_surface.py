@@ -54,3 +54,10 @@ def test_every_package_ships_in_the_distribution() -> None:
         for init in (root / "monitor").rglob("__init__.py")
     }
     assert found <= listed
+
+
+def test_a_name_listed_in_two_modules_is_refused() -> None:
+    from monitor.exports import lazy_exports
+
+    with pytest.raises(ValueError, match=r"pkg.name is listed in one and two"):
+        lazy_exports("pkg", {"one": ["name"], "two": ["name"]})

@@ -32,6 +32,7 @@ from monitor.store import (
     default_database_url,
     open_engine,
     prune_story_index,
+    release_feed_claims,
     release_send_leases,
     sync_feeds,
     upgrade,
@@ -94,13 +95,15 @@ class Runtime:
                 connection, [(feed.url, feed.name) for feed in self.config.feeds], self.clock()
             )
 
-    def release_dead_sends(self) -> int:
-        """At the daemon's start on SQLite, which one process writes: the sends a killed
-        process left in flight are due again now, not when their lease runs out (minutes)."""
+    def release_dead_claims(self) -> tuple[int, int]:
+        """At the daemon's start on SQLite, which one process writes: the feeds a killed
+        process claimed and never recorded, and the sends it left in flight, are due again
+        now, not when their leases run out (minutes). How many of each."""
         if self.engine.dialect.name != "sqlite":
-            return 0
+            return 0, 0
         with self.engine.begin() as connection:
-            return release_send_leases(connection, self.clock())
+            now = self.clock()
+            return release_feed_claims(connection, now), release_send_leases(connection, now)
 
     def reconfigure(self, loaded: LoadedConfig) -> None:
         """Swap in a new configuration (SIGHUP), all or nothing: the new watchlists take effect

@@ -69,12 +69,14 @@ class Service:
     async def run(self) -> None:
         runtime = self._runtime
         await asyncio.to_thread(runtime.prepare_database)
-        released = await asyncio.to_thread(runtime.release_dead_sends)
-        if released:
+        feeds, sends = await asyncio.to_thread(runtime.release_dead_claims)
+        if feeds:
+            log.info("%d feeds the last run took were not polled: polling them now", feeds)
+        if sends:
             log.warning(
                 "%d alerts were being sent when the last run stopped: sending them again now"
                 " (they may arrive twice)",
-                released,
+                sends,
             )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

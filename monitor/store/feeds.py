@@ -88,7 +88,7 @@ def claim_due_feeds(
         connection.execute(
             update(feeds)
             .where(feeds.c.id.in_(ids[start : start + _CLAIM_SLICE]))
-            .values(next_check_at=now + lease)
+            .values(next_check_at=now + lease, claimed_until=now + lease)
         )
     return [_feed_state(row) for row in rows]
 
@@ -111,10 +111,23 @@ def _feed_state(row: Any) -> FeedState:
     )
 
 
+def release_feed_claims(connection: Connection, now: datetime) -> int:
+    """Make the feeds a poll pass claimed and never recorded due now, not when the claim runs
+    out: what a process killed while polling left. Only for a database that one process writes
+    (SQLite). Returns how many."""
+    result = connection.execute(
+        update(feeds)
+        .where(feeds.c.claimed_until.is_not(None))
+        .values(next_check_at=now, claimed_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
 def record_poll(connection: Connection, feed_id: int, outcome: PollOutcome) -> None:
     """Record how a poll went: a failure counts one more in a row and keeps what the last good
     poll stored; a success resets the count and keeps the document's validators and hashes."""
     values: dict[str, object] = {
+        "claimed_until": None,
         "status": outcome.status.value,
         "error_kind": outcome.error_kind if outcome.status is FeedStatus.ERROR else None,
         "last_error": outcome.message,

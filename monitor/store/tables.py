@@ -90,6 +90,8 @@ feeds = Table(
     # said so), NULL while it is not.
     Column("last_item_at", UTCDateTime),
     Column("stale_since", UTCDateTime),
+    # Until when a poll pass holds the feed (its claim); NULL once the poll is recorded.
+    Column("claimed_until", UTCDateTime),
 )
 Index("ix_feeds_due", feeds.c.active, feeds.c.next_check_at)
 
