@@ -29,17 +29,27 @@ def admin() -> Iterator[SmtpServer]:
         yield server
 
 
-def write_ops_config(directory: Path, url: str, desk: SmtpServer, admin: SmtpServer) -> Path:
+def write_ops_config(
+    directory: Path,
+    url: str,
+    desk: SmtpServer,
+    admin: SmtpServer,
+    *,
+    desk_url: str | None = None,
+    stale_after: str = "1s",
+) -> Path:
+    """One feed, the desk's channel (`desk_url`, else the desk server's) for stories and the
+    administrator's for operations alerts, a watchlist on OTAN."""
     return write_config(
         directory,
         f"""
 feeds:
   - url: {url}
     name: Le Quotidien
-    stale_after: 1s
+    stale_after: {stale_after}
 channels:
   redaction:
-    url: {desk.mailto_url()}
+    url: {desk_url or desk.mailto_url()}
   admin:
     url: {admin.mailto_url()}
 ops:
@@ -171,23 +181,10 @@ def test_a_channel_that_refuses_for_good_fails_at_once_with_one_operations_alert
 
     with running_smtp_server(credentials=("veille", "s3cret")) as desk:
         url = feed_server.serve("/quotidien.xml", rss("Le Quotidien", []))
-        config = write_config(
-            tmp_path,
-            f"""
-feeds:
-  - url: {url}
-    name: Le Quotidien
-channels:
-  redaction:
-    url: {desk.mailto_url(credentials="veille:wrong-password")}
-  admin:
-    url: {admin.mailto_url()}
-ops:
-  notify: [admin]
-watchlists:
-  - name: otan
-    terms: [OTAN]
-""",
+        # Stale only after a day: the feed's silence must not alert the admin here.
+        refusing_url = desk.mailto_url(credentials="veille:wrong-password")
+        config = write_ops_config(
+            tmp_path, url, desk, admin, desk_url=refusing_url, stale_after="1d"
         )
         assert poll_all(config) == 0  # the backlog, stored silently
         stories = [
