@@ -194,8 +194,65 @@ class Snippet:
 
 
 @dataclass(frozen=True)
+class Outlet:
+    """Another outlet that carried a story: its name and its copy's link (None: none given)."""
+
+    name: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class StoryMessage:
+    """One story to one channel, built from its alert rows: when several watchlists hit the
+    story, one message names them all (`alert_ids` and `watchlists`, in the same order)."""
+
+    alert_ids: tuple[int, ...]
+    watchlists: tuple[str, ...]
+    title: str
+    url: str | None
+    source: str
+    published: datetime | None  # UTC; the renderer shows it in the configured timezone
+    terms: tuple[str, ...]
+    quotes: tuple[Snippet, ...]  # every sentence that holds a hit, in text order, at most 3
+    outlets: tuple[Outlet, ...] = ()  # the other outlets of the story ("Also published by")
+    first_seen: datetime | None = None  # when the alert was decided (UTC)
+
+
+@dataclass(frozen=True)
+class DigestMessage:
+    """Stories held for a channel (a digest schedule, quiet hours, a rate limit), sent as one
+    message. `stories` holds them all, newest first; the renderer groups them by watchlist and
+    caps the list, then says how many more and how to list them (`message_id`)."""
+
+    channel: str
+    reason: str  # "digest", "quiet_hours" or "rate_limit"
+    stories: tuple[StoryMessage, ...]
+    message_id: int | None = None
+    since: datetime | None = None  # the oldest story's alert time (UTC)
+
+
+@dataclass(frozen=True)
+class OpsNotice:
+    """One operations alert: a feed stale or recovered, a channel that refuses alerts."""
+
+    alert_id: int
+    title: str
+    text: str
+    url: str | None  # what it is about, secrets masked
+    at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class OpsMessage:
+    """The operations alerts of one dispatch, in one message."""
+
+    notices: tuple[OpsNotice, ...]
+
+
+@dataclass(frozen=True)
 class AlertMessage:
-    """Everything a channel renderer needs to write one alert; built from stored rows."""
+    """The message of the first delivery design, one watchlist and one sentence: being replaced
+    by StoryMessage (issue 11); removed once nothing renders it."""
 
     watchlist: str
     title: str
@@ -205,6 +262,10 @@ class AlertMessage:
     terms: tuple[str, ...]
     snippet: Snippet | None
     also_published_by: tuple[str, ...] = field(default=())
+
+
+# What one send carries to one channel.
+Message = StoryMessage | DigestMessage | OpsMessage
 
 
 @dataclass(frozen=True)
