@@ -1,39 +1,60 @@
-"""The outbox dispatcher: claim due deliveries, render, send one at a time, record the outcome.
+"""The outbox dispatcher: delivery as composed stages, Alertmanager's notify pipeline the model.
 
-It decides retry-or-give-up here, where the failure is understood; the sender only reports."""
+    claim (store) → group → schedule → build → render → send → classify → record (store)
+
+Each stage is a small unit in monitor/pipeline/delivery/ or monitor/notify/ passing one frozen
+value to the next; this module only composes them, one channel at a time. It decides retry or
+give-up in the classify stage, where the failure is understood; the sender only reports."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 from sqlalchemy import Engine
 
-from monitor.config.schema import Config
-from monitor.model import AlertMessage, SendOutcome
+from monitor.config.schema import ChannelSpec, Config
+from monitor.model import (
+    AlertMessage,
+    DigestMessage,
+    Message,
+    OpsMessage,
+    SendOutcome,
+    Snippet,
+)
 from monitor.notify.render import Rendered, channel_kind, render
+from monitor.pipeline.delivery.build import build_message
+from monitor.pipeline.delivery.group import group_by_story
+from monitor.pipeline.delivery.plan import DeliveryPlan, HoldPolicy, Send, plan_deliveries
+from monitor.pipeline.delivery.verdict import Verdict, classify
 from monitor.pipeline.ops import OPS_WATCHLIST, alert_operations, channel_refused_payload
-from monitor.pipeline.payload import alert_message
-from monitor.pipeline.schedule import next_delivery_attempt
 from monitor.store import (
     DeliveryJob,
-    claim_due_deliveries,
-    mark_failed,
-    mark_retry,
-    mark_sent,
-    other_outlets,
+    claim_channel_deliveries,
+    hold_deliveries,
+    open_message,
+    recent_sends,
+    record_failed,
+    record_retry,
+    record_sent,
+    release_deliveries,
+    story_outlets,
 )
 
 log = logging.getLogger("monitor.dispatch")
 
-# A claimed batch must be sent well within its lease, or another dispatcher could claim the
-# same rows: 10 sends of at most ~16 s (timeout plus pacing) fit in 5 minutes. If the process
-# dies mid-send, the delivery is retried after the lease (at-least-once).
+# A claim must be sent well within its lease, or another dispatcher could claim the same rows:
+# a pass sends at most this many messages of one claim (each at most ~16 s: timeout plus
+# pacing) and gives the rest back, to be claimed again at once. If the process dies mid-send,
+# the delivery is retried after the lease, or at once at the next start on SQLite.
 _SEND_LEASE = timedelta(minutes=5)
+_MESSAGES_PER_CLAIM = 10
+# How far back a rate limit looks: its period, at most this (a limit per hour is unusual).
+_LONGEST_RATE_WINDOW = timedelta(hours=1)
 
 
 class Sender(Protocol):
@@ -42,10 +63,12 @@ class Sender(Protocol):
     def privacy_url(self, url: str) -> str: ...
 
 
-def deliver(sender: Sender, url: str, message: AlertMessage) -> SendOutcome:
-    """One alert to one channel: rendered for the channel's kind, sent, the outcome classified
-    by the sender. What the dispatcher and `monitor test-alert` both do."""
-    return sender.send(url, render(message, channel_kind(url)))
+def deliver(
+    sender: Sender, url: str, message: Message | AlertMessage, zone: tzinfo = UTC
+) -> SendOutcome:
+    """One message to one channel: rendered for the channel's kind, sent, the outcome
+    classified by the sender. What the dispatcher and `monitor test-alert` both do."""
+    return sender.send(url, _render(message, channel_kind(url), zone))
 
 
 class BrokenChannels:
@@ -70,9 +93,28 @@ class BrokenChannels:
 
 @dataclass(frozen=True)
 class DispatchReport:
+    """Deliveries (alert × channel) sent, to be retried, failed, and held for a digest; and
+    the messages that carried the sent ones."""
+
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    held: int = 0
+    messages: int = 0
+
+
+class _Counts:
+    def __init__(self) -> None:
+        self.by_status = {"sent": 0, "retry": 0, "failed": 0, "held": 0, "messages": 0}
+
+    def add(self, status: str, deliveries: int) -> None:
+        self.by_status[status] += deliveries
+
+    def report(self) -> DispatchReport:
+        counts = self.by_status
+        return DispatchReport(
+            counts["sent"], counts["retry"], counts["failed"], counts["held"], counts["messages"]
+        )
 
 
 class Dispatcher:
@@ -89,95 +131,216 @@ class Dispatcher:
         self._sender = sender
         self._clock = clock
         self._broken = broken or BrokenChannels()
+        self._urgent = {w.name for w in config.watchlists if getattr(w, "urgent", False)}
 
     def dispatch_due(self, should_stop: Callable[[], bool] = lambda: False) -> DispatchReport:
-        """Send every delivery that is due now, until none is left or `should_stop()` says so
-        (a shutdown must not wait for a whole backlog). Safe to run in several processes at
-        once: each claim is a leased row."""
-        counts = {"sent": 0, "retry": 0, "failed": 0, "lost": 0}
+        """Send everything that is due now, a channel at a time, until nothing is left or
+        `should_stop()` says so (a shutdown must not wait for a whole backlog). Safe to run in
+        several processes at once: each claim is a leased row."""
+        counts = _Counts()
         while not should_stop():
+            now = self._clock()
             with self._engine.begin() as connection:
-                jobs = claim_due_deliveries(connection, self._clock(), _SEND_LEASE, limit=1)
+                jobs = claim_channel_deliveries(connection, now, _SEND_LEASE)
             if not jobs:
                 break
-            counts[self._deliver(jobs[0])] += 1
-        return DispatchReport(counts["sent"], counts["retry"], counts["failed"])
+            self._dispatch_channel(jobs, now, counts, should_stop)
+        return counts.report()
 
-    def _deliver(self, job: DeliveryJob) -> str:
-        channel = self._config.channels.get(job.channel)
-        if channel is None or channel.url is None:
-            return self._give_up(job, f"channel {job.channel!r} is no longer configured")
-        with self._engine.connect() as connection:
-            outlets = other_outlets(connection, job.cluster_id, job.item_id)
-        message = alert_message(job.watchlist, job.payload, outlets)
-        outcome = deliver(self._sender, channel.url, message)
-        now = self._clock()
-        if outcome.ok:
-            self._broken.works(job.channel)
+    def _dispatch_channel(
+        self,
+        jobs: Sequence[DeliveryJob],
+        now: datetime,
+        counts: _Counts,
+        should_stop: Callable[[], bool],
+    ) -> None:
+        channel = jobs[0].channel
+        spec = self._config.channels.get(channel)
+        if spec is None or spec.url is None:
+            error = f"channel {channel!r} is no longer configured"
             with self._engine.begin() as connection:
-                recorded = mark_sent(connection, job, now)
-            if not recorded:
-                return self._lost(job)
-            log.info("alert %d sent to %s (attempt %d)", job.alert_id, job.channel, job.attempts)
-            return "sent"
-        error = outcome.error or "send failed"
-        if outcome.permanent:  # a retry would meet the same refusal
-            return self._refused(job, channel.url, error, now)
-        policy = self._config.delivery
-        if now - job.alert_created_at >= policy.give_up_after:
-            return self._give_up(job, f"{error} (gave up after {job.attempts} attempts)")
-        retry_at = next_delivery_attempt(
+                record_failed(connection, jobs, error)
+            log.error("%d alerts to %s FAILED for good: %s", len(jobs), channel, error)
+            counts.add("failed", len(jobs))
+            return
+        plan = self._plan(channel, spec, jobs, now)
+        sends, later = plan.sends[:_MESSAGES_PER_CLAIM], plan.sends[_MESSAGES_PER_CLAIM:]
+        with self._engine.begin() as connection:
+            for hold in plan.holds:
+                hold_deliveries(connection, hold.batch.jobs, hold.until, hold.reason)
+            release_deliveries(connection, [job for send in later for job in send.jobs])
+        for hold in plan.holds:
+            counts.add("held", len(hold.batch.jobs))
+        if plan.holds:
+            log.info(
+                "%d alerts to %s held for a digest (next at %s)",
+                sum(len(hold.batch.jobs) for hold in plan.holds),
+                channel,
+                min(hold.until for hold in plan.holds).isoformat(timespec="seconds"),
+            )
+        for position, send in enumerate(sends):
+            if should_stop():  # what is left goes at the next start, claimed again
+                with self._engine.begin() as connection:
+                    release_deliveries(
+                        connection, [job for rest in sends[position:] for job in rest.jobs]
+                    )
+                return
+            self._send(channel, spec.url, send, counts)
+
+    def _plan(
+        self, channel: str, spec: ChannelSpec, jobs: Sequence[DeliveryJob], now: datetime
+    ) -> DeliveryPlan:
+        policy = _policy(spec, self._zone)
+        recent: list[datetime] = []
+        if policy.rate_limit is not None:
+            with self._engine.connect() as connection:
+                recent = recent_sends(connection, channel, now - _LONGEST_RATE_WINDOW)
+        return plan_deliveries(
+            group_by_story(jobs),
+            policy,
             now,
-            job.attempts,
-            initial=policy.retry_initial,
-            maximum=policy.retry_max_interval,
-            retry_after=outcome.retry_after,
+            recent_sends=recent,
+            is_urgent=self._urgent.__contains__,
         )
-        with self._engine.begin() as connection:
-            recorded = mark_retry(connection, job, retry_at, error)
-        if not recorded:
-            return self._lost(job)
-        log.warning(
-            "alert %d to %s: attempt %d failed: %s; retrying at %s",
-            job.alert_id,
-            job.channel,
-            job.attempts,
-            error,
-            retry_at.isoformat(timespec="seconds"),
-        )
-        return "retry"
 
-    def _refused(self, job: DeliveryJob, url: str, error: str, now: datetime) -> str:
-        """Failed at once, with an operations alert the first time the channel refuses (not
-        for an operations alert itself: its channel may be the broken one)."""
-        reason = f"{error} (refused for good: not retried)"
+    @property
+    def _zone(self) -> tzinfo:
+        return UTC
+
+    def _send(self, channel: str, url: str, send: Send, counts: _Counts) -> None:
+        jobs = send.jobs
+        now = self._clock()
         with self._engine.begin() as connection:
-            recorded = mark_failed(connection, job, reason)
+            message_id = open_message(connection, channel, send.kind, jobs, now)
+        with self._engine.connect() as connection:
+            message = build_message(
+                send,
+                channel,
+                message_id,
+                lambda cluster, item: story_outlets(connection, cluster, item),
+            )
+        outcome = deliver(self._sender, url, message, self._zone)
+        now = self._clock()
+        verdict = classify(
+            outcome,
+            now=now,
+            first_decided_at=min(job.alert_created_at for job in jobs),
+            attempts=max(job.attempts for job in jobs),
+            delivery=self._config.delivery,
+        )
+        if verdict.status == "sent":
+            self._broken.works(channel)
+        recorded = self._record(channel, url, send, message_id, verdict, now)
+        counts.add(verdict.status, recorded)
+        if verdict.status == "sent":
+            counts.add("messages", 1)
+        if recorded < len(jobs):
+            log.warning(
+                "%d alerts to %s: the send took longer than its lease; another dispatcher"
+                " owns them now",
+                len(jobs) - recorded,
+                channel,
+            )
+        alert_ids = ", ".join(str(job.alert_id) for job in jobs[:10])
+        more = f" and {len(jobs) - 10} more" if len(jobs) > 10 else ""
+        what = f"{send.kind} {message_id} (alerts {alert_ids}{more})"
+        if verdict.status == "sent":
+            log.info("%s sent to %s", what, channel)
+        elif verdict.status == "retry":
+            assert verdict.retry_at is not None
+            log.warning(
+                "%s to %s: attempt failed: %s; retrying at %s",
+                what,
+                channel,
+                verdict.error,
+                verdict.retry_at.isoformat(timespec="seconds"),
+            )
+        else:
+            log.error("%s to %s FAILED for good: %s", what, channel, verdict.error)
+
+    def _record(
+        self,
+        channel: str,
+        url: str,
+        send: Send,
+        message_id: int,
+        verdict: Verdict,
+        now: datetime,
+    ) -> int:
+        jobs = send.jobs
+        with self._engine.begin() as connection:
+            if verdict.status == "sent":
+                return record_sent(connection, jobs, now, message_id)
+            if verdict.status == "retry":
+                assert verdict.retry_at is not None and verdict.error is not None
+                return record_retry(connection, jobs, verdict.retry_at, verdict.error, message_id)
+            assert verdict.error is not None
+            recorded = record_failed(connection, jobs, verdict.error, message_id)
             if (
-                recorded
-                and job.watchlist != OPS_WATCHLIST
-                and self._broken.newly_broken(job.channel)
+                verdict.refused
+                and recorded
+                and send.kind != "ops"
+                and self._broken.newly_broken(channel)
             ):
+                # Not for an operations message: its channel may be the broken one.
                 shown = self._sender.privacy_url(url)
-                payload = channel_refused_payload(job.channel, shown, job.alert_id, error, now)
+                first = jobs[0]
+                payload = channel_refused_payload(
+                    channel, shown, first.alert_id, verdict.error, now
+                )
                 alert_operations(connection, self._config, payload, now)
-        if not recorded:
-            return self._lost(job)
-        log.error("alert %d to %s FAILED for good: %s", job.alert_id, job.channel, reason)
-        return "failed"
+            return recorded
 
-    def _give_up(self, job: DeliveryJob, error: str) -> str:
-        with self._engine.begin() as connection:
-            recorded = mark_failed(connection, job, error)
-        if not recorded:
-            return self._lost(job)
-        log.error("alert %d to %s FAILED for good: %s", job.alert_id, job.channel, error)
-        return "failed"
 
-    def _lost(self, job: DeliveryJob) -> str:
-        log.warning(
-            "alert %d to %s: the send took longer than its lease; another dispatcher owns it now",
-            job.alert_id,
-            job.channel,
+class _NoPolicy:
+    """Interim: every alert at once, no rate limit (the channel policies come next)."""
+
+    rate_limit = None
+
+    def hold_until(self, now: datetime, *, urgent: bool) -> datetime | None:
+        return None
+
+    def in_quiet_hours(self, now: datetime) -> bool:
+        return False
+
+
+def _policy(spec: ChannelSpec, zone: tzinfo) -> HoldPolicy:
+    return _NoPolicy()
+
+
+def _render(message: Message | AlertMessage, kind: str, zone: tzinfo) -> Rendered:
+    """Interim, until the renderer writes every message kind: a story as the first design's
+    message, a digest or operations message as the list of its titles."""
+    if isinstance(message, AlertMessage):
+        return render(message, kind)
+    if isinstance(message, OpsMessage):
+        notice = message.notices[0]
+        return render(
+            AlertMessage(
+                OPS_WATCHLIST,
+                notice.title,
+                notice.url,
+                "monitor operations",
+                notice.at,
+                (),
+                Snippet(notice.text),
+            ),
+            kind,
         )
-        return "lost"
+    stories = message.stories if isinstance(message, DigestMessage) else (message,)
+    story = stories[0]
+    return render(
+        AlertMessage(
+            ", ".join(story.watchlists),
+            story.title
+            if len(stories) == 1
+            else f"{len(stories)} stories: " + "; ".join(one.title for one in stories),
+            story.url,
+            story.source,
+            story.published,
+            story.terms,
+            story.quotes[0] if story.quotes else None,
+            tuple(outlet.name for outlet in story.outlets),
+        ),
+        kind,
+    )

@@ -10,7 +10,15 @@ from datetime import datetime
 from typing import Any
 
 from monitor.match.snippet import snippet_for
-from monitor.model import AlertMessage, Highlight, PreparedItem, Snippet, WatchlistMatch
+from monitor.model import (
+    AlertMessage,
+    Highlight,
+    Outlet,
+    PreparedItem,
+    Snippet,
+    StoryMessage,
+    WatchlistMatch,
+)
 
 
 def alert_payload(item: PreparedItem, match: WatchlistMatch, source: str) -> dict[str, Any]:
@@ -58,4 +66,36 @@ def alert_message(
         terms=tuple(payload.get("terms") or ()),
         snippet=snippet,
         also_published_by=tuple(also_published_by),
+    )
+
+
+def story_message(
+    *,
+    alert_ids: Sequence[int],
+    watchlists: Sequence[str],
+    payloads: Sequence[dict[str, Any]],
+    outlets: Sequence[Outlet],
+    first_seen: datetime | None,
+) -> StoryMessage:
+    """One story's message from the payloads of its alerts (one per watchlist, in `alert_ids`
+    order): the first alert's item, every watchlist's terms, their sentences (at most 3).
+    Interim: the renderer's helper replaces it."""
+    first = payloads[0]
+    quotes: list[Snippet] = []
+    for payload in payloads:
+        message = alert_message("", payload)
+        if message.snippet is not None and message.snippet not in quotes:
+            quotes.append(message.snippet)
+    message = alert_message("", first)
+    return StoryMessage(
+        alert_ids=tuple(alert_ids),
+        watchlists=tuple(watchlists),
+        title=message.title,
+        url=message.url,
+        source=message.source,
+        published=message.published,
+        terms=tuple(sorted({term for p in payloads for term in p.get("terms") or ()})),
+        quotes=tuple(quotes[:3]),
+        outlets=tuple(outlets),
+        first_seen=first_seen,
     )

@@ -156,9 +156,29 @@ deliveries = Table(
     Column("resends", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    # Why the delivery waits for a digest (digest, quiet_hours, rate_limit); NULL: it goes alone.
+    Column("hold", String(16)),
+    # The message (send) that last carried it.
+    Column("message_id", Integer),
     UniqueConstraint("alert_id", "channel"),
 )
 Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
+
+# One row a send to a channel: a story, a digest, or the operations alerts of one dispatch. The
+# sends of the last minutes are what a rate limit counts (those in flight included).
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", Text, nullable=False),
+    Column("kind", String(16), nullable=False),  # story, digest, ops
+    Column("status", String(16), nullable=False),  # sending -> sent | failed | retry
+    Column("alerts", Integer, nullable=False),  # how many deliveries it carries
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("error", Text),
+)
+Index("ix_messages_channel_created_at", messages.c.channel, messages.c.created_at)
 
 # The near-duplicate layer (docs/design.md §5): a MinHash signature per recent item, and the
 # LSH band and lead keys it is filed under. Persisted, so start-up rebuilds nothing; pruned past the

@@ -1,0 +1,3 @@
+"""The stages of delivery, each a small unit the dispatcher (monitor/pipeline/dispatch.py)
+composes: claim (the store) → group → schedule → render (monitor.notify) → send → classify →
+record (the store). Between them pass frozen values: batches, a plan, typed messages, verdicts."""
