@@ -115,6 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     test_alert.add_argument(
         "channel", metavar="CHANNEL", help="a channel name of the configuration"
     )
+    alerts = commands.add_parser("alerts", help="list stored alerts")
+    alerts.add_argument(
+        "--message",
+        type=int,
+        metavar="ID",
+        required=True,
+        help="the alerts one message carried (a digest names its id)",
+    )
+    alerts.add_argument("--json", action="store_true", help="one JSON object per alert")
     feeds = commands.add_parser("feeds", help="how polling goes for each configured feed")
     feeds_output = feeds.add_mutually_exclusive_group()
     feeds_output.add_argument("--json", action="store_true", help="one JSON object per feed")
@@ -184,6 +193,8 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         return EXIT_OK
     if args.command == "feeds":
         return _feeds(runtime, as_json=args.json, as_opml=args.export_opml)
+    if args.command == "alerts":
+        return _alerts(runtime, args.message, as_json=args.json)
     if args.command == "poll":
         from monitor.daemon.once import poll_once
 
@@ -232,6 +243,25 @@ def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool) -> int:
             print(json.dumps(health_json(feed), ensure_ascii=False))
     else:
         for line in health_table(found, runtime.clock()):
+            print(line)
+    return EXIT_OK
+
+
+def _alerts(runtime: Runtime, message_id: int, *, as_json: bool) -> int:
+    from monitor.daemon.alert_listing import alert_json, alerts_table
+    from monitor.store import message_alerts, upgrade
+
+    upgrade(runtime.engine)
+    with runtime.engine.connect() as connection:
+        carried = message_alerts(connection, message_id)
+    if not carried:
+        print(f"error: no message with id {message_id} carried any alert", file=sys.stderr)
+        return EXIT_FAILURE
+    if as_json:
+        for alert in carried:
+            print(json.dumps(alert_json(alert), ensure_ascii=False))
+    else:
+        for line in alerts_table(carried, runtime.config.zone):
             print(line)
     return EXIT_OK
 

@@ -4,10 +4,13 @@ story. Real feeds on loopback, a real SMTP server, a real SQLite file."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, select
 
+from monitor.cli import main
 from monitor.store.tables import alerts, deliveries, messages
 from tests.feed_server import FeedServer, rss
 from tests.smtp_server import SmtpServer
@@ -43,3 +46,31 @@ def test_a_story_two_watchlists_hit_is_one_message_naming_both(
     assert [status for status, _ in statuses] == ["sent", "sent"]
     assert len({message_id for _, message_id in statuses}) == 1  # carried by one message
     assert sent == [("story", 2)]
+
+
+def test_alerts_lists_what_a_message_carried(
+    tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = feed_server.serve("/rss.xml", rss("Presse Exemple", []))
+    config = write_config(tmp_path, [url], smtp)
+    config.write_text(config.read_text(encoding="utf-8") + TWO_WATCHLISTS, encoding="utf-8")
+    assert poll(config) == 0
+    feed_server.serve("/rss.xml", rss("Presse Exemple", [OTAN_ITEM]))
+    assert poll(config, "--all") == 0
+    capsys.readouterr()
+
+    assert main(["--config", str(config), "alerts", "--message", "1", "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(row["alert"], row["watchlist"], row["status"]) for row in listed] == [
+        (1, "otan", "sent"),
+        (2, "ukraine", "sent"),
+    ]
+    assert listed[0]["title"] == OTAN_ITEM["title"]
+
+    assert main(["--config", str(config), "alerts", "--message", "1"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["ALERT", "WATCHLIST", "DECIDED", "STATUS", "SOURCE", "TITLE"]
+    assert "https://presse.example.fr/ukraine-zone?id=2" in table[2].strip()
+
+    assert main(["--config", str(config), "alerts", "--message", "99"]) == 1
+    assert "no message with id 99" in capsys.readouterr().err

@@ -28,9 +28,10 @@ def poll_once(runtime: Runtime, *, all_feeds: bool, out: TextIO) -> int:
             f"{report.word:<14} {redact_url(report.url)}  new={report.new_items}"
             f" alerts={report.alerts}{detail}\n"
         )
+    held = f", held for a digest {dispatched.held}" if dispatched.held else ""
     out.write(
-        f"polled {len(reports)} feeds; alerts sent {dispatched.sent}, "
-        f"retrying {dispatched.retrying}, failed {dispatched.failed}\n"
+        f"polled {len(reports)} feeds; alerts sent {dispatched.sent} in {dispatched.messages}"
+        f" messages, retrying {dispatched.retrying}, failed {dispatched.failed}{held}\n"
     )
     # For cron and scripts: a pass in which every feed failed (or is gone) is a failure.
     every_feed_failed = bool(reports) and all(report.status.failing for report in reports)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     )
     from monitor.store.items import load_item_text, store_items, stored_content_hashes
     from monitor.store.outbox import (
+        CarriedAlert,
         DeliveryJob,
         OutboxCounts,
         claim_channel_deliveries,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         mark_failed,
         mark_retry,
         mark_sent,
+        message_alerts,
         open_message,
         other_outlets,
         outbox_counts,
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from monitor.store.stories import SqlStoryIndex, prune_story_index
 
 __all__ = [
+    "CarriedAlert",
     "DatabaseError",
     "DeliveryJob",
     "FeedHealth",
@@ -64,6 +67,7 @@ __all__ = [
     "mark_retry",
     "mark_sent",
     "mark_stale",
+    "message_alerts",
     "open_engine",
     "open_message",
     "other_outlets",
@@ -104,6 +108,7 @@ __getattr__ = lazy_exports(
         ],
         "items": ["load_item_text", "store_items", "stored_content_hashes"],
         "outbox": [
+            "CarriedAlert",
             "DeliveryJob",
             "OutboxCounts",
             "claim_channel_deliveries",
@@ -112,6 +117,7 @@ __getattr__ = lazy_exports(
             "mark_failed",
             "mark_retry",
             "mark_sent",
+            "message_alerts",
             "open_message",
             "other_outlets",
             "outbox_counts",

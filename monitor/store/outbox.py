@@ -296,6 +296,36 @@ def other_outlets(connection: Connection, cluster_id: int | None, item_id: int |
     return [outlet.name for outlet in story_outlets(connection, cluster_id, item_id)]
 
 
+@dataclass(frozen=True)
+class CarriedAlert:
+    """An alert a message carried, as `monitor alerts --message` lists it."""
+
+    alert_id: int
+    watchlist: str
+    decided_at: datetime
+    channel: str
+    status: str  # the delivery's: sent, pending, sending, failed
+    payload: dict[str, Any]
+
+
+def message_alerts(connection: Connection, message_id: int) -> list[CarriedAlert]:
+    """The alerts a message (a digest, a story, operations alerts) carried, oldest first."""
+    rows = connection.execute(
+        select(
+            alerts.c.id,
+            alerts.c.watchlist,
+            alerts.c.created_at,
+            deliveries.c.channel,
+            deliveries.c.status,
+            alerts.c.payload,
+        )
+        .join(alerts, alerts.c.id == deliveries.c.alert_id)
+        .where(deliveries.c.message_id == message_id)
+        .order_by(alerts.c.id)
+    ).all()
+    return [CarriedAlert(row[0], row[1], row[2], row[3], row[4], dict(row[5])) for row in rows]
+
+
 def outbox_counts(connection: Connection) -> OutboxCounts:
     by_status = {
         str(status): int(count)

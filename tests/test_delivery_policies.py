@@ -1,0 +1,183 @@
+"""Digests, quiet hours and rate limits (docs/design.md §6) with a controlled clock
+(time-machine), a real SMTP server, a real SQLite file, and restarts in between: held alerts
+are rows, so a restarted daemon sends them in the next digest. Stories are decided straight into
+the database (tests/stories.py); what is under test is the dispatcher, as the daemon runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from monitor.cli import CONFIG_CHECKS
+from monitor.config import load_config
+from monitor.daemon.runtime import Runtime, build_runtime
+from monitor.store.tables import deliveries, messages
+from tests.smtp_server import SmtpServer
+from tests.stories import decide_story
+from tests.test_end_to_end import body_text
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def paris(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, second, tzinfo=PARIS)
+
+
+def write_config(directory: Path, smtp: SmtpServer, policy: str, watchlists: str = "") -> Path:
+    path = directory / "monitor.yaml"
+    path.write_text(
+        f"""
+database: sqlite:///{directory / "monitor.db"}
+timezone: Europe/Paris
+channels:
+  desk:
+    url: {smtp.mailto_url()}
+{policy}
+watchlists:
+  - name: otan
+    terms: [OTAN]
+{watchlists}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+class Daemon:
+    """The daemon's runtime on the test's configuration, restartable: a restart builds a new
+    runtime (and engine) on the same database file, as a new process would."""
+
+    def __init__(self, config: Path) -> None:
+        self._config = config
+        self.runtime = self._start()
+
+    def _start(self) -> Runtime:
+        runtime = build_runtime(load_config(self._config, checks=CONFIG_CHECKS))
+        runtime.prepare_database()
+        runtime.release_dead_claims()
+        return runtime
+
+    def restart(self) -> None:
+        self.runtime.engine.dispose()
+        self.runtime = self._start()
+
+    def decide(self, number: int, watchlists: tuple[str, ...] = ("otan",)) -> list[int]:
+        runtime = self.runtime
+        return decide_story(
+            runtime.engine, runtime.config, number, runtime.clock(), watchlists=watchlists
+        )
+
+    def dispatch(self) -> int:
+        """Runs a dispatch pass; returns how many messages it sent."""
+        return self.runtime.dispatcher().dispatch_due().messages
+
+    def statuses(self) -> dict[str, int]:
+        with self.runtime.engine.connect() as connection:
+            rows = connection.execute(
+                select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+            ).all()
+        return {str(status): int(count) for status, count in rows}
+
+    def send_times(self) -> list[datetime]:
+        with self.runtime.engine.connect() as connection:
+            return list(
+                connection.execute(
+                    select(messages.c.created_at).order_by(messages.c.created_at)
+                ).scalars()
+            )
+
+
+@pytest.fixture
+def travel() -> Iterator[time_machine.Coordinates]:
+    with time_machine.travel(paris(10, 8, 30), tick=False) as traveller:
+        yield traveller
+
+
+def test_200_stories_in_ten_minutes_to_an_hourly_digest_are_one_message(
+    tmp_path: Path, smtp: SmtpServer, travel: time_machine.Coordinates
+) -> None:
+    daemon = Daemon(write_config(tmp_path, smtp, "    digest: {every: 1h}"))
+    for minute in range(10):
+        travel.move_to(paris(10, 9, minute, 30))
+        for n in range(20):
+            daemon.decide(minute * 20 + n)
+        assert daemon.dispatch() == 0
+        if minute == 4:
+            daemon.restart()  # the held alerts are rows: none is lost
+    assert daemon.statuses() == {"pending": 200}
+    travel.move_to(paris(10, 9, 59, 59))
+    assert daemon.dispatch() == 0
+    daemon.restart()
+    travel.move_to(paris(10, 10, 0))
+    assert daemon.dispatch() == 1
+    assert daemon.statuses() == {"sent": 200}
+    [message] = smtp.messages
+    assert "200" in message["Subject"]
+    body = body_text(message)
+    assert "story-199" in body  # newest first
+    assert "monitor alerts --message 1" in body  # the cap says how to list the rest
+    assert daemon.dispatch() == 0
+
+
+def test_quiet_hours_hold_alerts_for_one_digest_at_their_end_and_urgent_ones_go_at_once(
+    tmp_path: Path, smtp: SmtpServer, travel: time_machine.Coordinates
+) -> None:
+    config = write_config(
+        tmp_path,
+        smtp,
+        '    quiet_hours: {from: "22:00", to: "07:00"}',
+        "  - name: alerte\n    urgent: true\n    terms: [OTAN]\n",
+    )
+    daemon = Daemon(config)
+    travel.move_to(paris(10, 21, 59))
+    daemon.decide(1)
+    assert daemon.dispatch() == 1  # before quiet hours: at once
+    travel.move_to(paris(10, 23, 0))
+    daemon.decide(2)
+    daemon.decide(3, watchlists=("alerte",))
+    assert daemon.dispatch() == 1  # the urgent one only
+    assert "story-3" in smtp.messages[-1]["Subject"]
+    travel.move_to(paris(11, 3, 30))
+    daemon.decide(4)
+    assert daemon.dispatch() == 0
+    daemon.restart()
+    travel.move_to(paris(11, 6, 59, 59))
+    assert daemon.dispatch() == 0
+    travel.move_to(paris(11, 7, 0))
+    assert daemon.dispatch() == 1  # the two held: one digest
+    assert len(smtp.messages) == 3
+    digest = body_text(smtp.messages[-1])
+    assert "story-2" in digest and "story-4" in digest and "quiet hours" in digest
+    assert daemon.statuses() == {"sent": 4}
+
+
+def test_a_rate_limit_folds_the_overflow_into_a_digest_and_drops_nothing(
+    tmp_path: Path, smtp: SmtpServer, travel: time_machine.Coordinates
+) -> None:
+    daemon = Daemon(write_config(tmp_path, smtp, "    rate_limit: 3/min"))
+    travel.move_to(paris(10, 9, 0))
+    for n in range(10):
+        daemon.decide(n)
+    assert daemon.dispatch() == 3  # two stories alone, the eight others in one digest
+    assert "8" in smtp.messages[-1]["Subject"]
+    travel.move_to(paris(10, 9, 0, 30))
+    daemon.decide(10)
+    daemon.decide(11)
+    assert daemon.dispatch() == 0  # no room left in this minute: held
+    daemon.restart()
+    travel.move_to(paris(10, 9, 0, 59))
+    assert daemon.dispatch() == 0
+    travel.move_to(paris(10, 9, 1, 0))
+    assert daemon.dispatch() == 1  # both in one digest when the minute frees a place
+    assert daemon.statuses() == {"sent": 12}
+    times = daemon.send_times()
+    for start in times:  # never more than 3 in any minute
+        assert sum(1 for t in times if start <= t < start + timedelta(minutes=1)) <= 3
+    bodies = " ".join(body_text(message) for message in smtp.messages)
+    assert all(f"story-{n}" in bodies for n in range(12))
