@@ -170,7 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     if args.command == "check-config":
-        for line in summarize(loaded):
+        from monitor.notify.policy import describe_channel_policy
+
+        for line in summarize(loaded, describe_channel_policy):
             print(line)
         return EXIT_OK
     if args.command in ("match", "explain"):

@@ -1,12 +1,15 @@
 import textwrap
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import tzlocal
 
 import monitor.config
-from monitor.cli import CONFIG_CHECKS
+from monitor.cli import CONFIG_CHECKS, main
 from monitor.config import ConfigError, LoadedConfig, summarize
+from monitor.config.schema import Rate
 
 
 def load_config(path: str | Path, environ: dict[str, str] | None = None) -> LoadedConfig:
@@ -44,9 +47,9 @@ ONE_PROBLEM = {
         watchlist:
           - name: otan
         """,
-        "2: watchlist: unknown key; expected one of: database, state_dir, max_age, poll_tick, "
-        "feeds, channels, fetch, delivery, dedup, ops, watchlists, include, watchlists_dir "
-        "(did you mean 'watchlists'?)",
+        "2: watchlist: unknown key; expected one of: database, timezone, state_dir, max_age, "
+        "poll_tick, feeds, channels, fetch, delivery, dedup, ops, watchlists, include, "
+        "watchlists_dir (did you mean 'watchlists'?)",
     ),
     "bad duration": (
         """
@@ -186,26 +189,217 @@ def test_one_problem_is_reported_with_file_line_and_key_path(
     assert errors_of(path) == (f"{path}:{expected}",)
 
 
-# Keys the design names (docs/design.md §6) that this version does not support.
-UNSUPPORTED = {
-    "digest": (
-        "channels:\n  desk:\n    url: json://x\n    digest: 30m\n",
-        "4: channels.desk.digest",
+def channel(*lines: str, url: str = "json://127.0.0.1:9/") -> str:
+    """A file with one channel `desk`: its url, then `lines` (the first on line 4)."""
+    return "\n".join(
+        ["channels:", "  desk:", f"    url: {url}", *(f"    {line}" for line in lines)]
+    )
+
+
+# The delivery policy's keys (docs/design.md §6): each YAML has exactly one problem.
+DELIVERY_PROBLEMS = {
+    "timezone not IANA": (
+        "timezone: Paris\n",
+        "1: timezone: expected an IANA timezone name such as Europe/Paris, got 'Paris'",
     ),
-    "quiet_hours": (
-        'channels:\n  desk:\n    url: json://x\n    quiet_hours: "22:00-07:00"\n',
-        "4: channels.desk.quiet_hours",
+    "timezone a folder": (
+        "timezone: Europe\n",
+        "1: timezone: expected an IANA timezone name such as Europe/Paris, got 'Europe'",
+    ),
+    "timezone a path": (
+        "timezone: ../../etc/passwd\n",
+        "1: timezone: expected an IANA timezone name such as Europe/Paris, got '../../etc/passwd'",
+    ),
+    "timezone empty": (
+        "timezone: ''\n",
+        "1: timezone: expected an IANA timezone name such as Europe/Paris, got ''",
+    ),
+    "digest not a mapping": (
+        channel("digest: 30m"),
+        "4: channels.desk.digest: expected a mapping such as {every: 1h} or "
+        '{at: ["08:00", "17:30"]}, got \'30m\'',
+    ),
+    "digest with both": (
+        channel('digest: {every: 1h, at: ["08:00"]}'),
+        "4: channels.desk.digest: expected exactly one of 'every' or 'at'",
+    ),
+    "digest with neither": (
+        channel("digest: {}"),
+        "4: channels.desk.digest: expected exactly one of 'every' or 'at'",
+    ),
+    "digest unknown key": (
+        channel("digest:", "  evry: 1h"),
+        "5: channels.desk.digest.evry: unknown key; expected one of: every, at "
+        "(did you mean 'every'?)",
+    ),
+    "digest every too short": (
+        channel("digest: {every: 30s}"),
+        "4: channels.desk.digest.every: expected a duration from 1m to 1d, got '30s'",
+    ),
+    "digest every too long": (
+        channel("digest: {every: 2d}"),
+        "4: channels.desk.digest.every: expected a duration from 1m to 1d, got '2d'",
+    ),
+    "digest every not a duration": (
+        channel("digest: {every: hourly}"),
+        "4: channels.desk.digest.every: expected a duration such as 30s, 10m, 2h or 7d, "
+        "got 'hourly'",
+    ),
+    "digest at not a list": (
+        channel('digest: {at: "08:00"}'),
+        "4: channels.desk.digest.at: expected a list, got '08:00' (write [08:00] for a list "
+        "of one)",
+    ),
+    "digest at empty": (
+        channel("digest: {at: []}"),
+        "4: channels.desk.digest.at: expected a list of at least one time of day such as 08:00",
+    ),
+    "digest at hour 24": (
+        channel("digest:", "  at:", '    - "08:00"', '    - "24:00"'),
+        "7: channels.desk.digest.at[1]: expected a time of day HH:MM (24-hour) such as 08:00 "
+        "or 17:30, got '24:00'",
+    ),
+    "digest at without minutes": (
+        channel("digest: {at: [8h]}"),
+        "4: channels.desk.digest.at[0]: expected a time of day HH:MM (24-hour) such as 08:00 "
+        "or 17:30, got '8h'",
+    ),
+    "digest at minute 60": (
+        channel('digest: {at: ["07:60"]}'),
+        "4: channels.desk.digest.at[0]: expected a time of day HH:MM (24-hour) such as 08:00 "
+        "or 17:30, got '07:60'",
+    ),
+    "quiet hours not a mapping": (
+        channel('quiet_hours: "22:00-07:00"'),
+        '4: channels.desk.quiet_hours: expected a mapping such as {from: "22:00", '
+        "to: \"07:00\"}, got '22:00-07:00'",
+    ),
+    "quiet hours from equals to": (
+        channel('quiet_hours: {from: "22:00", to: "22:00"}'),
+        "4: channels.desk.quiet_hours: expected 'from' and 'to' to differ, got 22:00 for both",
+    ),
+    "quiet hours without to": (
+        channel('quiet_hours: {from: "22:00"}'),
+        "4: channels.desk.quiet_hours: missing required key 'to'",
+    ),
+    "quiet hours bad time": (
+        channel("quiet_hours:", '  from: "22:00"', "  to: 7h"),
+        "6: channels.desk.quiet_hours.to: expected a time of day HH:MM (24-hour) such as "
+        "08:00 or 17:30, got '7h'",
+    ),
+    "quiet hours empty from": (
+        channel("quiet_hours:", "  from:", '  to: "07:00"'),
+        "5: channels.desk.quiet_hours.from: expected a time of day HH:MM (24-hour) such as "
+        "08:00 or 17:30, got an empty value",
+    ),
+    "quiet hours unknown key": (
+        channel("quiet_hours:", '  from: "22:00"', '  to: "07:00"', '  until: "08:00"'),
+        "7: channels.desk.quiet_hours.until: unknown key; expected one of: from, to",
+    ),
+    "rate limit zero": (
+        channel("rate_limit: 0/min"),
+        "4: channels.desk.rate_limit: expected at least 1 message per period, got '0/min'",
+    ),
+    "rate limit per day": (
+        channel("rate_limit: 20/day"),
+        "4: channels.desk.rate_limit: expected a rate such as 20/min (a number of messages "
+        "per s, min or h), got '20/day'",
+    ),
+    "rate limit in words": (
+        channel("rate_limit: 20 per minute"),
+        "4: channels.desk.rate_limit: expected a rate such as 20/min (a number of messages "
+        "per s, min or h), got '20 per minute'",
+    ),
+    "rate limit a bare number": (
+        channel("rate_limit: 20"),
+        "4: channels.desk.rate_limit: expected a rate such as 20/min (a number of messages "
+        "per s, min or h), got '20'",
+    ),
+    "rate limit a mapping": (
+        channel("rate_limit: {count: 20, period: 1m}"),
+        "4: channels.desk.rate_limit: expected a rate such as 20/min (a number of messages "
+        "per s, min or h), got a mapping",
+    ),
+    "urgent not a boolean": (
+        "watchlists:\n  - name: otan\n    terms: [OTAN]\n    urgent: very\n",
+        "4: watchlists[0].urgent: expected true or false, got 'very'",
     ),
 }
 
 
-@pytest.mark.parametrize(("text", "where"), UNSUPPORTED.values(), ids=UNSUPPORTED.keys())
-def test_unsupported_design_keys_are_unknown_keys(tmp_path: Path, text: str, where: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "expected"), DELIVERY_PROBLEMS.values(), ids=DELIVERY_PROBLEMS.keys()
+)
+def test_delivery_policy_problems_name_file_line_and_key_path(
+    tmp_path: Path, text: str, expected: str
+) -> None:
     path = write(tmp_path, "monitor.yaml", text)
-    key = where.rpartition(".")[2]
-    found = [line for line in errors_of(path) if line.startswith(f"{path}:{where}: unknown key;")]
-    assert len(found) == 1
-    assert f"({key!r} is not supported by this version)" in found[0]
+    assert errors_of(path) == (f"{path}:{expected}",)
+
+
+def test_a_delivery_policy_loads(tmp_path: Path) -> None:
+    text = """
+    timezone: Europe/Paris
+    channels:
+      desk:
+        url: json://127.0.0.1:9/
+        digest: {every: 90m}
+        quiet_hours: {from: "22:00", to: "07:00"}
+        rate_limit: 20/min
+      redaction:
+        url: json://127.0.0.1:9/
+        digest:
+          at: ["17:30", "8:00", "08:00", "00:00"]
+        rate_limit: 3 / Hour
+      plain:
+        url: json://127.0.0.1:9/
+    watchlists:
+      - name: otan
+        urgent: yes
+        terms: [OTAN]
+      - name: sport
+        terms: [football]
+    """
+    config = load_config(write(tmp_path, "monitor.yaml", text), {}).config
+    assert config.timezone == "Europe/Paris"
+    assert config.zone() == ZoneInfo("Europe/Paris")
+    desk, redaction, plain = (config.channels[name] for name in ("desk", "redaction", "plain"))
+    assert desk.digest is not None and desk.digest.every == timedelta(minutes=90)
+    assert desk.digest.at is None
+    assert desk.quiet_hours is not None
+    assert (desk.quiet_hours.start, desk.quiet_hours.end) == (time(22), time(7))
+    assert desk.rate_limit == Rate(count=20, period=timedelta(minutes=1))
+    # Sorted, each once.
+    assert redaction.digest is not None
+    assert redaction.digest.at == (time(0), time(8), time(17, 30))
+    assert redaction.rate_limit == Rate(count=3, period=timedelta(hours=1))
+    assert (plain.digest, plain.quiet_hours, plain.rate_limit) == (None, None, None)
+    assert [watchlist.urgent for watchlist in config.watchlists] == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("written", "count", "period"),
+    [
+        ("1/s", 1, timedelta(seconds=1)),
+        ("1/second", 1, timedelta(seconds=1)),
+        ("20/min", 20, timedelta(minutes=1)),
+        ("20/minute", 20, timedelta(minutes=1)),
+        ("100/h", 100, timedelta(hours=1)),
+        ("100/hour", 100, timedelta(hours=1)),
+        ("5 / MIN", 5, timedelta(minutes=1)),
+    ],
+)
+def test_rate_limit_forms(tmp_path: Path, written: str, count: int, period: timedelta) -> None:
+    path = write(tmp_path, "monitor.yaml", channel(f"rate_limit: {written}"))
+    assert load_config(path, {}).config.channels["desk"].rate_limit == Rate(
+        count=count, period=period
+    )
+
+
+def test_without_timezone_the_machine_zone_is_used(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "monitor.yaml", "feeds: []\n"), {}).config
+    assert config.timezone is None
+    assert str(config.zone()) == (tzlocal.get_localzone_name() or "UTC")
 
 
 def test_every_problem_is_reported_in_line_order(tmp_path: Path) -> None:
@@ -227,8 +421,9 @@ def test_every_problem_is_reported_in_line_order(tmp_path: Path) -> None:
         f"{path}:4: feeds[1]: missing required key 'url'",
         f"{path}:5: feeds[2].url: expected a port from 1 to 65535 in the URL, got "
         "'http://example.org:99999/rss'",
-        f"{path}:6: colour: unknown key; expected one of: database, state_dir, max_age, poll_tick, "
-        "feeds, channels, fetch, delivery, dedup, ops, watchlists, include, watchlists_dir",
+        f"{path}:6: colour: unknown key; expected one of: database, timezone, state_dir, "
+        "max_age, poll_tick, feeds, channels, fetch, delivery, dedup, ops, watchlists, include, "
+        "watchlists_dir",
     )
 
 
@@ -458,7 +653,7 @@ def test_errors_inside_included_files_name_that_file_and_line(tmp_path: Path) ->
     )
     assert errors_of(path) == (
         f"{otan}:4: watchlists[1].term: unknown key; expected one of: name, notify, terms, "
-        "query, exclude, fields (did you mean 'terms'?)",
+        "query, exclude, fields, urgent (did you mean 'terms'?)",
         f"{sport}:4: watchlists[0].fields: expected a list of title, summary, content; "
         "got ['body']",
     )
@@ -635,3 +830,70 @@ def test_a_summary_without_the_commands_checks_shows_urls_by_their_scheme_only(
     assert "  feed https://…: every 10m" in summary
     assert "  channel mail: mailtos://…" in summary
     assert "hunter2" not in "\n".join(summary)
+
+
+POLICY_EXAMPLE = """
+timezone: Europe/Paris
+channels:
+  desk:
+    url_file: slack_url
+    digest: {every: 1h}
+    quiet_hours: {from: "22:00", to: "07:00"}
+    rate_limit: 20/min
+  groups:
+    url: tgram://123456789:abcdefSECRETxyz/-100123456/987654
+    digest: {at: ["17:30", "08:00"]}
+  chat:
+    url: tgram://123456789:abcdefSECRETxyz/987654
+    quiet_hours: {from: "23:30", to: "06:00"}
+  mail:
+    url: mailtos://veille:hunter2-secret@smtp.example.org?to=veille@example.org
+watchlists:
+  - name: otan
+    urgent: true
+    terms: [OTAN]
+  - name: sport
+    notify: [mail]
+    terms: [football]
+"""
+
+
+def test_check_config_shows_each_channel_policy_and_the_timezone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "slack_url", "https://hooks.slack.com/services/T1234/B5678/abcdefSECRETxyz\n")
+    path = write(tmp_path, "monitor.yaml", POLICY_EXAMPLE)
+    assert main(["--config", str(path), "check-config"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "Timezone: Europe/Paris" in lines
+    policies = {
+        line.split(":")[0].strip(): line.partition(" — ")[2]
+        for line in lines
+        if line.startswith("  channel ")
+    }
+    assert policies == {
+        # Set, not defaulted: the Slack default (1/s) gives way.
+        "channel desk": "digest every 1h, quiet 22:00–07:00 Europe/Paris, at most 20/min",
+        # A Telegram group among the chats: the group limit.
+        "channel groups": "digest at 08:00 and 17:30 Europe/Paris, at most 20/min",
+        "channel chat": "each alert at once, quiet 23:30–06:00 Europe/Paris, at most 1/s",
+        "channel mail": "each alert at once",
+    }
+    urgent = (
+        "  watchlist otan: 1 term -> chat, desk, groups, mail (urgent: no quiet hours, no digest)"
+    )
+    assert urgent in lines
+    assert "  watchlist sport: 1 term -> mail" in lines
+    assert "SECRET" not in "\n".join(lines) and "hunter2" not in "\n".join(lines)
+
+
+def test_the_summary_names_the_machine_zone_when_none_is_set(tmp_path: Path) -> None:
+    loaded = load_config(write(tmp_path, "monitor.yaml", "feeds: []\n"), {})
+    zone = tzlocal.get_localzone_name() or "UTC"
+    assert f"Timezone: {zone} (the machine's)" in summarize(loaded)
+
+
+def test_a_summary_without_a_policy_describer_shows_no_policy(tmp_path: Path) -> None:
+    loaded = load_config(write(tmp_path, "monitor.yaml", channel("digest: {every: 1h}")), {})
+    (line,) = [line for line in summarize(loaded) if line.startswith("  channel desk: ")]
+    assert "—" not in line and "digest" not in line

@@ -17,10 +17,6 @@ from pydantic_core import ErrorDetails
 
 from monitor.config.schema import KeyPath, TermSpec
 
-# Keys the design names (docs/design.md §6) that this version does not implement yet: say so,
-# rather than leave the user wondering about a typo.
-_NOT_SUPPORTED = frozenset({"digest", "quiet_hours"})
-
 
 def describe_error(
     detail: ErrorDetails, root: type[BaseModel], extra_root_keys: Sequence[str] = ()
@@ -33,7 +29,7 @@ def describe_error(
         return path[:-1], f"missing required key {path[-1]!r}"
     if kind == "extra_forbidden":
         model = _model_at(root, path[:-1])
-        allowed = list(model.model_fields) if model is not None else []
+        allowed = _yaml_keys(model) if model is not None else []
         if not path[:-1]:
             allowed += extra_root_keys
         return path, _unknown_key(str(path[-1]), allowed)
@@ -71,8 +67,6 @@ def _unknown_key(key: str, allowed: Sequence[str]) -> str:
     if not allowed:
         return "unknown key"
     message = f"unknown key; expected one of: {', '.join(allowed)}"
-    if key in _NOT_SUPPORTED:
-        return f"{message} ({key!r} is not supported by this version)"
     close = difflib.get_close_matches(key, allowed, n=1)
     return f"{message} (did you mean {close[0]!r}?)" if close else message
 
@@ -94,13 +88,19 @@ def _show(value: object) -> str:
     return repr(value)
 
 
+def _yaml_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a model reads, as written in YAML (a field named `start` may read `from`)."""
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
 def _model_at(root: type[BaseModel], path: KeyPath) -> type[BaseModel] | None:
     """The model that validates the mapping at `path`, found by walking the field types."""
     current: Any = root
     for step in path:
         current = _unwrap(current)
         if _is_model(current):
-            field = current.model_fields.get(step) if isinstance(step, str) else None
+            fields = {field.alias or name: field for name, field in current.model_fields.items()}
+            field = fields.get(step) if isinstance(step, str) else None
             current = field.annotation if field is not None else None
         else:
             current = _element_type(current)

@@ -7,16 +7,19 @@ validate it. Validation messages say what was expected, and the loader adds file
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, time, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import tzlocal
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -57,6 +60,138 @@ class _Strict(BaseModel):
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
+# -- delivery policy values (docs/design.md §6) ---------------------------------------------
+
+
+def _given(value: Any) -> str:
+    """A value as the reader of monitor.yaml wrote it: `'8h'`, a list, a mapping."""
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)  # None: the loader's messages say "an empty value"
+
+
+_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_clock_time(value: Any) -> time:
+    """`08:00`, `17:30` -> a wall time of day (24-hour clock, minutes)."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        found = _CLOCK.match(value)
+        if found and int(found.group(1)) < 24 and int(found.group(2)) < 60:
+            return time(int(found.group(1)), int(found.group(2)))
+    raise ValueError(
+        f"expected a time of day HH:MM (24-hour) such as 08:00 or 17:30, got {_given(value)}"
+    )
+
+
+ClockTime = Annotated[time, PlainValidator(parse_clock_time)]
+
+
+def _digest_interval(value: Any) -> timedelta:
+    # Under a minute a digest is no digest; over a day its times would not repeat daily, and
+    # they are aligned on local midnight.
+    interval = parse_duration(value)
+    if not timedelta(minutes=1) <= interval <= timedelta(days=1):
+        raise ValueError(f"expected a duration from 1m to 1d, got {_given(value)}")
+    return interval
+
+
+DigestInterval = Annotated[timedelta, PlainValidator(_digest_interval)]
+
+
+class Rate(_Strict):
+    """At most `count` messages in any `period`."""
+
+    count: int
+    period: timedelta
+
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*([a-z]+)\s*$", re.IGNORECASE)
+_RATE_PERIODS = {
+    "s": timedelta(seconds=1),
+    "second": timedelta(seconds=1),
+    "min": timedelta(minutes=1),
+    "minute": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "hour": timedelta(hours=1),
+}
+
+
+def parse_rate(value: Any) -> Rate:
+    """`20/min`, `1/s`, `100/hour` -> Rate."""
+    if isinstance(value, Rate):
+        return value
+    if isinstance(value, str):
+        found = _RATE.match(value)
+        period = _RATE_PERIODS.get(found.group(2).lower()) if found else None
+        if found and period is not None:
+            if int(found.group(1)) < 1:
+                raise ValueError(f"expected at least 1 message per period, got {value!r}")
+            return Rate(count=int(found.group(1)), period=period)
+    raise ValueError(
+        "expected a rate such as 20/min (a number of messages per s, min or h), "
+        f"got {_given(value)}"
+    )
+
+
+# Written as text only (`20/min`): a mapping of count and period is refused, not read.
+RateValue = Annotated[Rate, BeforeValidator(parse_rate)]
+
+
+def _mapping_like(example: str) -> Any:
+    """A before-validator saying what a mapping key should look like, rather than pydantic's
+    generic "expected a mapping"."""
+
+    def check(value: Any) -> Any:
+        if value is None or isinstance(value, dict | BaseModel):
+            return value
+        raise ValueError(f"expected a mapping such as {example}, got {_given(value)}")
+
+    return BeforeValidator(check)
+
+
+class DigestSpec(_Strict):
+    """A channel's alerts go out as one message every `every` (times aligned on local
+    midnight: every 30m is :00 and :30) or at the local wall times `at`."""
+
+    every: DigestInterval | None = None
+    at: tuple[ClockTime, ...] | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _sorted_times(cls, value: tuple[time, ...] | None) -> tuple[time, ...] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("expected a list of at least one time of day such as 08:00")
+        return tuple(sorted(set(value)))
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DigestSpec:
+        if (self.every is None) == (self.at is None):
+            raise ValueError("expected exactly one of 'every' or 'at'")
+        return self
+
+
+class QuietHoursSpec(_Strict):
+    """Local wall times between which alerts are held (`from` included, `to` excluded); the
+    period may cross midnight (22:00 to 07:00)."""
+
+    # `from` is a Python keyword: the fields take the YAML names as aliases.
+    start: ClockTime = Field(alias="from")
+    end: ClockTime = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHoursSpec:
+        if self.start == self.end:
+            shown = self.start.strftime("%H:%M")
+            raise ValueError(f"expected 'from' and 'to' to differ, got {shown} for both")
+        return self
+
 
 class FeedSpec(_Strict):
     url: NonEmpty
@@ -93,6 +228,15 @@ class ChannelSpec(_Strict):
 
     url: str | None = None
     url_file: str | None = None
+    # Absent: each alert at once.
+    digest: Annotated[
+        DigestSpec | None, _mapping_like('{every: 1h} or {at: ["08:00", "17:30"]}')
+    ] = None
+    quiet_hours: Annotated[QuietHoursSpec | None, _mapping_like('{from: "22:00", to: "07:00"}')] = (
+        None
+    )
+    # Absent: the default of the channel's kind (notify.policy).
+    rate_limit: RateValue | None = None
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> ChannelSpec:
@@ -126,6 +270,8 @@ class WatchlistSpec(_Strict):
     query: str | None = None
     exclude: tuple[Term, ...] = ()
     fields: tuple[str, ...] = FIELDS
+    # Its alerts bypass the channels' quiet hours and digests.
+    urgent: bool = False
 
     @field_validator("query", mode="before")
     @classmethod
@@ -197,8 +343,26 @@ class DedupSpec(_Strict):
     containment: float = Field(default=0.7, gt=0, le=1)
 
 
+def machine_zone() -> tzinfo:
+    """The machine's IANA time zone, else UTC."""
+    try:
+        return ZoneInfo(_machine_zone_name() or "UTC")
+    except (LookupError, ValueError, OSError):  # a name the time zone database lacks
+        return UTC
+
+
+def _machine_zone_name() -> str | None:
+    try:
+        return tzlocal.get_localzone_name()
+    except (LookupError, ValueError, OSError):  # unreadable or conflicting settings
+        return None
+
+
 class Config(_Strict):
     database: str | None = None  # default: sqlite in the state directory
+    # An IANA name; the wall times of quiet hours and digests, and the times in messages, are
+    # read in it. Default: the machine's.
+    timezone: str | None = None
     state_dir: str | None = None
     max_age: Duration = timedelta(days=2)
     poll_tick: Duration = timedelta(seconds=15)
@@ -209,6 +373,23 @@ class Config(_Strict):
     dedup: DedupSpec = DedupSpec()
     ops: OpsSpec = OpsSpec()
     watchlists: tuple[WatchlistSpec, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as Europe
+            raise ValueError(
+                f"expected an IANA timezone name such as Europe/Paris, got {value!r}"
+            ) from None
+        return value
+
+    def zone(self) -> tzinfo:
+        """The zone of `timezone`, else the machine's."""
+        return ZoneInfo(self.timezone) if self.timezone else machine_zone()
 
     def channels_for(self, watchlist: WatchlistSpec) -> tuple[str, ...]:
         """A watchlist's channels: its `notify`, else every channel but the operations ones."""

@@ -6,20 +6,29 @@ without their passwords.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import timedelta, tzinfo
 
 from monitor.config.load import LoadedConfig
-from monitor.config.schema import Config
+from monitor.config.schema import ChannelSpec, Config
 
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
-def summarize(loaded: LoadedConfig) -> list[str]:
+# A channel's delivery policy in one phrase; the policy, with its defaults per kind of
+# channel, belongs to `notify` (monitor.notify.policy.describe_channel_policy).
+DescribePolicy = Callable[[ChannelSpec, tzinfo], str]
+
+
+def summarize(loaded: LoadedConfig, describe_policy: DescribePolicy | None = None) -> list[str]:
+    """The summary's lines; with `describe_policy`, each channel's line ends with its policy."""
     config, checks = loaded.config, loaded.checks
     lines = [f"Configuration: {loaded.path}"]
     lines += [f"  includes {file}" for file in loaded.source_files[1:]]
     database = private_database_url(config.database) if config.database else None
     lines.append(f"Database: {database or 'default (monitor.db in the state directory)'}")
+    zone = config.zone()
+    lines.append(f"Timezone: {zone}" + ("" if config.timezone else " (the machine's)"))
     lines.append(
         f"{_count(len(config.feeds), 'feed')}, {_count(len(config.channels), 'channel')}, "
         f"{_count(len(config.watchlists), 'watchlist')}"
@@ -31,12 +40,14 @@ def summarize(loaded: LoadedConfig) -> list[str]:
         source = f" (from {channel.url_file})" if channel.url_file else ""
         # The query holds Apprise's generic defaults (retry, overflow, ...): noise in a summary.
         shown = checks.private_apprise_url(channel.url or "").split("?", 1)[0]
-        lines.append(f"  channel {name}: {shown}{source}")
+        policy = f" — {describe_policy(channel, zone)}" if describe_policy else ""
+        lines.append(f"  channel {name}: {shown}{source}{policy}")
     for watchlist in config.watchlists:
         targets = ", ".join(config.channels_for(watchlist)) or "no channel"
         searches = [_count(len(watchlist.terms), "term")] if watchlist.terms else []
         searches += ["a query"] if watchlist.query else []
-        lines.append(f"  watchlist {watchlist.name}: {' and '.join(searches)} -> {targets}")
+        urgent = " (urgent: no quiet hours, no digest)" if watchlist.urgent else ""
+        lines.append(f"  watchlist {watchlist.name}: {' and '.join(searches)} -> {targets}{urgent}")
     lines += [f"warning: {warning}" for warning in warnings(config)]
     return lines
 
