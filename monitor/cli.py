@@ -263,7 +263,7 @@ def _alerts(runtime: Runtime, message_id: int, *, as_json: bool) -> int:
         for alert in carried:
             print(json.dumps(alert_json(alert), ensure_ascii=False))
     else:
-        for line in alerts_table(carried, runtime.config.zone):
+        for line in alerts_table(carried, runtime.config.zone()):
             print(line)
     return EXIT_OK
 

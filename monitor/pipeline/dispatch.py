@@ -26,10 +26,11 @@ from monitor.model import (
     SendOutcome,
     Snippet,
 )
+from monitor.notify.policy import policy_for
 from monitor.notify.render import Rendered, channel_kind, render
 from monitor.pipeline.delivery.build import build_message
 from monitor.pipeline.delivery.group import group_by_story
-from monitor.pipeline.delivery.plan import DeliveryPlan, HoldPolicy, Send, plan_deliveries
+from monitor.pipeline.delivery.plan import DeliveryPlan, Send, plan_deliveries
 from monitor.pipeline.delivery.verdict import Verdict, classify
 from monitor.pipeline.ops import OPS_WATCHLIST, alert_operations, channel_refused_payload
 from monitor.store import (
@@ -131,7 +132,8 @@ class Dispatcher:
         self._sender = sender
         self._clock = clock
         self._broken = broken or BrokenChannels()
-        self._urgent = {w.name for w in config.watchlists if getattr(w, "urgent", False)}
+        self._urgent = {watchlist.name for watchlist in config.watchlists if watchlist.urgent}
+        self._zone = config.zone()
 
     def dispatch_due(self, should_stop: Callable[[], bool] = lambda: False) -> DispatchReport:
         """Send everything that is due now, a channel at a time, until nothing is left or
@@ -190,7 +192,7 @@ class Dispatcher:
     def _plan(
         self, channel: str, spec: ChannelSpec, jobs: Sequence[DeliveryJob], now: datetime
     ) -> DeliveryPlan:
-        policy = _policy(spec, self._zone)
+        policy = policy_for(spec, self._zone)
         recent: list[datetime] = []
         if policy.rate_limit is not None:
             with self._engine.connect() as connection:
@@ -202,10 +204,6 @@ class Dispatcher:
             recent_sends=recent,
             is_urgent=self._urgent.__contains__,
         )
-
-    @property
-    def _zone(self) -> tzinfo:
-        return UTC
 
     def _send(self, channel: str, url: str, send: Send, counts: _Counts) -> None:
         jobs = send.jobs
@@ -290,22 +288,6 @@ class Dispatcher:
                 )
                 alert_operations(connection, self._config, payload, now)
             return recorded
-
-
-class _NoPolicy:
-    """Interim: every alert at once, no rate limit (the channel policies come next)."""
-
-    rate_limit = None
-
-    def hold_until(self, now: datetime, *, urgent: bool) -> datetime | None:
-        return None
-
-    def in_quiet_hours(self, now: datetime) -> bool:
-        return False
-
-
-def _policy(spec: ChannelSpec, zone: tzinfo) -> HoldPolicy:
-    return _NoPolicy()
 
 
 def _render(message: Message | AlertMessage, kind: str, zone: tzinfo) -> Rendered:
