@@ -6,8 +6,7 @@ one loopback HTTPS server (pytest-httpserver) whose certificate, for those names
 test CA (trustme) that `REQUESTS_CA_BUNDLE` makes the one `requests` trusts. Nothing in the
 URLs changes and certificates are verified as in production; no request leaves the machine.
 
-    pytest_plugins = ("tests.https_loopback",)
-
+    # The fixture is registered for every test (tests/conftest.py: pytest_plugins).
     def test_x(https_loopback: HttpsLoopback) -> None:
         https_loopback.answer("hooks.slack.com", "/services/T1/B1/abc", text="ok")
         https_loopback.answer_once("api.telegram.org", "/bot1:x/sendMessage", status=429,
