@@ -14,6 +14,9 @@ from monitor.store.database import open_engine, upgrade
 from tests.feed_server import FeedServer, running_feed_server
 from tests.smtp_server import SmtpServer, running_smtp_server
 
+# The `https_loopback` fixture: Slack and Telegram answered on loopback (tests/https_loopback.py).
+pytest_plugins = ("tests.https_loopback",)
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 POSTGRES_URL = os.environ.get(
     "MONITOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -99,8 +99,8 @@ def test_an_unreachable_smtp_server_is_a_failed_outcome(sender: AppriseSender) -
     outcome = sender.send(url, render(hostile_message(), "email"))
     assert not outcome.ok
     assert outcome.error is not None
-    assert "Connection refused" in outcome.error
-    assert outcome.retry_after is None
+    assert outcome.error == "could not connect to 127.0.0.1 (connection refused)"
+    assert outcome.retryable and outcome.retry_after is None
 
 
 @pytest.mark.parametrize(
@@ -202,7 +202,7 @@ def test_apprise_debug_output_stays_out_of_the_application_log(sender: AppriseSe
         root.removeHandler(collect)
         root.setLevel(root_level)
     assert outcome.error is not None
-    assert "Connection refused" in outcome.error  # read from an Apprise DEBUG record
+    assert "connection refused" in outcome.error  # read from an Apprise DEBUG record
     apprise_records = [record for record in collect.records if record.name == "apprise"]
     assert apprise_records, "Apprise's own warning still reaches the application log"
     assert all(record.levelno >= logging.WARNING for record in apprise_records)
@@ -234,21 +234,6 @@ def test_slack_receives_our_mrkdwn_verbatim_in_a_block(
     assert "&lt;script&gt;" in rendered.body
 
 
-def test_slack_errors_do_not_show_the_webhook_token(
-    sender: AppriseSender, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    token = "TIiajkdnlazkcOXrIdevi7FQ"
-    monkeypatch.setattr(NotifySlack, "webhook_url", httpserver.url_for("/services"))
-    httpserver.expect_request(f"/services/T1JJ3T3L2/A1BRTD4JD/{token}").respond_with_data(
-        f"invalid_token {token}", status=403
-    )
-    outcome = sender.send(f"slack://T1JJ3T3L2/A1BRTD4JD/{token}/", Rendered("", "x", "markdown"))
-    assert not outcome.ok
-    assert outcome.error is not None
-    assert "403" in outcome.error
-    assert token not in outcome.error
-
-
 def test_telegram_receives_html_with_feed_text_escaped(
     sender: AppriseSender, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -271,76 +256,3 @@ def test_telegram_receives_html_with_feed_text_escaped(
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in text
     assert "<script>" not in text
     assert "l’<b>OTAN</b> &amp; &lt;b&gt;Kyiv&lt;/b&gt;" in text
-
-
-@pytest.mark.parametrize(
-    ("status", "permanent"),
-    [
-        (400, True),
-        (401, True),
-        (403, True),
-        (404, True),
-        (408, False),
-        (429, False),
-        (500, False),
-        (503, False),
-    ],
-)
-def test_a_slack_refusal_is_permanent_when_a_retry_would_get_the_same_answer(
-    sender: AppriseSender,
-    httpserver: HTTPServer,
-    monkeypatch: pytest.MonkeyPatch,
-    status: int,
-    permanent: bool,
-) -> None:
-    monkeypatch.setattr(NotifySlack, "webhook_url", httpserver.url_for("/services"))
-    httpserver.expect_request(
-        "/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
-    ).respond_with_data("no", status=status)
-    outcome = sender.send(
-        "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/", Rendered("", "x", "markdown")
-    )
-    assert not outcome.ok
-    assert outcome.permanent is permanent
-    assert outcome.retryable is not permanent
-
-
-def test_an_unknown_telegram_chat_is_a_permanent_failure(
-    sender: AppriseSender, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(NotifyTelegram, "notify_url", httpserver.url_for("/bot"))
-    httpserver.expect_request("/bot123456789:abcdefg_hijklmnop/sendMessage").respond_with_json(
-        {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}, status=400
-    )
-    outcome = sender.send(
-        "tgram://123456789:abcdefg_hijklmnop/12315544/", Rendered("t", "b", "html")
-    )
-    assert not outcome.ok and outcome.permanent
-    assert outcome.error is not None and "chat not found" in outcome.error
-
-
-@pytest.mark.filterwarnings("ignore:Session.login_data is deprecated:DeprecationWarning")
-def test_smtp_credentials_refused_are_permanent_other_refusals_are_worth_a_retry(
-    sender: AppriseSender,
-) -> None:
-    with running_smtp_server(credentials=("veille", PASSWORD)) as smtp:
-        refused = sender.send(
-            smtp.mailto_url(credentials="veille:wrong-password"), Rendered("t", "b", "text")
-        )
-        smtp.refuse_at = "DATA"
-        busy = sender.send(
-            smtp.mailto_url(credentials=f"veille:{PASSWORD}"), Rendered("t", "b", "text")
-        )
-    assert not refused.ok and refused.permanent, refused.error
-    assert not busy.ok and busy.retryable, busy.error
-    assert smtp.messages == []
-
-
-def test_an_unreachable_server_is_worth_a_retry_an_invalid_url_is_not(
-    sender: AppriseSender,
-) -> None:
-    url = f"mailto://127.0.0.1:{unused_port()}?from=monitor@example.org&to=veille@example.org"
-    assert sender.send(url, Rendered("t", "b", "text")).retryable
-    invalid = sender.send("nosuchservice://host", Rendered("t", "b", "text"))
-    assert not invalid.ok and invalid.permanent and not invalid.retryable
-    assert not sender.send("console://", Rendered("t", "b", "text")).retryable  # it went out

@@ -21,26 +21,27 @@ What Apprise (2.x) does that matters here:
   which is really seconds between requests: 5.5 s for email, 1.2 s for Slack, none for
   Telegram). One second for every service keeps us within Slack's and Telegram's limits
   (about one message a second per chat) without holding a burst of emails for minutes.
-- Retry-After: Apprise does not expose it, so `retry_after` stays None.
-- Status codes: Apprise's HTTP plugins log the service's answer as `error=<code>` and email
-  logs smtplib's exception, `(535, b'...')`. They tell a permanent failure (credentials
-  refused, an unknown chat: a retry would fail the same way) from a transient one.
+- Status codes and Retry-After: Apprise reports a failed send only as `False` and a log line.
+  The HTTP exchanges its plugins make through `requests` are observed for the duration of the
+  send (`responses.observe_http`): the status, the Retry-After header, the service's error
+  code or description. SMTP failures are read from Apprise's log (smtplib's exception text).
+  `classify` turns either into a permanent or transient failure with one readable line.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
-from collections.abc import Sequence
 from urllib.parse import unquote
 
 import apprise
 from apprise.plugins.slack import NotifySlack
 
 from monitor.model import SendOutcome
-from monitor.notify.apprise_log import capture_apprise_log, failure_reason, record_text
+from monitor.notify.apprise_log import capture_apprise_log, failure_reason
+from monitor.notify.classify import Failure, failure_of_exchanges, failure_of_log
 from monitor.notify.render import Rendered, channel_kind
+from monitor.notify.responses import observe_http
 
 _READ_TIMEOUT_SECONDS = 15.0
 _SECONDS_BETWEEN_SENDS = 1.0
@@ -50,16 +51,6 @@ _MAX_ERROR_CHARS = 300
 _URL_SEPARATORS = re.compile(r"[/:@?&=#,;+\s]+")
 # Shorter parts are not scrubbed: replacing every "ab" in a message would make it unreadable.
 _MIN_SECRET_CHARS = 3
-
-# The HTTP status an Apprise plugin logs for a refused request, and the SMTP reply smtplib's
-# exceptions start with.
-_HTTP_STATUS = re.compile(r"\berror=(\d{3})\b")
-_SMTP_REPLY = re.compile(r"\bException: \((\d{3}),")
-# 4xx answers are the request's own fault, so a retry gets the same answer (RFC 9110 §15.5),
-# except a request timeout and "too many requests", which ask to come back later.
-_HTTP_RETRY_LATER = {408, 429}
-# SMTP: authentication required, mechanism too weak, credentials invalid (RFC 4954 §6).
-_SMTP_AUTH_REFUSED = {530, 534, 535}
 
 
 class AppriseSender:
@@ -91,16 +82,22 @@ class AppriseSender:
                 ok=False, error=f"invalid Apprise URL {self.privacy_url(url)}", permanent=True
             )
         declared = None if channel_kind(url) == "slack" else rendered.body_format
-        with capture_apprise_log() as records:
+        with capture_apprise_log() as records, observe_http() as exchanges:
             delivered = client.notify(
                 body=rendered.body, title=rendered.title, body_format=declared
             )
         if delivered:
             return SendOutcome(ok=True)
+        failure = (
+            failure_of_exchanges(exchanges)
+            or failure_of_log(records, _server_host(client[0]))
+            or Failure(failure_reason(records), permanent=False)
+        )
         return SendOutcome(
             ok=False,
-            error=_scrubbed(failure_reason(records), url, self.privacy_url(url)),
-            permanent=permanent_failure(records),
+            error=_scrubbed(failure.reason, url, self.privacy_url(url)),
+            retry_after=failure.retry_after,
+            permanent=failure.permanent,
         )
 
     def _client(self, url: str) -> apprise.Apprise | None:
@@ -115,20 +112,6 @@ class AppriseSender:
                 client.add(service)
                 self._by_url[url] = client
             return client
-
-
-def permanent_failure(records: Sequence[logging.LogRecord]) -> bool:
-    """Whether the failure Apprise logged is one no retry will fix: an HTTP service that
-    answered 4xx other than 408 and 429 (401/403: a token refused, 400/404: an unknown chat
-    or channel), or an SMTP server that refused the credentials. Anything else (a 5xx, a
-    connection refused, a timeout, another SMTP refusal) is worth a retry."""
-    for record in records:
-        text = record_text(record)
-        if (status := _HTTP_STATUS.search(text)) and 400 <= int(status[1]) < 500:
-            return int(status[1]) not in _HTTP_RETRY_LATER
-        if (reply := _SMTP_REPLY.search(text)) and int(reply[1]) in _SMTP_AUTH_REFUSED:
-            return True
-    return False
 
 
 def privacy_url(url: str) -> str:
@@ -168,6 +151,15 @@ def _prepare(service: apprise.NotifyBase) -> None:
         service.socket_read_timeout = max(service.socket_read_timeout, _READ_TIMEOUT_SECONDS)
     if isinstance(service, NotifySlack):
         service.use_blocks = True
+
+
+def _server_host(service: apprise.NotifyBase) -> str:
+    """The server a service talks to, to name it in a reason: the SMTP server for email."""
+    for attribute in ("smtp_host", "host"):
+        value = getattr(service, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return str(service.service_name or "the service")
 
 
 def _scheme_only(url: str) -> str:
