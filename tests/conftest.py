@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import Engine
 
 from monitor.store.database import open_engine, upgrade
@@ -79,3 +82,12 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def travel() -> Iterator[time_machine.Coordinates]:
+    """A controlled clock, stopped (it moves only when the test moves it), starting on
+    10 November 2026 at 08:30 in Paris."""
+    start = datetime(2026, 11, 10, 8, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    with time_machine.travel(start, tick=False) as traveller:
+        yield traveller

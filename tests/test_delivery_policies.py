@@ -5,28 +5,14 @@ the database (tests/stories.py); what is under test is the dispatcher, as the da
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import pytest
 import time_machine
-from sqlalchemy import func, select
 
-from monitor.cli import CONFIG_CHECKS
-from monitor.config import load_config
-from monitor.daemon.runtime import Runtime, build_runtime
-from monitor.store.tables import deliveries, messages
+from tests.delivery_harness import Daemon, paris
 from tests.smtp_server import SmtpServer
-from tests.stories import decide_story
 from tests.test_end_to_end import body_text
-
-PARIS = ZoneInfo("Europe/Paris")
-
-
-def paris(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
-    return datetime(2026, 11, day, hour, minute, second, tzinfo=PARIS)
 
 
 def write_config(directory: Path, smtp: SmtpServer, policy: str, watchlists: str = "") -> Path:
@@ -47,56 +33,6 @@ watchlists:
         encoding="utf-8",
     )
     return path
-
-
-class Daemon:
-    """The daemon's runtime on the test's configuration, restartable: a restart builds a new
-    runtime (and engine) on the same database file, as a new process would."""
-
-    def __init__(self, config: Path) -> None:
-        self._config = config
-        self.runtime = self._start()
-
-    def _start(self) -> Runtime:
-        runtime = build_runtime(load_config(self._config, checks=CONFIG_CHECKS))
-        runtime.prepare_database()
-        runtime.release_dead_claims()
-        return runtime
-
-    def restart(self) -> None:
-        self.runtime.engine.dispose()
-        self.runtime = self._start()
-
-    def decide(self, number: int, watchlists: tuple[str, ...] = ("otan",)) -> list[int]:
-        runtime = self.runtime
-        return decide_story(
-            runtime.engine, runtime.config, number, runtime.clock(), watchlists=watchlists
-        )
-
-    def dispatch(self) -> int:
-        """Runs a dispatch pass; returns how many messages it sent."""
-        return self.runtime.dispatcher().dispatch_due().messages
-
-    def statuses(self) -> dict[str, int]:
-        with self.runtime.engine.connect() as connection:
-            rows = connection.execute(
-                select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
-            ).all()
-        return {str(status): int(count) for status, count in rows}
-
-    def send_times(self) -> list[datetime]:
-        with self.runtime.engine.connect() as connection:
-            return list(
-                connection.execute(
-                    select(messages.c.created_at).order_by(messages.c.created_at)
-                ).scalars()
-            )
-
-
-@pytest.fixture
-def travel() -> Iterator[time_machine.Coordinates]:
-    with time_machine.travel(paris(10, 8, 30), tick=False) as traveller:
-        yield traveller
 
 
 def test_200_stories_in_ten_minutes_to_an_hourly_digest_are_one_message(

@@ -19,8 +19,10 @@ What Apprise (2.x) does that matters here:
   the legacy payload escapes `& < >` a second time. Email and Telegram HTML are declared.
 - Pacing: Apprise sleeps between two sends of one service object (`request_rate_per_sec`,
   which is really seconds between requests: 5.5 s for email, 1.2 s for Slack, none for
-  Telegram). One second for every service keeps us within Slack's and Telegram's limits
-  (about one message a second per chat) without holding a burst of emails for minutes.
+  Telegram). Slack and Telegram are paced by the dispatcher instead, by their rate limits
+  (monitor/notify/policy.py: 1/s, 20/min for a Telegram group), counted over every send to the
+  channel, so Apprise's sleep is off for them; one second for every other service keeps a
+  burst of emails from hammering a mail server without holding it for minutes.
 - Status codes and Retry-After: Apprise reports a failed send only as `False` and a log line.
   The HTTP exchanges its plugins make through `requests` are observed for the duration of the
   send (`responses.observe_http`): the status, the Retry-After header, the service's error
@@ -36,6 +38,7 @@ from urllib.parse import unquote
 
 import apprise
 from apprise.plugins.slack import NotifySlack
+from apprise.plugins.telegram import NotifyTelegram
 
 from monitor.model import SendOutcome
 from monitor.notify.apprise_log import capture_apprise_log, failure_reason
@@ -146,7 +149,8 @@ def _prepare(service: apprise.NotifyBase) -> None:
     """Make one try mean one try, with a read timeout that rarely cuts off an accepted send."""
     service.retry = 0
     service.optional = False
-    service.request_rate_per_sec = _SECONDS_BETWEEN_SENDS
+    paced_by_dispatcher = isinstance(service, NotifySlack | NotifyTelegram)
+    service.request_rate_per_sec = 0.0 if paced_by_dispatcher else _SECONDS_BETWEEN_SENDS
     if service.socket_read_timeout == type(service).socket_read_timeout:  # no ?rto= in the URL
         service.socket_read_timeout = max(service.socket_read_timeout, _READ_TIMEOUT_SECONDS)
     if isinstance(service, NotifySlack):

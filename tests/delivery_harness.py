@@ -1,20 +1,26 @@
-"""Stories decided straight into a real database, for delivery tests: a cluster, an item and its
-alerts with their outbox rows, written by the real store functions (`create_alert`) and the real
-payload writer, as a poll would. Delivery is what these tests look at, not polling."""
+"""For delivery tests: stories decided straight into a real database (a cluster, an item and its
+alerts with their outbox rows, written by the real store functions and the real payload writer,
+as a poll would), and the daemon's runtime on a configuration file, restartable. Delivery is
+what these tests look at, not polling; the clock is time-machine's (the `travel` fixture)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 
+from monitor.cli import CONFIG_CHECKS
+from monitor.config import load_config
 from monitor.config.schema import Config
+from monitor.daemon.runtime import Runtime, build_runtime
 from monitor.model import Hit, ItemText, PreparedItem, WatchlistMatch
 from monitor.pipeline.payload import alert_payload
 from monitor.store import create_alert
-from monitor.store.tables import clusters, feeds, items
+from monitor.store.tables import clusters, deliveries, feeds, items, messages
 
 _WORDS = [
     "budget",
@@ -114,3 +120,55 @@ def decide_story(
             assert alert_id is not None
             created.append(alert_id)
     return created
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def paris(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    """A wall time in Paris, November 2026 (winter time: UTC+1)."""
+    return datetime(2026, 11, day, hour, minute, second, tzinfo=PARIS)
+
+
+class Daemon:
+    """The daemon's runtime on the test's configuration, restartable: a restart builds a new
+    runtime (and engine) on the same database file, as a new process would."""
+
+    def __init__(self, config: Path) -> None:
+        self._config = config
+        self.runtime = self._start()
+
+    def _start(self) -> Runtime:
+        runtime = build_runtime(load_config(self._config, checks=CONFIG_CHECKS))
+        runtime.prepare_database()
+        runtime.release_dead_claims()
+        return runtime
+
+    def restart(self) -> None:
+        self.runtime.engine.dispose()
+        self.runtime = self._start()
+
+    def decide(self, number: int, watchlists: tuple[str, ...] = ("otan",)) -> list[int]:
+        runtime = self.runtime
+        return decide_story(
+            runtime.engine, runtime.config, number, runtime.clock(), watchlists=watchlists
+        )
+
+    def dispatch(self) -> int:
+        """Runs a dispatch pass; returns how many messages it sent."""
+        return self.runtime.dispatcher().dispatch_due().messages
+
+    def statuses(self) -> dict[str, int]:
+        with self.runtime.engine.connect() as connection:
+            rows = connection.execute(
+                select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+            ).all()
+        return {str(status): int(count) for status, count in rows}
+
+    def send_times(self) -> list[datetime]:
+        with self.runtime.engine.connect() as connection:
+            return list(
+                connection.execute(
+                    select(messages.c.created_at).order_by(messages.c.created_at)
+                ).scalars()
+            )
