@@ -40,6 +40,7 @@ from apprise.plugins.slack import NotifySlack
 
 from monitor.model import SendOutcome
 from monitor.notify.apprise_log import capture_apprise_log, failure_reason, record_text
+from monitor.notify.email import adopt, email_parts
 from monitor.notify.render import Rendered, channel_kind
 
 _READ_TIMEOUT_SECONDS = 15.0
@@ -91,7 +92,7 @@ class AppriseSender:
                 ok=False, error=f"invalid Apprise URL {self.privacy_url(url)}", permanent=True
             )
         declared = None if channel_kind(url) == "slack" else rendered.body_format
-        with capture_apprise_log() as records:
+        with capture_apprise_log() as records, email_parts(rendered):
             delivered = client.notify(
                 body=rendered.body, title=rendered.title, body_format=declared
             )
@@ -161,6 +162,7 @@ def _instantiate(url: str, asset: apprise.AppriseAsset) -> apprise.NotifyBase | 
 
 def _prepare(service: apprise.NotifyBase) -> None:
     """Make one try mean one try, with a read timeout that rarely cuts off an accepted send."""
+    adopt(service)  # email: our text/plain part, Auto-Submitted, a From name (notify.email)
     service.retry = 0
     service.optional = False
     service.request_rate_per_sec = _SECONDS_BETWEEN_SENDS

@@ -8,16 +8,16 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 from sqlalchemy import Engine
 
 from monitor.config.schema import Config
-from monitor.model import AlertMessage, SendOutcome
+from monitor.model import Message, Outlet, SendOutcome
 from monitor.notify.render import Rendered, channel_kind, render
 from monitor.pipeline.ops import OPS_WATCHLIST, alert_operations, channel_refused_payload
-from monitor.pipeline.payload import alert_message
+from monitor.pipeline.payload import story_message
 from monitor.pipeline.schedule import next_delivery_attempt
 from monitor.store import (
     DeliveryJob,
@@ -42,10 +42,11 @@ class Sender(Protocol):
     def privacy_url(self, url: str) -> str: ...
 
 
-def deliver(sender: Sender, url: str, message: AlertMessage) -> SendOutcome:
-    """One alert to one channel: rendered for the channel's kind, sent, the outcome classified
-    by the sender. What the dispatcher and `monitor test-alert` both do."""
-    return sender.send(url, render(message, channel_kind(url)))
+def deliver(sender: Sender, url: str, message: Message, zone: tzinfo) -> SendOutcome:
+    """One message to one channel: rendered for the channel's kind with times in `zone`, sent,
+    the outcome classified by the sender. What the dispatcher and `monitor test-alert` both
+    do."""
+    return sender.send(url, render(message, channel_kind(url), zone))
 
 
 class BrokenChannels:
@@ -109,8 +110,16 @@ class Dispatcher:
             return self._give_up(job, f"channel {job.channel!r} is no longer configured")
         with self._engine.connect() as connection:
             outlets = other_outlets(connection, job.cluster_id, job.item_id)
-        message = alert_message(job.watchlist, job.payload, outlets)
-        outcome = deliver(self._sender, channel.url, message)
+        message = story_message(
+            (job.alert_id,),
+            (job.watchlist,),
+            (job.payload,),
+            [Outlet(name) for name in outlets],
+            job.alert_created_at,
+        )
+        # Until the configured timezone is wired here: the machine's.
+        zone = self._clock().astimezone().tzinfo or UTC
+        outcome = deliver(self._sender, channel.url, message, zone)
         now = self._clock()
         if outcome.ok:
             self._broken.works(job.channel)
