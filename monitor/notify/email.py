@@ -125,7 +125,7 @@ def build_email(
         # A MIMEPart, not an EmailMessage: a part carries no MIME-Version header of its own.
         part = MIMEPart(policy=email.policy.SMTP)
         part.set_content(content, subtype=subtype, charset="utf-8", cte="quoted-printable")
-        message.attach(part)
+        message.attach(part)  # type: ignore[arg-type]  # typeshed wants an EmailMessage
     return message
 
 

@@ -215,6 +215,23 @@ _TEXT = Dialect(
 DIALECTS = {"email": _EMAIL, "slack": _SLACK, "telegram": _TELEGRAM, "text": _TEXT}
 
 
+def longest_fitting(most: int, body: Callable[[int], str], dialect: Dialect) -> str:
+    """`body(n)` for the largest n <= `most` that the dialect's bound holds (n = 0 at worst):
+    a list of n entries and a line saying how many more. Fewer entries is never longer, so
+    the largest is found by bisection."""
+    full = body(most)
+    if dialect.fits(full):
+        return full
+    low, high = 0, most - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if dialect.fits(body(middle)):
+            low = middle
+        else:
+            high = middle - 1
+    return body(low)
+
+
 def dialect_for(kind: str) -> Dialect:
     """The dialect of a channel kind; unknown kinds (and the console) get plain text."""
     return DIALECTS.get(kind, _TEXT)

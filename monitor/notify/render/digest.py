@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 
 from monitor.model import DigestMessage, StoryMessage
-from monitor.notify.render.dialects import Dialect, http_link, shortened
+from monitor.notify.render.dialects import Dialect, http_link, longest_fitting, shortened
 from monitor.notify.render.story import (
     NAME_CHARS,
     SOURCE_CHARS,
@@ -112,18 +112,7 @@ def digest_body(message: DigestMessage, dialect: Dialect, zone: tzinfo, kind: st
     def body(listed: int) -> str:
         return dialect.join(_lines(message, dialect, zone, listed))
 
-    full = body(most)
-    if dialect.fits(full):
-        return full
-    # Fewer stories is never longer, so the longest list that fits is found by bisection.
-    low, high = 0, most - 1
-    while low < high:
-        middle = (low + high + 1) // 2
-        if dialect.fits(body(middle)):
-            low = middle
-        else:
-            high = middle - 1
-    return body(low)
+    return longest_fitting(most, body, dialect)
 
 
 def _lines(message: DigestMessage, dialect: Dialect, zone: tzinfo, listed: int) -> list[str | None]:

@@ -7,7 +7,13 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from monitor.model import OpsMessage, OpsNotice
-from monitor.notify.render.dialects import Dialect, http_link, link_text, shortened
+from monitor.notify.render.dialects import (
+    Dialect,
+    http_link,
+    link_text,
+    longest_fitting,
+    shortened,
+)
 from monitor.notify.render.when import full_time
 
 _TITLE_CHARS = 200
@@ -41,11 +47,11 @@ def shown_url(notice: OpsNotice) -> str:
 
 def ops_body(message: OpsMessage, dialect: Dialect, zone: tzinfo) -> str:
     """Every notice, or as many as the dialect's length bound holds and how many more."""
-    for listed in range(len(message.notices), -1, -1):
-        body = dialect.join(_lines(message, dialect, zone, listed))
-        if dialect.fits(body):
-            return body
-    return dialect.join([dialect.heading(dialect.escape(ops_heading(message)))])
+
+    def body(listed: int) -> str:
+        return dialect.join(_lines(message, dialect, zone, listed))
+
+    return longest_fitting(len(message.notices), body, dialect)
 
 
 def _lines(message: OpsMessage, dialect: Dialect, zone: tzinfo, listed: int) -> list[str | None]:

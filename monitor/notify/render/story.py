@@ -25,7 +25,7 @@ MAX_QUOTES = 3
 # reader still reads whole; a title of 10,000 characters is not a title.
 TITLE_CHARS = 300
 SOURCE_CHARS = 120
-NAME_CHARS = 80
+NAME_CHARS = 100
 _UNLINKED_URL_CHARS = 200
 # Where a body has a length bound (Slack, Telegram), the parts given up first, in order:
 # fewer outlets named, then fewer quotes.
