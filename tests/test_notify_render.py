@@ -352,13 +352,27 @@ def test_only_http_links_become_links(kind: str, url: str) -> None:
     assert "javascript:" not in body.replace("Link: javascript:", "")
 
 
-def test_link_quotes_and_brackets_are_percent_encoded() -> None:
-    url = 'https://example.org/p?q="x"<y>|z w'
-    for kind in MARKUP_KINDS:
-        rendered = render(story(url=url), kind, PARIS)
-        assert "https://example.org/p?q=%22x%22%3Cy%3E%7Cz%20w" in rendered.body
-    text_body = render(story(url=url), "email", PARIS).text_body
-    assert text_body is not None and "https://example.org/p?q=%22x%22%3Cy%3E%7Cz%20w" in text_body
+HOSTILE_URL = 'https://example.org/p?q="x"<y>|z w'
+ENCODED_URL = "https://example.org/p?q=%22x%22%3Cy%3E%7Cz%20w"
+
+
+@pytest.mark.parametrize(
+    ("message", "kinds"),
+    [
+        (story(url=HOSTILE_URL, outlets=()), ["email", "slack", "telegram", "text"]),
+        # The text format names the other outlets without their links.
+        (story(outlets=(Outlet("O", HOSTILE_URL),)), ["email", "slack", "telegram"]),
+        (digest((story(url=HOSTILE_URL),)), ["email", "slack", "telegram", "text"]),
+        (ops(notice(1, url=HOSTILE_URL)), ["email", "slack", "telegram", "text"]),
+    ],
+    ids=["story", "outlet", "digest", "ops"],
+)
+def test_link_quotes_and_brackets_are_percent_encoded(message: Message, kinds: list[str]) -> None:
+    for kind in kinds:
+        rendered = render(message, kind, PARIS)
+        for body in filter(None, (rendered.body, rendered.text_body)):
+            assert ENCODED_URL in body
+            assert HOSTILE_URL not in body
 
 
 @pytest.mark.parametrize("kind", ["email", "slack", "telegram", "text"])

@@ -33,7 +33,7 @@ _HELD_BECAUSE = {
 
 
 def digest_heading(message: DigestMessage, zone: tzinfo) -> str:
-    """ "Digest for desk: 12 stories since 08:00 CET", plain text."""
+    """The heading, plain text: "Digest for desk: 12 stories since 08:00 CET"."""
     count = len(message.stories)
     stories = "no stories" if count == 0 else f"{count} {'story' if count == 1 else 'stories'}"
     channel = shortened(message.channel, NAME_CHARS)
@@ -73,12 +73,12 @@ def grouped(stories: tuple[StoryMessage, ...]) -> list[tuple[str, list[StoryMess
 
 
 def group_heading(watchlist: str, stories: list[StoryMessage]) -> str:
-    """ "otan (3)", plain text."""
+    """A group's heading, plain text: "otan (3)"."""
     return f"{shortened(watchlist, NAME_CHARS) or '(no watchlist)'} ({len(stories)})"
 
 
 def story_details(story: StoryMessage, zone: tzinfo, today: datetime | None) -> str:
-    """ "Le Monde · 09:15 · 4 outlets · also défense", plain text."""
+    """A story's line after its title, plain text: "Le Monde · 09:15 · 4 outlets · also défense"."""
     parts = [shortened(story.source, SOURCE_CHARS)] if story.source.strip() else []
     moment = story_time(story)
     if moment is not None:
@@ -97,7 +97,8 @@ def listed_limit(kind: str) -> int | None:
 
 
 def more_text(left: int, message_id: int | None, code: Callable[[str], str]) -> str:
-    """ "And 12 more — list them with `monitor alerts --message 17`"."""
+    """The line after a capped list:
+    "And 12 more — list them with `monitor alerts --message 17`"."""
     if message_id is None:
         return f"And {left} more."
     return f"And {left} more — list them with {code(f'monitor alerts --message {message_id}')}"

@@ -41,7 +41,8 @@ def watchlist_names(watchlists: Sequence[str]) -> str:
 
 
 def story_heading(message: StoryMessage) -> str:
-    """ "[otan, défense] Title", plain text (a mail subject, a text channel's title)."""
+    """The heading as plain text, for a mail subject or a text channel's title:
+    "[otan, défense] Title"."""
     names = watchlist_names(message.watchlists)
     return f"[{names}] {story_title(message)}" if names else story_title(message)
 
@@ -54,7 +55,8 @@ def alert_ids_text(alert_ids: Sequence[int]) -> str:
 
 
 def source_and_time(message: StoryMessage, zone: tzinfo) -> str:
-    """ "Le Monde · 4 Dec 2026, 09:15 CET"; the time it was found when the feed gave none."""
+    """The source and time: "Le Monde · 4 Dec 2026, 09:15 CET"; the time it was found when the
+    feed gave none."""
     parts = [shortened(message.source, SOURCE_CHARS)] if message.source.strip() else []
     if message.published is not None:
         parts.append(full_time(message.published, zone))

@@ -34,20 +34,14 @@ def zone_label(moment: datetime) -> str:
 
 
 def full_time(moment: datetime, zone: tzinfo) -> str:
-    """ "4 Dec 2026, 09:15 CET"."""
+    """The date and time with the zone: "4 Dec 2026, 09:15 CET"."""
     at = local(moment, zone)
     return f"{_date(at, with_year=True)}, {at:%H:%M} {zone_label(at)}"
 
 
-def clock_time(moment: datetime, zone: tzinfo) -> str:
-    """ "09:15 CET"."""
-    at = local(moment, zone)
-    return f"{at:%H:%M} {zone_label(at)}"
-
-
 def short_time(moment: datetime, zone: tzinfo, today: datetime | None) -> str:
-    """ "09:15" on the same local day as `today`, else "3 Dec, 22:10" (with the year when it
-    differs): a digest line, whose heading names the zone."""
+    """The time alone ("09:15") on the same local day as `today`, else "3 Dec, 22:10" (with
+    the year when it differs): a digest line, whose heading names the zone."""
     at = local(moment, zone)
     if today is not None:
         reference = local(today, zone)
@@ -58,7 +52,7 @@ def short_time(moment: datetime, zone: tzinfo, today: datetime | None) -> str:
 
 
 def since_time(moment: datetime, zone: tzinfo, today: datetime | None) -> str:
-    """ "08:00 CET" on the same local day as `today`, else "3 Dec, 22:10 CET"."""
+    """Like `short_time`, with the zone: "08:00 CET", "3 Dec, 22:10 CET"."""
     at = local(moment, zone)
     return f"{short_time(moment, zone, today)} {zone_label(at)}"
 
