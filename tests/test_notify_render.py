@@ -463,3 +463,11 @@ def test_a_digest_line_and_a_notice_are_escaped_in_the_text_part_too() -> None:
         assert text_body is not None
         assert "<script>alert(1)</script>" in text_body
         assert all(line == line.strip("\r") for line in text_body.split("\n"))
+
+
+@pytest.mark.parametrize("kind", ["email", "slack", "telegram", "text"])
+def test_many_matched_terms_are_capped(kind: str) -> None:
+    rendered = render(story(terms=tuple(f"terme{n}" for n in range(1, 21))), kind, PARIS)
+    for body in filter(None, (rendered.body, rendered.text_body)):
+        assert "terme12 and 8 more" in body
+        assert "terme13" not in body

@@ -29,6 +29,7 @@ from monitor.notify.render.story import (
     MAX_OUTLETS_LISTED,
     MAX_QUOTES,
     alert_ids_text,
+    matched_terms,
     named_outlets,
     source_and_time,
     story_title,
@@ -50,7 +51,7 @@ def story_text(message: StoryMessage, zone: tzinfo) -> str:
     if where:
         facts.append(where)
     if message.terms:
-        facts.append("Matched: " + ", ".join(one_line(term) for term in message.terms))
+        facts.append(matched_terms(message.terms))
     for fact in facts:
         lines += _wrapped(fact, indent="  ")
     for quote in quotable(message.quotes)[:MAX_QUOTES]:

@@ -21,6 +21,7 @@ from monitor.notify.render.when import full_time
 # carried by 40 outlets stays one readable line.
 MAX_OUTLETS_LISTED = 15
 MAX_QUOTES = 3
+MAX_TERMS_LISTED = 12
 # Feed text is cut before it is escaped (so never inside an entity or a tag), to lengths a
 # reader still reads whole; a title of 10,000 characters is not a title.
 TITLE_CHARS = 300
@@ -63,6 +64,13 @@ def source_and_time(message: StoryMessage, zone: tzinfo) -> str:
     elif message.first_seen is not None:
         parts.append(f"found {full_time(message.first_seen, zone)}")
     return " · ".join(parts)
+
+
+def matched_terms(terms: Sequence[str]) -> str:
+    """The terms that matched, at most `MAX_TERMS_LISTED`: "Matched: OTAN, Vilnius"."""
+    shown = ", ".join(shortened(term, NAME_CHARS) for term in terms[:MAX_TERMS_LISTED])
+    more = len(terms) - MAX_TERMS_LISTED
+    return f"Matched: {shown}" + (f" and {more} more" if more > 0 else "")
 
 
 def named_outlets(outlets: Sequence[Outlet]) -> list[tuple[str, str | None]]:
@@ -123,7 +131,7 @@ def _lines(
     if where:
         lines.append(dialect.meta(escape(where)))
     if message.terms:
-        lines.append(dialect.meta(escape("Matched: " + ", ".join(message.terms))))
+        lines.append(dialect.meta(escape(matched_terms(message.terms))))
     quotes = quotable(message.quotes)[:MAX_QUOTES]
     lines += [
         dialect.quote(highlighted_quote(quote, escape, dialect.mark))
@@ -145,12 +153,14 @@ def _lines(
 
 
 def _outlets_line(outlets: Sequence[Outlet], dialect: Dialect, listed: int) -> str | None:
-    """ "Also published by (3): A, B and 1 more", each name linked to its copy."""
+    """The other outlets, each name linked to its copy: "Also published by (3): A, B and 1
+    more"."""
     named = named_outlets(outlets)
     if not named:
         return None
     if listed <= 0:
-        return dialect.meta(f"Also published by {len(named)} other outlets")
+        others = "other outlet" if len(named) == 1 else "other outlets"
+        return dialect.meta(f"Also published by {len(named)} {others}")
     escape = dialect.escape
     shown = ", ".join(
         dialect.anchor(link, escape(name)) if link else escape(name)
