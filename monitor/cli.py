@@ -220,7 +220,7 @@ def _test_alert(loaded: LoadedConfig, name: str) -> int:
     from monitor.pipeline import outcome_line, send_sample_alert
 
     sender = AppriseSender()
-    outcome = send_sample_alert(sender, channel.url, datetime.now(UTC))
+    outcome = send_sample_alert(sender, channel.url, datetime.now(UTC), loaded.config.zone())
     print(outcome_line(name, sender.privacy_url(channel.url), outcome))
     return EXIT_OK if outcome.ok else EXIT_FAILURE
 

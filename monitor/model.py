@@ -6,7 +6,7 @@ stages can be rearranged without hidden coupling. This module imports nothing el
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -247,21 +247,6 @@ class OpsMessage:
     """The operations alerts of one dispatch, in one message."""
 
     notices: tuple[OpsNotice, ...]
-
-
-@dataclass(frozen=True)
-class AlertMessage:
-    """The message of the first delivery design, one watchlist and one sentence: being replaced
-    by StoryMessage (issue 11); removed once nothing renders it."""
-
-    watchlist: str
-    title: str
-    url: str | None
-    source: str
-    published: datetime | None
-    terms: tuple[str, ...]
-    snippet: Snippet | None
-    also_published_by: tuple[str, ...] = field(default=())
 
 
 # What one send carries to one channel.

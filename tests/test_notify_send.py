@@ -15,7 +15,7 @@ from apprise.plugins.telegram import NotifyTelegram
 from pytest_httpserver import HTTPServer
 
 import monitor.notify.console
-from monitor.model import AlertMessage, Highlight, Snippet
+from monitor.model import Highlight, Outlet, Snippet, StoryMessage
 from monitor.notify import AppriseSender, Rendered, render, valid_apprise_url
 from tests.smtp_server import running_smtp_server, unused_port
 
@@ -24,17 +24,18 @@ HOSTILE_TITLE = 'Sommet <script>alert(1)</script> & "*OTAN*"'
 SENTENCE = "Les alliés de l’OTAN & <b>Kyiv</b> discutent."
 
 
-def hostile_message() -> AlertMessage:
+def hostile_message() -> StoryMessage:
     start = SENTENCE.index("OTAN")
-    return AlertMessage(
-        watchlist="otan",
+    return StoryMessage(
+        alert_ids=(42,),
+        watchlists=("otan",),
         title=HOSTILE_TITLE,
         url="https://www.example.fr/article?id=1&src=rss",
         source="Exemple <Info>",
         published=datetime(2026, 11, 25, 14, 3, tzinfo=UTC),
         terms=("OTAN",),
-        snippet=Snippet(SENTENCE, (Highlight(start, start + 4),)),
-        also_published_by=("Agence A", "Journal B"),
+        quotes=(Snippet(SENTENCE, (Highlight(start, start + 4),)),),
+        outlets=(Outlet("Agence A"), Outlet("Journal B")),
     )
 
 
@@ -45,20 +46,19 @@ def sender() -> AppriseSender:
 
 def test_email_arrives_once_with_subject_and_escaped_html(sender: AppriseSender) -> None:
     with running_smtp_server() as smtp:
-        outcome = sender.send(smtp.mailto_url(), render(hostile_message(), "email"))
+        outcome = sender.send(smtp.mailto_url(), render(hostile_message(), "email", UTC))
     assert outcome.ok, outcome.error
     [message] = smtp.messages
     assert message["Subject"] == f"[otan] {HOSTILE_TITLE}"
-    assert str(message["From"]) == "monitor@example.org"
     assert str(message["To"]) == "veille@example.org"
     html_part = message.get_body(("html",))
     assert html_part is not None
     html_body = html_part.get_content()
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;*OTAN*&quot;" in html_body
     assert "<script>" not in html_body
-    assert "l’<mark>OTAN</mark> &amp; &lt;b&gt;Kyiv&lt;/b&gt;" in html_body
+    assert "l’<mark" in html_body and ">OTAN</mark> &amp; &lt;b&gt;Kyiv&lt;/b&gt;" in html_body
     assert 'href="https://www.example.fr/article?id=1&amp;src=rss"' in html_body
-    assert "Also published by: Agence A, Journal B" in html_body
+    assert "Also published by (2): Agence A, Journal B" in html_body
 
 
 def test_the_same_url_reuses_its_apprise_object_and_sends_each_message(
@@ -83,7 +83,7 @@ def test_a_refusing_server_gives_a_readable_error_without_the_password(
     ) as smtp:
         # retry=3 in the URL must not make Apprise retry: the dispatcher owns retries.
         url = smtp.mailto_url(credentials=f"veille:{PASSWORD}", extra="&retry=3")
-        outcome = sender.send(url, render(hostile_message(), "email"))
+        outcome = sender.send(url, render(hostile_message(), "email", UTC))
     assert not outcome.ok
     assert outcome.error is not None
     assert "554" in outcome.error
@@ -96,7 +96,7 @@ def test_a_refusing_server_gives_a_readable_error_without_the_password(
 
 def test_an_unreachable_smtp_server_is_a_failed_outcome(sender: AppriseSender) -> None:
     url = f"mailto://127.0.0.1:{unused_port()}?from=monitor@example.org&to=veille@example.org"
-    outcome = sender.send(url, render(hostile_message(), "email"))
+    outcome = sender.send(url, render(hostile_message(), "email", UTC))
     assert not outcome.ok
     assert outcome.error is not None
     assert outcome.error == "could not connect to 127.0.0.1 (connection refused)"
@@ -115,7 +115,7 @@ def test_an_unreachable_smtp_server_is_a_failed_outcome(sender: AppriseSender) -
 def test_an_invalid_url_is_a_failed_outcome_that_hides_the_url(
     sender: AppriseSender, url: str
 ) -> None:
-    outcome = sender.send(url, render(hostile_message(), "text"))
+    outcome = sender.send(url, render(hostile_message(), "text", UTC))
     assert not outcome.ok
     assert outcome.error is not None
     assert outcome.error.startswith("invalid Apprise URL ")
@@ -161,7 +161,7 @@ def test_valid_apprise_url(url: str, valid: bool) -> None:
 def test_console_prints_title_and_body(
     sender: AppriseSender, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    outcome = sender.send("console://", render(hostile_message(), "console"))
+    outcome = sender.send("console://", render(hostile_message(), "console", UTC))
     assert outcome.ok, outcome.error
     printed = capsys.readouterr().out
     assert printed.startswith(f"[otan] {HOSTILE_TITLE}\n")
@@ -217,7 +217,7 @@ def test_slack_receives_our_mrkdwn_verbatim_in_a_block(
     httpserver.expect_oneshot_request(
         "/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ", method="POST"
     ).respond_with_data("ok")
-    rendered = render(hostile_message(), "slack")
+    rendered = render(hostile_message(), "slack", UTC)
 
     outcome = sender.send("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/", rendered)
 
@@ -243,7 +243,7 @@ def test_telegram_receives_html_with_feed_text_escaped(
     ).respond_with_json({"ok": True, "result": {}})
 
     outcome = sender.send(
-        "tgram://123456789:abcdefg_hijklmnop/12315544/", render(hostile_message(), "telegram")
+        "tgram://123456789:abcdefg_hijklmnop/12315544/", render(hostile_message(), "telegram", UTC)
     )
 
     assert outcome.ok, outcome.error

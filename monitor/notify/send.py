@@ -43,6 +43,7 @@ from apprise.plugins.telegram import NotifyTelegram
 from monitor.model import SendOutcome
 from monitor.notify.apprise_log import capture_apprise_log, failure_reason
 from monitor.notify.classify import Failure, failure_of_exchanges, failure_of_log
+from monitor.notify.email import adopt, email_parts
 from monitor.notify.render import Rendered, channel_kind
 from monitor.notify.responses import observe_http
 
@@ -85,7 +86,11 @@ class AppriseSender:
                 ok=False, error=f"invalid Apprise URL {self.privacy_url(url)}", permanent=True
             )
         declared = None if channel_kind(url) == "slack" else rendered.body_format
-        with capture_apprise_log() as records, observe_http() as exchanges:
+        with (
+            capture_apprise_log() as records,
+            observe_http() as exchanges,
+            email_parts(rendered),
+        ):
             delivered = client.notify(
                 body=rendered.body, title=rendered.title, body_format=declared
             )
@@ -147,6 +152,7 @@ def _instantiate(url: str, asset: apprise.AppriseAsset) -> apprise.NotifyBase | 
 
 def _prepare(service: apprise.NotifyBase) -> None:
     """Make one try mean one try, with a read timeout that rarely cuts off an accepted send."""
+    adopt(service)  # email: our text/plain part, Auto-Submitted, a From name (notify.email)
     service.retry = 0
     service.optional = False
     paced_by_dispatcher = isinstance(service, NotifySlack | NotifyTelegram)

@@ -12,27 +12,20 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
 
 from sqlalchemy import Engine
 
 from monitor.config.schema import ChannelSpec, Config
-from monitor.model import (
-    AlertMessage,
-    DigestMessage,
-    Message,
-    OpsMessage,
-    SendOutcome,
-    Snippet,
-)
+from monitor.model import Message, SendOutcome
 from monitor.notify.policy import policy_for
 from monitor.notify.render import Rendered, channel_kind, render
 from monitor.pipeline.delivery.build import build_message
 from monitor.pipeline.delivery.group import group_by_story
 from monitor.pipeline.delivery.plan import DeliveryPlan, Send, plan_deliveries
 from monitor.pipeline.delivery.verdict import Verdict, classify
-from monitor.pipeline.ops import OPS_WATCHLIST, alert_operations, channel_refused_payload
+from monitor.pipeline.ops import alert_operations, channel_refused_payload
 from monitor.store import (
     DeliveryJob,
     claim_channel_deliveries,
@@ -64,12 +57,11 @@ class Sender(Protocol):
     def privacy_url(self, url: str) -> str: ...
 
 
-def deliver(
-    sender: Sender, url: str, message: Message | AlertMessage, zone: tzinfo = UTC
-) -> SendOutcome:
-    """One message to one channel: rendered for the channel's kind, sent, the outcome
-    classified by the sender. What the dispatcher and `monitor test-alert` both do."""
-    return sender.send(url, _render(message, channel_kind(url), zone))
+def deliver(sender: Sender, url: str, message: Message, zone: tzinfo) -> SendOutcome:
+    """One message to one channel: rendered for the channel's kind with times in `zone`, sent,
+    the outcome classified by the sender. What the dispatcher and `monitor test-alert` both
+    do."""
+    return sender.send(url, render(message, channel_kind(url), zone))
 
 
 class BrokenChannels:
@@ -288,41 +280,3 @@ class Dispatcher:
                 )
                 alert_operations(connection, self._config, payload, now)
             return recorded
-
-
-def _render(message: Message | AlertMessage, kind: str, zone: tzinfo) -> Rendered:
-    """Interim, until the renderer writes every message kind: a story as the first design's
-    message, a digest or operations message as the list of its titles."""
-    if isinstance(message, AlertMessage):
-        return render(message, kind)
-    if isinstance(message, OpsMessage):
-        notice = message.notices[0]
-        return render(
-            AlertMessage(
-                OPS_WATCHLIST,
-                notice.title,
-                notice.url,
-                "monitor operations",
-                notice.at,
-                (),
-                Snippet(notice.text),
-            ),
-            kind,
-        )
-    stories = message.stories if isinstance(message, DigestMessage) else (message,)
-    story = stories[0]
-    return render(
-        AlertMessage(
-            ", ".join(story.watchlists),
-            story.title
-            if len(stories) == 1
-            else f"{len(stories)} stories: " + "; ".join(one.title for one in stories),
-            story.url,
-            story.source,
-            story.published,
-            story.terms,
-            story.quotes[0] if story.quotes else None,
-            tuple(outlet.name for outlet in story.outlets),
-        ),
-        kind,
-    )

@@ -1,28 +1,20 @@
-"""What an alert row stores (JSON) and how it becomes the message a renderer writes.
+"""What an alert row stores (JSON) and how alert rows become the message a renderer writes.
 
 The payload is frozen when the alert is decided, so a retried delivery sends the same message
-even if the item is later edited."""
+even if the item is later edited. Rows written before the quotes (issue 11) hold one
+`"snippet"` instead of `"quotes"`; both are read."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from monitor.match.snippet import snippet_for
-from monitor.model import (
-    AlertMessage,
-    Highlight,
-    Outlet,
-    PreparedItem,
-    Snippet,
-    StoryMessage,
-    WatchlistMatch,
-)
+from monitor.match.snippet import MAX_QUOTES, quotes_for
+from monitor.model import Highlight, Outlet, PreparedItem, Snippet, StoryMessage, WatchlistMatch
 
 
 def alert_payload(item: PreparedItem, match: WatchlistMatch, source: str) -> dict[str, Any]:
-    snippet = snippet_for(item.text, match.hits)
     return {
         "title": item.text.title or item.url or "(untitled)",
         "url": item.url,
@@ -39,63 +31,79 @@ def alert_payload(item: PreparedItem, match: WatchlistMatch, source: str) -> dic
             }
             for hit in match.hits
         ],
-        "snippet": {
-            "text": snippet.text,
-            "highlights": [[span.start, span.end] for span in snippet.highlights],
-        },
+        "quotes": [
+            {
+                "text": quote.text,
+                "highlights": [[span.start, span.end] for span in quote.highlights],
+            }
+            for quote in quotes_for(item.text, match.hits)
+        ],
     }
 
 
-def alert_message(
-    watchlist: str, payload: dict[str, Any], also_published_by: Sequence[str] = ()
-) -> AlertMessage:
-    snippet_data = payload.get("snippet")
-    snippet = None
-    if snippet_data and snippet_data.get("text"):
-        snippet = Snippet(
-            text=str(snippet_data["text"]),
-            highlights=tuple(Highlight(int(a), int(b)) for a, b in snippet_data["highlights"]),
-        )
-    published = payload.get("published")
-    return AlertMessage(
-        watchlist=watchlist,
-        title=str(payload.get("title") or ""),
-        url=payload.get("url"),
-        source=str(payload.get("source") or ""),
-        published=datetime.fromisoformat(published) if published else None,
-        terms=tuple(payload.get("terms") or ()),
-        snippet=snippet,
-        also_published_by=tuple(also_published_by),
-    )
-
-
 def story_message(
-    *,
     alert_ids: Sequence[int],
     watchlists: Sequence[str],
-    payloads: Sequence[dict[str, Any]],
-    outlets: Sequence[Outlet],
-    first_seen: datetime | None,
+    payloads: Sequence[Mapping[str, Any]],
+    outlets: Sequence[Outlet] = (),
+    first_seen: datetime | None = None,
 ) -> StoryMessage:
-    """One story's message from the payloads of its alerts (one per watchlist, in `alert_ids`
-    order): the first alert's item, every watchlist's terms, their sentences (at most 3).
-    Interim: the renderer's helper replaces it."""
+    """The message of one story for one channel, from its alert rows (one per watchlist, in
+    the same order as `alert_ids` and `watchlists`; at least one). Title, link, source and
+    time are the first payload's; the terms and quotes of all of them are merged (a sentence
+    quoted for two watchlists once, with the hits of both), at most three quotes."""
+    if not payloads:
+        raise ValueError("a story message needs the payload of at least one alert")
     first = payloads[0]
-    quotes: list[Snippet] = []
+    published = first.get("published")
+    terms: dict[str, None] = {}
     for payload in payloads:
-        message = alert_message("", payload)
-        if message.snippet is not None and message.snippet not in quotes:
-            quotes.append(message.snippet)
-    message = alert_message("", first)
+        terms.update((str(term), None) for term in payload.get("terms") or ())
     return StoryMessage(
         alert_ids=tuple(alert_ids),
         watchlists=tuple(watchlists),
-        title=message.title,
-        url=message.url,
-        source=message.source,
-        published=message.published,
-        terms=tuple(sorted({term for p in payloads for term in p.get("terms") or ()})),
-        quotes=tuple(quotes[:3]),
+        title=str(first.get("title") or ""),
+        url=first.get("url"),
+        source=str(first.get("source") or ""),
+        published=datetime.fromisoformat(published) if published else None,
+        terms=tuple(terms),
+        quotes=_merged_quotes(payload_quotes(payload) for payload in payloads),
         outlets=tuple(outlets),
         first_seen=first_seen,
     )
+
+
+def payload_quotes(payload: Mapping[str, Any]) -> tuple[Snippet, ...]:
+    """The quotes a payload holds: its `"quotes"`, or the one `"snippet"` of an older row."""
+    stored = payload.get("quotes")
+    if stored is None:
+        snippet = payload.get("snippet")
+        stored = [snippet] if snippet else []
+    quotes = (_snippet(entry) for entry in stored if isinstance(entry, Mapping))
+    return tuple(quote for quote in quotes if quote.text.strip())
+
+
+def _snippet(entry: Mapping[str, Any]) -> Snippet:
+    highlights = tuple(
+        Highlight(int(span[0]), int(span[1]))
+        for span in entry.get("highlights") or ()
+        if isinstance(span, Sequence) and len(span) == 2
+    )
+    return Snippet(text=str(entry.get("text") or ""), highlights=highlights)
+
+
+def _merged_quotes(quote_lists: Iterable[tuple[Snippet, ...]]) -> tuple[Snippet, ...]:
+    merged: dict[str, Snippet] = {}
+    for quotes in quote_lists:
+        for quote in quotes:
+            known = merged.get(quote.text)
+            if known is not None:
+                spans = sorted(set(known.highlights) | set(quote.highlights), key=_span_key)
+                merged[quote.text] = Snippet(quote.text, tuple(spans))
+            elif len(merged) < MAX_QUOTES:
+                merged[quote.text] = quote
+    return tuple(merged.values())
+
+
+def _span_key(span: Highlight) -> tuple[int, int]:
+    return (span.start, span.end)
