@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -411,3 +412,8 @@ def test_the_text_part_is_written_for_people(message: Message) -> None:
     heading = lines[: lines.index("")]
     assert set(heading[-1]) == {"="}  # an underlined heading
     assert text_body.endswith("\n") and "\n-- \n" in text_body  # a signature separator
+
+
+def test_the_readme_shows_this_digest() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"```\n{README_TEXT}```" in readme
