@@ -140,8 +140,12 @@ def configure_logging(verbose: bool) -> None:
         stream=sys.stderr,
     )
     # Per-request lines from httpx and Apprise's own chatter would drown the one-event-a-line log.
-    for noisy in ("httpx", "httpcore", "apprise", "apscheduler", "alembic"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # A failed send is logged once, by the dispatcher, with the reason classified from what
+    # Apprise logged (monitor/notify/apprise_log.py reads its records whatever this level);
+    # Apprise's own warning about it would say the same thing less clearly.
+    logging.getLogger("apprise").setLevel(logging.ERROR)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

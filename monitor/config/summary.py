@@ -39,7 +39,7 @@ def summarize(loaded: LoadedConfig, describe_policy: DescribePolicy | None = Non
     for name, channel in sorted(config.channels.items()):
         source = f" (from {channel.url_file})" if channel.url_file else ""
         # The query holds Apprise's generic defaults (retry, overflow, ...): noise in a summary.
-        shown = checks.private_apprise_url(channel.url or "").split("?", 1)[0]
+        shown = checks.private_apprise_url(channel.url or "")
         policy = f" — {describe_policy(channel, zone)}" if describe_policy else ""
         lines.append(f"  channel {name}: {shown}{source}{policy}")
     for watchlist in config.watchlists:

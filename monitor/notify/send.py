@@ -74,10 +74,8 @@ class AppriseSender:
             return SendOutcome(ok=False, error=_scrubbed(reason, url, _scheme_only(url)))
 
     def privacy_url(self, url: str) -> str:
-        """The URL with its secrets masked by Apprise, or just `scheme://…` when Apprise
-        cannot read it (an unreadable URL may hold a secret anywhere)."""
-        client = self._client(url)
-        return _privacy_form(client[0] if client else None, url)
+        """See `privacy_url`."""
+        return privacy_url(url)
 
     def _send(self, url: str, rendered: Rendered) -> SendOutcome:
         client = self._client(url)
@@ -103,7 +101,7 @@ class AppriseSender:
         )
         return SendOutcome(
             ok=False,
-            error=_scrubbed(failure.reason, url, self.privacy_url(url)),
+            error=_scrubbed(failure.reason, url, _masked(url)),
             retry_after=failure.retry_after,
             permanent=failure.permanent,
         )
@@ -123,7 +121,15 @@ class AppriseSender:
 
 
 def privacy_url(url: str) -> str:
-    """`url` with its secrets masked by Apprise, or `scheme://…` when Apprise cannot read it."""
+    """`url` as people may see it: Apprise's privacy form (secrets masked) without its query,
+    where Apprise writes its own settings back (retry, rto, overflow ...); `scheme://…` when
+    Apprise cannot read it."""
+    return _masked(url).split("?", 1)[0]
+
+
+def _masked(url: str) -> str:
+    """Apprise's privacy form of `url`, query included: what tells a URL's public parts from
+    its secrets."""
     return _privacy_form(_instantiate(url, apprise.AppriseAsset()), url)
 
 
