@@ -7,7 +7,6 @@ import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,47 +15,10 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from monitor.store.tables import deliveries
+from tests.daemon_cli import REPO, Daemon
 from tests.feed_server import FeedServer, rss
 from tests.smtp_server import SmtpServer, running_smtp_server
 from tests.test_end_to_end import OTAN_ITEM
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-class Daemon:
-    def __init__(self, config: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.log: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line.rstrip("\n"))
-
-    def wait_for(self, fragment: str, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            self.log.append(line)
-            if fragment in line:
-                return line
-        raise AssertionError(f"no log line with {fragment!r}; got:\n" + "\n".join(self.log))
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
 
 
 def write(path: Path, feeds: list[str], extra: str = "") -> None:
