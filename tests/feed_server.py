@@ -5,12 +5,14 @@ It answers conditional GETs like a well-behaved publisher (ETag / If-None-Match 
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 @dataclass
@@ -22,9 +24,11 @@ class Resource:
     headers: dict[str, str] = field(default_factory=dict)
     etag: bool = True  # False: a publisher that sends no validators (no 304 possible)
     # When set, the answer waits until this holds (or two minutes): a publisher that keeps its
-    # client waiting for as long as a test needs. `released` says whether it held in time.
+    # client waiting for as long as a test needs. `released` says whether it held in time;
+    # `holding` counts the requests it holds now.
     release_when: Callable[[], bool] | None = None
     released: bool | None = None
+    holding: int = 0
 
 
 @dataclass
@@ -105,9 +109,13 @@ def running_feed_server() -> Iterator[FeedServer]:
                 self.send_error(404, "Not Found")
                 return
             if resource.release_when is not None:
+                with state.lock:
+                    resource.holding += 1
                 deadline = time.monotonic() + 120
                 while not (held := resource.release_when()) and time.monotonic() < deadline:
                     time.sleep(0.02)
+                with state.lock:
+                    resource.holding -= 1
                 resource.released = held
             etag = '"' + hashlib.sha256(resource.body).hexdigest()[:16] + '"'
             if (
@@ -134,7 +142,7 @@ def running_feed_server() -> Iterator[FeedServer]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _QuietServer(("127.0.0.1", 0), Handler)
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -143,6 +151,13 @@ def running_feed_server() -> Iterator[FeedServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away (a killed daemon) is no error of the server's.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def rss(title: str, items: list[dict[str, str]]) -> str:

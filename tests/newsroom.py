@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from tests.feed_server import FeedServer, rss
+from tests.feed_server import FeedServer, Resource, rss
 
 _REFERENCE = re.compile(r"REF\d{4}X")
 # Words of news items, drawn at random: two items share a few, seldom side by side.
@@ -58,7 +58,7 @@ class Newsroom:
     """`feeds` feeds on `server`, `/fil0.xml`, `/fil1.xml`, …, empty at first."""
 
     def __init__(self, server: FeedServer, feeds: int, *, seed: int) -> None:
-        self._server = server
+        self.server = server
         self._random = random.Random(seed)
         self.paths = [f"/fil{number}.xml" for number in range(feeds)]
         self._items: dict[str, list[dict[str, str]]] = {path: [] for path in self.paths}
@@ -70,7 +70,7 @@ class Newsroom:
 
     @property
     def urls(self) -> list[str]:
-        return [self._server.url(path) for path in self.paths]
+        return [self.server.url(path) for path in self.paths]
 
     def publish(self, feed: int | None = None) -> str:
         """A new item on top of feed `feed` (one at random if None); its reference."""
@@ -96,6 +96,10 @@ class Newsroom:
         self._holds[self.paths[feed]] = until
         self._serve(self.paths[feed])
 
+    def resource(self, feed: int) -> Resource:
+        """What the server answers for feed `feed` now (replaced at each publication)."""
+        return self.server.resources[self.paths[feed]]
+
     def _serve(self, path: str) -> None:
         document = rss(f"Le fil {path}", self._items[path])
-        self._server.serve(path, document, release_when=self._holds[path])
+        self.server.serve(path, document, release_when=self._holds[path])

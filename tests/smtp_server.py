@@ -45,6 +45,10 @@ class SmtpServer:
     # that keeps its client waiting, for as long as a test needs. A DATA command keeps the
     # condition set when it arrived, so a test may set another for the next one meanwhile.
     release_when: Callable[[], bool] | None = None
+    # The same for the answer to QUIT, which comes after the message was accepted: a client
+    # that dies meanwhile does not know it was delivered.
+    quit_release_when: Callable[[], bool] | None = None
+    quits: int = 0  # QUIT commands seen
     credentials: tuple[str, str] | None = None
     _controller: Controller | None = field(default=None, repr=False)
 
@@ -89,11 +93,7 @@ class _Handler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.server.data_attempts += 1
-        release_when = self.server.release_when
-        if release_when is not None:
-            deadline = time.monotonic() + 120
-            while not release_when() and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
+        await _hold(self.server.release_when)
         if self.server.refuse_at == "DATA":
             return self.server.refusal
         content = envelope.original_content or envelope.content
@@ -102,6 +102,19 @@ class _Handler:
         self.server.received_at.append(time.monotonic())
         self.server.messages.append(message)
         return "250 OK"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        self.server.quits += 1
+        await _hold(self.server.quit_release_when)
+        return "221 Bye"
+
+
+async def _hold(release_when: Callable[[], bool] | None) -> None:
+    """Until `release_when()` holds, or two minutes."""
+    if release_when is not None:
+        deadline = time.monotonic() + 120
+        while not release_when() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
 
 class _Authenticator:
