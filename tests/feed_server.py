@@ -5,12 +5,14 @@ It answers conditional GETs like a well-behaved publisher (ETag / If-None-Match 
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 @dataclass
@@ -21,6 +23,12 @@ class Resource:
     delay: float = 0.0  # seconds before answering: a slow publisher
     headers: dict[str, str] = field(default_factory=dict)
     etag: bool = True  # False: a publisher that sends no validators (no 304 possible)
+    # When set, the answer waits until this holds (or two minutes): a publisher that keeps its
+    # client waiting for as long as a test needs. `released` says whether it held in time;
+    # `holding` counts the requests it holds now.
+    release_when: Callable[[], bool] | None = None
+    released: bool | None = None
+    holding: int = 0
 
 
 @dataclass
@@ -29,6 +37,8 @@ class FeedServer:
     port: int
     resources: dict[str, Resource] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    # (time.monotonic(), path) of every request, in order.
+    request_times: list[tuple[float, str]] = field(default_factory=list)
     # Requests being answered right now, and the most seen at once, per Host header.
     in_flight: dict[str, int] = field(default_factory=dict)
     most_in_flight: dict[str, int] = field(default_factory=dict)
@@ -48,9 +58,17 @@ class FeedServer:
         delay: float = 0.0,
         headers: dict[str, str] | None = None,
         etag: bool = True,
+        release_when: Callable[[], bool] | None = None,
     ) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
-        resource = Resource(data, status=status, delay=delay, headers=headers or {}, etag=etag)
+        resource = Resource(
+            data,
+            status=status,
+            delay=delay,
+            headers=headers or {},
+            etag=etag,
+            release_when=release_when,
+        )
         if content_type:
             resource.content_type = content_type
         self.resources[path] = resource
@@ -83,11 +101,22 @@ def running_feed_server() -> Iterator[FeedServer]:
                     state.in_flight[host] -= 1
 
         def _answer(self) -> None:
-            state.requests.append(self.path)
+            with state.lock:
+                state.requests.append(self.path)
+                state.request_times.append((time.monotonic(), self.path))
             resource = state.resources.get(self.path)
             if resource is None:
                 self.send_error(404, "Not Found")
                 return
+            if resource.release_when is not None:
+                with state.lock:
+                    resource.holding += 1
+                deadline = time.monotonic() + 120
+                while not (held := resource.release_when()) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                with state.lock:
+                    resource.holding -= 1
+                resource.released = held
             etag = '"' + hashlib.sha256(resource.body).hexdigest()[:16] + '"'
             if (
                 resource.etag
@@ -113,7 +142,7 @@ def running_feed_server() -> Iterator[FeedServer]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _QuietServer(("127.0.0.1", 0), Handler)
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -122,6 +151,13 @@ def running_feed_server() -> Iterator[FeedServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away (a killed daemon) is no error of the server's.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def rss(title: str, items: list[dict[str, str]]) -> str:

@@ -7,7 +7,6 @@ import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,47 +15,10 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from monitor.store.tables import deliveries
+from tests.daemon_cli import REPO, Daemon
 from tests.feed_server import FeedServer, rss
 from tests.smtp_server import SmtpServer, running_smtp_server
 from tests.test_end_to_end import OTAN_ITEM
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-class Daemon:
-    def __init__(self, config: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.log: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line.rstrip("\n"))
-
-    def wait_for(self, fragment: str, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            self.log.append(line)
-            if fragment in line:
-                return line
-        raise AssertionError(f"no log line with {fragment!r}; got:\n" + "\n".join(self.log))
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
 
 
 def write(path: Path, feeds: list[str], extra: str = "") -> None:
@@ -302,3 +264,55 @@ def test_feeds_a_killed_daemon_claimed_are_polled_at_the_restart(
             time.sleep(0.05)
     finally:
         assert second.stop() == 0
+
+
+def test_a_kick_while_the_job_runs_runs_it_once_more_right_after() -> None:
+    # Alerts a poll writes while a dispatch pass ends its last claim must not wait for the
+    # next tick; a poll pass longer than the tick is followed at once, not skipped.
+    from monitor.daemon.service import _OneAtATime
+
+    async def scenario() -> list[str]:
+        runs: list[str] = []
+        first_may_end = asyncio.Event()
+        in_flight: set[asyncio.Task[Any]] = set()
+
+        async def job() -> None:
+            runs.append("run")
+            if len(runs) == 1:
+                await first_may_end.wait()
+
+        one_at_a_time = _OneAtATime(job, in_flight, asyncio.Event())
+        one_at_a_time.kick()
+        await asyncio.sleep(0)
+        for _ in range(3):  # three kicks during the run: one more run, not three
+            one_at_a_time.kick()
+        assert runs == ["run"] and len(in_flight) == 1
+        first_may_end.set()
+        await asyncio.gather(*in_flight)
+        return runs
+
+    assert asyncio.run(scenario()) == ["run", "run"]
+
+
+def test_a_failing_job_is_logged_and_runs_again_at_the_next_kick(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from monitor.daemon.service import _OneAtATime
+
+    async def scenario() -> int:
+        calls = 0
+
+        async def broken() -> None:
+            nonlocal calls
+            calls += 1
+            raise RuntimeError("database is locked")
+
+        in_flight: set[asyncio.Task[Any]] = set()
+        one_at_a_time = _OneAtATime(broken, in_flight, asyncio.Event())
+        for _ in range(2):
+            one_at_a_time.kick()
+            await asyncio.gather(*in_flight)
+        return calls
+
+    assert asyncio.run(scenario()) == 2
+    assert "broken failed; will run again at the next tick" in caplog.text

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,55 @@ DISPATCH_EVERY = timedelta(seconds=10)
 PRUNE_EVERY = timedelta(hours=1)
 # Staleness is measured in hours or days: a look every minute is soon enough, and cheap.
 STALE_CHECK_EVERY = timedelta(minutes=1)
+# Threads for the work the event loop hands off, sending apart: the poller's database threads
+# (four on PostgreSQL), the stale check, the prune, a reload, and a spare. asyncio's default
+# (cores + 4: six here) would depend on the machine.
+BACKGROUND_THREADS = 8
+# Every job runs however late the event loop gets to it (APScheduler's default skips a run more
+# than a second late), once for all the runs it missed.
+_JOB_OPTIONS: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+
+
+class _OneAtATime:
+    """Runs a job in a task of its own, never two at once. A kick while it runs asks for one
+    more run as soon as it ends, so work that arrives during a run (a poll's new alerts while
+    the dispatcher finishes its last claim) is never left for the next tick, and a run longer
+    than its interval is followed at once by the next instead of being skipped."""
+
+    def __init__(
+        self,
+        job: Callable[[], Awaitable[None]],
+        in_flight: set[asyncio.Task[Any]],
+        stopping: asyncio.Event,
+    ) -> None:
+        self._job = job
+        self._in_flight = in_flight
+        self._stopping = stopping
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def kick(self) -> None:
+        if self._stopping.is_set():
+            return
+        if self.running():
+            self._again = True
+            return
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._in_flight.add(self._task)
+        self._task.add_done_callback(self._in_flight.discard)
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._again = False
+            try:
+                await self._job()
+            except Exception:  # one failed run must not end the daemon
+                log.exception("%s failed; will run again at the next tick", self._job.__name__)
+            if not self._again:
+                return
 
 
 class _PolicyClient:
@@ -59,15 +109,22 @@ class Service:
         self._clients = _PolicyClient(runtime)
         self._stopping = asyncio.Event()
         self._in_flight: set[asyncio.Task[Any]] = set()
-        # The dispatch job and a poll that produced alerts may both want to dispatch: one at a
-        # time, so a batch is never claimed while another is still being sent.
-        self._dispatching = asyncio.Lock()
+        self._polling = _OneAtATime(self._poll_pass, self._in_flight, self._stopping)
+        # The dispatch job and a poll that produced alerts both kick it: one pass at a time, so
+        # a batch is never claimed while another is still being sent.
+        self._dispatching = _OneAtATime(self._dispatch_pass, self._in_flight, self._stopping)
+        # Sending has a thread of its own: a channel that keeps it waiting (an SMTP timeout is
+        # 15 s) never holds a thread the polls' database work needs.
+        self._send_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor-send")
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def run(self) -> None:
         runtime = self._runtime
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="monitor-work")
+        )
         await asyncio.to_thread(runtime.prepare_database)
         feeds, sends = await asyncio.to_thread(runtime.release_dead_claims)
         if feeds:
@@ -86,22 +143,23 @@ class Service:
             self._parser = parser
             scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
             now = runtime.clock()
-            job_options: dict[str, Any] = {"max_instances": 1, "coalesce": True}
+            # Polling and sending are kicked by their jobs and run in tasks of their own, so
+            # their jobs end at once and are never skipped as "still running".
             scheduler.add_job(
-                self._tracked(self._poll_tick),
+                self._kick_poll,
                 "interval",
                 seconds=runtime.config.poll_tick.total_seconds(),
                 next_run_time=now,
                 id="poll",
-                **job_options,
+                **_JOB_OPTIONS,
             )
             scheduler.add_job(
-                self._tracked(self._dispatch_tick),
+                self._kick_dispatch,
                 "interval",
                 seconds=DISPATCH_EVERY.total_seconds(),
                 next_run_time=now,
                 id="dispatch",
-                **job_options,
+                **_JOB_OPTIONS,
             )
             scheduler.add_job(
                 self._tracked(self._prune_tick),
@@ -109,7 +167,7 @@ class Service:
                 seconds=PRUNE_EVERY.total_seconds(),
                 next_run_time=now,
                 id="prune",
-                **job_options,
+                **_JOB_OPTIONS,
             )
             scheduler.add_job(
                 self._tracked(self._stale_tick),
@@ -117,7 +175,7 @@ class Service:
                 seconds=STALE_CHECK_EVERY.total_seconds(),
                 next_run_time=now,
                 id="stale",
-                **job_options,
+                **_JOB_OPTIONS,
             )
             heartbeat = watchdog_interval_seconds()
             if heartbeat:
@@ -144,6 +202,7 @@ class Service:
                 log.info("finishing %d jobs in flight", len(self._in_flight))
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
             scheduler.shutdown(wait=False)
+        self._send_thread.shutdown(wait=False)
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(signum)
         log.info("monitor stopped")
@@ -165,31 +224,24 @@ class Service:
         run_tracked.__name__ = job.__name__
         return run_tracked
 
-    async def _poll_tick(self) -> None:
+    async def _kick_poll(self) -> None:
+        self._polling.kick()
+
+    async def _kick_dispatch(self) -> None:
+        self._dispatching.kick()
+
+    async def _poll_pass(self) -> None:
         client, policy = await self._clients.current()
         poller = self._runtime.poller(client, self._parser, policy)
-        reports = await poller.poll_due(stopping=self._stopping.is_set)
-        if any(report.alerts for report in reports):
-            self._dispatch_soon()
+        # A feed's alerts are sent as soon as they are written, by a task of their own: the
+        # poll does not wait for them, so a slow or failing channel never holds polling.
+        await poller.poll_due(stopping=self._stopping.is_set, on_alerts=self._dispatching.kick)
 
-    def _dispatch_soon(self) -> None:
-        """New alerts are sent now, by a task of their own: the poll does not wait for them,
-        so a slow or failing channel never holds the next poll. A dispatch pass already at
-        work claims them itself (it claims until none is due)."""
-        if self._dispatching.locked() or self._stopping.is_set():
-            return
-        dispatch = self._tracked(self._dispatch_tick)
-
-        async def run() -> None:
-            await dispatch()
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
-
-    async def _dispatch_tick(self) -> None:
-        async with self._dispatching:
-            await asyncio.to_thread(self._runtime.dispatcher().dispatch_due, self._stopping.is_set)
+    async def _dispatch_pass(self) -> None:
+        dispatcher = self._runtime.dispatcher()
+        await asyncio.get_running_loop().run_in_executor(
+            self._send_thread, dispatcher.dispatch_due, self._stopping.is_set
+        )
 
     async def _stale_tick(self) -> None:
         await asyncio.to_thread(self._runtime.check_stale)

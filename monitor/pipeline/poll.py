@@ -24,7 +24,7 @@ from monitor.pipeline.ingest_plan import IngestPlan, plan_ingest
 from monitor.pipeline.payload import alert_payload
 from monitor.pipeline.prepare import item_key, prepare_entry
 from monitor.pipeline.schedule import DEAD_FEED_CHECK, next_feed_check
-from monitor.pipeline.state_writes import BatchedStateWrites
+from monitor.pipeline.state_writes import GroupCommitStateWrites
 from monitor.sandbox import SandboxError
 from monitor.store import (
     FeedState,
@@ -76,13 +76,19 @@ class Poller:
         # Database work runs in threads, this many at a time. SQLite takes one writer anyway,
         # and every extra connection would fill a page cache of its own (16 MiB).
         self._database_slots = asyncio.Semaphore(1 if engine.dialect.name == "sqlite" else 4)
-        self._state_writes = BatchedStateWrites(engine, self._in_thread)
+        self._state_writes = GroupCommitStateWrites(engine, self._in_thread)
 
     async def poll_due(
-        self, *, all_feeds: bool = False, stopping: Callable[[], bool] = lambda: False
+        self,
+        *,
+        all_feeds: bool = False,
+        stopping: Callable[[], bool] = lambda: False,
+        on_alerts: Callable[[], None] = lambda: None,
     ) -> list[PollOutcome]:
         """Poll the due feeds; once `stopping()` says so, each worker ends its feed and takes
-        no other (the feeds left keep their claim until its lease ends, then are due again)."""
+        no other (the feeds left keep their claim until its lease ends, then are due again).
+        `on_alerts()` is called as soon as a feed's alerts are written, so they can be sent
+        before the pass ends."""
         now = self._clock()
         due = await self._in_thread(self._claim, now, all_feeds)
         queues = HostQueues(
@@ -95,9 +101,11 @@ class Poller:
             while not stopping() and (taken := await queues.take(host)) is not None:
                 host, feed = taken
                 try:
-                    reports[feed.id] = await self._poll_one(feed)
+                    reports[feed.id] = report = await self._poll_one(feed)
                 finally:
                     queues.release(host)
+                if report.alerts:
+                    on_alerts()
 
         workers = min(self._config.fetch.max_connections, len(due))
         await asyncio.gather(*(worker() for _ in range(workers)))
@@ -347,7 +355,8 @@ class Poller:
         return outcome
 
     def _record_later(self, feed: FeedState, outcome: PollOutcome) -> None:
-        """Record a poll that stored nothing with others, in one transaction."""
+        """Record a poll that stored nothing now, in one transaction with the polls that end
+        while the last write runs."""
         self._state_writes.add(lambda connection: record_poll(connection, feed.id, outcome))
 
     def _next_check(
