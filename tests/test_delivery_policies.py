@@ -117,3 +117,22 @@ def test_a_rate_limit_folds_the_overflow_into_a_digest_and_drops_nothing(
         assert sum(1 for t in times if start <= t < start + timedelta(minutes=1)) <= 3
     bodies = " ".join(body_text(message) for message in smtp.messages)
     assert all(f"story-{n}" in bodies for n in range(12))
+
+
+def test_a_channel_back_after_an_outage_gets_its_waiting_retries_at_once(
+    tmp_path: Path, smtp: SmtpServer, travel: time_machine.Coordinates
+) -> None:
+    daemon = Daemon(write_config(tmp_path, smtp, ""))
+    smtp.stop()
+    travel.move_to(paris(10, 9, 0))
+    daemon.decide(1)
+    for minute in range(0, 40, 5):  # retried with backoff while the server is down
+        travel.move_to(paris(10, 9, minute))
+        assert daemon.dispatch() == 0
+    assert daemon.statuses() == {"pending": 1}
+    smtp.start()
+    travel.move_to(paris(10, 9, 41))
+    daemon.decide(2)
+    assert daemon.dispatch() == 2  # the new alert, then the one that was waiting its backoff
+    assert daemon.statuses() == {"sent": 2}
+    assert sorted("story-1" in m["Subject"] for m in smtp.messages) == [False, True]

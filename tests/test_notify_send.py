@@ -194,19 +194,23 @@ def test_apprise_debug_output_stays_out_of_the_application_log(sender: AppriseSe
     root.setLevel(logging.WARNING)
     root.addHandler(collect)
     apprise_logger = logging.getLogger("apprise")
+    configured_level = apprise_logger.level  # the command line's, if a test ran it before
+    apprise_logger.setLevel(logging.NOTSET)
     level_before = apprise_logger.level
     try:
         url = f"mailto://127.0.0.1:{unused_port()}?from=monitor@example.org&to=veille@example.org"
         outcome = sender.send(url, Rendered("t", "b", "text"))
+        level_after = apprise_logger.level
     finally:
         root.removeHandler(collect)
         root.setLevel(root_level)
+        apprise_logger.setLevel(configured_level)
     assert outcome.error is not None
     assert "connection refused" in outcome.error  # read from an Apprise DEBUG record
     apprise_records = [record for record in collect.records if record.name == "apprise"]
     assert apprise_records, "Apprise's own warning still reaches the application log"
     assert all(record.levelno >= logging.WARNING for record in apprise_records)
-    assert apprise_logger.level == level_before
+    assert level_after == level_before
     assert apprise_logger.filters == []
 
 

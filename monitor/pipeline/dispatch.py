@@ -36,6 +36,7 @@ from monitor.store import (
     record_retry,
     record_sent,
     release_deliveries,
+    retry_channel_now,
     story_outlets,
 )
 
@@ -260,7 +261,13 @@ class Dispatcher:
         jobs = send.jobs
         with self._engine.begin() as connection:
             if verdict.status == "sent":
-                return record_sent(connection, jobs, now, message_id)
+                recorded = record_sent(connection, jobs, now, message_id)
+                back = retry_channel_now(connection, channel, now)
+                if back:
+                    log.info(
+                        "%s accepts alerts again: %d waiting retries are due now", channel, back
+                    )
+                return recorded
             if verdict.status == "retry":
                 assert verdict.retry_at is not None and verdict.error is not None
                 return record_retry(connection, jobs, verdict.retry_at, verdict.error, message_id)

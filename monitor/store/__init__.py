@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         record_sent,
         release_deliveries,
         release_send_leases,
+        retry_channel_now,
         story_outlets,
     )
     from monitor.store.stories import SqlStoryIndex, prune_story_index
@@ -81,6 +82,7 @@ __all__ = [
     "release_deliveries",
     "release_feed_claims",
     "release_send_leases",
+    "retry_channel_now",
     "stale_changes",
     "store_items",
     "stored_content_hashes",
@@ -127,6 +129,7 @@ __getattr__ = lazy_exports(
             "record_sent",
             "release_deliveries",
             "release_send_leases",
+            "retry_channel_now",
             "story_outlets",
         ],
         "stories": ["SqlStoryIndex", "prune_story_index"],

@@ -216,7 +216,8 @@ def hold_deliveries(
     connection: Connection, jobs: Sequence[DeliveryJob], until: datetime, reason: str
 ) -> int:
     """Hold claimed deliveries for a digest at `until`; the claim did not send, so it is not
-    counted as an attempt."""
+    counted as an attempt. A held delivery waits for its time, not for its channel to work
+    again: its last error goes (see `retry_channel_now`)."""
     return _record(
         connection,
         jobs,
@@ -224,7 +225,25 @@ def hold_deliveries(
         next_attempt_at=until,
         hold=reason,
         attempts=deliveries.c.attempts - 1,
+        last_error=None,
     )
+
+
+def retry_channel_now(connection: Connection, channel: str, now: datetime) -> int:
+    """A send to `channel` succeeded: the deliveries waiting out a backoff after a failed send
+    to it are due now, not in up to an hour (the channel is back after an outage). Returns
+    how many."""
+    result = connection.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.channel == channel,
+            deliveries.c.status == "pending",
+            deliveries.c.last_error.is_not(None),
+            deliveries.c.next_attempt_at > now,
+        )
+        .values(next_attempt_at=now)
+    )
+    return int(result.rowcount or 0)
 
 
 def release_deliveries(connection: Connection, jobs: Sequence[DeliveryJob]) -> int:
