@@ -264,6 +264,8 @@ class SendOutcome:
     error: str | None = None
     retry_after: float | None = None
     permanent: bool = False
+    # Permanent for this message alone (too long, not parsable): the channel works.
+    refused_message: bool = False
 
     @property
     def retryable(self) -> bool:

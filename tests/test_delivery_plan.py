@@ -108,7 +108,7 @@ CASES = [
     Case(
         "one held story goes as itself",
         [job(1, 10, hold="quiet_hours")],
-        QUIET,
+        HOURLY,
         [("story", [1], None)],
     ),
     Case(
@@ -154,6 +154,31 @@ CASES = [
         THREE_A_MINUTE,
         [("ops", [1], None), ("story", [2], None), ("digest", [3, 4], "rate_limit")],
     ),
+    Case(
+        "operations go even past the limit; the stories wait for the place it takes",
+        [job(1, None), job(2, 2)],
+        THREE_A_MINUTE,
+        [("ops", [1], None)],
+        # four in the window: room again when the two oldest have left it
+        [([2], NOW + timedelta(seconds=50), "rate_limit")],
+        recent=[NOW - timedelta(seconds=s) for s in (20, 10, 5)],
+    ),
+    Case(
+        "operations take the last place: the stories wait until the oldest send leaves",
+        [job(1, None), job(2, 2)],
+        THREE_A_MINUTE,
+        [("ops", [1], None)],
+        [([2], NOW + timedelta(seconds=50), "rate_limit")],
+        recent=[NOW - timedelta(seconds=s) for s in (10, 5)],
+    ),
+    Case(
+        "a held story due during quiet hours waits for their end",
+        [job(1, 10, hold="rate_limit"), job(2, 11, "alerte", hold="digest")],
+        QUIET,
+        [("story", [2], None)],
+        [([1], NOON, "quiet_hours")],
+        urgent=frozenset({"alerte"}),
+    ),
 ]
 
 
@@ -166,7 +191,9 @@ def test_plan(case: Case) -> None:
         recent_sends=case.recent,
         is_urgent=case.urgent.__contains__,
     )
-    sends = [(send.kind, [job.alert_id for job in send.jobs], send.reason) for send in plan.sends]
+    sends = [
+        (send.kind, [job.alert_id for job in send.jobs], send.reason) for send in plan.messages
+    ]
     holds = [
         ([job.alert_id for job in hold.batch.jobs], hold.until, hold.reason) for hold in plan.holds
     ]
@@ -183,6 +210,6 @@ def test_every_claimed_delivery_is_sent_or_held_exactly_once() -> None:
             recent_sends=case.recent,
             is_urgent=case.urgent.__contains__,
         )
-        planned = [job.id for send in plan.sends for job in send.jobs]
+        planned = [job.id for send in plan.messages for job in send.jobs]
         planned += [job.id for hold in plan.holds for job in hold.batch.jobs]
         assert sorted(planned) == sorted(job.id for job in case.jobs), case.name

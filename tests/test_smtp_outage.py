@@ -23,6 +23,12 @@ INTERVAL = "2s"
 POLLS_WHILE_DOWN = 3  # polls of each feed the test waits for while the server refuses
 POLLS_WHILE_HUNG = 2  # ... and while one send waits for a server that never answers
 WAIT = 120.0  # seconds: the bound of every wait, for a loaded machine; none is reached
+# The acceptance's outage: at least this long refusing connections, then a hanging send.
+REFUSING_AT_LEAST = 60.0  # seconds, then a hanging send
+# The longest wait between two polls of a feed during the outage that the test accepts: ten
+# intervals, so a loaded machine cannot fail it, while a poll held by the sends (24-30 s
+# stretches before the jobs were separated) would.
+LONGEST_GAP = 20.0
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
@@ -80,6 +86,7 @@ def test_an_smtp_outage_loses_no_alert_and_holds_no_poll(
                 ),
                 "the alerts written, a send tried, and every feed polled while it was down",
             )
+            time.sleep(max(0.0, REFUSING_AT_LEAST - (time.monotonic() - down_at)))
             assert received(smtp.messages).keys() == {before}
 
             # Hanging: the server accepts and says nothing; a send waits for its timeout.
@@ -118,6 +125,8 @@ def test_an_smtp_outage_loses_no_alert_and_holds_no_poll(
     # reached", "Run time of job ... was missed by".
     assert [line for line in log if "skipped" in line or "was missed by" in line] == []
     gaps = {path: longest_gap(feed_server, path, down_at, up_at) for path in newsroom.paths}
+    assert up_at - down_at >= 60.0
+    assert max(gaps.values()) <= LONGEST_GAP, gaps
     piled_up = sum(1 for at in newsroom.published.values() if down_at < at < up_at)
     print(
         f"outage of {up_at - down_at:.1f} s ({piled_up} alerts written meanwhile,"

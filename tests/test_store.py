@@ -9,19 +9,21 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from monitor.dedup.fingerprint import Fingerprint, fingerprint
-from monitor.model import FeedStatus, ItemText, PollOutcome, PreparedItem, Validators
+from monitor.model import FeedStatus, ItemText, Outlet, PollOutcome, PreparedItem, Validators
 from monitor.store import feeds as feed_store
 from monitor.store.alerts import create_alert
 from monitor.store.database import upgrade
 from monitor.store.feeds import claim_due_feeds, record_poll, sync_feeds
 from monitor.store.items import store_items, stored_content_hashes
+from monitor.store.messages import open_message
 from monitor.store.outbox import (
-    claim_due_deliveries,
-    mark_retry,
-    mark_sent,
-    other_outlets,
+    claim_channel_deliveries,
     outbox_counts,
+    record_retry,
+    record_sent,
+    release_send_leases,
 )
+from monitor.store.stories import story_outlets
 from monitor.store.tables import alerts, deliveries, feeds, story_fingerprints
 
 NOW = datetime(2026, 3, 23, 12, 0, tzinfo=UTC)
@@ -118,7 +120,9 @@ def test_one_alert_per_watchlist_and_story(engine: Engine) -> None:
         assert created[0] is not None and created[1] is None
         assert connection.execute(select(func.count()).select_from(alerts)).scalar() == 1
         assert connection.execute(select(func.count()).select_from(deliveries)).scalar() == 2
-        assert other_outlets(connection, first.cluster_id, first.id) == ["B"]
+        assert story_outlets(connection, first.cluster_id, first.id) == [
+            Outlet("B", "https://x.test/1")
+        ]
 
 
 def test_claims_lease_and_resend_after_a_crash(engine: Engine) -> None:
@@ -136,21 +140,28 @@ def test_claims_lease_and_resend_after_a_crash(engine: Engine) -> None:
         )
     lease = timedelta(minutes=5)
     with engine.begin() as connection:
-        (job,) = claim_due_deliveries(connection, NOW, lease)
+        (job,) = claim_channel_deliveries(connection, NOW, lease)
         assert job.attempts == 1
         # In flight: nobody else may claim it before the lease ends.
-        assert claim_due_deliveries(connection, NOW + timedelta(minutes=1), lease) == []
-    # The process "died" mid-send: after the lease the delivery is claimed again, and counted.
+        assert claim_channel_deliveries(connection, NOW + timedelta(minutes=1), lease) == []
+    # The process "died" after the claim, before any send: claimed again, not a resend.
     with engine.begin() as connection:
-        (again,) = claim_due_deliveries(connection, NOW + timedelta(minutes=6), lease)
+        (again,) = claim_channel_deliveries(connection, NOW + timedelta(minutes=6), lease)
         assert again.id == job.id and again.attempts == 2
         # The first claim's lease is gone: its late outcome is not recorded.
-        assert not mark_sent(connection, job, NOW + timedelta(minutes=6))
-        assert mark_retry(connection, again, NOW + timedelta(minutes=30), "smtp refused")
-        assert claim_due_deliveries(connection, NOW + timedelta(minutes=29), lease) == []
-        (third,) = claim_due_deliveries(connection, NOW + timedelta(minutes=30), lease)
-        assert mark_sent(connection, third, NOW + timedelta(minutes=30))
-        assert claim_due_deliveries(connection, NOW + timedelta(days=9), lease) == []
+        assert record_sent(connection, [job], NOW + timedelta(minutes=6)) == 0
+        # Now a send starts (its message row is open) and the process dies during it.
+        open_message(connection, "mail", "story", [again.id], NOW + timedelta(minutes=6))
+    with engine.begin() as connection:
+        # At the next start on SQLite: its lease ends now, and it was in flight.
+        assert release_send_leases(connection, NOW + timedelta(minutes=7)) == 1
+        (third,) = claim_channel_deliveries(connection, NOW + timedelta(minutes=7), lease)
+        assert third.attempts == 3
+        assert record_retry(connection, [third], NOW + timedelta(minutes=30), "smtp refused") == 1
+        assert claim_channel_deliveries(connection, NOW + timedelta(minutes=29), lease) == []
+        (fourth,) = claim_channel_deliveries(connection, NOW + timedelta(minutes=30), lease)
+        assert record_sent(connection, [fourth], NOW + timedelta(minutes=30)) == 1
+        assert claim_channel_deliveries(connection, NOW + timedelta(days=9), lease) == []
         counts = outbox_counts(connection)
     assert (counts.sent, counts.pending, counts.resends) == (1, 0, 1)
 

@@ -26,7 +26,7 @@ from monitor.feeds import (
 )
 from monitor.match import Matcher, compile_watchlists
 from monitor.notify.send import AppriseSender
-from monitor.pipeline import BrokenChannels, Dispatcher, Poller, Sender, check_stale_feeds
+from monitor.pipeline import Dispatcher, Poller, Sender, check_stale_feeds
 from monitor.sandbox import Sandbox
 from monitor.store import (
     default_database_url,
@@ -74,8 +74,6 @@ class Runtime:
     sender: Sender
     clock: Callable[[], datetime]
     transport: httpx.AsyncBaseTransport | None = None
-    # Kept across dispatch passes: one operations alert per channel that refuses alerts.
-    broken_channels: BrokenChannels = field(default_factory=BrokenChannels)
     matcher: Matcher = field(init=False)
     fetch_policy: FetchPolicy = field(init=False)
 
@@ -156,7 +154,7 @@ class Runtime:
         )
 
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.engine, self.config, self.sender, self.clock, self.broken_channels)
+        return Dispatcher(self.engine, self.config, self.sender, self.clock)
 
 
 def build_runtime(

@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING
 from monitor.exports import lazy_exports
 
 if TYPE_CHECKING:
-    from monitor.pipeline.dispatch import BrokenChannels, Dispatcher, DispatchReport, Sender
+    from monitor.pipeline.dispatch import Dispatcher, DispatchReport, Sender
     from monitor.pipeline.items_json import ItemJsonError, item_text_from_json
     from monitor.pipeline.ops import check_stale_feeds
     from monitor.pipeline.poll import Poller
     from monitor.pipeline.sample_alert import outcome_line, send_sample_alert
 
 __all__ = [
-    "BrokenChannels",
     "DispatchReport",
     "Dispatcher",
     "ItemJsonError",
@@ -29,7 +28,7 @@ __all__ = [
 __getattr__ = lazy_exports(
     __name__,
     {
-        "dispatch": ["BrokenChannels", "DispatchReport", "Dispatcher", "Sender"],
+        "dispatch": ["DispatchReport", "Dispatcher", "Sender"],
         "items_json": ["ItemJsonError", "item_text_from_json"],
         "ops": ["check_stale_feeds"],
         "poll": ["Poller"],

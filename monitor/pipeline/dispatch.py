@@ -4,12 +4,15 @@
 
 Each stage is a small unit in monitor/pipeline/delivery/ or monitor/notify/ passing one frozen
 value to the next; this module only composes them, one channel at a time. It decides retry or
-give-up in the classify stage, where the failure is understood; the sender only reports."""
+give-up in the classify stage, where the failure is understood; the sender only reports.
+
+Within a pass, a channel that fails a send gets nothing more until its retry: the rest of its
+claim waits with the failed message (a Retry-After holds for the channel, and a hanging server
+costs one timeout a pass, not one a message)."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -23,11 +26,12 @@ from monitor.notify.policy import policy_for
 from monitor.notify.render import Rendered, channel_kind, render
 from monitor.pipeline.delivery.build import build_message
 from monitor.pipeline.delivery.group import group_by_story
-from monitor.pipeline.delivery.plan import DeliveryPlan, Send, plan_deliveries
-from monitor.pipeline.delivery.verdict import Verdict, classify
+from monitor.pipeline.delivery.plan import DeliveryPlan, PlannedMessage, plan_deliveries
+from monitor.pipeline.delivery.verdict import Verdict, given_up, verdict_for
 from monitor.pipeline.ops import alert_operations, channel_refused_payload
 from monitor.store import (
     DeliveryJob,
+    channel_works,
     claim_channel_deliveries,
     hold_deliveries,
     open_message,
@@ -35,6 +39,7 @@ from monitor.store import (
     record_failed,
     record_retry,
     record_sent,
+    refused_for_good,
     release_deliveries,
     retry_channel_now,
     story_outlets,
@@ -48,6 +53,9 @@ log = logging.getLogger("monitor.dispatch")
 # the delivery is retried after the lease, or at once at the next start on SQLite.
 _SEND_LEASE = timedelta(minutes=5)
 _MESSAGES_PER_CLAIM = 10
+# A send may take longer (an email to many recipients, each SMTP step with its timeout, up to
+# Apprise's 60 s per service): no send starts this close to the lease's end.
+_LEASE_MARGIN = timedelta(seconds=90)
 # How far back a rate limit looks: its period, at most this (a limit per hour is unusual).
 _LONGEST_RATE_WINDOW = timedelta(hours=1)
 
@@ -61,28 +69,15 @@ class Sender(Protocol):
 def deliver(sender: Sender, url: str, message: Message, zone: tzinfo) -> SendOutcome:
     """One message to one channel: rendered for the channel's kind with times in `zone`, sent,
     the outcome classified by the sender. What the dispatcher and `monitor test-alert` both
-    do."""
-    return sender.send(url, render(message, channel_kind(url), zone))
-
-
-class BrokenChannels:
-    """The channels that refused an alert for good, so that one operations alert says so, not
-    one per alert; a send that succeeds again takes a channel off. Kept by the runtime across
-    dispatch passes (a restart reports a channel still broken once more)."""
-
-    def __init__(self) -> None:
-        self._channels: set[str] = set()
-        self._lock = threading.Lock()
-
-    def newly_broken(self, channel: str) -> bool:
-        with self._lock:
-            new = channel not in self._channels
-            self._channels.add(channel)
-            return new
-
-    def works(self, channel: str) -> None:
-        with self._lock:
-            self._channels.discard(channel)
+    do. A message that cannot be written (a bug of ours, or feed data beyond what we foresaw)
+    fails alone, for good, and is logged with its traceback: it must not block its channel."""
+    try:
+        rendered = render(message, channel_kind(url), zone)
+    except Exception as error:
+        log.exception("could not write a message for %s", channel_kind(url))
+        reason = f"could not write the message ({type(error).__name__}): a bug, logged"
+        return SendOutcome(ok=False, error=reason, permanent=True, refused_message=True)
+    return sender.send(url, rendered)
 
 
 @dataclass(frozen=True)
@@ -118,13 +113,11 @@ class Dispatcher:
         config: Config,
         sender: Sender,
         clock: Callable[[], datetime],
-        broken: BrokenChannels | None = None,
     ) -> None:
         self._engine = engine
         self._config = config
         self._sender = sender
         self._clock = clock
-        self._broken = broken or BrokenChannels()
         self._urgent = {watchlist.name for watchlist in config.watchlists if watchlist.urgent}
         self._zone = config.zone()
 
@@ -159,28 +152,34 @@ class Dispatcher:
             counts.add("failed", len(jobs))
             return
         plan = self._plan(channel, spec, jobs, now)
-        sends, later = plan.sends[:_MESSAGES_PER_CLAIM], plan.sends[_MESSAGES_PER_CLAIM:]
+        planned, later = plan.messages[:_MESSAGES_PER_CLAIM], plan.messages[_MESSAGES_PER_CLAIM:]
         with self._engine.begin() as connection:
             for hold in plan.holds:
                 hold_deliveries(connection, hold.batch.jobs, hold.until, hold.reason)
-            release_deliveries(connection, [job for send in later for job in send.jobs])
-        for hold in plan.holds:
-            counts.add("held", len(hold.batch.jobs))
+            release_deliveries(connection, _jobs_of(later))
         if plan.holds:
+            held = sum(len(hold.batch.jobs) for hold in plan.holds)
+            counts.add("held", held)
             log.info(
                 "%d alerts to %s held for a digest (next at %s)",
-                sum(len(hold.batch.jobs) for hold in plan.holds),
+                held,
                 channel,
                 min(hold.until for hold in plan.holds).isoformat(timespec="seconds"),
             )
-        for position, send in enumerate(sends):
-            if should_stop():  # what is left goes at the next start, claimed again
+        lease_until = jobs[0].lease_until
+        for position, message in enumerate(planned):
+            rest = planned[position:]
+            if should_stop() or self._clock() >= lease_until - _LEASE_MARGIN:
+                # What is left is claimed again at once (or at the next start).
                 with self._engine.begin() as connection:
-                    release_deliveries(
-                        connection, [job for rest in sends[position:] for job in rest.jobs]
-                    )
+                    release_deliveries(connection, _jobs_of(rest))
                 return
-            self._send(channel, spec.url, send, counts)
+            verdict = self._send(channel, spec.url, message, counts)
+            if verdict.status == "retry" and len(rest) > 1:
+                assert verdict.retry_at is not None
+                with self._engine.begin() as connection:
+                    release_deliveries(connection, _jobs_of(rest[1:]), until=verdict.retry_at)
+                return
 
     def _plan(
         self, channel: str, spec: ChannelSpec, jobs: Sequence[DeliveryJob], now: datetime
@@ -198,33 +197,104 @@ class Dispatcher:
             is_urgent=self._urgent.__contains__,
         )
 
-    def _send(self, channel: str, url: str, send: Send, counts: _Counts) -> None:
-        jobs = send.jobs
-        now = self._clock()
+    def _send(self, channel: str, url: str, planned: PlannedMessage, counts: _Counts) -> Verdict:
+        """Build, render and send one message, classify the outcome and record it."""
+        jobs = planned.jobs
         with self._engine.begin() as connection:
-            message_id = open_message(connection, channel, send.kind, jobs, now)
-        with self._engine.connect() as connection:
-            message = build_message(
-                send,
-                channel,
-                message_id,
-                lambda cluster, item: story_outlets(connection, cluster, item),
+            delivery_ids = [job.id for job in jobs]
+            message_id = open_message(
+                connection, channel, planned.kind, delivery_ids, self._clock()
             )
-        outcome = deliver(self._sender, url, message, self._zone)
+        try:
+            with self._engine.connect() as connection:
+                message = build_message(
+                    planned,
+                    channel,
+                    message_id,
+                    lambda cluster, item: story_outlets(connection, cluster, item),
+                )
+        except Exception as error:  # a stored payload we cannot read: it must not block others
+            log.exception("could not build message %d for %s", message_id, channel)
+            outcome = SendOutcome(
+                ok=False,
+                error=f"could not build the message ({type(error).__name__}): a bug, logged",
+                permanent=True,
+                refused_message=True,
+            )
+        else:
+            outcome = deliver(self._sender, url, message, self._zone)
         now = self._clock()
-        verdict = classify(
+        verdict = verdict_for(
             outcome,
             now=now,
-            first_decided_at=min(job.alert_created_at for job in jobs),
             attempts=max(job.attempts for job in jobs),
             delivery=self._config.delivery,
         )
-        if verdict.status == "sent":
-            self._broken.works(channel)
-        recorded = self._record(channel, url, send, message_id, verdict, now)
-        counts.add(verdict.status, recorded)
-        if verdict.status == "sent":
-            counts.add("messages", 1)
+        self._record(channel, url, planned, message_id, verdict, now, counts)
+        return verdict
+
+    def _record(
+        self,
+        channel: str,
+        url: str,
+        planned: PlannedMessage,
+        message_id: int,
+        verdict: Verdict,
+        now: datetime,
+        counts: _Counts,
+    ) -> None:
+        jobs = planned.jobs
+        what = _described(planned, message_id)
+        with self._engine.begin() as connection:
+            if verdict.status == "sent":
+                recorded = record_sent(connection, jobs, now, message_id)
+                channel_works(connection, channel)
+                back = retry_channel_now(connection, channel, now)
+                counts.add("sent", recorded)
+                counts.add("messages", 1)
+                log.info("%s sent to %s", what, channel)
+                if back:
+                    log.info("%s works again: its %d retries waiting are due now", channel, back)
+            elif verdict.status == "retry":
+                assert verdict.retry_at is not None and verdict.error is not None
+                expired = [
+                    job
+                    for job in jobs
+                    if given_up(job.alert_created_at, now, self._config.delivery)
+                ]
+                waiting = [job for job in jobs if job not in expired]
+                recorded = record_retry(
+                    connection, waiting, verdict.retry_at, verdict.error, message_id
+                )
+                counts.add("retry", recorded)
+                log.warning(
+                    "%s to %s: attempt failed: %s; retrying at %s",
+                    what,
+                    channel,
+                    verdict.error,
+                    verdict.retry_at.isoformat(timespec="seconds"),
+                )
+                for job in expired:
+                    error = f"{verdict.error} (gave up after {job.attempts} attempts)"
+                    recorded += record_failed(connection, [job], error)
+                    counts.add("failed", 1)
+                    log.error("alert %d to %s FAILED for good: %s", job.alert_id, channel, error)
+            else:
+                assert verdict.error is not None
+                error = f"{verdict.error} (refused for good: not retried)"
+                recorded = record_failed(connection, jobs, error, message_id)
+                counts.add("failed", recorded)
+                log.error("%s to %s FAILED for good: %s", what, channel, error)
+                if (
+                    verdict.channel_refused
+                    and recorded
+                    and planned.kind != "ops"  # its channel may be the broken one
+                    and refused_for_good(connection, channel, now, verdict.error)
+                ):
+                    shown = self._sender.privacy_url(url)
+                    first = jobs[0].alert_id
+                    payload = channel_refused_payload(channel, shown, first, verdict.error, now)
+                    alert_operations(connection, self._config, payload, now)
         if recorded < len(jobs):
             log.warning(
                 "%d alerts to %s: the send took longer than its lease; another dispatcher"
@@ -232,58 +302,15 @@ class Dispatcher:
                 len(jobs) - recorded,
                 channel,
             )
-        alert_ids = ", ".join(str(job.alert_id) for job in jobs[:10])
-        more = f" and {len(jobs) - 10} more" if len(jobs) > 10 else ""
-        what = f"{send.kind} {message_id} (alerts {alert_ids}{more})"
-        if verdict.status == "sent":
-            log.info("%s sent to %s", what, channel)
-        elif verdict.status == "retry":
-            assert verdict.retry_at is not None
-            log.warning(
-                "%s to %s: attempt failed: %s; retrying at %s",
-                what,
-                channel,
-                verdict.error,
-                verdict.retry_at.isoformat(timespec="seconds"),
-            )
-        else:
-            log.error("%s to %s FAILED for good: %s", what, channel, verdict.error)
 
-    def _record(
-        self,
-        channel: str,
-        url: str,
-        send: Send,
-        message_id: int,
-        verdict: Verdict,
-        now: datetime,
-    ) -> int:
-        jobs = send.jobs
-        with self._engine.begin() as connection:
-            if verdict.status == "sent":
-                recorded = record_sent(connection, jobs, now, message_id)
-                back = retry_channel_now(connection, channel, now)
-                if back:
-                    log.info(
-                        "%s accepts alerts again: %d waiting retries are due now", channel, back
-                    )
-                return recorded
-            if verdict.status == "retry":
-                assert verdict.retry_at is not None and verdict.error is not None
-                return record_retry(connection, jobs, verdict.retry_at, verdict.error, message_id)
-            assert verdict.error is not None
-            recorded = record_failed(connection, jobs, verdict.error, message_id)
-            if (
-                verdict.refused
-                and recorded
-                and send.kind != "ops"
-                and self._broken.newly_broken(channel)
-            ):
-                # Not for an operations message: its channel may be the broken one.
-                shown = self._sender.privacy_url(url)
-                first = jobs[0]
-                payload = channel_refused_payload(
-                    channel, shown, first.alert_id, verdict.error, now
-                )
-                alert_operations(connection, self._config, payload, now)
-            return recorded
+
+def _jobs_of(planned: Sequence[PlannedMessage]) -> list[DeliveryJob]:
+    return [job for message in planned for job in message.jobs]
+
+
+def _described(planned: PlannedMessage, message_id: int) -> str:
+    """`digest 12 (alerts 3, 4, 5 and 40 more)`, for the log."""
+    jobs = planned.jobs
+    alert_ids = ", ".join(str(job.alert_id) for job in jobs[:10])
+    more = f" and {len(jobs) - 10} more" if len(jobs) > 10 else ""
+    return f"{planned.kind} {message_id} (alerts {alert_ids}{more})"

@@ -12,15 +12,24 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import CompoundSelect, Connection, bindparam, delete, or_, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    union_all,
+)
 
 from monitor.dedup.decide import Candidate
 from monitor.dedup.fingerprint import Fingerprint, containment_view, fingerprint
 from monitor.dedup.index import RECENT_PER_KEY, ExactKey, IndexEntry, rank_candidates
 from monitor.dedup.minhash import to_bytes
-from monitor.model import ItemText
+from monitor.model import ItemText, Outlet
 from monitor.store.sql import insert_plain_rows
-from monitor.store.tables import items, story_fingerprints, story_keys
+from monitor.store.tables import feeds, items, story_fingerprints, story_keys
 
 # Statements are built once per number of keys (padded, see `_candidate_statement`): these
 # run for every feed document with new items, and SQLAlchemy reuses their compiled form.
@@ -217,3 +226,23 @@ def prune_story_index(connection: Connection, before: datetime) -> int:
         delete(story_fingerprints).where(story_fingerprints.c.first_seen_at < before)
     )
     return int(result.rowcount or 0)
+
+
+def story_outlets(
+    connection: Connection, cluster_id: int | None, item_id: int | None
+) -> list[Outlet]:
+    """The other feeds that carried the same story, each with its copy's link, for "also
+    published by": one per feed (its first copy), sorted by name."""
+    if cluster_id is None or item_id is None:
+        return []
+    own_feed = select(items.c.feed_id).where(items.c.id == item_id).scalar_subquery()
+    rows = connection.execute(
+        select(func.coalesce(feeds.c.name, feeds.c.title, feeds.c.url), items.c.url, items.c.id)
+        .join(items, items.c.feed_id == feeds.c.id)
+        .where(items.c.cluster_id == cluster_id, items.c.feed_id != own_feed)
+        .order_by(items.c.id)
+    ).all()
+    first_copy: dict[str, str | None] = {}
+    for name, url, _ in rows:
+        first_copy.setdefault(str(name), url)
+    return [Outlet(name, first_copy[name]) for name in sorted(first_copy)]

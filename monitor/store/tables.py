@@ -172,13 +172,26 @@ messages = Table(
     Column("id", Integer, primary_key=True),
     Column("channel", Text, nullable=False),
     Column("kind", String(16), nullable=False),  # story, digest, ops
-    Column("status", String(16), nullable=False),  # sending -> sent | failed | retry
+    # sending -> sent | retry | failed | interrupted (its process died)
+    Column("status", String(16), nullable=False),
     Column("alerts", Integer, nullable=False),  # how many deliveries it carries
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("error", Text),
 )
 Index("ix_messages_channel_created_at", messages.c.channel, messages.c.created_at)
+Index("ix_deliveries_message_id", deliveries.c.message_id)
+
+# The channels that refused an alert for good (credentials, token, unknown chat), until a send
+# to them succeeds again: one operations alert each, across restarts and `poll --once` runs.
+channel_refusals = Table(
+    "channel_refusals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", Text, nullable=False, unique=True),
+    Column("since", UTCDateTime, nullable=False),
+    Column("error", Text, nullable=False),
+)
 
 # The near-duplicate layer (docs/design.md §5): a MinHash signature per recent item, and the
 # LSH band and lead keys it is filed under. Persisted, so start-up rebuilds nothing; pruned past the

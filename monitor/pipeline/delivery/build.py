@@ -18,7 +18,7 @@ from monitor.model import (
     StoryMessage,
 )
 from monitor.pipeline.delivery.group import Batch
-from monitor.pipeline.delivery.plan import Send
+from monitor.pipeline.delivery.plan import PlannedMessage
 from monitor.pipeline.payload import story_message
 
 # The other outlets of a story: (cluster id, item id) -> outlets.
@@ -26,20 +26,20 @@ OutletsOf = Callable[[int | None, int | None], Sequence[Outlet]]
 
 
 def build_message(
-    send: Send, channel: str, message_id: int | None, outlets_of: OutletsOf
+    planned: PlannedMessage, channel: str, message_id: int | None, outlets_of: OutletsOf
 ) -> Message:
-    if send.kind == "ops":
-        return OpsMessage(tuple(_notice(batch) for batch in send.batches))
-    stories = [_story(batch, outlets_of) for batch in send.batches]
-    if send.kind == "story":
+    if planned.kind == "ops":
+        return OpsMessage(tuple(_notice(batch) for batch in planned.batches))
+    stories = [_story(batch, outlets_of) for batch in planned.batches]
+    if planned.kind == "story":
         return stories[0]
     stories.sort(key=_newest_first)
     return DigestMessage(
         channel=channel,
-        reason=send.reason or "digest",
+        reason=planned.reason or "digest",
         stories=tuple(stories),
         message_id=message_id,
-        since=min(batch.decided_at for batch in send.batches),
+        since=min(batch.decided_at for batch in planned.batches),
     )
 
 
