@@ -9,7 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import time_machine
+from sqlalchemy import select, update
 
+from monitor.store.tables import alerts, deliveries
 from tests.delivery_harness import Daemon, paris
 from tests.smtp_server import SmtpServer
 from tests.test_end_to_end import body_text
@@ -54,7 +56,7 @@ def test_200_stories_in_ten_minutes_to_an_hourly_digest_are_one_message(
     assert daemon.dispatch() == 1
     assert daemon.statuses() == {"sent": 200}
     [message] = smtp.messages
-    assert "200" in message["Subject"]
+    assert message["Subject"].startswith("Digest for desk: 200 stories")
     body = body_text(message)
     assert "story-199" in body  # newest first
     assert "monitor alerts --message 1" in body  # the cap says how to list the rest
@@ -101,7 +103,7 @@ def test_a_rate_limit_folds_the_overflow_into_a_digest_and_drops_nothing(
     for n in range(10):
         daemon.decide(n)
     assert daemon.dispatch() == 3  # two stories alone, the eight others in one digest
-    assert "8" in smtp.messages[-1]["Subject"]
+    assert smtp.messages[-1]["Subject"].startswith("Digest for desk: 8 stories")
     travel.move_to(paris(10, 9, 0, 30))
     daemon.decide(10)
     daemon.decide(11)
@@ -136,3 +138,79 @@ def test_a_channel_back_after_an_outage_gets_its_waiting_retries_at_once(
     assert daemon.dispatch() == 2  # the new alert, then the one that was waiting its backoff
     assert daemon.statuses() == {"sent": 2}
     assert sorted("story-1" in m["Subject"] for m in smtp.messages) == [False, True]
+
+
+def test_a_failing_channel_is_tried_once_a_pass_not_once_a_message(
+    tmp_path: Path, smtp: SmtpServer, travel: time_machine.Coordinates
+) -> None:
+    smtp.refuse_at, smtp.refusal = "DATA", "451 4.3.0 try again later"
+    daemon = Daemon(write_config(tmp_path, smtp, ""))
+    travel.move_to(paris(10, 9, 0))
+    for number in range(3):
+        daemon.decide(number)
+    assert daemon.dispatch() == 0
+    assert smtp.data_attempts == 1  # the two others wait with the one that failed
+    with daemon.runtime.engine.connect() as connection:
+        waiting = connection.execute(
+            select(deliveries.c.status, deliveries.c.next_attempt_at, deliveries.c.attempts)
+        ).all()
+    assert {(status, attempts) for status, _, attempts in waiting} == {
+        ("pending", 1),
+        ("pending", 0),
+    }
+    assert len({at for _, at, _ in waiting}) == 1  # all due at the failed one's retry
+    smtp.refuse_at = None
+    travel.move_to(paris(10, 9, 1))
+    assert daemon.dispatch() == 3
+    assert daemon.statuses() == {"sent": 3}
+
+
+def test_a_digest_that_keeps_failing_gives_up_each_alert_at_its_own_age(
+    tmp_path: Path, smtp: SmtpServer, travel: time_machine.Coordinates
+) -> None:
+    smtp.refuse_at, smtp.refusal = "DATA", "451 4.3.0 try again later"
+    config = write_config(tmp_path, smtp, "    digest: {every: 1h}")
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + "delivery:\n  retry_initial: 1m\n  retry_max_interval: 5m\n  give_up_after: 1h\n",
+        encoding="utf-8",
+    )
+    daemon = Daemon(config)
+    travel.move_to(paris(10, 9, 10))
+    daemon.decide(1)
+    travel.move_to(paris(10, 10, 0))
+    assert daemon.dispatch() == 0  # its digest time: tried, refused, to be retried
+    travel.move_to(paris(10, 10, 30))
+    daemon.decide(2)
+    assert daemon.dispatch() == 0  # held for 11:00
+    travel.move_to(paris(10, 11, 0))
+    assert daemon.dispatch() == 0  # one digest of both, refused again
+    with daemon.runtime.engine.connect() as connection:
+        rows = dict(
+            connection.execute(
+                select(deliveries.c.alert_id, deliveries.c.status).order_by(deliveries.c.alert_id)
+            ).all()
+        )
+    # The alert of 9:10 is an hour old: given up. The one of 10:30 is not: retried.
+    assert rows == {1: "failed", 2: "pending"}
+
+
+def test_a_message_that_cannot_be_built_fails_alone_and_blocks_nothing(
+    tmp_path: Path, smtp: SmtpServer, travel: time_machine.Coordinates
+) -> None:
+    daemon = Daemon(write_config(tmp_path, smtp, ""))
+    travel.move_to(paris(10, 9, 0))
+    [broken] = daemon.decide(1)
+    daemon.decide(2)
+    with daemon.runtime.engine.begin() as connection:  # a row no version of us could read
+        connection.execute(
+            update(alerts).where(alerts.c.id == broken).values(payload={"published": "tomorrow"})
+        )
+    assert daemon.dispatch() == 1
+    with daemon.runtime.engine.connect() as connection:
+        rows = dict(
+            connection.execute(select(deliveries.c.alert_id, deliveries.c.last_error)).all()
+        )
+    assert daemon.statuses() == {"failed": 1, "sent": 1}
+    assert "could not build the message" in rows[broken]
+    assert "story-2" in smtp.messages[0]["Subject"]
