@@ -57,7 +57,10 @@ def test_alerts_lists_what_a_message_carried(
     assert poll(config) == 0
     feed_server.serve("/rss.xml", rss("Presse Exemple", [OTAN_ITEM]))
     assert poll(config, "--all") == 0
-    capsys.readouterr()
+    assert (
+        "outbox: 0 pending (0 held for a digest), 2 sent, 0 failed, 0 sent again after a crash"
+        in capsys.readouterr().out.splitlines()
+    )
 
     assert main(["--config", str(config), "alerts", "--message", "1", "--json"]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -9,6 +9,7 @@ from monitor.daemon.runtime import Runtime
 from monitor.feeds import redact_url
 from monitor.model import PollOutcome
 from monitor.pipeline import DispatchReport
+from monitor.store import outbox_counts
 
 
 async def _poll(runtime: Runtime, all_feeds: bool) -> list[PollOutcome]:
@@ -32,6 +33,12 @@ def poll_once(runtime: Runtime, *, all_feeds: bool, out: TextIO) -> int:
     out.write(
         f"polled {len(reports)} feeds; alerts sent {dispatched.sent} in {dispatched.messages}"
         f" messages, retrying {dispatched.retrying}, failed {dispatched.failed}{held}\n"
+    )
+    with runtime.engine.connect() as connection:
+        outbox = outbox_counts(connection)
+    out.write(
+        f"outbox: {outbox.pending} pending ({outbox.held} held for a digest), {outbox.sent} sent,"
+        f" {outbox.failed} failed, {outbox.resends} sent again after a crash\n"
     )
     # For cron and scripts: a pass in which every feed failed (or is gone) is a failure.
     every_feed_failed = bool(reports) and all(report.status.failing for report in reports)
