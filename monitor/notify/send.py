@@ -104,6 +104,7 @@ class AppriseSender:
             error=_scrubbed(failure.reason, url, _masked(url)),
             retry_after=failure.retry_after,
             permanent=failure.permanent,
+            refused_message=failure.refused_message,
         )
 
     def _client(self, url: str) -> apprise.Apprise | None:
