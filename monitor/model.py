@@ -258,14 +258,19 @@ class SendOutcome:
     """The result of sending one message to one channel. `retry_after` (seconds) is a hint from
     the service when it asked us to slow down. `permanent` marks a failure that no retry will
     fix (credentials refused, an unknown chat, a request the service rejects as such), as the
-    sender understood it; any other failure is worth a retry."""
+    sender understood it; any other failure is worth a retry. `refused_message` (with
+    `permanent`) narrows it to this message alone: its text empty, too long or unreadable to
+    the service; the channel works, and the next message may pass."""
 
     ok: bool
     error: str | None = None
     retry_after: float | None = None
     permanent: bool = False
-    # Permanent for this message alone (too long, not parsable): the channel works.
     refused_message: bool = False
+
+    def __post_init__(self) -> None:
+        if self.refused_message and not self.permanent:
+            raise ValueError("a refused message is a permanent failure")
 
     @property
     def retryable(self) -> bool:

@@ -27,6 +27,7 @@ def item(key: str, title: str, *, age: timedelta | None = timedelta(hours=1)) ->
             published=None if age is None else NOW - age,
         ),
         "fr",
+        now=NOW,
     )
 
 

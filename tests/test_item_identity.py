@@ -3,6 +3,7 @@ another item. Real polls of a loopback feed server, real email to a loopback SMT
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,14 @@ def test_id_policies_choose_the_key() -> None:
     first = entry("guid-1", "https://a.example/1")
     rebuilt = entry("guid-2", "https://a.example/1")
     moved = entry("guid-3", "https://a.example/1?amp", "Titre")
-    assert prepare_entry(first, None).key != prepare_entry(rebuilt, None).key
-    assert prepare_entry(first, None, "link").key == prepare_entry(rebuilt, None, "link").key
-    assert prepare_entry(first, None, "content").key == prepare_entry(moved, None, "content").key
-    assert prepare_entry(entry("g", None), None, "link").key == "g"  # no link: the id
+    now = datetime.now(UTC)
+    assert prepare_entry(first, None, now=now).key != prepare_entry(rebuilt, None, now=now).key
+    assert (
+        prepare_entry(first, None, "link", now=now).key
+        == prepare_entry(rebuilt, None, "link", now=now).key
+    )
+    assert (
+        prepare_entry(first, None, "content", now=now).key
+        == prepare_entry(moved, None, "content", now=now).key
+    )
+    assert prepare_entry(entry("g", None), None, "link", now=now).key == "g"  # no link: the id

@@ -315,7 +315,7 @@ def test_scripts_and_attributes_never_reach_the_item_text() -> None:
         "&lt;/script&gt;&lt;style&gt;p{}&lt;/style&gt;&lt;/p&gt;</description></item>"
     )
     (entry,) = parse_feed(document, base_url=BASE).entries
-    text = prepare_entry(entry, "fr").text
+    text = prepare_entry(entry, "fr", now=datetime.now(UTC)).text
     assert (text.title, text.summary) == ("Titre", "ok")
 
 

@@ -148,7 +148,11 @@ def test_the_wrapper_is_installed_once() -> None:
         ),
         (
             HttpExchange("ntfy.example.org", 413),
-            Failure("message too large for ntfy.example.org (HTTP 413)", permanent=True),
+            Failure(
+                "message too large for ntfy.example.org (HTTP 413)",
+                permanent=True,
+                refused_message=True,
+            ),
         ),
         (
             HttpExchange("ntfy.example.org", 422, service_error="Unprocessable Entity"),

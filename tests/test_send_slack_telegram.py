@@ -121,7 +121,7 @@ def test_telegram_receives_our_html_with_parse_mode_html(
     assert "<script>" not in payload["text"]
 
 
-# --- Refused for good ---------------------------------------------------------------------------
+# --- Refused for good (refusals of one message alone: tests/test_send_refused_message.py) -------
 
 
 @pytest.mark.parametrize(
@@ -139,7 +139,11 @@ def test_telegram_receives_our_html_with_parse_mode_html(
             "channel_not_found",
             "channel not found by hooks.slack.com (HTTP 404 channel_not_found)",
         ),
-        (400, "no_text", "message refused by hooks.slack.com (HTTP 400 no_text)"),
+        (
+            400,
+            "invalid_payload",
+            "request refused by hooks.slack.com (HTTP 400 invalid_payload)",
+        ),
         (
             410,
             "channel_is_archived",
@@ -188,8 +192,8 @@ def test_a_slack_bot_token_refused_in_an_ok_answer_is_permanent(
         ),
         (
             400,
-            "Bad Request: message text is empty",
-            "request refused by api.telegram.org (HTTP 400: message text is empty)",
+            "Bad Request: group chat was deactivated",
+            "request refused by api.telegram.org (HTTP 400: group chat was deactivated)",
         ),
     ],
 )

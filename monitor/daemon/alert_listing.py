@@ -1,6 +1,9 @@
 """`monitor alerts --message ID`: the alerts one message carried (a digest lists its first
 stories and says how to see them all), as a table or as JSON Lines. Pure formatting: the caller
-reads them (monitor.store.message_alerts). Times in the configured timezone."""
+reads them (monitor.store.message_alerts). Times in the configured timezone.
+
+Feed text (titles, sources, links) goes through `one_line` in both forms, as in the message
+that carried it: JSON Lines end up on terminals too (`jq -r .title`)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from collections.abc import Sequence
 from datetime import tzinfo
 from typing import Any
 
+from monitor.notify import one_line
 from monitor.store import CarriedAlert
 
 
@@ -19,9 +23,9 @@ def alert_json(alert: CarriedAlert) -> dict[str, Any]:
         "decided": alert.decided_at.isoformat(timespec="seconds"),
         "channel": alert.channel,
         "status": alert.status,
-        "title": payload.get("title"),
-        "url": payload.get("url"),
-        "source": payload.get("source"),
+        "title": _shown(payload.get("title")),
+        "url": _shown(payload.get("url")),
+        "source": _shown(payload.get("source")),
         "published": payload.get("published"),
     }
 
@@ -35,8 +39,8 @@ def alerts_table(alerts: Sequence[CarriedAlert], zone: tzinfo) -> list[str]:
             alert.watchlist,
             alert.decided_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
             alert.status,
-            _one_line(str(alert.payload.get("source") or "")),
-            _one_line(str(alert.payload.get("title") or "")),
+            _shown(alert.payload.get("source")) or "",
+            _shown(alert.payload.get("title")) or "",
         )
         for alert in alerts
     ]
@@ -48,11 +52,12 @@ def alerts_table(alerts: Sequence[CarriedAlert], zone: tzinfo) -> list[str]:
         )
         if alert is not None and alert.payload.get("url"):
             lines.append(
-                " " * (sum(widths) + 2 * len(widths)) + _one_line(str(alert.payload["url"]))
+                " " * (sum(widths) + 2 * len(widths)) + (_shown(alert.payload["url"]) or "")
             )
     return lines
 
 
-def _one_line(text: str) -> str:
-    # Feed text may hold control characters and line breaks: a terminal must not act on them.
-    return "".join(char if char.isprintable() else " " for char in text)
+def _shown(value: object) -> str | None:
+    # Feed text may hold control characters, line breaks and bidi controls: a terminal must
+    # neither act on them nor show a title reordered. Runs of spaces would only widen a column.
+    return None if value is None else " ".join(one_line(str(value)).split())

@@ -3,7 +3,8 @@
 Importing this package registers the `console://` Apprise URL (see `console`)."""
 
 from monitor.notify import console
-from monitor.notify.render import Rendered, channel_kind, render
+from monitor.notify.channels import channel_kind
+from monitor.notify.render import Rendered, one_line, render
 from monitor.notify.send import AppriseSender, privacy_url, valid_apprise_url
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "Rendered",
     "channel_kind",
     "console",
+    "one_line",
     "privacy_url",
     "render",
     "valid_apprise_url",

@@ -7,6 +7,10 @@ worth a retry: no answer (a timeout, a refused connection), HTTP 5xx, 408 and 42
 come back later), an SMTP refusal of another kind. A rate limit carries the wait the service
 asked for (Retry-After, or Telegram's `parameters.retry_after`).
 
+Among the permanent ones, a refusal of this message alone (`refused_message`): its text empty,
+too long or with markup the service cannot read, HTTP 413. No retry sends it, but the channel
+works and the next message may pass: it is not reported as a channel refusing alerts.
+
 HTTP failures are read from the exchanges `responses.observe_http` recorded; SMTP failures (and
 HTTP plugins that do not use `requests`) only from what Apprise logged, smtplib's exception text.
 The reason names the host and the service's own error code, never anything from the URL path
@@ -28,9 +32,12 @@ from monitor.notify.responses import HttpExchange
 
 @dataclass(frozen=True)
 class Failure:
+    """`refused_message`: permanent for this message alone (see the module's docstring)."""
+
     reason: str
     permanent: bool
     retry_after: float | None = None
+    refused_message: bool = False
 
 
 # Slack's error codes (Web API JSON, webhook plain text) that no retry will fix, in words.
@@ -56,14 +63,21 @@ _PERMANENT_CODES = {
     "is_archived": "channel archived at {host}",
     "channel_is_archived": "channel archived at {host}",
     "not_in_channel": "bot not in the channel at {host}",
-    "no_text": "message refused by {host}",
-    "invalid_payload": "message refused by {host}",
-    "invalid_blocks": "message refused by {host}",
-    "invalid_blocks_format": "message refused by {host}",
-    "msg_too_long": "message refused by {host}",
-    "too_many_attachments": "message refused by {host}",
-    "invalid_attachments": "message refused by {host}",
+    # The request's shape, which Apprise builds the same for every message: the channel's.
+    "invalid_payload": "request refused by {host}",
 }
+# Slack's codes for what one message holds (its text, its blocks): refused for it alone.
+_MESSAGE_CODES = frozenset(
+    {
+        "no_text",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "too_many_attachments",
+        "invalid_attachments",
+    }
+)
+_MESSAGE_REFUSED = "message refused by {host}"
 _RATE_LIMIT_CODES = {"ratelimited", "rate_limited"}
 # Slack's codes for its own trouble (it may answer them with HTTP 200 and "ok": false).
 _SERVER_TROUBLE_CODES = {
@@ -82,10 +96,16 @@ _DESCRIPTION_PHRASES = (
     ("upgraded to a supergroup", "chat moved to a supergroup at {host}"),
     ("not enough rights", "permission refused by {host}"),
     ("have no rights", "permission refused by {host}"),
-    ("can't parse entities", "message refused by {host}"),
-    ("message is too long", "message refused by {host}"),
-    ("text must be non-empty", "message refused by {host}"),
     ("unauthorized", "authentication refused by {host}"),
+)
+# Telegram's descriptions of what one message holds: refused for it alone. The description
+# stays in the reason ("can't parse entities: Unsupported start tag at byte offset 12"): it
+# says what in the message to look at.
+_MESSAGE_DESCRIPTIONS = (
+    "can't parse entities",
+    "message is too long",
+    "text must be non-empty",
+    "message text is empty",
 )
 _STATUS_PHRASES = {
     400: "request refused by {host}",
@@ -93,8 +113,9 @@ _STATUS_PHRASES = {
     403: "access refused by {host}",
     404: "not found at {host}",
     410: "gone from {host}",
-    413: "message too large for {host}",
 }
+# Content Too Large (RFC 9110 §15.5.14): this message's size, the next may be smaller.
+_MESSAGE_STATUSES = {413: "message too large for {host}"}
 # Telegram keeps the bot token in the path: its 404 means "no such bot token".
 _NOT_FOUND_MEANS = {"api.telegram.org": "bot token refused by {host}"}
 # Telegram prefixes its descriptions with the status's reason phrase.
@@ -150,26 +171,41 @@ def classify_http(exchange: HttpExchange) -> Failure:
             retry_after=exchange.retry_after,
         )
     if 400 <= status < 500 or exchange.refused_in_body:
-        template, explained = _refusal_phrase(status, host, code, description)
-        shown = "" if explained else description
-        phrase = template.format(host=host)
-        return Failure(f"{phrase} ({_detail(status, code, shown)})", permanent=True)
+        refusal = _refusal(status, host, code, description)
+        shown = "" if refusal.explained else description
+        phrase = refusal.template.format(host=host)
+        return Failure(
+            f"{phrase} ({_detail(status, code, shown)})",
+            permanent=True,
+            refused_message=refusal.of_message,
+        )
     # A redirect the plugin did not follow, or an answer it did not understand: maybe passing.
     return Failure(f"unexpected answer from {host} ({_detail(status, code)})", permanent=False)
 
 
-def _refusal_phrase(status: int, host: str, code: str, description: str) -> tuple[str, bool]:
-    """The words for a refusal (with `{host}` to fill in), and whether they already say what
-    the service's description said."""
+@dataclass(frozen=True)
+class _Refusal:
+    template: str  # the words, with `{host}` to fill in
+    explained: bool = False  # whether they already say what the service's description said
+    of_message: bool = False  # refused for this message alone
+
+
+def _refusal(status: int, host: str, code: str, description: str) -> _Refusal:
+    if code in _MESSAGE_CODES:
+        return _Refusal(_MESSAGE_REFUSED, of_message=True)
     if code in _PERMANENT_CODES:
-        return _PERMANENT_CODES[code], False
+        return _Refusal(_PERMANENT_CODES[code])
     lowered = description.lower()
+    if any(fragment in lowered for fragment in _MESSAGE_DESCRIPTIONS):
+        return _Refusal(_MESSAGE_REFUSED, of_message=True)
     for fragment, phrase in _DESCRIPTION_PHRASES:
         if fragment in lowered:
-            return phrase, True
+            return _Refusal(phrase, explained=True)
+    if status in _MESSAGE_STATUSES:
+        return _Refusal(_MESSAGE_STATUSES[status], of_message=True)
     if status == 404 and host in _NOT_FOUND_MEANS:
-        return _NOT_FOUND_MEANS[host], False
-    return _STATUS_PHRASES.get(status, "request refused by {host}"), False
+        return _Refusal(_NOT_FOUND_MEANS[host])
+    return _Refusal(_STATUS_PHRASES.get(status, "request refused by {host}"))
 
 
 def _detail(status: int, code: str, description: str = "") -> str:

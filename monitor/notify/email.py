@@ -26,6 +26,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, make_msgid
@@ -37,7 +39,7 @@ from apprise.plugins.email import AppriseEmailException, NotifyEmail
 from apprise.plugins.email.base import PGP_MODE_DEFAULT
 from apprise.plugins.email.smtp import AppriseSMTPController
 
-from monitor.notify.render import Rendered
+from monitor.notify.render import Rendered, one_line
 
 DISPLAY_NAME = "monitor"
 # RFC 3834 §5: no vacation responder or out-of-office robot should answer an alert.
@@ -98,11 +100,12 @@ def build_email(
     message_id_domain: str,
 ) -> EmailMessage:
     """One message, multipart/alternative: `text` (text/plain) then `html` (text/html), both
-    UTF-8 in quoted-printable, so the whole message is ASCII. Whitespace in header values is
-    collapsed (a feed's line break must not fold a header into a new one). `headers` are
-    extra ones (from the URL); `Auto-Submitted` is added unless they set it."""
+    UTF-8 in quoted-printable, so the whole message is ASCII. Header values are made one line
+    (`one_line`: a feed's line break must not fold a header into a new one, nor a bidi control
+    reorder a subject) with their whitespace collapsed. `headers` are extra ones (from the
+    URL); `Auto-Submitted` is added unless they set it."""
     message = EmailMessage(policy=email.policy.SMTP)
-    message["Subject"] = _one_line(subject)
+    message["Subject"] = _header_value(subject)
     message["From"] = _address(sender)
     message["To"] = _address(recipient)
     cc = list(cc)
@@ -118,7 +121,7 @@ def build_email(
         message["Auto-Submitted"] = AUTO_SUBMITTED
     for name, value in extra.items():
         if name.lower() not in _OWN_HEADERS:
-            message[_one_line(name)] = _one_line(str(value))
+            message[_header_value(name)] = _header_value(str(value))
     message["MIME-Version"] = "1.0"
     message.make_alternative()
     for content, subtype in ((text, "plain"), (html, "html")):
@@ -218,15 +221,23 @@ class MonitorEmail(NotifyEmail):  # type: ignore[no-untyped-call]  # Apprise: fe
 
 
 def _name(value: object) -> str | None:
-    """A display name as Apprise keeps it (False or "" for none)."""
-    return value if isinstance(value, str) and value else None
+    """A display name as Apprise keeps it (False or "" for none), decoded: a `name=` given
+    beside `from=` is kept as `formataddr` wrote it, in RFC 2047 encoded words, which
+    `_header_value` would otherwise pass unread into an `Address` that encodes it again."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return str(make_header(decode_header(value)))
+    except (HeaderParseError, LookupError, UnicodeError):  # an unknown charset, bad bytes
+        return value
 
 
 def _address(entry: tuple[str | None, str]) -> Address:
     name, addr = entry
-    return Address(display_name=_one_line(name or ""), addr_spec=addr)
+    return Address(display_name=_header_value(name or ""), addr_spec=addr)
 
 
-def _one_line(value: str) -> str:
-    # str.split() also splits on \x85, \u2028 and \u2029, which a mail reader may break on.
-    return " ".join(value.split())
+def _header_value(value: str) -> str:
+    """One line (no break may fold a header into a new one, no character may reorder what a
+    reader sees), its spaces collapsed: a header keeps no run of spaces anyway."""
+    return " ".join(one_line(value).split())

@@ -22,7 +22,7 @@ from apprise.plugins.telegram import NotifyTelegram
 
 from monitor.config.schema import ChannelSpec
 from monitor.config.summary import format_duration
-from monitor.notify.render import channel_kind
+from monitor.notify.channels import channel_kind
 
 _DAY = timedelta(days=1)
 _SLACK_WEBHOOK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})

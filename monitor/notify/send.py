@@ -42,9 +42,10 @@ from apprise.plugins.telegram import NotifyTelegram
 
 from monitor.model import SendOutcome
 from monitor.notify.apprise_log import capture_apprise_log, failure_reason
+from monitor.notify.channels import channel_kind
 from monitor.notify.classify import Failure, failure_of_exchanges, failure_of_log
 from monitor.notify.email import adopt, email_parts
-from monitor.notify.render import Rendered, channel_kind
+from monitor.notify.render import Rendered
 from monitor.notify.responses import observe_http
 
 _READ_TIMEOUT_SECONDS = 15.0
@@ -104,6 +105,7 @@ class AppriseSender:
             error=_scrubbed(failure.reason, url, _masked(url)),
             retry_after=failure.retry_after,
             permanent=failure.permanent,
+            refused_message=failure.refused_message,
         )
 
     def _client(self, url: str) -> apprise.Apprise | None:

@@ -244,6 +244,7 @@ class Poller:
                 entry,
                 spec.language,
                 spec.id_policy,
+                now=now,
                 full_text=full_texts.get(item_key(entry, spec.id_policy)),
             )
             for entry in parsed.entries

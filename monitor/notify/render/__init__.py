@@ -20,20 +20,18 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from monitor.model import DigestMessage, Message, OpsMessage, StoryMessage
-from monitor.notify.render.dialects import dialect_for, shortened
-from monitor.notify.render.digest import digest_body, digest_heading
+from monitor.notify.channels import channel_kind
+from monitor.notify.render.dialects import dialect_for, one_line, shortened
+from monitor.notify.render.digest import digest_body, digest_heading, story_time
 from monitor.notify.render.email_html import document, subject
 from monitor.notify.render.email_text import digest_text, ops_text, story_text
 from monitor.notify.render.ops import ops_body, ops_heading
 from monitor.notify.render.story import story_body, story_heading
 
-_KIND_BY_SCHEME = {
-    "mailto": "email",
-    "mailtos": "email",
-    "slack": "slack",
-    "tgram": "telegram",
-    "console": "console",
-}
+# `channel_kind` lives in monitor.notify.channels; named here too until every caller imports it
+# from there (monitor/pipeline/dispatch.py).
+__all__ = ["Rendered", "channel_kind", "one_line", "render", "story_time"]
+
 # Apprise's own bound on a title (NotifyBase.title_maxlen).
 _TITLE_CHARS = 250
 # The kinds whose title is left empty: the heading leads the body.
@@ -53,15 +51,9 @@ class Rendered:
     text_body: str | None = None
 
 
-def channel_kind(url: str) -> str:
-    """email, slack, telegram, console or text, from the Apprise URL scheme."""
-    scheme, separator, _ = url.strip().partition("://")
-    return _KIND_BY_SCHEME.get(scheme.lower(), "text") if separator else "text"
-
-
 def render(message: Message, kind: str, zone: tzinfo) -> Rendered:
-    """`message` written for `kind` (see `channel_kind`), times in `zone`; unknown kinds get
-    plain text."""
+    """`message` written for `kind` (see `monitor.notify.channels.channel_kind`), times in
+    `zone`; unknown kinds get plain text."""
     dialect = dialect_for(kind)
     heading_in_body = dialect.name in _HEADING_IN_BODY
     if isinstance(message, StoryMessage):

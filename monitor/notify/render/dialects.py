@@ -17,10 +17,16 @@ from urllib.parse import quote, urlsplit
 from monitor.model import Snippet
 
 # Line breaks from a feed would let it start a Slack quote, fake a line of ours or fold a mail
-# header: each becomes a space. Other control characters (terminal escapes on the console,
-# invalid in HTML) are dropped.
+# header: each becomes a space.
 _LINE_BREAKING = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]")
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+# Characters that act rather than show, dropped: C0 and C1 controls (terminal escapes on the
+# console, invalid in HTML), and the bidirectional controls and marks (U+061C, U+200E, U+200F,
+# U+202A-U+202E, U+2066-U+2069), with which a title reverses or reorders what follows it, in
+# our own words too ("Trojan Source", CVE-2021-42574), and U+FEFF. The joiners U+200C and
+# U+200D stay: Persian, Indic scripts and emoji sequences need them, and they reorder nothing.
+_ACTING = re.compile(
+    r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 
 # Slack has no escape for its formatting marks: feed text gets look-alikes so `*` stays literal.
 _SLACK_NEUTRAL = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
@@ -36,9 +42,10 @@ _LINK_TEXT_CHARS = 70
 
 
 def one_line(text: str) -> str:
-    """`text` without line breaks (each becomes a space) or control characters; same offsets
-    for everything but the dropped control characters."""
-    return _CONTROL.sub("", _LINE_BREAKING.sub(" ", text))
+    """`text` as one line that shows what it says: line breaks become spaces; control,
+    bidirectional and byte-order characters are dropped. The one sanitiser of untrusted text
+    shown on one line, in every output (messages, mail headers, the command line)."""
+    return _ACTING.sub("", _LINE_BREAKING.sub(" ", text))
 
 
 def shortened(text: str, limit: int) -> str:
@@ -264,4 +271,4 @@ def highlighted(snippet: Snippet, escape: Callable[[str], str], mark: Callable[[
 
 def quotable(quotes: Sequence[Snippet]) -> list[Snippet]:
     """The quotes that hold something to read."""
-    return [snippet for snippet in quotes if snippet.text.strip()]
+    return [snippet for snippet in quotes if one_line(snippet.text).strip()]

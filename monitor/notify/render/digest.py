@@ -21,7 +21,7 @@ from monitor.notify.render.story import (
     story_title,
     watchlist_names,
 )
-from monitor.notify.render.when import short_time, since_time
+from monitor.notify.render.when import aware, short_time, since_time
 
 # Stories listed per kind; Telegram lists as many as fit in its length bound, and Slack no
 # more than fit in its own.
@@ -55,12 +55,18 @@ def digest_since(message: DigestMessage) -> datetime | None:
 
 def latest(message: DigestMessage) -> datetime | None:
     """The newest time in the digest: the day it speaks of, for the times of its lines."""
-    times = [story.first_seen or story_time(story) for story in message.stories]
+    times = [
+        aware(story.first_seen) if story.first_seen else story_time(story)
+        for story in message.stories
+    ]
     return max((moment for moment in times if moment is not None), default=None)
 
 
 def story_time(story: StoryMessage) -> datetime | None:
-    return story.published or story.first_seen
+    """When a story happened, as its digest line shows it and the digest orders it: when it
+    was published, else when it was found; aware (a naive value read as UTC)."""
+    moment = story.published or story.first_seen
+    return aware(moment) if moment is not None else None
 
 
 def grouped(stories: tuple[StoryMessage, ...]) -> list[tuple[str, list[StoryMessage]]]:
@@ -79,7 +85,8 @@ def group_heading(watchlist: str, stories: list[StoryMessage]) -> str:
 
 def story_details(story: StoryMessage, zone: tzinfo, today: datetime | None) -> str:
     """A story's line after its title, plain text: "Le Monde · 09:15 · 4 outlets · also défense"."""
-    parts = [shortened(story.source, SOURCE_CHARS)] if story.source.strip() else []
+    source = shortened(story.source, SOURCE_CHARS)
+    parts = [source] if source else []
     moment = story_time(story)
     if moment is not None:
         parts.append(short_time(moment, zone, today))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from datetime import tzinfo
 
+from monitor.match.snippet import MAX_QUOTES
 from monitor.model import DigestMessage, OpsMessage, StoryMessage
 from monitor.notify.render.dialects import highlighted, http_link, one_line, quotable, shortened
 from monitor.notify.render.digest import (
@@ -27,7 +28,6 @@ from monitor.notify.render.ops import notice_footer, notice_text, notice_title, 
 from monitor.notify.render.ops import shown_url as notice_url
 from monitor.notify.render.story import (
     MAX_OUTLETS_LISTED,
-    MAX_QUOTES,
     alert_ids_text,
     matched_terms,
     named_outlets,
@@ -107,8 +107,8 @@ def ops_text(message: OpsMessage, zone: tzinfo) -> str:
         indent = "" if single else "  "
         if not single:
             lines += _wrapped(notice_title(notice), first="* ", indent="  ")
-        if notice.text.strip():
-            lines += _wrapped(notice_text(notice), first=indent, indent=indent)
+        if text := notice_text(notice):
+            lines += _wrapped(text, first=indent, indent=indent)
         if notice.url and notice.url.strip():
             lines.append(f"{indent}{http_link(notice.url) or notice_url(notice)}")
         lines.append(f"{indent}{notice_footer(notice, zone)}")

@@ -62,8 +62,8 @@ def _lines(message: OpsMessage, dialect: Dialect, zone: tzinfo, listed: int) -> 
         if not single:
             lines.append(dialect.gap)
             lines.append(dialect.group(escape(notice_title(notice))))
-        if notice.text.strip():
-            lines.append(dialect.meta(escape(notice_text(notice))))
+        if text := notice_text(notice):
+            lines.append(dialect.meta(escape(text)))
         link = http_link(notice.url)
         if link:
             shown = dialect.anchor(link, escape(link_text(link))) if dialect.has_anchors else link

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import tzinfo
 
+from monitor.match.snippet import MAX_QUOTES
 from monitor.model import Outlet, StoryMessage
 from monitor.notify.render.dialects import (
     Dialect,
@@ -20,7 +21,6 @@ from monitor.notify.render.when import full_time
 # Beyond this many names the "also published by" line says how many more, so a wire story
 # carried by 40 outlets stays one readable line.
 MAX_OUTLETS_LISTED = 15
-MAX_QUOTES = 3
 MAX_TERMS_LISTED = 12
 # Feed text is cut before it is escaped (so never inside an entity or a tag), to lengths a
 # reader still reads whole; a title of 10,000 characters is not a title.
@@ -30,7 +30,10 @@ NAME_CHARS = 100
 _UNLINKED_URL_CHARS = 200
 # Where a body has a length bound (Slack, Telegram), the parts given up first, in order:
 # fewer outlets named, then fewer quotes.
-_SHRINK_STEPS = ((MAX_OUTLETS_LISTED, 3), (10, 3), (5, 3), (0, 3), (0, 2), (0, 1), (0, 0))
+_SHRINK_STEPS = (
+    *((outlets, MAX_QUOTES) for outlets in (MAX_OUTLETS_LISTED, 10, 5, 0)),
+    *((0, quotes) for quotes in range(MAX_QUOTES - 1, -1, -1)),
+)
 
 
 def story_title(message: StoryMessage) -> str:
@@ -58,7 +61,8 @@ def alert_ids_text(alert_ids: Sequence[int]) -> str:
 def source_and_time(message: StoryMessage, zone: tzinfo) -> str:
     """The source and time: "Le Monde · 4 Dec 2026, 09:15 CET"; the time it was found when the
     feed gave none."""
-    parts = [shortened(message.source, SOURCE_CHARS)] if message.source.strip() else []
+    source = shortened(message.source, SOURCE_CHARS)
+    parts = [source] if source else []
     if message.published is not None:
         parts.append(full_time(message.published, zone))
     elif message.first_seen is not None:

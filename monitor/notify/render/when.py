@@ -11,11 +11,23 @@ from datetime import UTC, datetime, tzinfo
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+def aware(moment: datetime) -> datetime:
+    """`moment` with a zone: a naive value is read as UTC (what the model promises), so that
+    times of one message compare whichever way they were made."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def local(moment: datetime, zone: tzinfo) -> datetime:
-    """`moment` in `zone`; a naive value is read as UTC (what the model promises)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(zone)
+    """`moment` in `zone`; a naive value is read as UTC (what the model promises). Total: a
+    moment the zone cannot hold (a feed's 9999-12-31T23:30Z is past datetime.max in Paris)
+    stays in UTC, whose label then says so, or else in its own offset."""
+    moment = aware(moment)
+    for target in (zone, UTC):
+        try:
+            return moment.astimezone(target)
+        except (OverflowError, ValueError):
+            continue
+    return moment
 
 
 def zone_label(moment: datetime) -> str:
