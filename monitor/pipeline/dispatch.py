@@ -22,8 +22,9 @@ from sqlalchemy import Engine
 
 from monitor.config.schema import ChannelSpec, Config
 from monitor.model import Message, SendOutcome
+from monitor.notify.channels import channel_kind
 from monitor.notify.policy import policy_for
-from monitor.notify.render import Rendered, channel_kind, render
+from monitor.notify.render import Rendered, render
 from monitor.pipeline.delivery.build import build_message
 from monitor.pipeline.delivery.group import group_by_story
 from monitor.pipeline.delivery.plan import DeliveryPlan, PlannedMessage, plan_deliveries

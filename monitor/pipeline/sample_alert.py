@@ -48,5 +48,10 @@ def outcome_line(channel: str, shown_url: str, outcome: SendOutcome) -> str:
     """The one line `monitor test-alert` prints."""
     if outcome.ok:
         return f"test alert sent to {channel} ({shown_url})"
-    kind = "permanent: fix the channel" if outcome.permanent else "worth a retry"
+    if outcome.refused_message:  # the channel works; this message did not pass
+        kind = "the message was refused"
+    elif outcome.permanent:
+        kind = "permanent: fix the channel"
+    else:
+        kind = "worth a retry"
     return f"test alert to {channel} ({shown_url}) failed, {kind}: {outcome.error or 'no reason'}"

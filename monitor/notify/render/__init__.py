@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from monitor.model import DigestMessage, Message, OpsMessage, StoryMessage
-from monitor.notify.channels import channel_kind
 from monitor.notify.render.dialects import dialect_for, one_line, shortened
 from monitor.notify.render.digest import digest_body, digest_heading, story_time
 from monitor.notify.render.email_html import document, subject
@@ -28,9 +27,7 @@ from monitor.notify.render.email_text import digest_text, ops_text, story_text
 from monitor.notify.render.ops import ops_body, ops_heading
 from monitor.notify.render.story import story_body, story_heading
 
-# `channel_kind` lives in monitor.notify.channels; named here too until every caller imports it
-# from there (monitor/pipeline/dispatch.py).
-__all__ = ["Rendered", "channel_kind", "one_line", "render", "story_time"]
+__all__ = ["Rendered", "one_line", "render", "story_time"]
 
 # Apprise's own bound on a title (NotifyBase.title_maxlen).
 _TITLE_CHARS = 250

@@ -17,6 +17,7 @@ from monitor.model import (
     Outlet,
     StoryMessage,
 )
+from monitor.notify.render import story_time
 from monitor.pipeline.delivery.group import Batch
 from monitor.pipeline.delivery.plan import PlannedMessage
 from monitor.pipeline.payload import story_message
@@ -55,7 +56,7 @@ def _story(batch: Batch, outlets_of: OutletsOf) -> StoryMessage:
 
 
 def _newest_first(story: StoryMessage) -> tuple[float, int]:
-    when = story.published or story.first_seen
+    when = story_time(story)
     return (-(when.timestamp() if when else 0.0), -max(story.alert_ids))
 
 
