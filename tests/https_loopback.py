@@ -334,3 +334,13 @@ __all__ = [
     "https_loopback",
     "running_https_loopback",
 ]
+
+
+def telegram_flood_wait(seconds: int) -> dict[str, Any]:
+    """Telegram's answer (HTTP 429) when a bot sends too fast: retry after `seconds`."""
+    return {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {seconds}",
+        "parameters": {"retry_after": seconds},
+    }

@@ -15,14 +15,16 @@ from sqlalchemy import select
 
 from monitor.store.tables import deliveries, messages
 from tests.delivery_harness import Daemon, paris
-from tests.https_loopback import HttpsLoopback
+from tests.https_loopback import HttpsLoopback, telegram_flood_wait
 from tests.smtp_server import SmtpServer
+from tests.test_send_slack_telegram import (
+    HOOK_PATH,
+    HOOK_TOKEN,
+    SLACK_HOOK,
+    TELEGRAM_PATH,
+    TELEGRAM_TOKEN,
+)
 
-HOOK_TOKEN = "TIiajkdnlazkcOXrIdevi7FQ"
-SLACK_HOOK = f"slack://T1JJ3T3L2/A1BRTD4JD/{HOOK_TOKEN}/#desk"
-HOOK_PATH = f"/services/T1JJ3T3L2/A1BRTD4JD/{HOOK_TOKEN}"
-TELEGRAM_TOKEN = "123456789:abcdefg_hijklmnop"
-TELEGRAM_PATH = f"/bot{TELEGRAM_TOKEN}/sendMessage"
 TELEGRAM_OK = {"ok": True, "result": {}}
 
 
@@ -90,12 +92,7 @@ def test_telegram_retry_after_is_honoured(
         "api.telegram.org",
         TELEGRAM_PATH,
         status=429,
-        json={
-            "ok": False,
-            "error_code": 429,
-            "description": "Too Many Requests: retry after 11",
-            "parameters": {"retry_after": 11},
-        },
+        json=telegram_flood_wait(11),
     )
     https_loopback.answer("api.telegram.org", TELEGRAM_PATH, json=TELEGRAM_OK)
     daemon = Daemon(write_config(tmp_path, f"  desk:\n    url: tgram://{TELEGRAM_TOKEN}/12315544/"))

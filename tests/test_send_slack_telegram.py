@@ -12,7 +12,7 @@ import pytest
 from monitor.cli import main
 from monitor.model import SendOutcome
 from monitor.notify import AppriseSender, Rendered
-from tests.https_loopback import HttpsLoopback
+from tests.https_loopback import HttpsLoopback, telegram_flood_wait
 
 HOOK_TOKEN = "TIiajkdnlazkcOXrIdevi7FQ"
 SLACK_HOOK = f"slack://T1JJ3T3L2/A1BRTD4JD/{HOOK_TOKEN}/#desk"
@@ -242,12 +242,7 @@ def test_a_telegram_rate_limit_is_retried_after_its_retry_after_parameter(
         "api.telegram.org",
         TELEGRAM_PATH,
         status=429,
-        json={
-            "ok": False,
-            "error_code": 429,
-            "description": "Too Many Requests: retry after 11",
-            "parameters": {"retry_after": 11},
-        },
+        json=telegram_flood_wait(11),
     )
 
     outcome = sender.send(TELEGRAM, telegram_message())
