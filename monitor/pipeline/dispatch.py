@@ -57,8 +57,6 @@ _MESSAGES_PER_CLAIM = 10
 # A send may take longer (an email to many recipients, each SMTP step with its timeout, up to
 # Apprise's 60 s per service): no send starts this close to the lease's end.
 _LEASE_MARGIN = timedelta(seconds=90)
-# How far back a rate limit looks: its period, at most this (a limit per hour is unusual).
-_LONGEST_RATE_WINDOW = timedelta(hours=1)
 
 
 class Sender(Protocol):
@@ -189,7 +187,7 @@ class Dispatcher:
         recent: list[datetime] = []
         if policy.rate_limit is not None:
             with self._engine.connect() as connection:
-                recent = recent_sends(connection, channel, now - _LONGEST_RATE_WINDOW)
+                recent = recent_sends(connection, channel, now - policy.rate_limit.period)
         return plan_deliveries(
             group_by_story(jobs),
             policy,
