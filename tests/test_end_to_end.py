@@ -64,14 +64,21 @@ def write_config(
     feeds: list[str],
     smtp: SmtpServer,
     database: str | None = None,
+    *,
+    named: bool = True,
+    timezone: str = "UTC",
 ) -> Path:
+    """Feeds polled every second, one SMTP channel, the `otan` watchlist. `named=False`: the
+    feeds have no `name:`, so a message shows each feed's own title as its source."""
     feed_lines = "\n".join(
-        f"  - url: {url}\n    name: Outlet {i}\n    interval: 1s" for i, url in enumerate(feeds)
+        f"  - url: {url}\n" + (f"    name: Outlet {i}\n" if named else "") + "    interval: 1s"
+        for i, url in enumerate(feeds)
     )
     path = directory / "monitor.yaml"
     path.write_text(
         f"""
 database: {database or f"sqlite:///{directory / 'monitor.db'}"}
+timezone: {timezone}
 poll_tick: 1s
 fetch:
   allow_private_networks: true

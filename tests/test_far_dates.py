@@ -20,7 +20,7 @@ from monitor.pipeline.prepare import credible_published, prepare_entry
 from tests.feed_server import FeedServer, rss
 from tests.render_messages import PARIS, digest, digest_story, notice, ops, story
 from tests.smtp_server import SmtpServer
-from tests.test_end_to_end import body_text, pub_date
+from tests.test_end_to_end import body_text, pub_date, write_config
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 LAST = datetime(9999, 12, 31, 23, 30, tzinfo=UTC)
@@ -132,26 +132,7 @@ def test_an_item_dated_9999_alerts_once_dated_when_it_was_found(
         "pubDate": pub_date(),
     }
     url = feed_server.serve("/rss.xml", rss("Presse", []))
-    config = tmp_path / "monitor.yaml"
-    config.write_text(
-        f"""
-database: sqlite:///{tmp_path / "monitor.db"}
-timezone: Europe/Paris
-fetch:
-  allow_private_networks: true
-  timeout: 5s
-feeds:
-  - url: {url}
-    interval: 1s
-channels:
-  redaction:
-    url: {smtp.mailto_url()}
-watchlists:
-  - name: otan
-    terms: [OTAN]
-""",
-        encoding="utf-8",
-    )
+    config = write_config(tmp_path, [url], smtp, named=False, timezone="Europe/Paris")
     poll = ["--config", str(config), "poll", "--once", "--all"]
     assert main(poll) == 0  # seeded silently
     feed_server.serve("/rss.xml", rss("Presse", [item, dated]))

@@ -18,7 +18,7 @@ from monitor.notify import Rendered, one_line, render
 from tests.feed_server import FeedServer, rss
 from tests.render_messages import PARIS, digest, digest_story, notice, ops, story
 from tests.smtp_server import SmtpServer
-from tests.test_end_to_end import pub_date
+from tests.test_end_to_end import pub_date, write_config
 from tests.test_notify_email import parts, received
 
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -139,31 +139,6 @@ ITEM = {
 }
 
 
-def write_config(directory: Path, feeds: list[str], smtp: SmtpServer) -> Path:
-    # No `name:`: the source shown is the feed's own title.
-    feed_lines = "\n".join(f"  - url: {url}\n    interval: 1s" for url in feeds)
-    path = directory / "monitor.yaml"
-    path.write_text(
-        f"""
-database: sqlite:///{directory / "monitor.db"}
-timezone: Europe/Paris
-fetch:
-  allow_private_networks: true
-  timeout: 5s
-feeds:
-{feed_lines}
-channels:
-  redaction:
-    url: {smtp.mailto_url()}
-watchlists:
-  - name: otan
-    terms: [OTAN]
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
 def whole_email(message: email.message.Message) -> str:
     assert isinstance(message, email.message.EmailMessage)
     headers = "\n".join(f"{name}: {value}" for name, value in message.items())
@@ -178,7 +153,8 @@ def test_a_spoofing_feed_reaches_neither_the_mail_nor_the_alert_listing(
 ) -> None:
     first = feed_server.serve("/a.xml", rss(SPOOFED_SOURCE, []))
     second = feed_server.serve("/b.xml", rss(SPOOFED_OUTLET, []))
-    config = write_config(tmp_path, [first, second], smtp)
+    # No `name:`: the source shown is the feed's own title.
+    config = write_config(tmp_path, [first, second], smtp, named=False, timezone="Europe/Paris")
     poll = ["--config", str(config), "poll", "--once", "--all"]
     assert main(poll) == 0  # seeded silently
     feed_server.serve("/a.xml", rss(SPOOFED_SOURCE, [ITEM]))
