@@ -12,7 +12,7 @@ import pytest
 
 from monitor.notify.policy import DeliveryPolicy, RateLimit
 from monitor.pipeline.delivery.group import group_by_story
-from monitor.pipeline.delivery.plan import plan_deliveries
+from monitor.pipeline.delivery.plan import DeliveryPlan, plan_deliveries
 from monitor.store import DeliveryJob
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -182,15 +182,19 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-def test_plan(case: Case) -> None:
-    plan = plan_deliveries(
+def planned(case: Case) -> DeliveryPlan:
+    return plan_deliveries(
         group_by_story(case.jobs),
         case.policy,
         NOW,
         recent_sends=case.recent,
         is_urgent=case.urgent.__contains__,
     )
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_plan(case: Case) -> None:
+    plan = planned(case)
     sends = [
         (send.kind, [job.alert_id for job in send.jobs], send.reason) for send in plan.messages
     ]
@@ -201,15 +205,9 @@ def test_plan(case: Case) -> None:
     assert holds == list(case.holds)
 
 
-def test_every_claimed_delivery_is_sent_or_held_exactly_once() -> None:
-    for case in CASES:
-        plan = plan_deliveries(
-            group_by_story(case.jobs),
-            case.policy,
-            NOW,
-            recent_sends=case.recent,
-            is_urgent=case.urgent.__contains__,
-        )
-        planned = [job.id for send in plan.messages for job in send.jobs]
-        planned += [job.id for hold in plan.holds for job in hold.batch.jobs]
-        assert sorted(planned) == sorted(job.id for job in case.jobs), case.name
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_every_claimed_delivery_is_sent_or_held_exactly_once(case: Case) -> None:
+    plan = planned(case)
+    ids = [job.id for send in plan.messages for job in send.jobs]
+    ids += [job.id for hold in plan.holds for job in hold.batch.jobs]
+    assert sorted(ids) == sorted(job.id for job in case.jobs)
