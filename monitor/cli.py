@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,15 +115,32 @@ def build_parser() -> argparse.ArgumentParser:
     test_alert.add_argument(
         "channel", metavar="CHANNEL", help="a channel name of the configuration"
     )
-    alerts = commands.add_parser("alerts", help="list stored alerts")
+    stories = commands.add_parser("stories", help="list stored stories, newest first")
+    _listing_arguments(stories, "story")
+    listed_items = commands.add_parser(
+        "items", help="list stored items, newest first (the ids `explain --item` takes)"
+    )
+    _listing_arguments(listed_items, "item")
+    alerts = commands.add_parser(
+        "alerts", help="list stored alerts and their deliveries, newest first"
+    )
+    _listing_arguments(alerts, "alert")
+    alerts.add_argument(
+        "--status",
+        choices=("pending", "sent", "failed"),
+        help="only alerts with a delivery in this state (pending: also those being sent)",
+    )
     alerts.add_argument(
         "--message",
         type=int,
         metavar="ID",
-        required=True,
-        help="the alerts one message carried (a digest names its id)",
+        help="the alerts one message carried (a digest names its id); no other filter",
     )
-    alerts.add_argument("--json", action="store_true", help="one JSON object per alert")
+    resend = commands.add_parser("resend", help="deliver a stored alert again, now")
+    resend.add_argument("alert", type=int, metavar="ALERT_ID", help="an id `monitor alerts` shows")
+    resend.add_argument(
+        "--channel", metavar="C", help="only to this channel (default: every channel it has)"
+    )
     feeds = commands.add_parser("feeds", help="how polling goes for each configured feed")
     feeds_output = feeds.add_mutually_exclusive_group()
     feeds_output.add_argument("--json", action="store_true", help="one JSON object per feed")
@@ -131,6 +148,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--export-opml", action="store_true", help="the configured feeds as an OPML file"
     )
     return parser
+
+
+def _duration(value: str) -> timedelta:
+    from monitor.config.schema import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def _listing_arguments(command: argparse.ArgumentParser, noun: str) -> None:
+    command.add_argument(
+        "--since", type=_duration, metavar="SPAN", help="only the last SPAN (30m, 12h, 2d)"
+    )
+    command.add_argument("--watchlist", metavar="W", help="only those watchlist W alerted on")
+    command.add_argument("--feed", metavar="F", help="only those of a feed (its name or URL)")
+    command.add_argument(
+        "--limit", type=_positive, metavar="N", help="at most N, newest first (default 50)"
+    )
+    command.add_argument("--json", action="store_true", help=f"one JSON object per {noun}")
 
 
 def configure_logging(verbose: bool) -> None:
@@ -151,6 +195,14 @@ def configure_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "alerts" and args.message is not None:
+        given = [
+            flag
+            for flag in ("since", "watchlist", "feed", "limit", "status")
+            if getattr(args, flag)
+        ]
+        if given:
+            parser.error(f"alerts --message takes no other filter (given: --{', --'.join(given)})")
     configure_logging(args.verbose)
     config_path = Path(args.config or _default_config())
     if args.command == "dedup" and args.config is None and not config_path.exists():
@@ -199,8 +251,12 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         return EXIT_OK
     if args.command == "feeds":
         return _feeds(runtime, as_json=args.json, as_opml=args.export_opml)
-    if args.command == "alerts":
+    if args.command == "alerts" and args.message is not None:
         return _alerts(runtime, args.message, as_json=args.json)
+    if args.command in ("stories", "items", "alerts"):
+        return _listing(runtime, args)
+    if args.command == "resend":
+        return _resend(runtime, args.alert, args.channel)
     if args.command == "poll":
         from monitor.daemon.once import poll_once
 
@@ -270,6 +326,74 @@ def _alerts(runtime: Runtime, message_id: int, *, as_json: bool) -> int:
         for line in alerts_table(carried, runtime.config.zone()):
             print(line)
     return EXIT_OK
+
+
+def _listing(runtime: Runtime, args: argparse.Namespace) -> int:
+    from monitor.daemon import listing
+    from monitor.store import (
+        ListingFilter,
+        find_feeds,
+        list_alerts,
+        list_items,
+        list_stories,
+        upgrade,
+    )
+
+    upgrade(runtime.engine)
+    zone = runtime.config.zone()
+    with runtime.engine.connect() as connection:
+        feed_ids = None if args.feed is None else find_feeds(connection, args.feed)
+        if feed_ids == ():
+            print(f"error: no feed named or at {args.feed!r}", file=sys.stderr)
+            return EXIT_USAGE
+        narrowed = ListingFilter(
+            since=None if args.since is None else runtime.clock() - args.since,
+            watchlist=args.watchlist,
+            feed_ids=feed_ids,
+            limit=args.limit or 50,
+        )
+        lines: list[str]
+        if args.command == "stories":
+            stories = list_stories(connection, narrowed)
+            lines = (
+                [_json(listing.story_json(row, zone)) for row in stories]
+                if args.json
+                else listing.stories_table(stories, zone)
+            )
+        elif args.command == "items":
+            found = list_items(connection, narrowed)
+            lines = (
+                [_json(listing.item_json(row, zone)) for row in found]
+                if args.json
+                else listing.items_table(found, zone)
+            )
+        else:
+            alerted = list_alerts(connection, narrowed, args.status)
+            lines = (
+                [_json(listing.listed_alert_json(row, zone)) for row in alerted]
+                if args.json
+                else listing.listed_alerts_table(alerted, zone)
+            )
+    for line in lines:
+        print(line)
+    return EXIT_OK
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _resend(runtime: Runtime, alert_id: int, channel: str | None) -> int:
+    from monitor.daemon.resend import UnknownTarget, all_sent, resend_alert
+
+    try:
+        outcomes = resend_alert(runtime, alert_id, channel)
+    except UnknownTarget as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    for outcome in outcomes:
+        print(outcome.line)
+    return EXIT_OK if all_sent(outcomes) else EXIT_FAILURE
 
 
 def _offline(args: argparse.Namespace, loaded: LoadedConfig) -> int:

@@ -1,0 +1,157 @@
+"""`monitor stories`, `items` and `alerts`: what is stored, as a table for people or as JSON
+Lines for scripts. Pure formatting: the caller reads the rows (monitor.store.list_*). Times in
+the configured timezone, in both forms.
+
+Feed text (titles, feed names) goes through `one_line` in both forms: JSON Lines end up on
+terminals too (`jq -r .title`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from typing import Any
+
+from monitor.feeds import redact_url
+from monitor.notify import one_line
+from monitor.store import AlertRow, DeliveryRow, ItemRow, StoryRow
+
+
+def story_json(story: StoryRow, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "story": story.story_id,
+        "first_seen": _iso(story.first_seen, zone),
+        "title": shown(story.title),
+        "outlets": story.outlets,
+        "watchlists": list(story.watchlists),
+    }
+
+
+def stories_table(stories: Sequence[StoryRow], zone: tzinfo) -> list[str]:
+    if not stories:
+        return ["no stories"]
+    header = ("STORY", "FIRST SEEN", "OUTLETS", "WATCHLISTS", "TITLE")
+    rows = [
+        (
+            str(story.story_id),
+            _local(story.first_seen, zone),
+            str(story.outlets),
+            ",".join(story.watchlists) or "-",
+            shown(story.title),
+        )
+        for story in stories
+    ]
+    return _table(header, rows)
+
+
+def item_json(item: ItemRow, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "item": item.item_id,
+        "feed": shown(item.feed) if item.feed != item.feed_url else redact_url(item.feed_url),
+        "feed_url": redact_url(item.feed_url),
+        "published": _iso(item.published, zone),
+        "first_seen": _iso(item.first_seen, zone),
+        "title": shown(item.title),
+        "story": item.story_id,
+    }
+
+
+def items_table(found: Sequence[ItemRow], zone: tzinfo) -> list[str]:
+    if not found:
+        return ["no items"]
+    header = ("ITEM", "PUBLISHED", "STORY", "FEED", "TITLE")
+    rows = [
+        (
+            str(item.item_id),
+            _local(item.published, zone),
+            str(item.story_id),
+            shown(item.feed) if item.feed != item.feed_url else redact_url(item.feed_url),
+            shown(item.title),
+        )
+        for item in found
+    ]
+    return _table(header, rows)
+
+
+def listed_alert_json(alert: AlertRow, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "alert": alert.alert_id,
+        "watchlist": alert.watchlist,
+        "story": alert.story_id,
+        "decided": _iso(alert.decided_at, zone),
+        "title": shown(alert.title),
+        "deliveries": [
+            {
+                "channel": delivery.channel,
+                "status": delivery.status,
+                "attempts": delivery.attempts,
+                "next_attempt": _iso(delivery.next_attempt, zone),
+                "hold": delivery.hold,
+                "last_error": None if delivery.last_error is None else shown(delivery.last_error),
+            }
+            for delivery in alert.deliveries
+        ],
+    }
+
+
+def listed_alerts_table(found: Sequence[AlertRow], zone: tzinfo) -> list[str]:
+    """One line per delivery (alert × channel), the alert's cells on its first; a delivery's
+    last error on the line below it."""
+    if not found:
+        return ["no alerts"]
+    header = ("ALERT", "DECIDED", "WATCHLIST", "STORY", "CHANNEL", "STATUS", "TRIES", "NEXT")
+    rows: list[tuple[str, ...]] = []
+    errors: list[str | None] = []
+    for alert in found:
+        alert_cells = (
+            str(alert.alert_id),
+            _local(alert.decided_at, zone),
+            alert.watchlist,
+            "-" if alert.story_id is None else str(alert.story_id),
+        )
+        for index, delivery in enumerate(alert.deliveries or (None,)):
+            cells = alert_cells if index == 0 else ("",) * len(alert_cells)
+            rows.append((*cells, *_delivery_cells(delivery, zone), shown(alert.title)))
+            errors.append(None if delivery is None else delivery.last_error)
+    widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
+    lines = [_line((*header, "TITLE"), widths)]
+    indent = " " * (sum(widths[:4]) + 2 * 4)
+    for row, error in zip(rows, errors, strict=True):
+        lines.append(_line(row, widths))
+        if error:
+            lines.append(f"{indent}error: {shown(error)}")
+    return lines
+
+
+def _delivery_cells(delivery: DeliveryRow | None, zone: tzinfo) -> tuple[str, ...]:
+    if delivery is None:
+        return ("-", "-", "-", "-")
+    status = delivery.status
+    if delivery.hold and status == "pending":
+        status = f"held:{delivery.hold}"
+    nxt = "-" if delivery.next_attempt is None else _local(delivery.next_attempt, zone)
+    return (delivery.channel, status, str(delivery.attempts), nxt)
+
+
+def shown(value: str) -> str:
+    # Feed text may hold control characters, line breaks and bidi controls: a terminal must
+    # neither act on them nor show a title reordered. Runs of spaces would only widen a column.
+    return " ".join(one_line(value).split())
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
+    return [_line(row, widths) for row in (header, *rows)]
+
+
+def _line(row: Sequence[str], widths: Sequence[int]) -> str:
+    # The last column (a title) is not padded: nothing follows it.
+    cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+    return "  ".join([*cells, row[-1]]).rstrip()
+
+
+def _local(moment: datetime | None, zone: tzinfo) -> str:
+    return "-" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _iso(moment: datetime | None, zone: tzinfo) -> str | None:
+    return None if moment is None else moment.astimezone(zone).isoformat(timespec="seconds")
