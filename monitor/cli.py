@@ -329,15 +329,8 @@ def _alerts(runtime: Runtime, message_id: int, *, as_json: bool) -> int:
 
 
 def _listing(runtime: Runtime, args: argparse.Namespace) -> int:
-    from monitor.daemon import listing
-    from monitor.store import (
-        ListingFilter,
-        find_feeds,
-        list_alerts,
-        list_items,
-        list_stories,
-        upgrade,
-    )
+    from monitor.daemon.listing import listing_lines
+    from monitor.store import ListingFilter, find_feeds, upgrade
 
     upgrade(runtime.engine)
     zone = runtime.config.zone()
@@ -352,35 +345,17 @@ def _listing(runtime: Runtime, args: argparse.Namespace) -> int:
             feed_ids=feed_ids,
             limit=args.limit or 50,
         )
-        lines: list[str]
-        if args.command == "stories":
-            stories = list_stories(connection, narrowed)
-            lines = (
-                [_json(listing.story_json(row, zone)) for row in stories]
-                if args.json
-                else listing.stories_table(stories, zone)
-            )
-        elif args.command == "items":
-            found = list_items(connection, narrowed)
-            lines = (
-                [_json(listing.item_json(row, zone)) for row in found]
-                if args.json
-                else listing.items_table(found, zone)
-            )
-        else:
-            alerted = list_alerts(connection, narrowed, args.status)
-            lines = (
-                [_json(listing.listed_alert_json(row, zone)) for row in alerted]
-                if args.json
-                else listing.listed_alerts_table(alerted, zone)
-            )
+        lines = listing_lines(
+            connection,
+            args.command,
+            narrowed,
+            zone,
+            status=getattr(args, "status", None),
+            as_json=args.json,
+        )
     for line in lines:
         print(line)
     return EXIT_OK
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _resend(runtime: Runtime, alert_id: int, channel: str | None) -> int:

@@ -1,19 +1,57 @@
 """`monitor stories`, `items` and `alerts`: what is stored, as a table for people or as JSON
-Lines for scripts. Pure formatting: the caller reads the rows (monitor.store.list_*). Times in
-the configured timezone, in both forms.
+Lines for scripts. `listing_lines` reads the rows (monitor.store.list_*); the rest is pure
+formatting. Times in the configured timezone, in both forms.
 
 Feed text (titles, feed names) goes through `one_line` in both forms: JSON Lines end up on
 terminals too (`jq -r .title`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from sqlalchemy import Connection
+
 from monitor.feeds import redact_url
 from monitor.notify import one_line
-from monitor.store import AlertRow, DeliveryRow, ItemRow, StoryRow
+from monitor.store import (
+    AlertRow,
+    DeliveryRow,
+    ItemRow,
+    ListingFilter,
+    StoryRow,
+    list_alerts,
+    list_items,
+    list_stories,
+)
+
+
+def listing_lines(
+    connection: Connection,
+    what: str,
+    narrowed: ListingFilter,
+    zone: tzinfo,
+    *,
+    status: str | None = None,
+    as_json: bool = False,
+) -> list[str]:
+    """The lines `monitor stories|items|alerts` prints: a table, or one JSON object a line."""
+    if what == "stories":
+        stories = list_stories(connection, narrowed)
+        if as_json:
+            return [_json(story_json(story, zone)) for story in stories]
+        return stories_table(stories, zone)
+    if what == "items":
+        found = list_items(connection, narrowed)
+        if as_json:
+            return [_json(item_json(item, zone)) for item in found]
+        return items_table(found, zone)
+    alerted = list_alerts(connection, narrowed, status)
+    if as_json:
+        return [_json(listed_alert_json(alert, zone)) for alert in alerted]
+    return listed_alerts_table(alerted, zone)
 
 
 def story_json(story: StoryRow, zone: tzinfo) -> dict[str, Any]:
@@ -136,6 +174,10 @@ def shown(value: str) -> str:
     # Feed text may hold control characters, line breaks and bidi controls: a terminal must
     # neither act on them nor show a title reordered. Runs of spaces would only widen a column.
     return " ".join(one_line(value).split())
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
