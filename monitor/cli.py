@@ -373,7 +373,7 @@ def _resend(runtime: Runtime, alert_id: int, channel: str | None) -> int:
 
 def _offline(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     from monitor.match import compile_watchlists
-    from monitor.offline import run_explain, run_match, write_explanation
+    from monitor.offline import run_explain, run_match, write_stored_explanation
 
     matcher = compile_watchlists(loaded.config.watchlists)
     if args.command == "match":
@@ -381,16 +381,17 @@ def _offline(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     if args.item is None:
         return run_explain(matcher, sys.stdin, sys.stdout, sys.stderr, as_json=args.json)
     from monitor.daemon.runtime import build_runtime
-    from monitor.store import load_item_text, upgrade
+    from monitor.store import stored_item, story_alerts, upgrade
 
     runtime = build_runtime(loaded)
     upgrade(runtime.engine)
     with runtime.engine.connect() as connection:
-        text = load_item_text(connection, args.item)
-    if text is None:
+        item = stored_item(connection, args.item)
+        alerted = {} if item is None else story_alerts(connection, item.story_id)
+    if item is None:
         print(f"error: no stored item with id {args.item}", file=sys.stderr)
         return EXIT_FAILURE
-    write_explanation(matcher, args.item, text, sys.stdout, as_json=args.json)
+    write_stored_explanation(matcher, loaded.config, item, alerted, sys.stdout, as_json=args.json)
     return EXIT_OK
 
 

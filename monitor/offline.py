@@ -5,16 +5,28 @@ reads the database."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.match import Matcher
 from monitor.match.matcher import Explanation
 from monitor.model import Hit, ItemText, PreparedItem
-from monitor.pipeline import ItemJsonError, item_text_from_json
+from monitor.notify import one_line
+from monitor.pipeline import (
+    AlertFacts,
+    ItemJsonError,
+    WhyNot,
+    is_history,
+    item_text_from_json,
+    why_not,
+)
 
 if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.config.schema import WatchlistSpec
     from monitor.dedup.decide import Thresholds
+    from monitor.store import StoredItem, StoryAlert
 
 
 def _items(source: TextIO, errors: TextIO) -> Iterator[tuple[Any, ItemText] | None]:
@@ -150,13 +162,16 @@ def explanation_json(item_id: Any, explanations: tuple[Explanation, ...]) -> dic
 def explanation_lines(item_id: Any, explanations: tuple[Explanation, ...]) -> list[str]:
     lines = [f"item {item_id}:"]
     for explanation in explanations:
-        verdict = "fires" if explanation.fired else "does not fire"
-        lines.append(f"  {explanation.watchlist}: {verdict}")
-        for hit in explanation.hits:
-            lines.append(
-                f"    {hit.term!r} in the {hit.field} at {hit.start}-{hit.end}: {hit.text!r}"
-            )
-        lines.extend(f"    - {reason}" for reason in explanation.reasons)
+        lines.extend(_watchlist_lines(explanation))
+    return lines
+
+
+def _watchlist_lines(explanation: Explanation) -> list[str]:
+    verdict = "fires" if explanation.fired else "does not fire"
+    lines = [f"  {explanation.watchlist}: {verdict}"]
+    for hit in explanation.hits:
+        lines.append(f"    {hit.term!r} in the {hit.field} at {hit.start}-{hit.end}: {hit.text!r}")
+    lines.extend(f"    - {reason}" for reason in explanation.reasons)
     return lines
 
 
@@ -170,6 +185,145 @@ def run_explain(
             continue
         write_explanation(matcher, *entry, out, as_json=as_json)
     return status
+
+
+def write_stored_explanation(
+    matcher: Matcher,
+    config: Config,
+    item: StoredItem,
+    alerted: Mapping[str, StoryAlert],
+    out: TextIO,
+    *,
+    as_json: bool,
+) -> None:
+    """`explain --item`: the matcher's explanation of a stored item, and for each watchlist
+    whether an alert went out for it, and if not, why (monitor.pipeline.alert_verdict)."""
+    zone = config.zone()
+    explanations = matcher.explain(item.text)
+    watchlists = {watchlist.name: watchlist for watchlist in config.watchlists}
+    verdicts = [
+        _verdict(explanation, item, alerted.get(explanation.watchlist), config, watchlists)
+        for explanation in explanations
+    ]
+    if as_json:
+        record = explanation_json(item.item_id, explanations)
+        record["item"] = {
+            "id": item.item_id,
+            "title": one_line(item.text.title),
+            "feed": one_line(item.feed),
+            "story": item.story_id,
+        }
+        for entry, (alert, reason) in zip(record["watchlists"], verdicts, strict=True):
+            entry["alert"] = None if alert is None else _alert_json(alert, zone)
+            entry["why_not"] = None if reason is None else str(reason)
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    lines = [
+        f"item {item.item_id}: {_shown(item.text.title)}",
+        f"  feed {_shown(item.feed)}, story {item.story_id}",
+    ]
+    for explanation, (alert, reason) in zip(explanations, verdicts, strict=True):
+        lines.extend(_watchlist_lines(explanation))
+        lines.append(f"    => {_verdict_line(item, alert, reason, config.max_age, zone)}")
+    out.write("\n".join(lines) + "\n")
+
+
+def _verdict(
+    explanation: Explanation,
+    item: StoredItem,
+    alert: StoryAlert | None,
+    config: Config,
+    watchlists: Mapping[str, WatchlistSpec],
+) -> tuple[StoryAlert | None, WhyNot | None]:
+    spec = watchlists.get(explanation.watchlist)
+    facts = AlertFacts(
+        alerted_item=alert is not None and alert.item_id == item.item_id,
+        delivered=alert is not None and bool(alert.deliveries),
+        alerted_story=alert is not None and alert.item_id != item.item_id,
+        backlog=item.backlog,
+        too_old=is_history(item.published, item.first_seen, config.max_age),
+        excluded=any(reason.startswith("excluded:") for reason in explanation.reasons),
+        matches=explanation.fired,
+        has_channel=spec is not None and bool(config.channels_for(spec)),
+    )
+    return alert, why_not(facts)
+
+
+def _alert_json(alert: StoryAlert, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "id": alert.alert_id,
+        "item": alert.item_id,
+        "decided_at": alert.decided_at.astimezone(zone).isoformat(timespec="seconds"),
+        "deliveries": [
+            {
+                "channel": delivery.channel,
+                "status": delivery.status,
+                "attempts": delivery.attempts,
+                "next_attempt": None
+                if delivery.next_attempt is None
+                else delivery.next_attempt.astimezone(zone).isoformat(timespec="seconds"),
+                "hold": delivery.hold,
+                "last_error": delivery.last_error,
+            }
+            for delivery in alert.deliveries
+        ],
+    }
+
+
+def _verdict_line(
+    item: StoredItem,
+    alert: StoryAlert | None,
+    reason: WhyNot | None,
+    max_age: timedelta,
+    zone: tzinfo,
+) -> str:
+    def local(moment: datetime | None) -> str:
+        return "-" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    if reason is None and alert is not None:
+        channels = ", ".join(
+            f"{delivery.channel} {delivery.status}"
+            + (f" ({_shown(delivery.last_error)})" if delivery.last_error else "")
+            for delivery in alert.deliveries
+        )
+        return f"alerted: alert {alert.alert_id} at {local(alert.decided_at)}; {channels}"
+    if reason is WhyNot.COPY and alert is not None:
+        return (
+            f"no alert: a copy of story {item.story_id}, whose alert {alert.alert_id}"
+            f" (item {alert.item_id}) went out at {local(alert.decided_at)}"
+        )
+    if reason is WhyNot.BACKLOG:
+        return (
+            f"no alert: the backlog of its feed's first poll ({local(item.feed_seeded)}),"
+            " stored without alerting"
+        )
+    if reason is WhyNot.TOO_OLD:
+        return (
+            f"no alert: published {local(item.published)}, more than max_age"
+            f" ({_span(max_age)}) before it was seen ({local(item.first_seen)})"
+        )
+    if reason is WhyNot.EXCLUDED:
+        return "no alert: excluded by a term (above)"
+    if reason is WhyNot.NO_MATCH:
+        return "no alert: it does not match (above)"
+    if reason is WhyNot.NO_CHANNEL:
+        return "no alert: the watchlist has no channel"
+    return (
+        "no alert: it matches now but nothing was decided when it was stored (the watchlist"
+        " came later, or an update changed the item's text: updates never alert)"
+    )
+
+
+def _span(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _shown(value: str) -> str:
+    return " ".join(one_line(value).split())
 
 
 def write_explanation(

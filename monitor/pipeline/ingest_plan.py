@@ -43,6 +43,12 @@ class IngestPlan:
         return self.alerts.get(_said(item), ())
 
 
+def is_history(published: datetime | None, seen: datetime, max_age: timedelta) -> bool:
+    """Whether an item published at `published`, seen at `seen`, is history that never alerts
+    (`max_age`); an item without a date is news. Also `monitor explain --item`'s rule."""
+    return published is not None and seen - published > max_age
+
+
 def plan_ingest(
     prepared: Sequence[PreparedItem],
     *,
@@ -68,7 +74,7 @@ def plan_ingest(
         for item in items:
             if stored_hashes.get(item.key) == item.content_hash or _said(item) in alerts:
                 continue
-            if item.published is not None and now - item.published > max_age:
+            if is_history(item.published, now, max_age):
                 continue
             if matches := tuple(match(item.text)):
                 alerts[_said(item)] = matches

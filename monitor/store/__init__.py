@@ -9,6 +9,7 @@ from monitor.exports import lazy_exports
 if TYPE_CHECKING:
     from monitor.store.alerts import create_alert
     from monitor.store.database import DatabaseError, default_database_url, open_engine, upgrade
+    from monitor.store.explain import StoredItem, StoryAlert, stored_item, story_alerts
     from monitor.store.feeds import (
         FeedHealth,
         FeedState,
@@ -72,6 +73,8 @@ __all__ = [
     "OutboxCounts",
     "SqlStoryIndex",
     "StaleChange",
+    "StoredItem",
+    "StoryAlert",
     "StoryRow",
     "alert_channels",
     "alert_deliveries",
@@ -107,6 +110,8 @@ __all__ = [
     "stale_changes",
     "store_items",
     "stored_content_hashes",
+    "stored_item",
+    "story_alerts",
     "story_outlets",
     "sync_feeds",
     "upgrade",
@@ -117,6 +122,7 @@ __getattr__ = lazy_exports(
     {
         "alerts": ["create_alert"],
         "database": ["DatabaseError", "default_database_url", "open_engine", "upgrade"],
+        "explain": ["StoredItem", "StoryAlert", "stored_item", "story_alerts"],
         "feeds": [
             "FeedHealth",
             "FeedState",

@@ -171,7 +171,7 @@ def list_alerts(
             alerts.c.id.in_(select(deliveries.c.alert_id).where(deliveries.c.status.in_(statuses)))
         )
     rows = connection.execute(query).all()
-    carried = _deliveries(connection, [row[0] for row in rows])
+    carried = deliveries_by_alert(connection, [row[0] for row in rows])
     return [
         AlertRow(
             alert_id=row[0],
@@ -213,10 +213,12 @@ def requeue_alert(
 
 
 def alert_deliveries(connection: Connection, alert_id: int) -> list[DeliveryRow]:
-    return _deliveries(connection, [alert_id]).get(alert_id, [])
+    return deliveries_by_alert(connection, [alert_id]).get(alert_id, [])
 
 
-def _deliveries(connection: Connection, alert_ids: Sequence[int]) -> dict[int, list[DeliveryRow]]:
+def deliveries_by_alert(
+    connection: Connection, alert_ids: Sequence[int]
+) -> dict[int, list[DeliveryRow]]:
     found: dict[int, list[DeliveryRow]] = {}
     if not alert_ids:
         return found
