@@ -74,7 +74,7 @@ def run_dedup(
     source: TextIO, out: TextIO, errors: TextIO, thresholds: Thresholds | None = None
 ) -> int:
     """One JSON line per item, in arrival order: its story is the id of the story's first
-    item, with the similarity that joined it (null for a first item).
+    item, with the similarity and the layer that joined it (both null for a first item).
 
     Stories are decided as the daemon decides them (`monitor.dedup.assign`), one feed document
     at a time: consecutive items of the same `feed` (absent: null) form one document, whose
@@ -82,6 +82,7 @@ def run_dedup(
     reads from one document, is cut into documents of that size). So the daemon, given the
     same documents in the same order, folds the same stories. Each line is a new item (no two
     are one item updated), and a document's lines are written when it ends."""
+    from monitor.dedup.assign import log_fold
     from monitor.dedup.decide import DEFAULT_THRESHOLDS
     from monitor.dedup.stream import StoryStream
     from monitor.feeds import MAX_ENTRIES
@@ -97,7 +98,13 @@ def run_dedup(
         for (item_id, _), assignment in zip(document, assignments, strict=True):
             first_ids.append(item_id if assignment.cluster == len(first_ids) else None)
             cluster_id = first_ids[assignment.cluster]
-            record = {"id": item_id, "cluster": cluster_id, "similarity": assignment.similarity}
+            record = {
+                "id": item_id,
+                "cluster": cluster_id,
+                "similarity": assignment.similarity,
+                "layer": assignment.layer,
+            }
+            log_fold(item_id, cluster_id, assignment.layer, assignment.similarity)
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         document.clear()
 

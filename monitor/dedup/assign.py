@@ -18,17 +18,21 @@ documents) and the document's items before it:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from monitor.dedup.clean import RepeatedLines, story_lines
-from monitor.dedup.decide import DEFAULT_THRESHOLDS, Thresholds, best_match
+from monitor.dedup.decide import DEFAULT_THRESHOLDS, NearLayer, Thresholds, best_match
 from monitor.dedup.fingerprint import Fingerprint, body_of, fingerprint
 from monitor.dedup.index import ExactKey, StoryIndex
 from monitor.dedup.memory import DocumentStoryIndex
 from monitor.model import PreparedItem
 
 FingerprintOf = Callable[[PreparedItem], Fingerprint]
+
+log = logging.getLogger("monitor.dedup")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,13 @@ class DocumentLines:
         return fingerprint(item.text, drop_lines=self.repeated, lines=self.by_key.get(item.key))
 
 
+# Which layer joined an item to an earlier story: the same text as an earlier document's
+# item, the same link as another feed's item, the same text as an item before it in its own
+# document, or a near copy (`NearLayer`).
+ExactLayer = Literal["same_text", "same_link", "same_document"]
+Layer = ExactLayer | NearLayer
+
+
 @dataclass(frozen=True)
 class StoryDecision:
     # An earlier item's cluster id, or for a new story the negative placeholder
@@ -67,6 +78,7 @@ class StoryDecision:
     # What the index must file the item under; None when its text is a story's already (an
     # exact copy, whose keys would repeat the original's) or too short to near-match.
     fingerprint: Fingerprint | None
+    layer: Layer | None = None  # None: a new story
 
 
 def assign_stories(
@@ -84,12 +96,14 @@ def assign_stories(
     )
     texts_seen: set[str] = set()
     exact_clusters: list[int | None] = []
+    exact_layers: list[ExactLayer] = []
     found: list[Fingerprint | None] = []
     for item in new:
         by_hash = exact.get(("hash", item.content_hash))
         same_text = by_hash is not None or item.content_hash in texts_seen
         texts_seen.add(item.content_hash)
         exact_clusters.append(by_hash if by_hash is not None else _by_link(exact, item))
+        exact_layers.append("same_text" if by_hash is not None else "same_link")
         fingerprint_ = None if same_text or fingerprint_of is None else fingerprint_of(item)
         # Too short a text can never near-match (a bare title, "Lire la suite"), and short
         # texts repeat: filed, thousands would share every key.
@@ -111,14 +125,18 @@ def assign_stories(
     for position, item in enumerate(new):
         fingerprint_ = found[position]
         cluster = exact_clusters[position]
+        layer: Layer = exact_layers[position]
         if cluster is None:
             cluster = by_text.get(item.content_hash)
-        decision = StoryDecision(cluster, 1.0, fingerprint_) if cluster is not None else None
+            layer = "same_document"
+        decision = StoryDecision(cluster, 1.0, fingerprint_, layer) if cluster is not None else None
         if decision is None and fingerprint_ is not None:
             candidates = [*stored_candidates[position], *earlier.candidates(fingerprint_)]
             match = best_match(fingerprint_, candidates, thresholds, load=index.load)
             if match is not None:
-                decision = StoryDecision(match.cluster_id, match.similarity, fingerprint_)
+                decision = StoryDecision(
+                    match.cluster_id, match.similarity, fingerprint_, match.layer
+                )
         if decision is None:
             decision = StoryDecision(-(position + 1), None, fingerprint_)
         decisions.append(decision)
@@ -126,6 +144,30 @@ def assign_stories(
         if fingerprint_ is not None:
             earlier.add(position + 1, decision.cluster, fingerprint_)
     return decisions
+
+
+# How a fold log line names each layer's evidence.
+_EVIDENCE: Mapping[Layer, str] = {
+    "same_text": "the same text",
+    "same_link": "the same link",
+    "same_document": "the same text in its document",
+    "similar_text": "similarity",
+    "summary": "containment",
+}
+
+
+def log_fold(item: object, story: object, layer: Layer | None, similarity: float | None) -> None:
+    """One DEBUG line for an item joined to an earlier story ("item 9 folded into story 812
+    by containment 0.91"); nothing for a new story. Ids as the caller knows them: the
+    database's, or `monitor dedup`'s input ids."""
+    if layer is None or not log.isEnabledFor(logging.DEBUG):
+        return
+    score = (
+        f" {similarity:.2f}"
+        if layer in ("similar_text", "summary") and similarity is not None
+        else ""
+    )
+    log.debug("item %s folded into story %s by %s%s", item, story, _EVIDENCE[layer], score)
 
 
 def _by_link(exact: Mapping[ExactKey, int], item: PreparedItem) -> int | None:

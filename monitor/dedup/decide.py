@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -73,11 +74,17 @@ class Candidate:
         return cls(item_id, cluster_id, found.signature, found.words, found.shingle_count, found)
 
 
+# Which test joined a near copy: Jaccard ("similar_text"), or containment of the smaller
+# text in the larger ("summary": a summary or a paywalled half of the full text).
+NearLayer = Literal["similar_text", "summary"]
+
+
 @dataclass(frozen=True)
 class StoryMatch:
     item_id: int
     cluster_id: int
     similarity: float  # the evidence: Jaccard or containment, whichever decided
+    layer: NearLayer
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -92,6 +99,9 @@ _MAX_LOADED = 8
 # first: a template's items all qualify on their shared frame, each with another name.
 _MAX_NAME_CHECKS = 4
 
+# A near copy's score and the test that gave it.
+Evidence = tuple[float, NearLayer]
+
 # Given candidates needing their shingle sets, their full fingerprints by item id.
 Loader = Callable[[Sequence[Candidate]], Mapping[int, Fingerprint]]
 
@@ -102,7 +112,8 @@ def story_similarity(
     """The similarity that makes `new` a copy of `old`'s story, or None when it is not."""
     if names_differ(new, old):
         return None
-    return _full_similarity(new, old, similarity(new.signature, old.signature), thresholds)
+    evidence = _full_similarity(new, old, similarity(new.signature, old.signature), thresholds)
+    return None if evidence is None else evidence[0]
 
 
 def best_match(
@@ -116,21 +127,21 @@ def best_match(
     only when their signature alone cannot decide, the first `_MAX_LOADED` of them. A
     candidate that puts other proper names where `new` has its own (`names_differ`) tells
     another story: the next most similar is tried, up to `_MAX_NAME_CHECKS` of them."""
-    qualified: list[tuple[float, Candidate, Fingerprint | None]] = []
+    qualified: list[tuple[Evidence, Candidate, Fingerprint | None]] = []
     undecided: list[tuple[Candidate, float]] = []
     for candidate in candidates:
         if min(new.words, candidate.words) < thresholds.min_words:
             continue
         jaccard = similarity(new.signature, candidate.signature)
         if jaccard >= thresholds.jaccard:
-            qualified.append((jaccard, candidate, candidate.full))
+            qualified.append(((jaccard, "similar_text"), candidate, candidate.full))
         elif could_contain(new, candidate, jaccard, thresholds):
             if candidate.full is None:
                 undecided.append((candidate, jaccard))
                 continue
-            score = _full_similarity(new, candidate.full, jaccard, thresholds)
-            if score is not None:
-                qualified.append((score, candidate, candidate.full))
+            evidence = _full_similarity(new, candidate.full, jaccard, thresholds)
+            if evidence is not None:
+                qualified.append((evidence, candidate, candidate.full))
     loaded: Mapping[int, Fingerprint] = {}
     if undecided and load is not None:
         # Recomputing a candidate's shingles from its text is the costliest step of a lookup;
@@ -140,16 +151,16 @@ def best_match(
         for candidate, jaccard in undecided:
             old = loaded.get(candidate.item_id)
             if old is not None:
-                score = _full_similarity(new, old, jaccard, thresholds)
-                if score is not None:
-                    qualified.append((score, candidate, old))
-    qualified.sort(key=lambda found: -found[0])  # stable: the first listed among equals
+                evidence = _full_similarity(new, old, jaccard, thresholds)
+                if evidence is not None:
+                    qualified.append((evidence, candidate, old))
+    qualified.sort(key=lambda found: -found[0][0])  # stable: the first listed among equals
     return _first_with_the_same_names(new, qualified[:_MAX_NAME_CHECKS], loaded, load)
 
 
 def _first_with_the_same_names(
     new: Fingerprint,
-    qualified: Sequence[tuple[float, Candidate, Fingerprint | None]],
+    qualified: Sequence[tuple[Evidence, Candidate, Fingerprint | None]],
     loaded: Mapping[int, Fingerprint],
     load: Loader | None,
 ) -> StoryMatch | None:
@@ -159,13 +170,13 @@ def _first_with_the_same_names(
         missing = [c for _, c, full in qualified if full is None and c.item_id not in loaded]
         if missing and load is not None:
             loaded = {**loaded, **load(missing)}
-    for score, candidate, full in qualified:
+    for (score, layer), candidate, full in qualified:
         if new.name_slots:
             full = full or loaded.get(candidate.item_id)
             # Unread, its names are unknown: precision first.
             if full is None or names_differ(new, full):
                 continue
-        return StoryMatch(candidate.item_id, candidate.cluster_id, score)
+        return StoryMatch(candidate.item_id, candidate.cluster_id, score, layer)
     return None
 
 
@@ -194,21 +205,21 @@ def _jaccard_for(containment: float, small: int, large: int) -> float:
 
 def _full_similarity(
     new: Fingerprint, old: Fingerprint, jaccard: float, thresholds: Thresholds
-) -> float | None:
+) -> Evidence | None:
     if min(new.words, old.words) < thresholds.min_words:
         return None
     if jaccard >= thresholds.jaccard:
-        return jaccard
+        return jaccard, "similar_text"
     small, large = sorted((new.shingles, old.shingles), key=len)
     if len(small) < thresholds.min_contained_shingles:
         return None
     containment = len(small & large) / len(small)
     if containment >= thresholds.containment:
-        return containment
+        return containment, "summary"
     if (
         containment >= thresholds.weak_containment
         and jaccard >= thresholds.weak_jaccard
         and fuzz.token_set_ratio(new.title, old.title) >= thresholds.weak_title
     ):
-        return containment
+        return containment, "summary"
     return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
-from monitor.dedup.assign import DocumentLines, assign_stories
+from monitor.dedup.assign import DocumentLines, Layer, assign_stories
 from monitor.dedup.decide import DEFAULT_THRESHOLDS, Thresholds
 from monitor.dedup.index import IndexEntry
 from monitor.dedup.memory import MemoryStoryIndex
@@ -18,6 +18,7 @@ from monitor.model import PreparedItem
 class Assignment:
     cluster: int  # the position in the stream of the story's first item (from 0)
     similarity: float | None  # None for the first item of a story
+    layer: Layer | None  # which layer joined it (`monitor.dedup.assign`); None: a new story
 
 
 class StoryStream:
@@ -54,6 +55,6 @@ class StoryStream:
             ],
         )
         return [
-            Assignment(cluster - 1, decision.similarity)
+            Assignment(cluster - 1, decision.similarity, decision.layer)
             for cluster, decision in zip(clusters, decisions, strict=True)
         ]

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text, update
 
-from monitor.dedup.assign import FingerprintOf, assign_stories
+from monitor.dedup.assign import FingerprintOf, assign_stories, log_fold
 from monitor.dedup.decide import DEFAULT_THRESHOLDS, Thresholds
 from monitor.dedup.index import IndexEntry
 from monitor.model import ItemText, PreparedItem
@@ -172,6 +172,8 @@ def _store_new(
             for item, cluster, decision in zip(new, clusters_, decisions, strict=True)
         ],
     )
+    for item, cluster, decision in zip(new, clusters_, decisions, strict=True):
+        log_fold(item_ids[item.key], cluster, decision.layer, decision.similarity)
     return [
         StoredItem(item_ids[item.key], cluster, True, item, decision.similarity)
         for item, cluster, decision in zip(new, clusters_, decisions, strict=True)
