@@ -10,6 +10,7 @@ import asyncio
 import email.utils
 import errno
 import http
+import logging
 import os
 import re
 import ssl
@@ -24,6 +25,7 @@ import httpx
 
 from monitor.feeds.netguard import PinnedBackend, Resolver, check_host
 from monitor.feeds.policy import FetchPolicy
+from monitor.feeds.urls import redact_url
 from monitor.model import FetchError, FetchResult, Validators
 
 # Feed types first; HTML last and cheap, because some sites answer "406" to a strict Accept.
@@ -41,6 +43,10 @@ _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNOR
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\b", re.IGNORECASE)
 _MAX_MESSAGE_CHARS = 200
 _MAX_VALIDATOR = 1024  # characters of an ETag or Last-Modified worth sending back
+
+# One DEBUG line per request and per answer (`-v`): what was asked conditionally, what came
+# back, what the server said about caching. httpx's own lines are held at WARNING.
+log = logging.getLogger("monitor.fetch")
 
 
 def build_client(
@@ -141,6 +147,12 @@ async def _follow_redirects(
         if not policy.allow_private_networks:
             host = target.raw_host.decode("ascii")
             await check_host(host, target.port or _DEFAULT_PORTS[target.scheme], policy.resolve)
+        conditional = [name for name in ("If-None-Match", "If-Modified-Since") if name in headers]
+        log.debug(
+            "GET %s %s",
+            redact_url(current),
+            f"conditional ({', '.join(conditional)})" if conditional else "unconditional",
+        )
         try:
             async with client.stream(
                 "GET",
@@ -150,15 +162,45 @@ async def _follow_redirects(
             ) as response:
                 if not response.has_redirect_location:
                     result = await _result(url, response, validators, policy.max_body_bytes)
+                    _log_result(current, result)
                     moved = hop > 0 and permanent
                     return replace(result, moved_to=current) if moved else result
                 permanent = permanent and response.status_code in _PERMANENT_REDIRECTS
+                previous = current
                 current = str(response.url.join(response.headers["location"]))
+                log.debug(
+                    "%s: HTTP %d redirect to %s",
+                    redact_url(previous),
+                    response.status_code,
+                    redact_url(current),
+                )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise _request_error(exc) from None
     raise FetchError(
         "too_many_redirects",
         _one_line(f"more than {policy.max_redirects} redirects, last to {current}"),
+    )
+
+
+def _log_result(url: str, result: FetchResult) -> None:
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    validators = [
+        name
+        for name, value in (
+            ("ETag", result.validators.etag),
+            ("Last-Modified", result.validators.last_modified),
+        )
+        if value
+    ]
+    log.debug(
+        "%s: %s, validators %s, %s",
+        redact_url(url),
+        "HTTP 304 Not Modified"
+        if result.not_modified
+        else f"HTTP {result.status_code}, {len(result.content)} bytes",
+        ", ".join(validators) or "none",
+        "no freshness given" if result.fresh_for is None else f"fresh for {result.fresh_for:g} s",
     )
 
 

@@ -9,6 +9,7 @@ with what is found, not with the number of watchlists.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from monitor.match.spelling import WordTest, compile_spelling
 from monitor.model import FIELDS, Hit, ItemText, WatchlistMatch
 from monitor.text.language import detect_language
 from monitor.text.wordfold import WordFold, fold_words
+
+log = logging.getLogger("monitor.match")
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,20 @@ class Matcher:
             fired = fired_hits(watchlist, hits.get(index, ()), found, folds)
             if fired is not None:
                 matches.append(WatchlistMatch(watchlist.name, _hits(watchlist.name, fired, folds)))
+        # Only items holding some watchlist's term: most items hold none.
+        if candidates and log.isEnabledFor(logging.DEBUG):
+            fired_names = [match.watchlist for match in matches]
+            log.debug(
+                "item %r: watchlists fired: %s; a term found but not fired: %s",
+                item.title[:80],
+                ", ".join(fired_names) or "none",
+                ", ".join(
+                    name
+                    for name in (self._watchlists[index].name for index in candidates)
+                    if name not in fired_names
+                )
+                or "none",
+            )
         return tuple(matches)
 
     def explain(self, item: ItemText) -> tuple[Explanation, ...]:
