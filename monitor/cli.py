@@ -310,7 +310,7 @@ def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool) -> int:
 
 
 def _alerts(runtime: Runtime, message_id: int, *, as_json: bool) -> int:
-    from monitor.daemon.alert_listing import alert_json, alerts_table
+    from monitor.daemon.listing import carried_alert_json, carried_alerts_table
     from monitor.store import message_alerts, upgrade
 
     upgrade(runtime.engine)
@@ -321,9 +321,9 @@ def _alerts(runtime: Runtime, message_id: int, *, as_json: bool) -> int:
         return EXIT_FAILURE
     if as_json:
         for alert in carried:
-            print(json.dumps(alert_json(alert), ensure_ascii=False))
+            print(json.dumps(carried_alert_json(alert), ensure_ascii=False))
     else:
-        for line in alerts_table(carried, runtime.config.zone()):
+        for line in carried_alerts_table(carried, runtime.config.zone()):
             print(line)
     return EXIT_OK
 

@@ -18,6 +18,7 @@ from monitor.feeds import redact_url
 from monitor.notify import one_line
 from monitor.store import (
     AlertRow,
+    CarriedAlert,
     DeliveryRow,
     ItemRow,
     ListingFilter,
@@ -84,7 +85,7 @@ def stories_table(stories: Sequence[StoryRow], zone: tzinfo) -> list[str]:
 def item_json(item: ItemRow, zone: tzinfo) -> dict[str, Any]:
     return {
         "item": item.item_id,
-        "feed": shown(item.feed) if item.feed != item.feed_url else redact_url(item.feed_url),
+        "feed": _feed_shown(item),
         "feed_url": redact_url(item.feed_url),
         "published": _iso(item.published, zone),
         "first_seen": _iso(item.first_seen, zone),
@@ -102,12 +103,58 @@ def items_table(found: Sequence[ItemRow], zone: tzinfo) -> list[str]:
             str(item.item_id),
             _local(item.published, zone),
             str(item.story_id),
-            shown(item.feed) if item.feed != item.feed_url else redact_url(item.feed_url),
+            _feed_shown(item),
             shown(item.title),
         )
         for item in found
     ]
     return _table(header, rows)
+
+
+def _feed_shown(item: ItemRow) -> str:
+    """The feed's name, or its URL with credentials masked when it has none."""
+    return shown(item.feed) if item.feed != item.feed_url else redact_url(item.feed_url)
+
+
+def carried_alert_json(alert: CarriedAlert) -> dict[str, Any]:
+    """An alert one message carried (`monitor alerts --message ID`). Feed text goes through
+    `shown` here too, as in the message: JSON Lines end up on terminals (`jq -r .title`)."""
+    payload = alert.payload
+    return {
+        "alert": alert.alert_id,
+        "watchlist": alert.watchlist,
+        "decided": alert.decided_at.isoformat(timespec="seconds"),
+        "channel": alert.channel,
+        "status": alert.status,
+        "title": _shown_or_none(payload.get("title")),
+        "url": _shown_or_none(payload.get("url")),
+        "source": _shown_or_none(payload.get("source")),
+        "published": payload.get("published"),
+    }
+
+
+def carried_alerts_table(carried: Sequence[CarriedAlert], zone: tzinfo) -> list[str]:
+    """The alerts one message carried, one a line, its link on the line below."""
+    header = ("ALERT", "WATCHLIST", "DECIDED", "STATUS", "SOURCE", "TITLE")
+    rows = [
+        (
+            str(alert.alert_id),
+            alert.watchlist,
+            _local(alert.decided_at, zone),
+            alert.status,
+            _shown_or_none(alert.payload.get("source")) or "",
+            _shown_or_none(alert.payload.get("title")) or "",
+        )
+        for alert in carried
+    ]
+    widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
+    indent = " " * (sum(widths[:-1]) + 2 * (len(widths) - 1))
+    lines = [_line(header, widths)]
+    for row, alert in zip(rows, carried, strict=True):
+        lines.append(_line(row, widths))
+        if alert.payload.get("url"):
+            lines.append(indent + (_shown_or_none(alert.payload["url"]) or ""))
+    return lines
 
 
 def listed_alert_json(alert: AlertRow, zone: tzinfo) -> dict[str, Any]:
@@ -174,6 +221,10 @@ def shown(value: str) -> str:
     # Feed text may hold control characters, line breaks and bidi controls: a terminal must
     # neither act on them nor show a title reordered. Runs of spaces would only widen a column.
     return " ".join(one_line(value).split())
+
+
+def _shown_or_none(value: object) -> str | None:
+    return None if value is None else shown(str(value))
 
 
 def _json(value: dict[str, Any]) -> str:
