@@ -21,6 +21,7 @@ from monitor.config.summary import summarize
 from monitor.store import DatabaseError
 
 if TYPE_CHECKING:
+    from monitor.config.schema import Config
     from monitor.daemon.runtime import Runtime
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -115,6 +116,30 @@ def build_parser() -> argparse.ArgumentParser:
     test_alert.add_argument(
         "channel", metavar="CHANNEL", help="a channel name of the configuration"
     )
+    replay = commands.add_parser(
+        "replay",
+        help="the backtest: the alerts the watchlists would have sent for stored or given items",
+    )
+    replay.add_argument(
+        "input",
+        nargs="?",
+        metavar="FILE",
+        help="JSON Lines items to replay ('-': stdin); default: the stored items",
+    )
+    replay.add_argument(
+        "--since",
+        type=_duration,
+        metavar="SPAN",
+        help="stored items first seen in the last SPAN (default 30d)",
+    )
+    replay.add_argument("--watchlist", metavar="W", help="only this watchlist")
+    replay.add_argument("--json", action="store_true", help="one JSON object per alert")
+    replay.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="the configuration to replay: the running one, or a candidate",
+    )
     stories = commands.add_parser("stories", help="list stored stories, newest first")
     _listing_arguments(stories, "story")
     listed_items = commands.add_parser(
@@ -195,6 +220,8 @@ def configure_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "replay" and args.input is not None and args.since is not None:
+        parser.error("replay --since reads stored items: give it no FILE")
     if args.command == "alerts" and args.message is not None:
         given = [
             flag
@@ -235,6 +262,8 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         return _offline(args, loaded)
     if args.command == "test-alert":
         return _test_alert(loaded, args.channel)
+    if args.command == "replay" and args.input is not None:
+        return _replay(args, loaded)
     if args.command == "dedup":
         from monitor.dedup.decide import Thresholds
         from monitor.offline import run_dedup
@@ -257,6 +286,8 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         return _listing(runtime, args)
     if args.command == "resend":
         return _resend(runtime, args.alert, args.channel)
+    if args.command == "replay":
+        return _replay(args, loaded, runtime)
     if args.command == "poll":
         from monitor.daemon.once import poll_once
 
@@ -356,6 +387,59 @@ def _listing(runtime: Runtime, args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     return EXIT_OK
+
+
+def _replay(args: argparse.Namespace, loaded: LoadedConfig, runtime: Runtime | None = None) -> int:
+    from monitor.daemon.replay import replay_stored
+    from monitor.daemon.replay_match import two_cores
+
+    config = loaded.config
+    if args.watchlist is not None and args.watchlist not in {w.name for w in config.watchlists}:
+        known = ", ".join(sorted(w.name for w in config.watchlists)) or "none"
+        print(
+            f"error: no watchlist {args.watchlist!r} in {loaded.path} (watchlists: {known})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if runtime is None:
+        return _replay_file(args.input, config, watchlist=args.watchlist, as_json=args.json)
+    from monitor.store import upgrade
+
+    upgrade(runtime.engine)
+    since = runtime.clock() - (args.since or timedelta(days=30))
+    with runtime.engine.connect() as connection:
+        return replay_stored(
+            connection,
+            config,
+            sys.stdout,
+            since=since,
+            watchlist=args.watchlist,
+            as_json=args.json,
+            parallel=two_cores(),
+        )
+
+
+def _replay_file(name: str, config: Config, *, watchlist: str | None, as_json: bool) -> int:
+    from monitor.daemon.replay import replay_stream
+
+    if name == "-":
+        return replay_stream(
+            config, sys.stdin, sys.stdout, sys.stderr, watchlist=watchlist, as_json=as_json
+        )
+    try:
+        with open(name, encoding="utf-8") as source:
+            return replay_stream(
+                config,
+                source,
+                sys.stdout,
+                sys.stderr,
+                watchlist=watchlist,
+                as_json=as_json,
+                name=name,
+            )
+    except OSError as error:
+        print(f"error: cannot read {name}: {error.strerror}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _resend(runtime: Runtime, alert_id: int, channel: str | None) -> int:

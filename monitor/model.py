@@ -6,9 +6,11 @@ stages can be rearranged without hidden coupling. This module imports nothing el
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 # Fields a watchlist can search, in the order alerts quote them.
 FIELDS: tuple[str, ...] = ("title", "summary", "content")
@@ -154,6 +156,19 @@ class PreparedItem:
     text: ItemText
     published: datetime | None
     content_hash: str
+
+
+@dataclass(frozen=True)
+class ReplayItem:
+    """An item as `monitor replay` reads it, stored or from JSON Lines, in the order it was
+    seen. One feed's items seen at once are one feed document."""
+
+    item_id: Any  # the stored id, or the input's `id`
+    feed: Hashable  # what tells feeds apart
+    source: str  # the feed as alerts name it
+    item: PreparedItem
+    seen: datetime | None  # when it was first seen; None: unknown
+    backlog: bool = False  # stored by its feed's first poll, which alerts on nothing
 
 
 @dataclass(frozen=True)

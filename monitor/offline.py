@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.match import Matcher
 from monitor.match.matcher import Explanation
-from monitor.model import Hit, ItemText, PreparedItem
+from monitor.model import ItemText, PreparedItem
 from monitor.notify import one_line
 from monitor.pipeline import (
     AlertFacts,
     ItemJsonError,
     WhyNot,
+    hit_json,
     is_history,
     item_text_from_json,
+    stream_item_from_json,
     why_not,
 )
 
@@ -41,17 +43,6 @@ def _items(source: TextIO, errors: TextIO) -> Iterator[tuple[Any, ItemText] | No
             yield None
 
 
-def _hit_json(hit: Hit) -> dict[str, Any]:
-    return {
-        "watchlist": hit.watchlist,
-        "term": hit.term,
-        "field": hit.field,
-        "start": hit.start,
-        "end": hit.end,
-        "text": hit.text,
-    }
-
-
 def run_match(matcher: Matcher, source: TextIO, out: TextIO, errors: TextIO) -> int:
     """One JSON line per item: its id, the watchlists that fire (sorted), and every hit."""
     status = 0
@@ -64,7 +55,7 @@ def run_match(matcher: Matcher, source: TextIO, out: TextIO, errors: TextIO) -> 
         record = {
             "id": item_id,
             "watchlists": sorted(match.watchlist for match in matches),
-            "hits": [_hit_json(hit) for match in matches for hit in match.hits],
+            "hits": [hit_json(hit) for match in matches for hit in match.hits],
         }
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return status
@@ -112,15 +103,15 @@ def run_dedup(
         if not line.strip():
             continue
         try:
-            item_id, item, item_feed = _stream_item(line, number)
+            read = stream_item_from_json(line, number)
         except ItemJsonError as error:
             print(f"stdin:{number}: {error}", file=errors)
             status = 1
             continue
-        if document and item_feed != feed:
+        if document and read.feed != feed:
             flush()
-        feed = item_feed
-        document.append((item_id, item))
+        feed = read.feed
+        document.append((read.item_id, read.item))
         # And at the most entries the daemon reads from one document: input without feeds is
         # still answered as it goes, in bounded memory.
         if len(document) == MAX_ENTRIES:
@@ -130,27 +121,6 @@ def run_dedup(
     return status
 
 
-def _stream_item(line: str, number: int) -> tuple[Any, PreparedItem, str | None]:
-    """An item of `monitor dedup`'s input as the daemon would have prepared it (its line
-    number for a key: each line is its own item), and its feed."""
-    from monitor.dedup.exact import content_hash
-    from monitor.feeds import canonical_url
-
-    item_id, text = item_text_from_json(line)
-    data = json.loads(line)
-    url = data.get("url")
-    feed = data.get("feed")
-    key = f"line {number}"
-    item = PreparedItem(
-        key=key,
-        url=canonical_url(url) if isinstance(url, str) and url else None,
-        text=text,
-        published=None,
-        content_hash=content_hash(text, key),
-    )
-    return item_id, item, str(feed) if feed is not None else None
-
-
 def explanation_json(item_id: Any, explanations: tuple[Explanation, ...]) -> dict[str, Any]:
     return {
         "id": item_id,
@@ -158,7 +128,7 @@ def explanation_json(item_id: Any, explanations: tuple[Explanation, ...]) -> dic
             {
                 "watchlist": explanation.watchlist,
                 "fires": explanation.fired,
-                "hits": [_hit_json(hit) for hit in explanation.hits],
+                "hits": [hit_json(hit) for hit in explanation.hits],
                 "reasons": list(explanation.reasons),
             }
             for explanation in explanations

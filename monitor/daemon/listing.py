@@ -42,23 +42,23 @@ def listing_lines(
     if what == "stories":
         stories = list_stories(connection, narrowed)
         if as_json:
-            return [_json(story_json(story, zone)) for story in stories]
+            return [json_line(story_json(story, zone)) for story in stories]
         return stories_table(stories, zone)
     if what == "items":
         found = list_items(connection, narrowed)
         if as_json:
-            return [_json(item_json(item, zone)) for item in found]
+            return [json_line(item_json(item, zone)) for item in found]
         return items_table(found, zone)
     alerted = list_alerts(connection, narrowed, status)
     if as_json:
-        return [_json(listed_alert_json(alert, zone)) for alert in alerted]
+        return [json_line(listed_alert_json(alert, zone)) for alert in alerted]
     return listed_alerts_table(alerted, zone)
 
 
 def story_json(story: StoryRow, zone: tzinfo) -> dict[str, Any]:
     return {
         "story": story.story_id,
-        "first_seen": _iso(story.first_seen, zone),
+        "first_seen": iso_time(story.first_seen, zone),
         "title": shown(story.title),
         "outlets": story.outlets,
         "watchlists": list(story.watchlists),
@@ -72,14 +72,14 @@ def stories_table(stories: Sequence[StoryRow], zone: tzinfo) -> list[str]:
     rows = [
         (
             str(story.story_id),
-            _local(story.first_seen, zone),
+            local_time(story.first_seen, zone),
             str(story.outlets),
             ",".join(story.watchlists) or "-",
             shown(story.title),
         )
         for story in stories
     ]
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def item_json(item: ItemRow, zone: tzinfo) -> dict[str, Any]:
@@ -87,8 +87,8 @@ def item_json(item: ItemRow, zone: tzinfo) -> dict[str, Any]:
         "item": item.item_id,
         "feed": _feed_shown(item),
         "feed_url": redact_url(item.feed_url),
-        "published": _iso(item.published, zone),
-        "first_seen": _iso(item.first_seen, zone),
+        "published": iso_time(item.published, zone),
+        "first_seen": iso_time(item.first_seen, zone),
         "title": shown(item.title),
         "story": item.story_id,
     }
@@ -101,14 +101,14 @@ def items_table(found: Sequence[ItemRow], zone: tzinfo) -> list[str]:
     rows = [
         (
             str(item.item_id),
-            _local(item.published, zone),
+            local_time(item.published, zone),
             str(item.story_id),
             _feed_shown(item),
             shown(item.title),
         )
         for item in found
     ]
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def _feed_shown(item: ItemRow) -> str:
@@ -140,7 +140,7 @@ def carried_alerts_table(carried: Sequence[CarriedAlert], zone: tzinfo) -> list[
         (
             str(alert.alert_id),
             alert.watchlist,
-            _local(alert.decided_at, zone),
+            local_time(alert.decided_at, zone),
             alert.status,
             _shown_or_none(alert.payload.get("source")) or "",
             _shown_or_none(alert.payload.get("title")) or "",
@@ -162,14 +162,14 @@ def listed_alert_json(alert: AlertRow, zone: tzinfo) -> dict[str, Any]:
         "alert": alert.alert_id,
         "watchlist": alert.watchlist,
         "story": alert.story_id,
-        "decided": _iso(alert.decided_at, zone),
+        "decided": iso_time(alert.decided_at, zone),
         "title": shown(alert.title),
         "deliveries": [
             {
                 "channel": delivery.channel,
                 "status": delivery.status,
                 "attempts": delivery.attempts,
-                "next_attempt": _iso(delivery.next_attempt, zone),
+                "next_attempt": iso_time(delivery.next_attempt, zone),
                 "hold": delivery.hold,
                 "last_error": None if delivery.last_error is None else shown(delivery.last_error),
             }
@@ -189,7 +189,7 @@ def listed_alerts_table(found: Sequence[AlertRow], zone: tzinfo) -> list[str]:
     for alert in found:
         alert_cells = (
             str(alert.alert_id),
-            _local(alert.decided_at, zone),
+            local_time(alert.decided_at, zone),
             alert.watchlist,
             "-" if alert.story_id is None else str(alert.story_id),
         )
@@ -213,7 +213,7 @@ def _delivery_cells(delivery: DeliveryRow | None, zone: tzinfo) -> tuple[str, ..
     status = delivery.status
     if delivery.hold and status == "pending":
         status = f"held:{delivery.hold}"
-    nxt = "-" if delivery.next_attempt is None else _local(delivery.next_attempt, zone)
+    nxt = "-" if delivery.next_attempt is None else local_time(delivery.next_attempt, zone)
     return (delivery.channel, status, str(delivery.attempts), nxt)
 
 
@@ -227,11 +227,11 @@ def _shown_or_none(value: object) -> str | None:
     return None if value is None else shown(str(value))
 
 
-def _json(value: dict[str, Any]) -> str:
+def json_line(value: dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+def table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
     return [_line(row, widths) for row in (header, *rows)]
 
@@ -242,9 +242,9 @@ def _line(row: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join([*cells, row[-1]]).rstrip()
 
 
-def _local(moment: datetime | None, zone: tzinfo) -> str:
+def local_time(moment: datetime | None, zone: tzinfo) -> str:
     return "-" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _iso(moment: datetime | None, zone: tzinfo) -> str | None:
+def iso_time(moment: datetime | None, zone: tzinfo) -> str | None:
     return None if moment is None else moment.astimezone(zone).isoformat(timespec="seconds")

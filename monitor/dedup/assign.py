@@ -52,14 +52,27 @@ class DocumentLines:
         by_key: dict[str, Sequence[str]] = {}
         for item in items:
             if item.key not in by_key:
-                by_key[item.key] = story_lines(body_of(item.text))
+                by_key[item.key] = item_lines(item)
+        return cls.of_lines(by_key)
+
+    @classmethod
+    def of_lines(
+        cls, by_key: Mapping[str, Sequence[str]], others: Iterable[Sequence[str]] = ()
+    ) -> DocumentLines:
+        """From the story lines of the items to decide (`item_lines`, by key) and those of the
+        document's other entries, already stored (`monitor replay` rebuilds documents so)."""
         counter = RepeatedLines()
-        for lines in by_key.values():
+        for lines in (*by_key.values(), *others):
             counter.add(lines)
         return cls(by_key, counter.lines())
 
     def fingerprint(self, item: PreparedItem) -> Fingerprint:
         return fingerprint(item.text, drop_lines=self.repeated, lines=self.by_key.get(item.key))
+
+
+def item_lines(item: PreparedItem) -> Sequence[str]:
+    """An item's story lines, the form its document's repeated lines are counted in."""
+    return story_lines(body_of(item.text))
 
 
 # Which layer joined an item to an earlier story: the same text as an earlier document's

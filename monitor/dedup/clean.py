@@ -85,6 +85,20 @@ class RepeatedLines:
         for line in set(lines):
             self._counts[line] = self._counts.get(line, 0) + 1
 
-    def lines(self) -> frozenset[str]:
+    def remove(self, lines: Iterable[str]) -> None:
+        """Forget an item added before (`monitor replay` counts a sliding run of a feed's
+        items)."""
+        self._items -= 1
+        for line in set(lines):
+            count = self._counts[line] - 1
+            if count:
+                self._counts[line] = count
+            else:
+                del self._counts[line]
+
+    def lines(self, among: Iterable[str] | None = None) -> frozenset[str]:
+        """The repeated lines (of those `among`, when given: all a fingerprint needs to know)."""
         threshold = max(self.MIN_ITEMS, self.MIN_SHARE * self._items)
+        if among is not None:
+            return frozenset(line for line in among if self._counts.get(line, 0) >= threshold)
         return frozenset(line for line, count in self._counts.items() if count >= threshold)

@@ -1,11 +1,12 @@
-"""Story folding of a stream of items held in memory (`monitor dedup`, the evaluation): a thin
-driver of `assign_stories` over a `MemoryStoryIndex`, document after document, as the daemon
-drives it over the stored items."""
+"""Story folding of a stream of items held in memory (`monitor dedup`, `monitor replay`, the
+evaluation): a thin driver of `assign_stories` over a `MemoryStoryIndex`, document after
+document, as the daemon drives it over the stored items."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from monitor.dedup.assign import DocumentLines, Layer, assign_stories
 from monitor.dedup.decide import DEFAULT_THRESHOLDS, Thresholds
@@ -22,20 +23,36 @@ class Assignment:
 
 
 class StoryStream:
-    """Items are numbered in arrival order; a story is known by its first item's number."""
+    """Items are numbered in arrival order; a story is known by its first item's number.
 
-    def __init__(self, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+    With a `window`, an item joins only the stories of items seen within `window` before it,
+    as in the daemon; each document then says when it was seen."""
+
+    def __init__(
+        self, thresholds: Thresholds = DEFAULT_THRESHOLDS, window: timedelta | None = None
+    ) -> None:
         self._thresholds = thresholds
-        self._index = MemoryStoryIndex()
+        self._index = MemoryStoryIndex(window)
         self._count = 0
 
-    def add_document(self, feed: Hashable, items: Sequence[PreparedItem]) -> list[Assignment]:
-        """The stories of one feed document's items (each a new item), in order."""
+    def add_document(
+        self,
+        feed: Hashable,
+        items: Sequence[PreparedItem],
+        *,
+        seen: datetime | None = None,
+        lines: DocumentLines | None = None,
+    ) -> list[Assignment]:
+        """The stories of one feed document's items (each a new item), in order. `seen`: when
+        the document was read (times never go back); `lines`: the document's lines when it
+        held more entries than `items` (its entries already seen)."""
+        if seen is not None:
+            self._index.at(seen)
         decisions = assign_stories(
             feed,
             items,
             self._index,
-            fingerprint_of=DocumentLines.of(items).fingerprint,
+            fingerprint_of=(lines or DocumentLines.of(items)).fingerprint,
             thresholds=self._thresholds,
         )
         # Ids from 1, as the database's: the index's ids are positive.

@@ -10,9 +10,16 @@ if TYPE_CHECKING:
     from monitor.pipeline.alert_verdict import AlertFacts, WhyNot, why_not
     from monitor.pipeline.dispatch import Dispatcher, DispatchReport, Sender
     from monitor.pipeline.ingest_plan import is_history
-    from monitor.pipeline.items_json import ItemJsonError, item_text_from_json
+    from monitor.pipeline.items_json import (
+        ItemJsonError,
+        StreamItem,
+        item_text_from_json,
+        stream_item_from_json,
+    )
     from monitor.pipeline.ops import check_stale_feeds
+    from monitor.pipeline.payload import hit_json
     from monitor.pipeline.poll import Poller
+    from monitor.pipeline.replay import Replay, ReplayAlert
     from monitor.pipeline.sample_alert import outcome_line, send_sample_alert
 
 __all__ = [
@@ -21,13 +28,18 @@ __all__ = [
     "Dispatcher",
     "ItemJsonError",
     "Poller",
+    "Replay",
+    "ReplayAlert",
     "Sender",
+    "StreamItem",
     "WhyNot",
     "check_stale_feeds",
+    "hit_json",
     "is_history",
     "item_text_from_json",
     "outcome_line",
     "send_sample_alert",
+    "stream_item_from_json",
     "why_not",
 ]
 
@@ -37,9 +49,16 @@ __getattr__ = lazy_exports(
         "alert_verdict": ["AlertFacts", "WhyNot", "why_not"],
         "dispatch": ["DispatchReport", "Dispatcher", "Sender"],
         "ingest_plan": ["is_history"],
-        "items_json": ["ItemJsonError", "item_text_from_json"],
+        "items_json": [
+            "ItemJsonError",
+            "StreamItem",
+            "item_text_from_json",
+            "stream_item_from_json",
+        ],
         "ops": ["check_stale_feeds"],
+        "payload": ["hit_json"],
         "poll": ["Poller"],
+        "replay": ["Replay", "ReplayAlert"],
         "sample_alert": ["outcome_line", "send_sample_alert"],
     },
 )

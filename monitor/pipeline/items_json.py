@@ -1,11 +1,16 @@
-"""Item JSON (docs/design.md §7) -> decoded item text, for `monitor match` and later `replay`."""
+"""Item JSON (docs/design.md §7) -> decoded item text (`monitor match`, `explain`), or the item
+as the daemon would have prepared it (`monitor dedup`, `replay`)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from monitor.model import ItemText
+from monitor.dedup.exact import content_hash
+from monitor.feeds import canonical_url
+from monitor.model import ItemText, PreparedItem
 from monitor.text.html import html_to_text
 
 
@@ -14,13 +19,20 @@ class ItemJsonError(ValueError):
 
 
 def item_text_from_json(line: str) -> tuple[Any, ItemText]:
+    return _text(_object(line))
+
+
+def _object(line: str) -> dict[str, Any]:
     try:
         data = json.loads(line)
     except json.JSONDecodeError as error:
         raise ItemJsonError(f"invalid JSON: {error.msg} at column {error.colno}") from None
     if not isinstance(data, dict) or "id" not in data:
         raise ItemJsonError('expected a JSON object with at least an "id"')
+    return data
 
+
+def _text(data: dict[str, Any]) -> tuple[Any, ItemText]:
     def field(name: str) -> str:
         value = data.get(name)
         return html_to_text(value) if isinstance(value, str) else ""
@@ -32,3 +44,42 @@ def item_text_from_json(line: str) -> tuple[Any, ItemText]:
         content=field("content"),
         language=language if isinstance(language, str) else None,
     )
+
+
+@dataclass(frozen=True)
+class StreamItem:
+    item_id: Any
+    feed: str | None  # consecutive items of one feed are one feed document
+    item: PreparedItem
+    seen: datetime | None  # `"seen"`: when it was first seen, if the input says
+
+
+def stream_item_from_json(line: str, number: int) -> StreamItem:
+    """An item of a JSON Lines stream as the daemon would have prepared it; its line number
+    makes its key (each line is its own item)."""
+    data = _object(line)
+    item_id, text = _text(data)
+    url = data.get("url")
+    feed = data.get("feed")
+    key = f"line {number}"
+    item = PreparedItem(
+        key=key,
+        url=canonical_url(url) if isinstance(url, str) and url else None,
+        text=text,
+        published=_time(data, "published"),
+        content_hash=content_hash(text, key),
+    )
+    return StreamItem(item_id, str(feed) if feed is not None else None, item, _time(data, "seen"))
+
+
+def _time(data: dict[str, Any], name: str) -> datetime | None:
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ItemJsonError(f'"{name}": expected an ISO 8601 time, got {json.dumps(value)}')
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -11,7 +11,23 @@ from datetime import datetime
 from typing import Any
 
 from monitor.match.snippet import MAX_QUOTES, quotes_for
-from monitor.model import Highlight, Outlet, PreparedItem, Snippet, StoryMessage, WatchlistMatch
+from monitor.model import (
+    Highlight,
+    Hit,
+    Outlet,
+    PreparedItem,
+    Snippet,
+    StoryMessage,
+    WatchlistMatch,
+)
+
+
+def hit_json(hit: Hit, *, with_watchlist: bool = True) -> dict[str, Any]:
+    """A hit as `monitor match` writes it (docs/design.md §7); an alert's payload holds its
+    hits without the watchlist, which the alert row names."""
+    found: dict[str, Any] = {"watchlist": hit.watchlist} if with_watchlist else {}
+    found.update(term=hit.term, field=hit.field, start=hit.start, end=hit.end, text=hit.text)
+    return found
 
 
 def alert_payload(item: PreparedItem, match: WatchlistMatch, source: str) -> dict[str, Any]:
@@ -21,16 +37,7 @@ def alert_payload(item: PreparedItem, match: WatchlistMatch, source: str) -> dic
         "source": source,
         "published": item.published.isoformat() if item.published else None,
         "terms": sorted({hit.term for hit in match.hits}),
-        "hits": [
-            {
-                "term": hit.term,
-                "field": hit.field,
-                "start": hit.start,
-                "end": hit.end,
-                "text": hit.text,
-            }
-            for hit in match.hits
-        ],
+        "hits": [hit_json(hit, with_watchlist=False) for hit in match.hits],
         "quotes": [
             {
                 "text": quote.text,

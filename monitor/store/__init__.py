@@ -58,6 +58,7 @@ if TYPE_CHECKING:
         release_send_leases,
         retry_channel_now,
     )
+    from monitor.store.replay import feed_document_sizes, stored_items_seen
     from monitor.store.stories import SqlStoryIndex, prune_story_index, story_outlets
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "claim_due_feeds",
     "create_alert",
     "default_database_url",
+    "feed_document_sizes",
     "feed_health",
     "find_feeds",
     "hold_deliveries",
@@ -111,6 +113,7 @@ __all__ = [
     "store_items",
     "stored_content_hashes",
     "stored_item",
+    "stored_items_seen",
     "story_alerts",
     "story_outlets",
     "sync_feeds",
@@ -171,6 +174,7 @@ __getattr__ = lazy_exports(
             "release_send_leases",
             "retry_channel_now",
         ],
+        "replay": ["feed_document_sizes", "stored_items_seen"],
         "stories": ["SqlStoryIndex", "prune_story_index", "story_outlets"],
     },
 )

@@ -1,0 +1,166 @@
+"""The backtest (`monitor replay`, docs/design.md §7): the daemon's decisions over items held in
+memory, document after document in the order they were seen — story folding, matching and the
+alert rules — with nothing written and nothing sent.
+
+The rules are the daemon's (`pipeline/ingest_plan.py`, `store/items.py`, `store/alerts.py`):
+
+- an item of its feed's first poll (`backlog`) never alerts;
+- an item published more than `max_age` before it was seen never alerts (`is_history`), each
+  item measured against its own time, not today's;
+- a story alerts once per watchlist, for its first copy that matches; later copies fold into it;
+- an item joins only stories seen within the story window before it.
+
+A document's boilerplate (the lines it repeats across its entries) is left out of
+fingerprints, as in the daemon. The daemon saw the whole feed document, including entries it
+had stored before; to see the same repeated lines, `Replay` adds to each document the lines of
+the feed's most recent earlier items, as many as the feed's document held (`document_sizes`:
+the count of its first poll, the one poll that stores a whole document).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.dedup.assign import DocumentLines, item_lines
+from monitor.dedup.clean import RepeatedLines
+from monitor.dedup.decide import Thresholds
+from monitor.dedup.stream import StoryStream
+from monitor.model import Hit, ItemText, ReplayItem, WatchlistMatch
+from monitor.pipeline.ingest_plan import is_history
+
+Match = Callable[[ItemText], Sequence[WatchlistMatch]]
+
+
+@dataclass(frozen=True)
+class ReplayAlert:
+    """An alert the daemon would have decided: for `watchlist`, on the story whose first item
+    is `story` (an item id), caused by `item`, at `at` (when the item was seen)."""
+
+    story: object
+    watchlist: str
+    item: ReplayItem
+    hits: tuple[Hit, ...]
+    at: datetime | None
+
+
+class Replay:
+    """Feed it documents in the order they were seen; it answers the alerts each decides."""
+
+    def __init__(
+        self,
+        match: Match,
+        *,
+        max_age: timedelta,
+        thresholds: Thresholds,
+        window: timedelta,
+        document_sizes: Mapping[Any, int] | None = None,
+    ) -> None:
+        self._match = match
+        self._max_age = max_age
+        self._stream = StoryStream(thresholds, window)
+        self._sizes = document_sizes or {}
+        self._recent: dict[Hashable, _RecentLines] = {}
+        self._first_ids: list[object] = []  # each story's first item id, by stream position
+        self._alerted: set[tuple[str, int]] = set()
+        self._clock: datetime | None = None  # the latest time seen: times never go back
+        self.items = 0
+        self.stories = 0
+
+    def may_alert(self, item: ReplayItem) -> bool:
+        """Whether the item may alert at all, whatever it matches: only those are matched."""
+        seen = item.seen or item.item.published
+        if item.backlog:
+            return False
+        return seen is None or not is_history(item.item.published, seen, self._max_age)
+
+    def document(
+        self,
+        feed: Hashable,
+        items: Sequence[ReplayItem],
+        matched: Sequence[Sequence[WatchlistMatch] | None] | None = None,
+    ) -> list[ReplayAlert]:
+        """One feed document's new items: their stories, and the alerts they decide.
+        `matched`: what each item matches, when matched elsewhere (None for one that may not
+        alert); by default they are matched here."""
+        if not items:
+            return []
+        for item in items:
+            moment = item.seen or item.item.published
+            if moment is not None and (self._clock is None or moment > self._clock):
+                self._clock = moment
+        lines = {item.item.key: item_lines(item.item) for item in items}
+        assignments = self._stream.add_document(
+            feed,
+            [item.item for item in items],
+            seen=self._clock,
+            lines=self._document_lines(feed, lines),
+        )
+        self.items += len(items)
+        alerts: list[ReplayAlert] = []
+        for position, (item, assignment) in enumerate(zip(items, assignments, strict=True)):
+            if assignment.cluster == len(self._first_ids):
+                self._first_ids.append(item.item_id)
+                self.stories += 1
+            else:
+                self._first_ids.append(self._first_ids[assignment.cluster])
+            if not self.may_alert(item):
+                continue
+            found = self._match(item.item.text) if matched is None else matched[position]
+            alerts.extend(self._decide(item, assignment.cluster, found or ()))
+        return alerts
+
+    def _document_lines(self, feed: Hashable, lines: Mapping[str, Sequence[str]]) -> DocumentLines:
+        """The lines of the document the daemon read: the new items', and those of the
+        feed's items seen before that the document still held."""
+        size = self._sizes.get(feed, 0)
+        if size <= len(lines):
+            return DocumentLines.of_lines(lines)
+        recent = self._recent.get(feed)
+        if recent is None:
+            recent = self._recent[feed] = _RecentLines()
+        recent.keep(size - len(lines))
+        repeated = recent.repeated_with(lines.values())
+        recent.extend(lines.values())
+        return DocumentLines(lines, repeated)
+
+    def _decide(
+        self, item: ReplayItem, cluster: int, matched: Sequence[WatchlistMatch]
+    ) -> Iterable[ReplayAlert]:
+        for match in matched:
+            if (match.watchlist, cluster) in self._alerted:
+                continue  # a copy of a story this watchlist alerted on
+            self._alerted.add((match.watchlist, cluster))
+            seen = item.seen or item.item.published
+            yield ReplayAlert(self._first_ids[cluster], match.watchlist, item, match.hits, seen)
+
+
+class _RecentLines:
+    """A feed's most recent items' story lines, counted as its document's repeated lines are
+    (`RepeatedLines`), kept counted as items come and go: a document costs its new items."""
+
+    def __init__(self) -> None:
+        self._items: deque[Sequence[str]] = deque()
+        self._counts = RepeatedLines()
+
+    def keep(self, count: int) -> None:
+        while len(self._items) > count:
+            self._counts.remove(self._items.popleft())
+
+    def extend(self, found: Iterable[Sequence[str]]) -> None:
+        for lines in found:
+            self._items.append(lines)
+            self._counts.add(lines)
+
+    def repeated_with(self, new: Iterable[Sequence[str]]) -> frozenset[str]:
+        """The lines of `new` items that the kept items and they repeat."""
+        new = list(new)
+        for lines in new:
+            self._counts.add(lines)
+        repeated = self._counts.lines(among={line for lines in new for line in lines})
+        for lines in new:
+            self._counts.remove(lines)
+        return repeated
