@@ -90,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="run the daemon")
+    commands.add_parser(
+        "demo",
+        help="see it work: the daemon for a few seconds on sample feeds served on loopback,"
+        " alerts on the console (no configuration, no network)",
+    )
     poll = commands.add_parser("poll", help="one polling pass, then deliver what is due")
     poll.add_argument("--once", action="store_true", required=True, help="poll once and exit")
     poll.add_argument("--all", action="store_true", help="poll every feed, due or not")
@@ -230,7 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         if given:
             parser.error(f"alerts --message takes no other filter (given: --{', --'.join(given)})")
+    if args.command == "demo" and args.config is not None:
+        parser.error("demo runs on its own sample configuration: it takes no --config")
     configure_logging(args.verbose)
+    if args.command == "demo":
+        return _demo(verbose=args.verbose)
     config_path = Path(args.config or _default_config())
     if args.command == "dedup" and args.config is None and not config_path.exists():
         # Story folding needs no configuration: without one, the default thresholds.
@@ -298,6 +307,17 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         asyncio.run(Service(runtime).run())
         return EXIT_OK
     raise AssertionError(args.command)
+
+
+def _demo(*, verbose: bool) -> int:
+    """The daemon on sample feeds; its own configuration, in a temporary folder."""
+    try:
+        from monitor.demo import run_demo  # the daemon's imports take a moment: Ctrl-C then too
+
+        return run_demo(CONFIG_CHECKS, sys.stdout, sys.stderr, verbose=verbose)
+    except KeyboardInterrupt:
+        print("monitor demo stopped", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 def _test_alert(loaded: LoadedConfig, name: str) -> int:

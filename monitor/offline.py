@@ -179,7 +179,7 @@ def write_stored_explanation(
     explanations = matcher.explain(item.text)
     watchlists = {watchlist.name: watchlist for watchlist in config.watchlists}
     verdicts = [
-        _verdict(explanation, item, alerted.get(explanation.watchlist), config, watchlists)
+        item_verdict(explanation, item, alerted.get(explanation.watchlist), config, watchlists)
         for explanation in explanations
     ]
     if as_json:
@@ -205,13 +205,15 @@ def write_stored_explanation(
     out.write("\n".join(lines) + "\n")
 
 
-def _verdict(
+def item_verdict(
     explanation: Explanation,
     item: StoredItem,
     alert: StoryAlert | None,
     config: Config,
     watchlists: Mapping[str, WatchlistSpec],
 ) -> tuple[StoryAlert | None, WhyNot | None]:
+    """A watchlist's alert for a stored item, or why none went out (also `monitor demo`'s
+    summary)."""
     spec = watchlists.get(explanation.watchlist)
     facts = AlertFacts(
         alerted_item=alert is not None and alert.item_id == item.item_id,
