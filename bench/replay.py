@@ -162,12 +162,14 @@ def write_config(directory: Path, database: Path, terms: int) -> Path:
 
 def part(name: str, config_path: Path) -> dict[str, Any]:
     """One part of the replay over every stored item, in this process."""
+    from sqlalchemy import text
+
     from monitor.config import load_config
     from monitor.daemon.replay import replay_stored, stored_documents
     from monitor.daemon.runtime import database_url
     from monitor.dedup.decide import Thresholds
     from monitor.match import compile_watchlists
-    from monitor.pipeline import Replay
+    from monitor.pipeline import ReplayStories
     from monitor.store import feed_document_sizes, stored_items_seen
 
     cpu, wall = time.process_time(), time.perf_counter()
@@ -183,17 +185,14 @@ def part(name: str, config_path: Path) -> dict[str, Any]:
                 count += 1
                 alerts += len(matcher.match(item.item.text))
         elif name == "fold":
-            replay = Replay(
-                lambda text: (),
-                max_age=config.max_age,
-                thresholds=Thresholds.of(config.dedup),
-                window=config.dedup.window,
-                document_sizes=feed_document_sizes(connection),
+            stories = ReplayStories(
+                Thresholds.of(config.dedup), config.dedup.window, feed_document_sizes(connection)
             )
             for feed, document in stored_documents(stored_items_seen(connection, None)):
                 count += len(document)
-                replay.document(feed, document)
+                stories.document(feed, document)
         else:
+            count = connection.execute(text("SELECT COUNT(*) FROM items")).scalar_one()
             with open("/dev/null", "w") as out:
                 replay_stored(connection, config, out, since=None, as_json=True)
     return {"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall,
@@ -201,23 +200,32 @@ def part(name: str, config_path: Path) -> dict[str, Any]:
 
 
 def _max_rss() -> float:
-    """MB, this process's or its children's, whichever is larger (Linux: ru_maxrss in KB)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
+    """This process's peak resident memory in MB, since it started its program: VmHWM, which
+    exec resets (ru_maxrss would count the pages of the parent it was forked from)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-# `monitor replay` as a user runs it, telling its peak memory (with its matching process's)
-# on stderr's last line.
+# `monitor replay` as a user runs it, telling its peak memory (VmHWM) on stderr's last line.
+# On all cores, its folding process holds the story index: about the "read + story folding"
+# row's peak.
 _COMMAND = """
-import resource, sys
+import sys
+from pathlib import Path
 from monitor.cli import main
+
+def peak():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
 try:
     status = main(sys.argv[1:])
 finally:
-    who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    peak = max(resource.getrusage(one).ru_maxrss for one in who)
-    print(f"max RSS MB {peak / 1024:.1f}", file=sys.stderr)
+    print(f"max RSS MB {peak():.1f}", file=sys.stderr)
 sys.exit(status)
 """
 

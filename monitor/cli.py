@@ -411,7 +411,7 @@ def _listing(runtime: Runtime, args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace, loaded: LoadedConfig, runtime: Runtime | None = None) -> int:
     from monitor.daemon.replay import replay_stored
-    from monitor.daemon.replay_match import two_cores
+    from monitor.daemon.replay_fold import two_cores
 
     config = loaded.config
     if args.watchlist is not None and args.watchlist not in {w.name for w in config.watchlists}:

@@ -9,22 +9,22 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any, TextIO
 
 from sqlalchemy import Connection
 
 from monitor.config.schema import Config, WatchlistSpec
 from monitor.daemon.listing import iso_time, json_line, local_time, shown, table
-from monitor.daemon.replay_match import Matched, matched_documents
+from monitor.daemon.replay_fold import folded_documents
 from monitor.dedup.decide import Thresholds
 from monitor.feeds import MAX_ENTRIES
-from monitor.match import Matcher, compile_watchlists
+from monitor.match import compile_watchlists
 from monitor.model import PreparedItem, ReplayItem
 from monitor.pipeline import (
     ItemJsonError,
     Replay,
     ReplayAlert,
+    Story,
     hit_json,
     stream_item_from_json,
 )
@@ -43,34 +43,26 @@ def replay_stored(
 ) -> int:
     """The stored items first seen since `since` (all: None). The story window before
     `since` is read too, unreported: a copy of a story that began before `since` is a copy,
-    as it was for the daemon. `parallel`: match in a second process (`replay_match`)."""
-    watched = _watched(config, watchlist)
-    replay = _replay(config, watched, feed_document_sizes(connection))
+    as it was for the daemon. `parallel`: fold stories in a second process (`replay_fold`)."""
+    sizes = feed_document_sizes(connection)
+    replay = _replay(config, _watched(config, watchlist), sizes)
     report = _Report(config, out, as_json)
     read_from = None if since is None else since - config.dedup.window
     documents = stored_documents(stored_items_seen(connection, read_from))
-    for feed, document, matched in _matched(documents, replay, watched, parallel):
-        stories = replay.stories
-        alerts = replay.document(feed, document, matched)
+    folded: Iterable[tuple[Hashable, list[ReplayItem], list[Story] | None]] = (
+        folded_documents(documents, Thresholds.of(config.dedup), config.dedup.window, sizes)
+        if parallel
+        else ((feed, document, None) for feed, document in documents)
+    )
+    for feed, document, stories in folded:
+        before = replay.stories
+        alerts = replay.document(feed, document, stories)
         if since is None or (document[0].seen is not None and document[0].seen >= since):
             report.items += len(document)
-            report.stories += replay.stories - stories
+            report.stories += replay.stories - before
             report.add(alerts)
     report.finish()
     return 0
-
-
-def _matched(
-    documents: Iterable[tuple[Hashable, list[ReplayItem]]],
-    replay: Replay,
-    watched: Sequence[WatchlistSpec],
-    parallel: bool,
-) -> Iterator[tuple[Hashable, list[ReplayItem], Matched | None]]:
-    if parallel:
-        yield from matched_documents(documents, watched, replay.may_alert)
-    else:
-        for feed, document in documents:
-            yield feed, document, None
 
 
 def replay_stream(
@@ -123,13 +115,8 @@ def _watched(config: Config, watchlist: str | None) -> list[WatchlistSpec]:
 
 
 def _replay(config: Config, watched: Sequence[WatchlistSpec], sizes: Mapping[Any, int]) -> Replay:
-    @cache
-    def matcher() -> Matcher:
-        # Compiled when first needed: not at all when a second process matches.
-        return compile_watchlists(watched)
-
     return Replay(
-        lambda text: matcher().match(text),
+        compile_watchlists(watched).match,
         max_age=config.max_age,
         thresholds=Thresholds.of(config.dedup),
         window=config.dedup.window,
@@ -161,6 +148,9 @@ class _Report:
 
     def __post_init__(self) -> None:
         self._zone = self.config.zone()
+        self._channels = {
+            spec.name: list(self.config.channels_for(spec)) for spec in self.config.watchlists
+        }
         self._alerts: list[ReplayAlert] = []
         self._per_day: Counter[tuple[str, str]] = Counter()
         self._first: datetime | None = None
@@ -194,9 +184,6 @@ class _Report:
 
     def _alert_json(self, alert: ReplayAlert) -> dict[str, object]:
         item = alert.item.item
-        watchlist = next(
-            (spec for spec in self.config.watchlists if spec.name == alert.watchlist), None
-        )
         return {
             "kind": "alert",
             "story": alert.story,
@@ -208,7 +195,7 @@ class _Report:
             "time": iso_time(alert.at, self._zone),
             "published": iso_time(item.published, self._zone),
             "hits": [hit_json(hit) for hit in alert.hits],
-            "channels": [] if watchlist is None else list(self.config.channels_for(watchlist)),
+            "channels": self._channels.get(alert.watchlist, []),
         }
 
     def _alerts_table(self) -> list[str]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from monitor.pipeline.ops import check_stale_feeds
     from monitor.pipeline.payload import hit_json
     from monitor.pipeline.poll import Poller
-    from monitor.pipeline.replay import Replay, ReplayAlert
+    from monitor.pipeline.replay import Replay, ReplayAlert, ReplayStories, Story
     from monitor.pipeline.sample_alert import outcome_line, send_sample_alert
 
 __all__ = [
@@ -30,7 +30,9 @@ __all__ = [
     "Poller",
     "Replay",
     "ReplayAlert",
+    "ReplayStories",
     "Sender",
+    "Story",
     "StreamItem",
     "WhyNot",
     "check_stale_feeds",
@@ -58,7 +60,7 @@ __getattr__ = lazy_exports(
         "ops": ["check_stale_feeds"],
         "payload": ["hit_json"],
         "poll": ["Poller"],
-        "replay": ["Replay", "ReplayAlert"],
+        "replay": ["Replay", "ReplayAlert", "ReplayStories", "Story"],
         "sample_alert": ["outcome_line", "send_sample_alert"],
     },
 )

@@ -33,6 +33,9 @@ from monitor.model import Hit, ItemText, ReplayItem, WatchlistMatch
 from monitor.pipeline.ingest_plan import is_history
 
 Match = Callable[[ItemText], Sequence[WatchlistMatch]]
+# A story as a replay knows it: its number (0, 1, … in the order stories began) and the id of
+# its first item (what users see: input ids may repeat, numbers do not).
+Story = tuple[int, object]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,63 @@ class ReplayAlert:
     item: ReplayItem
     hits: tuple[Hit, ...]
     at: datetime | None
+
+
+class ReplayStories:
+    """Story folding for a replay: feed it documents in the order they were seen; it answers
+    each item's story, as the id of the story's first item. Apart from the alert rules so that
+    it can run in a process of its own (`daemon/replay_fold.py`): its answers are small."""
+
+    def __init__(
+        self,
+        thresholds: Thresholds,
+        window: timedelta,
+        document_sizes: Mapping[Any, int] | None = None,
+    ) -> None:
+        self._stream = StoryStream(thresholds, window)
+        self._sizes = document_sizes or {}
+        self._recent: dict[Hashable, _RecentLines] = {}
+        self._stories: list[Story] = []  # each item's story, by stream position
+        self._count = 0
+        self._clock: datetime | None = None  # the latest time seen: times never go back
+
+    def document(self, feed: Hashable, items: Sequence[ReplayItem]) -> list[Story]:
+        """The story of each of one feed document's new items."""
+        if not items:
+            return []
+        for item in items:
+            moment = item.seen or item.item.published
+            if moment is not None and (self._clock is None or moment > self._clock):
+                self._clock = moment
+        lines = {item.item.key: item_lines(item.item) for item in items}
+        assignments = self._stream.add_document(
+            feed,
+            [item.item for item in items],
+            seen=self._clock,
+            lines=self._document_lines(feed, lines),
+        )
+        stories = self._stories
+        for item, assignment in zip(items, assignments, strict=True):
+            if assignment.cluster == len(stories):  # the first item of a new story
+                stories.append((self._count, item.item_id))
+                self._count += 1
+            else:
+                stories.append(stories[assignment.cluster])
+        return stories[-len(items) :]
+
+    def _document_lines(self, feed: Hashable, lines: Mapping[str, Sequence[str]]) -> DocumentLines:
+        """The lines of the document the daemon read: the new items', and those of the
+        feed's items seen before that the document still held."""
+        size = self._sizes.get(feed, 0)
+        if size <= len(lines):
+            return DocumentLines.of_lines(lines)
+        recent = self._recent.get(feed)
+        if recent is None:
+            recent = self._recent[feed] = _RecentLines()
+        recent.keep(size - len(lines))
+        repeated = recent.repeated_with(lines.values())
+        recent.extend(lines.values())
+        return DocumentLines(lines, repeated)
 
 
 class Replay:
@@ -61,12 +121,8 @@ class Replay:
     ) -> None:
         self._match = match
         self._max_age = max_age
-        self._stream = StoryStream(thresholds, window)
-        self._sizes = document_sizes or {}
-        self._recent: dict[Hashable, _RecentLines] = {}
-        self._first_ids: list[object] = []  # each story's first item id, by stream position
+        self._stories = ReplayStories(thresholds, window, document_sizes)
         self._alerted: set[tuple[str, int]] = set()
-        self._clock: datetime | None = None  # the latest time seen: times never go back
         self.items = 0
         self.stories = 0
 
@@ -81,61 +137,31 @@ class Replay:
         self,
         feed: Hashable,
         items: Sequence[ReplayItem],
-        matched: Sequence[Sequence[WatchlistMatch] | None] | None = None,
+        stories: Sequence[Story] | None = None,
     ) -> list[ReplayAlert]:
         """One feed document's new items: their stories, and the alerts they decide.
-        `matched`: what each item matches, when matched elsewhere (None for one that may not
-        alert); by default they are matched here."""
+        `stories`: each item's story when folded elsewhere (`ReplayStories`, fed the same
+        documents); by default they are folded here."""
         if not items:
             return []
-        for item in items:
-            moment = item.seen or item.item.published
-            if moment is not None and (self._clock is None or moment > self._clock):
-                self._clock = moment
-        lines = {item.item.key: item_lines(item.item) for item in items}
-        assignments = self._stream.add_document(
-            feed,
-            [item.item for item in items],
-            seen=self._clock,
-            lines=self._document_lines(feed, lines),
-        )
+        if stories is None:
+            stories = self._stories.document(feed, items)
         self.items += len(items)
         alerts: list[ReplayAlert] = []
-        for position, (item, assignment) in enumerate(zip(items, assignments, strict=True)):
-            if assignment.cluster == len(self._first_ids):
-                self._first_ids.append(item.item_id)
-                self.stories += 1
-            else:
-                self._first_ids.append(self._first_ids[assignment.cluster])
-            if not self.may_alert(item):
-                continue
-            found = self._match(item.item.text) if matched is None else matched[position]
-            alerts.extend(self._decide(item, assignment.cluster, found or ()))
+        for item, story in zip(items, stories, strict=True):
+            self.stories = max(self.stories, story[0] + 1)
+            if self.may_alert(item):
+                alerts.extend(self._decide(item, story))
         return alerts
 
-    def _document_lines(self, feed: Hashable, lines: Mapping[str, Sequence[str]]) -> DocumentLines:
-        """The lines of the document the daemon read: the new items', and those of the
-        feed's items seen before that the document still held."""
-        size = self._sizes.get(feed, 0)
-        if size <= len(lines):
-            return DocumentLines.of_lines(lines)
-        recent = self._recent.get(feed)
-        if recent is None:
-            recent = self._recent[feed] = _RecentLines()
-        recent.keep(size - len(lines))
-        repeated = recent.repeated_with(lines.values())
-        recent.extend(lines.values())
-        return DocumentLines(lines, repeated)
-
-    def _decide(
-        self, item: ReplayItem, cluster: int, matched: Sequence[WatchlistMatch]
-    ) -> Iterable[ReplayAlert]:
-        for match in matched:
-            if (match.watchlist, cluster) in self._alerted:
+    def _decide(self, item: ReplayItem, story: Story) -> Iterable[ReplayAlert]:
+        number, first_id = story
+        for match in self._match(item.item.text):
+            if (match.watchlist, number) in self._alerted:
                 continue  # a copy of a story this watchlist alerted on
-            self._alerted.add((match.watchlist, cluster))
+            self._alerted.add((match.watchlist, number))
             seen = item.seen or item.item.published
-            yield ReplayAlert(self._first_ids[cluster], match.watchlist, item, match.hits, seen)
+            yield ReplayAlert(first_id, match.watchlist, item, match.hits, seen)
 
 
 class _RecentLines:
