@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.match import Matcher
 from monitor.match.matcher import Explanation
-from monitor.model import ItemText, PreparedItem
+from monitor.model import ItemText
 from monitor.notify import one_line
 from monitor.pipeline import (
     AlertFacts,
     ItemJsonError,
+    StreamDocuments,
     WhyNot,
     hit_json,
     is_history,
     item_text_from_json,
-    stream_item_from_json,
     why_not,
 )
 
@@ -76,49 +76,24 @@ def run_dedup(
     from monitor.dedup.assign import log_fold
     from monitor.dedup.decide import DEFAULT_THRESHOLDS
     from monitor.dedup.stream import StoryStream
-    from monitor.feeds import MAX_ENTRIES
 
     stream = StoryStream(thresholds or DEFAULT_THRESHOLDS)
     first_ids: list[Any] = []
-    status = 0
-    document: list[tuple[Any, PreparedItem]] = []
-    feed: Any = None
-
-    def flush() -> None:
-        assignments = stream.add_document(feed, [item for _, item in document])
-        for (item_id, _), assignment in zip(document, assignments, strict=True):
-            first_ids.append(item_id if assignment.cluster == len(first_ids) else None)
+    documents = StreamDocuments(source, errors)
+    for document in documents:
+        assignments = stream.add_document(document[0].feed, [read.item for read in document])
+        for read, assignment in zip(document, assignments, strict=True):
+            first_ids.append(read.item_id if assignment.cluster == len(first_ids) else None)
             cluster_id = first_ids[assignment.cluster]
             record = {
-                "id": item_id,
+                "id": read.item_id,
                 "cluster": cluster_id,
                 "similarity": assignment.similarity,
                 "layer": assignment.layer,
             }
-            log_fold(item_id, cluster_id, assignment.layer, assignment.similarity)
+            log_fold(read.item_id, cluster_id, assignment.layer, assignment.similarity)
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        document.clear()
-
-    for number, line in enumerate(source, start=1):
-        if not line.strip():
-            continue
-        try:
-            read = stream_item_from_json(line, number)
-        except ItemJsonError as error:
-            print(f"stdin:{number}: {error}", file=errors)
-            status = 1
-            continue
-        if document and read.feed != feed:
-            flush()
-        feed = read.feed
-        document.append((read.item_id, read.item))
-        # And at the most entries the daemon reads from one document: input without feeds is
-        # still answered as it goes, in bounded memory.
-        if len(document) == MAX_ENTRIES:
-            flush()
-    if document:
-        flush()
-    return status
+    return 1 if documents.bad else 0
 
 
 def explanation_json(item_id: Any, explanations: tuple[Explanation, ...]) -> dict[str, Any]:

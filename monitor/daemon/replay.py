@@ -17,16 +17,14 @@ from monitor.config.schema import Config, WatchlistSpec
 from monitor.daemon.listing import iso_time, json_line, local_time, shown, table
 from monitor.daemon.replay_fold import folded_documents
 from monitor.dedup.decide import Thresholds
-from monitor.feeds import MAX_ENTRIES
 from monitor.match import compile_watchlists
 from monitor.model import PreparedItem, ReplayItem
 from monitor.pipeline import (
-    ItemJsonError,
     Replay,
     ReplayAlert,
     Story,
+    StreamDocuments,
     hit_json,
-    stream_item_from_json,
 )
 from monitor.store import feed_document_sizes, stored_items_seen
 
@@ -80,34 +78,23 @@ def replay_stream(
     `"seen"`, an item counts as seen when it was published: `max_age` then never applies."""
     replay = _replay(config, _watched(config, watchlist), {})
     report = _Report(config, out, as_json)
-    status = 0
-    document: list[ReplayItem] = []
-    feed: str | None = None
-
-    def flush() -> None:
-        stories = replay.stories
-        report.add(replay.document(feed, document))
+    documents = StreamDocuments(source, errors, name)
+    for document in documents:
+        before = replay.stories
+        feed = document[0].feed
+        report.add(
+            replay.document(
+                feed,
+                [
+                    ReplayItem(read.item_id, feed, feed or "-", read.item, read.seen)
+                    for read in document
+                ],
+            )
+        )
         report.items += len(document)
-        report.stories += replay.stories - stories
-        document.clear()
-
-    for number, line in enumerate(source, start=1):
-        if not line.strip():
-            continue
-        try:
-            read = stream_item_from_json(line, number)
-        except ItemJsonError as error:
-            print(f"{name}:{number}: {error}", file=errors)
-            status = 1
-            continue
-        if document and (read.feed != feed or len(document) == MAX_ENTRIES):
-            flush()
-        feed = read.feed
-        document.append(ReplayItem(read.item_id, read.feed, read.feed or "-", read.item, read.seen))
-    if document:
-        flush()
+        report.stories += replay.stories - before
     report.finish()
-    return status
+    return 1 if documents.bad else 0
 
 
 def _watched(config: Config, watchlist: str | None) -> list[WatchlistSpec]:

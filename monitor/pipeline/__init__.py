@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from monitor.pipeline.ingest_plan import is_history
     from monitor.pipeline.items_json import (
         ItemJsonError,
+        StreamDocuments,
         StreamItem,
         item_text_from_json,
         stream_item_from_json,
@@ -33,6 +34,7 @@ __all__ = [
     "ReplayStories",
     "Sender",
     "Story",
+    "StreamDocuments",
     "StreamItem",
     "WhyNot",
     "check_stale_feeds",
@@ -53,6 +55,7 @@ __getattr__ = lazy_exports(
         "ingest_plan": ["is_history"],
         "items_json": [
             "ItemJsonError",
+            "StreamDocuments",
             "StreamItem",
             "item_text_from_json",
             "stream_item_from_json",

@@ -4,9 +4,10 @@ as the daemon would have prepared it (`monitor dedup`, `replay`)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from monitor.dedup.exact import content_hash
 from monitor.feeds import canonical_url
@@ -83,3 +84,39 @@ def _time(data: dict[str, Any], name: str) -> datetime | None:
     if moment is None:
         raise ItemJsonError(f'"{name}": expected an ISO 8601 time, got {json.dumps(value)}')
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class StreamDocuments:
+    """The feed documents of a JSON Lines stream (`monitor dedup`, `replay`): consecutive items
+    of one `feed` (absent: null), cut at `MAX_ENTRIES`, the most the daemon reads from one
+    document, so that input without feeds is still answered as it goes, in bounded memory.
+    A bad line is reported on `errors` with its number, skipped and counted (`bad`)."""
+
+    def __init__(self, source: TextIO, errors: TextIO, name: str = "stdin") -> None:
+        self._source = source
+        self._errors = errors
+        self._name = name
+        self.bad = 0
+
+    def __iter__(self) -> Iterator[list[StreamItem]]:
+        from monitor.feeds import MAX_ENTRIES  # read when iterating: tests make it smaller
+
+        document: list[StreamItem] = []
+        for number, line in enumerate(self._source, start=1):
+            if not line.strip():
+                continue
+            try:
+                read = stream_item_from_json(line, number)
+            except ItemJsonError as error:
+                print(f"{self._name}:{number}: {error}", file=self._errors)
+                self.bad += 1
+                continue
+            if document and read.feed != document[0].feed:
+                yield document
+                document = []
+            document.append(read)
+            if len(document) == MAX_ENTRIES:  # answered now, not when the next line comes
+                yield document
+                document = []
+        if document:
+            yield document
