@@ -256,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE
+    except UnicodeDecodeError:  # items read from a file or stdin
+        print("error: the input is not UTF-8 text", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_FAILURE
 

@@ -425,3 +425,12 @@ def test_replay_matching_in_a_second_process_decides_the_same(
     engine.dispose()
     assert printed[0] == printed[1]
     assert printed[0].count('"kind": "alert"') == 4
+
+
+def test_replay_of_a_file_that_is_not_utf8_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "items.jsonl"
+    source.write_bytes(b'{"id": 1, "title": "L\xe2\x80\x99OTAN"}\n\xff\xfe\n')
+    assert main(["--config", str(write_candidate(tmp_path)), "replay", str(source)]) == 1
+    assert capsys.readouterr().err == "error: the input is not UTF-8 text\n"
