@@ -329,12 +329,14 @@ VILNIUS = {
 JARDINS = "\n  - name: jardins\n    terms: [botanique]\n"
 
 
-def stored_run(tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer) -> Path:
+def stored_run(
+    tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer, database: str | None = None
+) -> Path:
     """Three outlets: a seed poll (a matching item among the backlog), then a wire story, its
     republication elsewhere a poll later, a Ukraine item, history, a botanique item, a summit."""
     urls = [feed_server.serve(f"/{name}.xml", rss(name, [])) for name in ("a", "b", "c")]
     feed_server.serve("/a.xml", rss("a", [OLD_NEWS]))
-    config = write_config(tmp_path, urls, smtp)
+    config = write_config(tmp_path, urls, smtp, database)
     config.write_text(
         config.read_text(encoding="utf-8") + "  - name: ukraine\n    terms: [Ukraine]\n",
         encoding="utf-8",
@@ -349,8 +351,14 @@ def stored_run(tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer) -> Pat
     return config
 
 
+def database_of(config: Path) -> str:
+    import yaml
+
+    return str(yaml.safe_load(config.read_text(encoding="utf-8"))["database"])
+
+
 def story_alerts_stored(config: Path) -> set[tuple[str, int]]:
-    engine = create_engine(f"sqlite:///{config.parent / 'monitor.db'}")
+    engine = create_engine(database_of(config))
     with engine.connect() as connection:
         rows = connection.execute(
             select(alerts.c.watchlist, alerts.c.item_id).where(alerts.c.cluster_id.is_not(None))
@@ -360,7 +368,7 @@ def story_alerts_stored(config: Path) -> set[tuple[str, int]]:
 
 
 def item_ids(config: Path) -> dict[str, int]:
-    engine = create_engine(f"sqlite:///{config.parent / 'monitor.db'}")
+    engine = create_engine(database_of(config))
     with engine.connect() as connection:
         rows = connection.execute(select(items.c.item_key, items.c.id)).all()
     engine.dispose()
@@ -373,13 +381,19 @@ def replayed(config: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> l
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_replay_over_stored_items_finds_the_alerts_the_daemon_sent_and_a_candidates(
     tmp_path: Path,
     feed_server: FeedServer,
     smtp: SmtpServer,
     capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+    backend: str,
 ) -> None:
-    config = stored_run(tmp_path, feed_server, smtp)
+    database = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+    config = stored_run(tmp_path, feed_server, smtp, database)
     sent = story_alerts_stored(config)
     ids = item_ids(config)
     wire_a, kiev, vilnius = ids["wire-a"], ids["kiev-1"], ids["vilnius-1"]
@@ -415,7 +429,7 @@ def test_replay_matching_in_a_second_process_decides_the_same(
 
     config = stored_run(tmp_path, feed_server, smtp)
     loaded = load_config(config).config
-    engine = create_engine(f"sqlite:///{config.parent / 'monitor.db'}")
+    engine = create_engine(database_of(config))
     printed = []
     for parallel in (False, True):
         out = io.StringIO()
