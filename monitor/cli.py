@@ -274,7 +274,7 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         return _offline(args, loaded)
     if args.command == "test-alert":
         return _test_alert(loaded, args.channel)
-    if args.command == "replay" and args.input is not None:
+    if args.command == "replay":
         return _replay(args, loaded)
     if args.command == "dedup":
         from monitor.dedup.decide import Thresholds
@@ -298,8 +298,6 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         return _listing(runtime, args)
     if args.command == "resend":
         return _resend(runtime, args.alert, args.channel)
-    if args.command == "replay":
-        return _replay(args, loaded, runtime)
     if args.command == "poll":
         from monitor.daemon.once import poll_once
 
@@ -412,10 +410,9 @@ def _listing(runtime: Runtime, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _replay(args: argparse.Namespace, loaded: LoadedConfig, runtime: Runtime | None = None) -> int:
-    from monitor.daemon.replay import replay_stored
-    from monitor.daemon.replay_fold import two_cores
-
+def _replay(args: argparse.Namespace, loaded: LoadedConfig) -> int:
+    """The backtest. It reads and never writes: stored items come from the database opened
+    read-only, at this version's schema (never migrated here, a running daemon may use it)."""
     config = loaded.config
     if args.watchlist is not None and args.watchlist not in {w.name for w in config.watchlists}:
         known = ", ".join(sorted(w.name for w in config.watchlists)) or "none"
@@ -424,22 +421,40 @@ def _replay(args: argparse.Namespace, loaded: LoadedConfig, runtime: Runtime | N
             file=sys.stderr,
         )
         return EXIT_USAGE
-    if runtime is None:
-        return _replay_file(args.input, config, watchlist=args.watchlist, as_json=args.json)
-    from monitor.store import upgrade
+    try:
+        if args.input is not None:
+            return _replay_file(args.input, config, watchlist=args.watchlist, as_json=args.json)
+        return _replay_stored(args, config)
+    except KeyboardInterrupt:
+        print("monitor replay stopped", file=sys.stderr)
+        return EXIT_FAILURE
 
-    upgrade(runtime.engine)
-    since = runtime.clock() - (args.since or timedelta(days=30))
-    with runtime.engine.connect() as connection:
-        return replay_stored(
-            connection,
-            config,
-            sys.stdout,
-            since=since,
-            watchlist=args.watchlist,
-            as_json=args.json,
-            parallel=two_cores(),
-        )
+
+def _replay_stored(args: argparse.Namespace, config: Config) -> int:
+    from monitor.daemon.replay import replay_stored
+    from monitor.daemon.replay_fold import two_cores
+    from monitor.daemon.runtime import database_url
+    from monitor.store import open_engine, require_current_schema
+
+    try:
+        since: datetime | None = datetime.now(UTC) - (args.since or timedelta(days=30))
+    except OverflowError:  # a span longer than the calendar: every stored item
+        since = None
+    engine = open_engine(database_url(config), read_only=True)
+    try:
+        require_current_schema(engine)
+        with engine.connect() as connection:
+            return replay_stored(
+                connection,
+                config,
+                sys.stdout,
+                since=since,
+                watchlist=args.watchlist,
+                as_json=args.json,
+                parallel=two_cores(),
+            )
+    finally:
+        engine.dispose()
 
 
 def _replay_file(name: str, config: Config, *, watchlist: str | None, as_json: bool) -> int:

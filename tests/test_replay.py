@@ -381,6 +381,7 @@ def replayed(config: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> l
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
+@pytest.mark.slow  # three polls with deliveries, then three replays: seconds under load
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
@@ -419,7 +420,8 @@ def test_replay_over_stored_items_finds_the_alerts_the_daemon_sent_and_a_candida
     assert story_alerts_stored(config) == sent  # nothing written
 
 
-def test_replay_matching_in_a_second_process_decides_the_same(
+@pytest.mark.slow  # a run, then a second interpreter started
+def test_replay_folding_in_a_second_process_decides_the_same(
     tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer
 ) -> None:
     import io
@@ -448,3 +450,131 @@ def test_replay_of_a_file_that_is_not_utf8_says_so(
     source.write_bytes(b'{"id": 1, "title": "L\xe2\x80\x99OTAN"}\n\xff\xfe\n')
     assert main(["--config", str(write_candidate(tmp_path)), "replay", str(source)]) == 1
     assert capsys.readouterr().err == "error: the input is not UTF-8 text\n"
+
+
+# --- review fixes: document lines across documents, bad input, the database only read ------------
+
+
+def captured_repeated(stories: Any, feed: str, items: list[ReplayItem]) -> frozenset[str]:
+    """The repeated lines `ReplayStories` gives the daemon's assigner for a document."""
+    seen: list[frozenset[str]] = []
+    add_document = stories._stream.add_document
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["lines"].repeated)
+        return add_document(*args, **kwargs)
+
+    stories._stream.add_document = spy
+    stories.document(feed, items)
+    stories._stream.add_document = add_document
+    return seen[0]
+
+
+FOOTER_A = "Retrouvez toutes nos vidéos et nos podcasts sur notre site et nos applications mobiles."
+FOOTER_B = "Cet article vous a plu ? Partagez-le avec vos proches et suivez-nous sur les réseaux."
+
+
+def footed(number: int, footer: str, **extra: Any) -> ReplayItem:
+    return item(
+        number, "f", f"Titre {number}", f"Texte numéro {number} du jour.\n{footer}", **extra
+    )
+
+
+def test_a_document_larger_than_the_first_poll_still_counts_for_the_next() -> None:
+    """A feed whose first poll stored 3 entries: after a poll of 3 new items with a new
+    footer, the next single item's document holds the last two of them, as the daemon's did."""
+    from monitor.dedup.assign import DocumentLines, item_lines
+    from monitor.pipeline import ReplayStories
+
+    stories = ReplayStories(DEFAULT_THRESHOLDS, timedelta(days=7), {"f": 3})
+    stories.document("f", [footed(n, FOOTER_A, backlog=True) for n in (1, 2, 3)])
+    stories.document("f", [footed(n, FOOTER_B) for n in (4, 5, 6)])
+    last = footed(7, FOOTER_B)
+    daemon = DocumentLines.of([footed(5, FOOTER_B).item, footed(6, FOOTER_B).item, last.item])
+    assert captured_repeated(stories, "f", [last]) == daemon.repeated
+    assert daemon.repeated == {item_lines(last.item)[-1]}
+
+
+def test_replay_since_starts_with_each_feeds_last_items_before_it() -> None:
+    from monitor.dedup.assign import item_lines
+    from monitor.pipeline import ReplayStories
+
+    earlier = {"f": [footed(n, FOOTER_A) for n in (1, 2)]}
+    stories = ReplayStories(DEFAULT_THRESHOLDS, timedelta(days=7), {"f": 3}, earlier)
+    first = footed(3, FOOTER_A)
+    assert captured_repeated(stories, "f", [first]) == {item_lines(first.item)[-1]}
+    alone = ReplayStories(DEFAULT_THRESHOLDS, timedelta(days=7), {"f": 3})
+    assert captured_repeated(alone, "f", [first]) == frozenset()
+
+
+def test_feed_text_in_ids_cannot_drive_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "items.jsonl"
+    hostile = "x\u001b]0;pwned\u0007\nFAKE  row"
+    source.write_text(json_lines({"id": hostile, "title": "L’OTAN dit non"}), encoding="utf-8")
+    assert main(["--config", str(write_candidate(tmp_path)), "replay", str(source)]) == 0
+    out = capsys.readouterr().out
+    assert "\u001b" not in out and "\u0007" not in out
+    assert not any(line.startswith("FAKE") for line in out.splitlines())
+
+
+def test_times_outside_the_calendar_are_read_as_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "items.jsonl"
+    source.write_text(
+        json_lines(
+            {"id": "go", "title": "L’OTAN", "published": "0001-01-01T00:00:00Z"},
+            {"id": "far", "title": "NATO", "seen": "9999-12-31T23:00:00Z"},
+        ),
+        encoding="utf-8",
+    )
+    config = write_candidate(tmp_path)
+    assert main(["--config", str(config), "replay", "--json", str(source)]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    alerted = [(r["item"], r["time"]) for r in records if r["kind"] == "alert"]
+    assert alerted == [("go", None), ("far", None)]  # undated, as an item without a date
+    assert main(["--config", str(config), "replay", "--since", "1000000d"]) == 1  # no database
+    assert "error: no database at" in capsys.readouterr().err
+
+
+def test_replay_never_creates_nor_migrates_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_candidate(tmp_path)  # its database does not exist
+    assert main(["--config", str(config), "replay"]) == 1
+    assert capsys.readouterr().err.startswith(f"error: no database at {tmp_path / 'unused.db'}")
+    assert not (tmp_path / "unused.db").exists()
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "unused.db").close()  # a database without our tables
+    assert main(["--config", str(config), "replay"]) == 1
+    error = capsys.readouterr().err
+    assert "is at schema none, not " in error and "run `monitor db upgrade`" in error
+    with sqlite3.connect(tmp_path / "unused.db") as connection:
+        assert connection.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+def test_a_replay_reading_holds_no_lock_a_daemon_would_wait_for(tmp_path: Path) -> None:
+    from monitor.store import open_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    writer = open_engine(url)
+    upgrade(writer)
+    with writer.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO feeds (url, active, next_check_at, status, error_count, items_seen,"
+            " created_at) VALUES ('https://a.example/rss', 1, '2026-12-01 00:00:00.000000', 'new',"
+            " 0, 0, '2026-12-01 00:00:00.000000')"
+        )
+    reader = open_engine(url, read_only=True)
+    with reader.connect() as reading:
+        rows = reading.exec_driver_sql("SELECT id FROM feeds")
+        assert rows.fetchone() is not None  # a read in progress, its transaction open
+        with writer.begin() as connection:  # would wait 30 s for a write lock held by the reader
+            connection.exec_driver_sql("UPDATE feeds SET status = 'ok'")
+        with pytest.raises(Exception, match="readonly"):
+            reading.exec_driver_sql("UPDATE feeds SET status = 'new'")
+    reader.dispose()
+    writer.dispose()

@@ -26,7 +26,7 @@ from monitor.pipeline import (
     StreamDocuments,
     hit_json,
 )
-from monitor.store import feed_document_sizes, stored_items_seen
+from monitor.store import feed_document_sizes, last_items_before, stored_items_seen
 
 
 def replay_stored(
@@ -42,13 +42,19 @@ def replay_stored(
     """The stored items first seen since `since` (all: None). The story window before
     `since` is read too, unreported: a copy of a story that began before `since` is a copy,
     as it was for the daemon. `parallel`: fold stories in a second process (`replay_fold`)."""
-    sizes = feed_document_sizes(connection)
-    replay = _replay(config, _watched(config, watchlist), sizes)
-    report = _Report(config, out, as_json)
+    # A full-text feed's documents were read without its stored entries (plan_ingest's
+    # `not_again`): their lines counted alone.
+    full_text = {spec.url for spec in config.feeds if spec.fulltext}
+    sizes = feed_document_sizes(connection, leaving_out=full_text)
     read_from = None if since is None else since - config.dedup.window
+    earlier = {} if read_from is None else last_items_before(connection, read_from, sizes)
+    replay = _replay(config, _watched(config, watchlist), sizes, earlier)
+    report = _Report(config, out, as_json)
     documents = stored_documents(stored_items_seen(connection, read_from))
     folded: Iterable[tuple[Hashable, list[ReplayItem], list[Story] | None]] = (
-        folded_documents(documents, Thresholds.of(config.dedup), config.dedup.window, sizes)
+        folded_documents(
+            documents, Thresholds.of(config.dedup), config.dedup.window, sizes, earlier
+        )
         if parallel
         else ((feed, document, None) for feed, document in documents)
     )
@@ -101,13 +107,19 @@ def _watched(config: Config, watchlist: str | None) -> list[WatchlistSpec]:
     return [spec for spec in config.watchlists if watchlist in (None, spec.name)]
 
 
-def _replay(config: Config, watched: Sequence[WatchlistSpec], sizes: Mapping[Any, int]) -> Replay:
+def _replay(
+    config: Config,
+    watched: Sequence[WatchlistSpec],
+    sizes: Mapping[Any, int],
+    earlier: Mapping[Any, Sequence[ReplayItem]] | None = None,
+) -> Replay:
     return Replay(
         compile_watchlists(watched).match,
         max_age=config.max_age,
         thresholds=Thresholds.of(config.dedup),
         window=config.dedup.window,
         document_sizes=sizes,
+        earlier=earlier,
     )
 
 
@@ -192,8 +204,8 @@ class _Report:
         rows = [
             (
                 local_time(alert.at, self._zone),
-                str(alert.story),
-                str(alert.item.item_id),
+                shown(str(alert.story)),
+                shown(str(alert.item.item_id)),
                 alert.watchlist,
                 shown(alert.item.source),
                 _hits_cell(alert),

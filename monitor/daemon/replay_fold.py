@@ -38,11 +38,13 @@ def folded_documents(
     thresholds: Thresholds,
     window: timedelta,
     document_sizes: Mapping[Any, int],
+    earlier: Mapping[Any, Sequence[ReplayItem]],
 ) -> Iterator[tuple[Hashable, list[ReplayItem], list[Story]]]:
-    """The documents in order, each with its items' stories, folded in another process."""
+    """The documents in order, each with its items' stories, folded in another process
+    (`ReplayStories` with the same arguments)."""
     # spawn: a fresh interpreter, which inherits no open database connection or lock.
     context = multiprocessing.get_context("spawn")
-    arguments = (thresholds, window, dict(document_sizes))
+    arguments = (thresholds, window, dict(document_sizes), dict(earlier))
     with ProcessPoolExecutor(1, context, initializer=_start, initargs=arguments) as pool:
         pending: deque[tuple[list[Document], Future[list[list[Story]]]]] = deque()
         chunk: list[Document] = []
@@ -68,9 +70,14 @@ def _answered(
         yield feed, items, stories
 
 
-def _start(thresholds: Thresholds, window: timedelta, document_sizes: Mapping[Any, int]) -> None:
+def _start(
+    thresholds: Thresholds,
+    window: timedelta,
+    document_sizes: Mapping[Any, int],
+    earlier: Mapping[Any, Sequence[ReplayItem]],
+) -> None:
     global _stories
-    _stories = ReplayStories(thresholds, window, document_sizes)
+    _stories = ReplayStories(thresholds, window, document_sizes, earlier)
 
 
 def _fold(chunk: Sequence[Document]) -> list[list[Story]]:

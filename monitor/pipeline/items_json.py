@@ -83,7 +83,14 @@ def _time(data: dict[str, Any], name: str) -> datetime | None:
         moment = None
     if moment is None:
         raise ItemJsonError(f'"{name}": expected an ISO 8601 time, got {json.dumps(value)}')
+    if not _EARLIEST_YEAR <= moment.year < _LAST_YEAR:
+        return None  # a placeholder ("0001-01-01", Go's zero time) or a typo: no time
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# Times outside these years are read as none: every time computed from one (a story window,
+# a zone) stays a time.
+_EARLIEST_YEAR, _LAST_YEAR = 1900, 9000
 
 
 class StreamDocuments:

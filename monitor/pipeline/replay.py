@@ -60,13 +60,18 @@ class ReplayStories:
         thresholds: Thresholds,
         window: timedelta,
         document_sizes: Mapping[Any, int] | None = None,
+        earlier: Mapping[Any, Sequence[ReplayItem]] | None = None,
     ) -> None:
+        """`document_sizes`: entries per feed document (see the module's docstring);
+        `earlier`: each feed's last items before the replayed ones (`remember`)."""
         self._stream = StoryStream(thresholds, window)
         self._sizes = document_sizes or {}
         self._recent: dict[Hashable, _RecentLines] = {}
         self._stories: list[Story] = []  # each item's story, by stream position
         self._count = 0
         self._clock: datetime | None = None  # the latest time seen: times never go back
+        for feed, items in (earlier or {}).items():
+            self.remember(feed, items)
 
     def document(self, feed: Hashable, items: Sequence[ReplayItem]) -> list[Story]:
         """The story of each of one feed document's new items."""
@@ -92,19 +97,36 @@ class ReplayStories:
                 stories.append(stories[assignment.cluster])
         return stories[-len(items) :]
 
+    def remember(self, feed: Hashable, items: Sequence[ReplayItem]) -> None:
+        """Items of a feed seen before the replayed ones, oldest first: only their lines are
+        kept, for the repeated lines of the feed's next documents (`replay --since` starts
+        with each feed's last document before it)."""
+        size = self._sizes.get(feed, 0)
+        if size:
+            recent = self._recent_of(feed)
+            recent.extend(item_lines(item.item) for item in items)
+            recent.keep(size)
+
     def _document_lines(self, feed: Hashable, lines: Mapping[str, Sequence[str]]) -> DocumentLines:
         """The lines of the document the daemon read: the new items', and those of the
-        feed's items seen before that the document still held."""
+        feed's items seen before that the document still held (a feed's document held as many
+        entries as its first poll stored; 0: that count is unknown, or the feed's documents
+        were read without their stored entries, as a full-text feed's are)."""
         size = self._sizes.get(feed, 0)
-        if size <= len(lines):
+        if not size:
             return DocumentLines.of_lines(lines)
+        recent = self._recent_of(feed)
+        recent.keep(max(0, size - len(lines)))
+        repeated = recent.repeated_with(lines.values())
+        recent.extend(lines.values())
+        recent.keep(size)
+        return DocumentLines(lines, repeated)
+
+    def _recent_of(self, feed: Hashable) -> _RecentLines:
         recent = self._recent.get(feed)
         if recent is None:
             recent = self._recent[feed] = _RecentLines()
-        recent.keep(size - len(lines))
-        repeated = recent.repeated_with(lines.values())
-        recent.extend(lines.values())
-        return DocumentLines(lines, repeated)
+        return recent
 
 
 class Replay:
@@ -118,10 +140,11 @@ class Replay:
         thresholds: Thresholds,
         window: timedelta,
         document_sizes: Mapping[Any, int] | None = None,
+        earlier: Mapping[Any, Sequence[ReplayItem]] | None = None,
     ) -> None:
         self._match = match
         self._max_age = max_age
-        self._stories = ReplayStories(thresholds, window, document_sizes)
+        self._stories = ReplayStories(thresholds, window, document_sizes, earlier)
         self._alerted: set[tuple[str, int]] = set()
         self.items = 0
         self.stories = 0

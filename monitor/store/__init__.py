@@ -8,7 +8,13 @@ from monitor.exports import lazy_exports
 
 if TYPE_CHECKING:
     from monitor.store.alerts import create_alert
-    from monitor.store.database import DatabaseError, default_database_url, open_engine, upgrade
+    from monitor.store.database import (
+        DatabaseError,
+        default_database_url,
+        open_engine,
+        require_current_schema,
+        upgrade,
+    )
     from monitor.store.explain import StoredItem, StoryAlert, stored_item, story_alerts
     from monitor.store.feeds import (
         FeedHealth,
@@ -58,7 +64,7 @@ if TYPE_CHECKING:
         release_send_leases,
         retry_channel_now,
     )
-    from monitor.store.replay import feed_document_sizes, stored_items_seen
+    from monitor.store.replay import feed_document_sizes, last_items_before, stored_items_seen
     from monitor.store.stories import SqlStoryIndex, prune_story_index, story_outlets
 
 __all__ = [
@@ -88,6 +94,7 @@ __all__ = [
     "feed_health",
     "find_feeds",
     "hold_deliveries",
+    "last_items_before",
     "list_alerts",
     "list_items",
     "list_stories",
@@ -108,6 +115,7 @@ __all__ = [
     "release_feed_claims",
     "release_send_leases",
     "requeue_alert",
+    "require_current_schema",
     "retry_channel_now",
     "stale_changes",
     "store_items",
@@ -124,7 +132,13 @@ __getattr__ = lazy_exports(
     __name__,
     {
         "alerts": ["create_alert"],
-        "database": ["DatabaseError", "default_database_url", "open_engine", "upgrade"],
+        "database": [
+            "DatabaseError",
+            "default_database_url",
+            "open_engine",
+            "require_current_schema",
+            "upgrade",
+        ],
         "explain": ["StoredItem", "StoryAlert", "stored_item", "story_alerts"],
         "feeds": [
             "FeedHealth",
@@ -174,7 +188,7 @@ __getattr__ = lazy_exports(
             "release_send_leases",
             "retry_channel_now",
         ],
-        "replay": ["feed_document_sizes", "stored_items_seen"],
+        "replay": ["feed_document_sizes", "last_items_before", "stored_items_seen"],
         "stories": ["SqlStoryIndex", "prune_story_index", "story_outlets"],
     },
 )

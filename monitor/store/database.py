@@ -49,11 +49,15 @@ def _disable_pysqlite_transactions(dbapi_connection: object, _record: Connection
     dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
 
 
-def open_engine(url: str) -> Engine:
+def open_engine(url: str, *, read_only: bool = False) -> Engine:
+    """`read_only`: for a command that only reads (`monitor replay`), beside a running daemon:
+    the database must exist, SQLite opens it read-only and takes no write lock up front."""
     try:
         parsed = make_url(url)
     except Exception as exc:
         raise DatabaseError(f"invalid database URL: {exc}") from None
+    if read_only and parsed.get_backend_name() == "sqlite":
+        return _open_sqlite_read_only(parsed)
     if parsed.drivername in ("postgresql", "postgres"):
         # psycopg 3 is the driver we ship with; plain postgresql:// would ask for psycopg2.
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -75,6 +79,45 @@ def open_engine(url: str) -> Engine:
         event.listen(engine, "connect", _disable_pysqlite_transactions)
         event.listen(engine, "begin", _begin_immediate)
     return engine
+
+
+def _open_sqlite_read_only(parsed: URL) -> Engine:
+    path = parsed.database
+    if not path or path == ":memory:" or not Path(path).is_file():
+        raise DatabaseError(f"no database at {path or parsed.render_as_string()}")
+    uri = f"file:{Path(path).resolve()}?mode=ro"
+    engine = create_engine(parsed, creator=lambda: _sqlite3_connect(uri))
+    event.listen(engine, "connect", _disable_pysqlite_transactions)
+    return engine
+
+
+def _sqlite3_connect(uri: str) -> object:
+    import sqlite3
+
+    connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    connection.execute("PRAGMA busy_timeout=30000")
+    return connection
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Raise unless the database's schema is this version's (a reading command must neither
+    migrate a database a running daemon uses, nor misread an older one)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory(_migrations_dir()).get_heads())
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseError(f"cannot read database {_shown(engine.url)}: {reason}") from None
+    if current != heads:
+        found = ", ".join(sorted(current)) or "none"
+        raise DatabaseError(
+            f"the database {_shown(engine.url)} is at schema {found}, not"
+            f" {', '.join(sorted(heads))}: run `monitor db upgrade` (or start the daemon) first"
+        )
 
 
 def _migrations_dir() -> str:
