@@ -578,3 +578,20 @@ def test_a_replay_reading_holds_no_lock_a_daemon_would_wait_for(tmp_path: Path) 
             reading.exec_driver_sql("UPDATE feeds SET status = 'new'")
     reader.dispose()
     writer.dispose()
+
+
+@pytest.mark.slow  # a second interpreter started
+def test_folding_in_a_second_process_starts_from_the_same_earlier_items() -> None:
+    from monitor.daemon.replay_fold import folded_documents
+    from monitor.pipeline import ReplayStories
+
+    earlier = {"f": [footed(n, FOOTER_A) for n in (1, 2)]}
+    documents = [("f", [footed(3, FOOTER_A)]), ("g", [item(4, "g", "L’OTAN dit non", WIRE)])]
+    documents += [
+        ("f", [item(5, "f", "NATO", WIRE + "\n" + FOOTER_A, seen=T0 + timedelta(hours=1))])
+    ]
+    here = ReplayStories(DEFAULT_THRESHOLDS, timedelta(days=7), {"f": 3}, earlier)
+    expected = [here.document(feed, items) for feed, items in documents]
+    there = folded_documents(documents, DEFAULT_THRESHOLDS, timedelta(days=7), {"f": 3}, earlier)
+    assert [stories for _, _, stories in there] == expected
+    assert expected == [[(0, 3)], [(1, 4)], [(1, 4)]]  # the copy in f joins g's story
