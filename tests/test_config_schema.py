@@ -146,3 +146,11 @@ def test_what_the_loader_refuses_the_schema_refuses(
     with pytest.raises(ConfigError):
         load_config(config, {})
     assert problems(validator, text)
+
+
+def test_the_readme_configuration_validates(validator: Draft202012Validator) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = readme.split("```yaml\n")[1:]
+    [full] = [block.split("```", 1)[0] for block in blocks if block.startswith("database:")]
+    assert "log_format:" in full
+    assert problems(validator, full) == []
