@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import json
 import logging
+import signal
 import subprocess
 import sys
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from monitor.logs import FIELDS, JsonLines
-from tests.daemon_cli import REPO, write_config
+from tests.daemon_cli import REPO, Daemon, write_config
 from tests.feed_server import FeedServer, rss
 from tests.test_end_to_end import OLD_NEWS, OTAN_ITEM
 
@@ -177,3 +178,21 @@ def test_every_extra_field_a_call_site_gives_is_one_the_formatter_writes() -> No
     assert used <= set(FIELDS), used - set(FIELDS)
     # A name LogRecord has already would make logging raise at the call.
     assert not set(FIELDS) & set(vars(logging.makeLogRecord({})))
+
+
+@pytest.mark.slow  # a daemon process started, reloaded and stopped: 2 s and more
+def test_a_reload_switches_the_log_format(tmp_path: Path) -> None:
+    body = "watchlists:\n  - name: otan\n    terms: [OTAN]\n"
+    config = write_config(tmp_path, body)
+    daemon = Daemon(config)
+    try:
+        daemon.wait_for("INFO monitor.daemon: monitor running")
+        write_config(tmp_path, f"log_format: json\n{body}")
+        daemon.process.send_signal(signal.SIGHUP)
+        reloaded = json.loads(daemon.wait_for('"configuration reloaded from'))
+        assert reloaded["logger"] == "monitor.daemon"
+        assert reloaded["watchlists"] == 1
+    finally:
+        assert daemon.stop() == 0
+    stopped = json.loads(daemon.wait_for('"monitor stopped"'))
+    assert stopped["level"] == "INFO"
