@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitor import logs
 from monitor.config import ConfigChecks, ConfigError, LoadedConfig, load_config
 from monitor.config.summary import summarize
 from monitor.store import DatabaseError
@@ -99,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--once", action="store_true", required=True, help="poll once and exit")
     poll.add_argument("--all", action="store_true", help="poll every feed, due or not")
     commands.add_parser("check-config", help="validate the configuration and summarise it")
+    commands.add_parser(
+        "config-schema",
+        help="print the JSON Schema of the configuration, for editors (no configuration read)",
+    )
     database = commands.add_parser("db", help="database maintenance")
     database_commands = database.add_subparsers(dest="db_command", required=True)
     database_commands.add_parser("upgrade", help="apply pending schema migrations")
@@ -207,12 +212,8 @@ def _listing_arguments(command: argparse.ArgumentParser, noun: str) -> None:
     command.add_argument("--json", action="store_true", help=f"one JSON object per {noun}")
 
 
-def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def configure_logging(verbose: bool, log_format: logs.LogFormat = "text") -> None:
+    logs.configure_logging(logging.DEBUG if verbose else logging.INFO, log_format)
     # Per-request lines from httpx and Apprise's own chatter would drown the one-event-a-line log.
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -240,6 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     if args.command == "demo":
         return _demo(verbose=args.verbose)
+    if args.command == "config-schema":
+        from monitor.config.json_schema import config_json_schema
+
+        print(json.dumps(config_json_schema(), indent=2, ensure_ascii=False))
+        return EXIT_OK
     config_path = Path(args.config or _default_config())
     if args.command == "dedup" and args.config is None and not config_path.exists():
         # Story folding needs no configuration: without one, the default thresholds.
@@ -251,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return EXIT_USAGE
+    configure_logging(args.verbose, loaded.config.log_format)
     try:
         return _dispatch(args, loaded)
     except DatabaseError as error:

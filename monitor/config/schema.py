@@ -32,6 +32,22 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+# A value holding a `${ENV}` reference, substituted before validation (monitor/config/env.py):
+# the JSON Schema of `monitor config-schema` accepts it wherever a value may be written as text.
+ENV_REFERENCE = r".*\$\{[A-Za-z_][A-Za-z0-9_]*\}.*"
+
+
+def _as_written(pattern: str) -> Any:
+    """A value written as text, for the JSON Schema: `pattern`, or a `${ENV}` reference."""
+    return Annotated[str, Field(pattern=f"^(?:{pattern}|{ENV_REFERENCE})$")]
+
+
+# What the text forms below accept, for editors; the parsers say the rest (ranges, hours < 24).
+DurationText = _as_written(r"\s*\d+(\.\d+)?\s*[smhd]\s*")
+ClockText = _as_written(r"\s*\d{1,2}:\d{2}\s*")
+RateText = _as_written(r"\s*\d+\s*/\s*(s|second|min|minute|h|hour)\s*")
+
+
 def parse_duration(value: Any) -> timedelta:
     """`30s`, `10m`, `2h`, `7d` -> timedelta. Bare numbers are refused: `10` is ambiguous."""
     if isinstance(value, timedelta):
@@ -51,7 +67,11 @@ def _at_least_a_second(value: timedelta) -> timedelta:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_at_least_a_second)]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration, json_schema_input_type=DurationText),
+    AfterValidator(_at_least_a_second),
+]
 
 
 class _Strict(BaseModel):
@@ -88,7 +108,7 @@ def parse_clock_time(value: Any) -> time:
     )
 
 
-ClockTime = Annotated[time, PlainValidator(parse_clock_time)]
+ClockTime = Annotated[time, PlainValidator(parse_clock_time, json_schema_input_type=ClockText)]
 
 
 def _digest_interval(value: Any) -> timedelta:
@@ -100,7 +120,9 @@ def _digest_interval(value: Any) -> timedelta:
     return interval
 
 
-DigestInterval = Annotated[timedelta, PlainValidator(_digest_interval)]
+DigestInterval = Annotated[
+    timedelta, PlainValidator(_digest_interval, json_schema_input_type=DurationText)
+]
 
 
 class Rate(_Strict):
@@ -139,7 +161,7 @@ def parse_rate(value: Any) -> Rate:
 
 
 # Written as text only (`20/min`): a mapping of count and period is refused, not read.
-RateValue = Annotated[Rate, BeforeValidator(parse_rate)]
+RateValue = Annotated[Rate, BeforeValidator(parse_rate, json_schema_input_type=RateText)]
 
 
 def _mapping_like(example: str) -> Any:
@@ -260,7 +282,9 @@ def _term_from_string(value: Any) -> Any:
     return {"term": value} if isinstance(value, str) else value
 
 
-Term = Annotated[TermSpec, BeforeValidator(_term_from_string)]
+Term = Annotated[
+    TermSpec, BeforeValidator(_term_from_string, json_schema_input_type=NonEmpty | TermSpec)
+]
 
 
 class WatchlistSpec(_Strict):
@@ -364,6 +388,8 @@ class Config(_Strict):
     # read in it. Default: the machine's.
     timezone: str | None = None
     state_dir: str | None = None
+    # `json`: one JSON object per log event, for log collectors (monitor/logs.py).
+    log_format: Literal["text", "json"] = "text"
     max_age: Duration = timedelta(days=2)
     poll_tick: Duration = timedelta(seconds=15)
     feeds: tuple[FeedSpec, ...] = ()

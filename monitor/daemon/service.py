@@ -20,6 +20,7 @@ from monitor.config.summary import warnings
 from monitor.daemon.runtime import Runtime
 from monitor.daemon.systemd import sd_notify, watchdog_interval_seconds
 from monitor.feeds import FetchPolicy
+from monitor.logs import use_log_format
 
 log = logging.getLogger("monitor.daemon")
 
@@ -192,6 +193,11 @@ class Service:
                 len(runtime.config.feeds),
                 len(runtime.config.watchlists),
                 len(runtime.config.channels),
+                extra={
+                    "feeds": len(runtime.config.feeds),
+                    "watchlists": len(runtime.config.watchlists),
+                    "channels": len(runtime.config.channels),
+                },
             )
             await self._stopping.wait()
             sd_notify("STOPPING=1")
@@ -252,7 +258,8 @@ class Service:
             log.info("forgot the fingerprints of %d items older than the story window", pruned)
 
     def _on_stop_signal(self, signum: int) -> None:
-        log.info("received %s: stopping after in-flight work", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        log.info("received %s: stopping after in-flight work", name, extra={"signal": name})
         self.stop()
 
     def _on_reload_signal(self) -> None:
@@ -278,9 +285,15 @@ class Service:
             return
         if loaded.config.database != old_database:
             log.warning("the database setting changed: it takes effect at the next restart")
+        use_log_format(loaded.config.log_format)
         log.info(
             "configuration reloaded from %s: %d feeds, %d watchlists",
             path,
             len(loaded.config.feeds),
             len(loaded.config.watchlists),
+            extra={
+                "feeds": len(loaded.config.feeds),
+                "watchlists": len(loaded.config.watchlists),
+                "channels": len(loaded.config.channels),
+            },
         )

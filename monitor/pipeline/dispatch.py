@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -147,7 +147,13 @@ class Dispatcher:
             error = f"channel {channel!r} is no longer configured"
             with self._engine.begin() as connection:
                 record_failed(connection, jobs, error)
-            log.error("%d alerts to %s FAILED for good: %s", len(jobs), channel, error)
+            log.error(
+                "%d alerts to %s FAILED for good: %s",
+                len(jobs),
+                channel,
+                error,
+                extra=_fields(channel, jobs, "failed"),
+            )
             counts.add("failed", len(jobs))
             return
         plan = self._plan(channel, spec, jobs, now)
@@ -164,6 +170,9 @@ class Dispatcher:
                 held,
                 channel,
                 min(hold.until for hold in plan.holds).isoformat(timespec="seconds"),
+                extra=_fields(
+                    channel, [job for hold in plan.holds for job in hold.batch.jobs], "held"
+                ),
             )
         lease_until = jobs[0].lease_until
         for position, message in enumerate(planned):
@@ -213,7 +222,12 @@ class Dispatcher:
                     lambda cluster, item: story_outlets(connection, cluster, item),
                 )
         except Exception as error:  # a stored payload we cannot read: it must not block others
-            log.exception("could not build message %d for %s", message_id, channel)
+            log.exception(
+                "could not build message %d for %s",
+                message_id,
+                channel,
+                extra=_fields(channel, jobs, message_id=message_id),
+            )
             outcome = SendOutcome(
                 ok=False,
                 error=f"could not build the message ({type(error).__name__}): a bug, logged",
@@ -251,9 +265,19 @@ class Dispatcher:
                 back = retry_channel_now(connection, channel, now)
                 counts.add("sent", recorded)
                 counts.add("messages", 1)
-                log.info("%s sent to %s", what, channel)
+                log.info(
+                    "%s sent to %s",
+                    what,
+                    channel,
+                    extra=_fields(channel, jobs, "sent", message_id=message_id),
+                )
                 if back:
-                    log.info("%s works again: its %d retries waiting are due now", channel, back)
+                    log.info(
+                        "%s works again: its %d retries waiting are due now",
+                        channel,
+                        back,
+                        extra={"channel": channel},
+                    )
             elif verdict.status == "retry":
                 assert verdict.retry_at is not None and verdict.error is not None
                 expired = [
@@ -272,18 +296,32 @@ class Dispatcher:
                     channel,
                     verdict.error,
                     verdict.retry_at.isoformat(timespec="seconds"),
+                    extra=_fields(channel, jobs, "retry", message_id=message_id)
+                    | {"retry_at": verdict.retry_at.isoformat(timespec="seconds")},
                 )
                 for job in expired:
                     error = f"{verdict.error} (gave up after {job.attempts} attempts)"
                     recorded += record_failed(connection, [job], error)
                     counts.add("failed", 1)
-                    log.error("alert %d to %s FAILED for good: %s", job.alert_id, channel, error)
+                    log.error(
+                        "alert %d to %s FAILED for good: %s",
+                        job.alert_id,
+                        channel,
+                        error,
+                        extra=_fields(channel, [job], "failed", message_id=message_id),
+                    )
             else:
                 assert verdict.error is not None
                 error = f"{verdict.error} (refused for good: not retried)"
                 recorded = record_failed(connection, jobs, error, message_id)
                 counts.add("failed", recorded)
-                log.error("%s to %s FAILED for good: %s", what, channel, error)
+                log.error(
+                    "%s to %s FAILED for good: %s",
+                    what,
+                    channel,
+                    error,
+                    extra=_fields(channel, jobs, "failed", message_id=message_id),
+                )
                 if (
                     verdict.channel_refused
                     and recorded
@@ -300,11 +338,32 @@ class Dispatcher:
                 " owns them now",
                 len(jobs) - recorded,
                 channel,
+                extra={"channel": channel},
             )
 
 
 def _jobs_of(planned: Sequence[PlannedMessage]) -> list[DeliveryJob]:
     return [job for message in planned for job in message.jobs]
+
+
+def _fields(
+    channel: str,
+    jobs: Sequence[DeliveryJob],
+    outcome: str | None = None,
+    *,
+    message_id: int | None = None,
+) -> dict[str, Any]:
+    """The structured fields of a delivery's log line (monitor/logs.py): `alert` when the
+    message carries one alert, `alert_ids` always."""
+    ids = [job.alert_id for job in jobs]
+    fields: dict[str, Any] = {"channel": channel, "alert_ids": ids}
+    if len(ids) == 1:
+        fields["alert"] = ids[0]
+    if outcome is not None:
+        fields["outcome"] = outcome
+    if message_id is not None:
+        fields["message_id"] = message_id
+    return fields
 
 
 def _described(planned: PlannedMessage, message_id: int) -> str:

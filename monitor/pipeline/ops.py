@@ -36,10 +36,16 @@ def check_stale_feeds(engine: Engine, config: Config, clock: Callable[[], dateti
                 log.info(
                     "feed %s is no longer stale by its stale_after (no new item came)",
                     redact_url(change.url),
+                    extra={"feed": redact_url(change.url)},
                 )
                 continue
             payload = ops_payload(change, now)
-            log.warning("%s: %s", payload["title"], payload["snippet"]["text"])
+            log.warning(
+                "%s: %s",
+                payload["title"],
+                payload["snippet"]["text"],
+                extra={"feed": redact_url(change.url), "watchlist": OPS_WATCHLIST},
+            )
             alert_operations(connection, config, payload, now)
     return len(changes)
 

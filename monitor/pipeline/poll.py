@@ -18,7 +18,14 @@ from monitor.config.schema import Config, FeedSpec
 from monitor.dedup.decide import Thresholds
 from monitor.feeds import FetchPolicy, ParseProcesses, fetch_feed, fetch_main_text, redact_url
 from monitor.match import Matcher
-from monitor.model import FeedStatus, FetchError, FetchResult, ParsedFeed, PollOutcome
+from monitor.model import (
+    FeedStatus,
+    FetchError,
+    FetchResult,
+    ParsedFeed,
+    PollOutcome,
+    status_word,
+)
 from monitor.pipeline.host_queues import HostQueues
 from monitor.pipeline.ingest_plan import IngestPlan, plan_ingest
 from monitor.pipeline.payload import alert_payload
@@ -128,18 +135,35 @@ class Poller:
                 # Our parse processes would not start (memory, a broken installation): that is
                 # not the feed's failure, so nothing is recorded against it (no error count, no
                 # backoff). Its claim lease expires and it is polled again.
-                log.error("feed %s: not parsed: %s", redact_url(feed.url), exc)
+                shown = redact_url(feed.url)
+                log.error(
+                    "feed %s: not parsed: %s",
+                    shown,
+                    exc,
+                    extra={"feed": shown, "status": "error:internal", "error_kind": "internal"},
+                )
                 now = self._clock()
                 return PollOutcome(
                     feed.url, FeedStatus.ERROR, now, now, error_kind="internal", message=str(exc)
                 )
             except Exception as exc:  # a bug must not stop the other feeds, nor the daemon
-                log.exception("feed %s: unexpected error while polling", redact_url(feed.url))
+                shown = redact_url(feed.url)
+                log.exception(
+                    "feed %s: unexpected error while polling",
+                    shown,
+                    extra={"feed": shown, "status": "error:internal", "error_kind": "internal"},
+                )
                 return await self._fail(feed, "internal", f"internal error: {exc!r}")
         except Exception as exc:
             # Not even the failure could be recorded: the claim lease expires and the feed is
             # polled again; nothing was stored, nothing is lost, the other feeds go on.
-            log.error("feed %s: poll not recorded: %r", redact_url(feed.url), exc)
+            shown = redact_url(feed.url)
+            log.error(
+                "feed %s: poll not recorded: %r",
+                shown,
+                exc,
+                extra={"feed": shown, "status": "error:internal", "error_kind": "internal"},
+            )
             now = self._clock()
             return PollOutcome(
                 feed.url, FeedStatus.ERROR, now, now, error_kind="internal", message=repr(exc)
@@ -160,6 +184,7 @@ class Poller:
                 " update the configuration",
                 redact_url(feed.url),
                 redact_url(result.moved_to),
+                extra={"feed": redact_url(feed.url)},
             )
         if result.not_modified:
             return await self._succeed(feed, result, FeedStatus.NOT_MODIFIED)
@@ -220,6 +245,7 @@ class Poller:
                 redact_url(feed.url),
                 len(late),
                 timeout * _PAGES_BUDGET_TIMEOUTS,
+                extra={"feed": redact_url(feed.url)},
             )
         found = {pages[task]: text for task in done if (text := task.result())}
         return found, known
@@ -285,12 +311,18 @@ class Poller:
             )
             record_poll(connection, feed.id, outcome)
         shown = redact_url(feed.url)
+        fields = {"feed": shown, "status": outcome.word, "new_items": new_items, "alerts": alerts}
         if parsed.warning:
-            log.warning("feed %s: %s", shown, parsed.warning)
+            log.warning("feed %s: %s", shown, parsed.warning, extra={"feed": shown})
         if not feed.seeded:
-            log.info("feed %s: first poll stored %d items without alerting", shown, new_items)
+            log.info(
+                "feed %s: first poll stored %d items without alerting",
+                shown,
+                new_items,
+                extra=fields,
+            )
         elif new_items or alerts:
-            log.info("feed %s: %d new items, %d alerts", shown, new_items, alerts)
+            log.info("feed %s: %d new items, %d alerts", shown, new_items, alerts, extra=fields)
         return outcome
 
     def _apply(
@@ -330,6 +362,11 @@ class Poller:
                         match.watchlist,
                         item.item.text.title[:120],
                         source,
+                        extra={
+                            "alert": created,
+                            "watchlist": match.watchlist,
+                            "feed": redact_url(feed.url),
+                        },
                     )
         return sum(1 for item in stored if item.is_new), alerts
 
@@ -384,9 +421,19 @@ class Poller:
                 "feed %s is gone (%s); remove it from the configuration. Checked again daily.",
                 redact_url(feed.url),
                 message,
+                extra={"feed": redact_url(feed.url), "status": status_word(FeedStatus.DEAD, None)},
             )
         else:
-            log.warning("feed %s: %s", redact_url(feed.url), message)
+            log.warning(
+                "feed %s: %s",
+                redact_url(feed.url),
+                message,
+                extra={
+                    "feed": redact_url(feed.url),
+                    "status": status_word(FeedStatus.ERROR, kind),
+                    "error_kind": kind,
+                },
+            )
         now = self._clock()
         outcome = PollOutcome(
             feed.url,
