@@ -422,8 +422,8 @@ def test_every_problem_is_reported_in_line_order(tmp_path: Path) -> None:
         f"{path}:5: feeds[2].url: expected a port from 1 to 65535 in the URL, got "
         "'http://example.org:99999/rss'",
         f"{path}:6: colour: unknown key; expected one of: database, timezone, state_dir, "
-        "max_age, poll_tick, feeds, channels, fetch, delivery, dedup, ops, watchlists, http, include, "
-        "watchlists_dir",
+        "max_age, poll_tick, feeds, channels, fetch, delivery, dedup, ops, watchlists, http, "
+        "include, watchlists_dir",
     )
 
 

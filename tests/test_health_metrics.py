@@ -288,3 +288,73 @@ def test_feeds_check_counts_a_stale_feed_as_a_warning(
         )
     runtime.engine.dispose()
     assert check(config, capsys) == (1, "WARNING: 2 feeds: 1 ok, 0 failing, 1 stale\n")
+
+
+def test_metrics_count_story_folds_by_layer_and_deliveries_by_outcome(
+    tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    """The poller's observer and the dispatcher's report, in one pass as the daemon runs it."""
+    import asyncio
+
+    from monitor.config import load_config
+    from monitor.daemon.metrics import Metrics
+    from monitor.daemon.runtime import build_runtime
+
+    urls = [feed_server.serve(f"/{n}.xml", rss(str(n), [])) for n in (1, 2)]
+    config = write_config(
+        tmp_path,
+        "feeds:\n"
+        + "".join(f"  - url: {url}\n" for url in urls)
+        + f"channels:\n  redaction:\n    url: {smtp.mailto_url()}\n"
+        + "watchlists:\n  - name: otan\n    terms: [OTAN]\n",
+    )
+    runtime = build_runtime(load_config(config, checks=CONFIG_CHECKS))
+    metrics = Metrics(runtime.vitals)
+
+    async def poll() -> None:
+        policy = runtime.fetch_policy
+        async with runtime.http_client(policy) as client, runtime.feed_parser() as parser:
+            await runtime.poller(client, parser, policy, metrics).poll_due(all_feeds=True)
+
+    def value(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, labels)
+
+    try:
+        runtime.prepare_database()
+        asyncio.run(poll())  # both seeded, empty
+        for url in urls:  # the same wire story in both outlets
+            feed_server.serve(url.removeprefix(feed_server.url("")), rss("x", [OTAN_ITEM]))
+        asyncio.run(poll())
+        assert value("monitor_new_items_total") == 2
+        assert value("monitor_story_folds_total", layer="same_text") == 1
+        assert value("monitor_alerts_created_total") == 1  # one story, one alert
+        assert value("monitor_deliveries_pending") == 1
+        metrics.dispatched(runtime.dispatcher().dispatch_due())
+        assert value("monitor_deliveries_total", outcome="sent") == 1
+        assert value("monitor_deliveries_pending") == 0
+        assert value("monitor_polls_total", status="ok") == 4
+        assert value("monitor_feeds_failing") == 0
+    finally:
+        runtime.engine.dispose()
+    assert len(smtp.messages) == 1
+
+
+def test_health_names_what_is_wrong(tmp_path: Path) -> None:
+    """The reasons /healthz gives before the scheduler runs, when its heartbeat is old, and
+    while stopping; the database's answer otherwise."""
+    from monitor.config import load_config
+    from monitor.daemon.runtime import build_runtime
+    from monitor.daemon.service import Service
+
+    runtime = build_runtime(load_config(write_config(tmp_path, ""), checks=CONFIG_CHECKS))
+    service = Service(runtime)
+    try:
+        assert service.health() == "starting: the scheduler has not run yet"
+        service._heartbeat = time.monotonic()
+        assert service.health() is None
+        service._heartbeat = time.monotonic() - 125
+        assert service.health() == "the scheduler's last heartbeat was 125 s ago"
+        service.stop()
+        assert service.health() == "stopping"
+    finally:
+        runtime.engine.dispose()
