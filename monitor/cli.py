@@ -182,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     feeds_output.add_argument(
         "--export-opml", action="store_true", help="the configured feeds as an OPML file"
     )
+    feeds_output.add_argument(
+        "--check",
+        action="store_true",
+        help="one line, exit 0 all ok, 1 some failing or stale, 2 none ok (cron, Nagios)",
+    )
     return parser
 
 
@@ -298,6 +303,8 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         print("database is up to date")
         return EXIT_OK
     if args.command == "feeds":
+        if args.check:
+            return _feeds_check(runtime)
         return _feeds(runtime, as_json=args.json, as_opml=args.export_opml)
     if args.command == "alerts" and args.message is not None:
         return _alerts(runtime, args.message, as_json=args.json)
@@ -310,9 +317,14 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
 
         return poll_once(runtime, all_feeds=args.all, out=sys.stdout)
     if args.command == "run":
+        from monitor.daemon.http import ListenError
         from monitor.daemon.service import Service
 
-        asyncio.run(Service(runtime).run())
+        try:
+            asyncio.run(Service(runtime).run())
+        except ListenError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_FAILURE
         return EXIT_OK
     raise AssertionError(args.command)
 
@@ -342,6 +354,19 @@ def _test_alert(loaded: LoadedConfig, name: str) -> int:
     outcome = send_sample_alert(sender, channel.url, datetime.now(UTC), loaded.config.zone())
     print(outcome_line(name, sender.privacy_url(channel.url), outcome))
     return EXIT_OK if outcome.ok else EXIT_FAILURE
+
+
+def _feeds_check(runtime: Runtime) -> int:
+    """`feeds --check`: the verdict of docs/design.md §7 in one line, for cron and Nagios."""
+    from monitor.daemon.health import check_verdict
+    from monitor.store import feed_health, upgrade
+
+    upgrade(runtime.engine)
+    with runtime.engine.connect() as connection:
+        found = feed_health(connection, [feed.url for feed in runtime.config.feeds])
+    code, line = check_verdict(found)
+    print(line)
+    return code
 
 
 def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool) -> int:

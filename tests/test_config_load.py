@@ -48,8 +48,8 @@ ONE_PROBLEM = {
           - name: otan
         """,
         "2: watchlist: unknown key; expected one of: database, timezone, state_dir, log_format, "
-        "max_age, poll_tick, feeds, channels, fetch, delivery, dedup, ops, watchlists, include, "
-        "watchlists_dir (did you mean 'watchlists'?)",
+        "max_age, poll_tick, feeds, channels, fetch, delivery, dedup, ops, watchlists, http, "
+        "include, watchlists_dir (did you mean 'watchlists'?)",
     ),
     "bad duration": (
         """
@@ -423,7 +423,7 @@ def test_every_problem_is_reported_in_line_order(tmp_path: Path) -> None:
         "'http://example.org:99999/rss'",
         f"{path}:6: colour: unknown key; expected one of: database, timezone, state_dir, "
         "log_format, max_age, poll_tick, feeds, channels, fetch, delivery, dedup, ops, watchlists, "
-        "include, watchlists_dir",
+        "http, include, watchlists_dir",
     )
 
 

@@ -367,6 +367,33 @@ class DedupSpec(_Strict):
     containment: float = Field(default=0.7, gt=0, le=1)
 
 
+class HttpSpec(_Strict):
+    """The health and metrics endpoint (`/healthz`, `/metrics`), off unless `http:` is given.
+    Port 0 takes a free port, which the daemon logs (tests)."""
+
+    listen: str
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        listen_address(value)
+        return value
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return listen_address(self.listen)
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """`127.0.0.1:9464`, `[::1]:9464` or `localhost:9464` -> (host, port)."""
+    host, colon, port = value.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not colon or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected host:port such as 127.0.0.1:9464, got {value!r}")
+    return host, int(port)
+
+
 def machine_zone() -> tzinfo:
     """The machine's IANA time zone, else UTC."""
     try:
@@ -399,6 +426,7 @@ class Config(_Strict):
     dedup: DedupSpec = DedupSpec()
     ops: OpsSpec = OpsSpec()
     watchlists: tuple[WatchlistSpec, ...] = ()
+    http: HttpSpec | None = None  # the health and metrics endpoint: off by default
 
     @field_validator("timezone")
     @classmethod

@@ -48,6 +48,8 @@ def summarize(loaded: LoadedConfig, describe_policy: DescribePolicy | None = Non
         searches += ["a query"] if watchlist.query else []
         urgent = " (urgent: no quiet hours, no digest)" if watchlist.urgent else ""
         lines.append(f"  watchlist {watchlist.name}: {' and '.join(searches)} -> {targets}{urgent}")
+    if config.http is not None:
+        lines.append(f"Health and metrics: http://{config.http.listen}/healthz and /metrics")
     lines += [f"warning: {warning}" for warning in warnings(config)]
     return lines
 

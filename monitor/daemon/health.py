@@ -1,16 +1,92 @@
-"""`monitor feeds`: each configured feed's polling health, as a table or as JSON Lines. Pure
-formatting: the caller reads the feeds table (monitor.store.feeds.feed_health)."""
+"""`monitor feeds`: each configured feed's polling health, as a table or as JSON Lines, and
+`feeds --check`'s verdict; the counts that systemd's STATUS= and the metrics show. Pure: the
+caller reads the feeds table (monitor.store.feeds.feed_health) and the outbox."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from monitor.feeds import redact_url
 from monitor.model import FeedStatus
-from monitor.store import FeedHealth
+from monitor.store import FeedHealth, PendingDeliveries
 from monitor.timespan import span_text
+
+# `feeds --check`'s exit codes, those of Nagios plugins (OK, WARNING, CRITICAL).
+CHECK_OK, CHECK_WARNING, CHECK_CRITICAL = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class FeedCounts:
+    """The configured feeds by health: each in exactly one of ok, failing (an error status or
+    dead), stale (polled fine but silent past its stale_after) and new (not polled yet)."""
+
+    ok: int = 0
+    failing: int = 0
+    stale: int = 0
+    new: int = 0
+
+    @property
+    def feeds(self) -> int:
+        return self.ok + self.failing + self.stale + self.new
+
+    @classmethod
+    def of(cls, feeds: Sequence[FeedHealth]) -> FeedCounts:
+        failing = sum(feed.status.failing for feed in feeds)
+        new = sum(feed.status is FeedStatus.NEW for feed in feeds)
+        stale = sum(
+            bool(feed.stale_since) and not feed.status.failing and feed.status is not FeedStatus.NEW
+            for feed in feeds
+        )
+        return cls(len(feeds) - failing - new - stale, failing, stale, new)
+
+    def text(self) -> str:
+        """`6 feeds: 4 ok, 1 failing, 1 stale` (stale and not polled yet only when some are)."""
+        parts = [f"{self.ok} ok", f"{self.failing} failing"]
+        if self.stale:
+            parts.append(f"{self.stale} stale")
+        if self.new:
+            parts.append(f"{self.new} not polled yet")
+        return f"{_count(self.feeds, 'feed')}: {', '.join(parts)}"
+
+
+@dataclass(frozen=True)
+class Vitals:
+    """The daemon's state in a few numbers, read from the store at a metrics scrape and after
+    each pass (systemd's STATUS=)."""
+
+    feeds: FeedCounts
+    pending: PendingDeliveries
+    at: datetime
+
+    @property
+    def oldest_pending_seconds(self) -> float:
+        oldest = self.pending.oldest
+        return 0.0 if oldest is None else max(0.0, (self.at - oldest).total_seconds())
+
+    def status_line(self) -> str:
+        """systemd's STATUS=: `6 feeds: 5 ok, 1 failing; 2 alerts pending`."""
+        return f"{self.feeds.text()}; {_count(self.pending.alerts, 'alert')} pending"
+
+
+def check_verdict(feeds: Sequence[FeedHealth]) -> tuple[int, str]:
+    """`feeds --check`: exit 0 when no feed fails or is stale, 2 when none is ok (and some
+    fail or are stale), else 1; and one line saying so. Feeds not polled yet count neither way:
+    a daemon just started is not failing."""
+    counts = FeedCounts.of(feeds)
+    if not feeds:
+        return CHECK_OK, "OK: no feeds configured"
+    if counts.failing + counts.stale == 0:
+        return CHECK_OK, f"OK: {counts.text()}"
+    if counts.ok == 0:
+        return CHECK_CRITICAL, f"CRITICAL: {counts.text()}"
+    return CHECK_WARNING, f"WARNING: {counts.text()}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def describe_status(feed: FeedHealth) -> str:

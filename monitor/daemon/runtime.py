@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from monitor.config import LoadedConfig
 from monitor.config.schema import Config, FetchSpec
+from monitor.daemon.health import FeedCounts, Vitals
 from monitor.feeds import (
     FEED_JOB,
     PAGE_JOB,
@@ -26,11 +27,13 @@ from monitor.feeds import (
 )
 from monitor.match import Matcher, compile_watchlists
 from monitor.notify.send import AppriseSender
-from monitor.pipeline import Dispatcher, Poller, Sender, check_stale_feeds
+from monitor.pipeline import Dispatcher, Poller, PollObserver, Sender, check_stale_feeds
 from monitor.sandbox import Sandbox
 from monitor.store import (
     default_database_url,
+    feed_health,
     open_engine,
+    pending_deliveries,
     prune_story_index,
     release_feed_claims,
     release_send_leases,
@@ -126,6 +129,26 @@ class Runtime:
         """Operations alerts for feeds that became stale or recovered; returns how many."""
         return check_stale_feeds(self.engine, self.config, self.clock)
 
+    def vitals(self) -> Vitals:
+        """The configured feeds' health and the outbox's backlog (STATUS=, /metrics)."""
+        with self.engine.connect() as connection:
+            found = feed_health(connection, [feed.url for feed in self.config.feeds])
+            pending = pending_deliveries(connection)
+        return Vitals(FeedCounts.of(found), pending, self.clock())
+
+    def database_problem(self) -> str | None:
+        """None when the database answers `SELECT 1`, else why not, in one line (/healthz)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except Exception as error:
+            # The driver's own message, without SQLAlchemy's wrapping and link; it names the
+            # server and the database, never a password.
+            cause = getattr(error, "orig", None) or error
+            lines = str(cause).strip().splitlines() or [type(cause).__name__]
+            return f"the database does not answer: {lines[0]}"
+        return None
+
     def http_client(self, policy: FetchPolicy) -> httpx.AsyncClient:
         """A client whose connection gate keeps to `policy`; a reload that changes the policy
         needs a new one (see `Service`)."""
@@ -139,7 +162,11 @@ class Runtime:
             yield ParseProcesses(sandbox)
 
     def poller(
-        self, client: httpx.AsyncClient, parser: ParseProcesses, policy: FetchPolicy
+        self,
+        client: httpx.AsyncClient,
+        parser: ParseProcesses,
+        policy: FetchPolicy,
+        observer: PollObserver | None = None,
     ) -> Poller:
         """A poller for one pass, with `client` built for `policy`: the same value for both,
         though a reload may change the runtime's meanwhile."""
@@ -151,6 +178,7 @@ class Runtime:
             self.matcher,
             self.clock,
             fetch_policy=policy,
+            observer=observer,
         )
 
     def dispatcher(self) -> Dispatcher:

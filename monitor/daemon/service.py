@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -17,8 +18,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.config import ConfigError, load_config
 from monitor.config.summary import warnings
+from monitor.daemon.http import HealthServer
+from monitor.daemon.metrics import Metrics
 from monitor.daemon.runtime import Runtime
-from monitor.daemon.systemd import sd_notify, watchdog_interval_seconds
+from monitor.daemon.systemd import notifying, sd_notify, watchdog_interval_seconds
 from monitor.feeds import FetchPolicy
 from monitor.logs import use_log_format
 
@@ -28,6 +31,10 @@ DISPATCH_EVERY = timedelta(seconds=10)
 PRUNE_EVERY = timedelta(hours=1)
 # Staleness is measured in hours or days: a look every minute is soon enough, and cheap.
 STALE_CHECK_EVERY = timedelta(minutes=1)
+# The scheduler's heartbeat, which /healthz reads: a job of its own, so a wedged scheduler or
+# event loop shows as a beat older than HEARTBEAT_STALE.
+HEARTBEAT_EVERY = timedelta(seconds=5)
+HEARTBEAT_STALE = timedelta(seconds=60)
 # Threads for the work the event loop hands off, sending apart: the poller's database threads
 # (four on PostgreSQL), the stale check, the prune, a reload, and a spare. asyncio's default
 # (cores + 4: six here) would depend on the machine.
@@ -117,11 +124,42 @@ class Service:
         # Sending has a thread of its own: a channel that keeps it waiting (an SMTP timeout is
         # 15 s) never holds a thread the polls' database work needs.
         self._send_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor-send")
+        self.metrics = Metrics(runtime.vitals)
+        self._heartbeat: float | None = None  # time.monotonic() of the last beat
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def run(self) -> None:
+        """The daemon until stopped; with `http.listen`, its endpoint for as long (raises
+        `ListenError` when the address cannot be bound)."""
+        http = self._runtime.config.http
+        if http is None:
+            await self._run()
+            return
+        server = HealthServer(http.address, self.metrics.registry, self.health)
+        server.start()
+        host, _ = http.address
+        log.info("serving /healthz and /metrics on %s:%d", host, server.port)
+        try:
+            await self._run()
+        finally:
+            await asyncio.to_thread(server.stop)
+
+    def health(self) -> str | None:
+        """None when the scheduler beats and the database answers, else why not (/healthz;
+        called in the HTTP server's threads)."""
+        if self._stopping.is_set():
+            return "stopping"
+        beat = self._heartbeat
+        if beat is None:
+            return "starting: the scheduler has not run yet"
+        age = time.monotonic() - beat
+        if age > HEARTBEAT_STALE.total_seconds():
+            return f"the scheduler's last heartbeat was {age:.0f} s ago"
+        return self._runtime.database_problem()
+
+    async def _run(self) -> None:
         runtime = self._runtime
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="monitor-work")
@@ -176,6 +214,14 @@ class Service:
                 seconds=STALE_CHECK_EVERY.total_seconds(),
                 next_run_time=now,
                 id="stale",
+                **_JOB_OPTIONS,
+            )
+            scheduler.add_job(
+                self._beat,
+                "interval",
+                seconds=HEARTBEAT_EVERY.total_seconds(),
+                next_run_time=now,
+                id="heartbeat",
                 **_JOB_OPTIONS,
             )
             heartbeat = watchdog_interval_seconds()
@@ -238,16 +284,28 @@ class Service:
 
     async def _poll_pass(self) -> None:
         client, policy = await self._clients.current()
-        poller = self._runtime.poller(client, self._parser, policy)
+        poller = self._runtime.poller(client, self._parser, policy, self.metrics)
         # A feed's alerts are sent as soon as they are written, by a task of their own: the
         # poll does not wait for them, so a slow or failing channel never holds polling.
         await poller.poll_due(stopping=self._stopping.is_set, on_alerts=self._dispatching.kick)
+        await self._tell_systemd()
 
     async def _dispatch_pass(self) -> None:
         dispatcher = self._runtime.dispatcher()
-        await asyncio.get_running_loop().run_in_executor(
+        report = await asyncio.get_running_loop().run_in_executor(
             self._send_thread, dispatcher.dispatch_due, self._stopping.is_set
         )
+        self.metrics.dispatched(report)
+        await self._tell_systemd()
+
+    async def _beat(self) -> None:
+        self._heartbeat = time.monotonic()
+
+    async def _tell_systemd(self) -> None:
+        """STATUS= after each pass: `systemctl status` shows how the feeds and the outbox are."""
+        if notifying():
+            vitals = await asyncio.to_thread(self._runtime.vitals)
+            sd_notify(f"STATUS={vitals.status_line()}")
 
     async def _stale_tick(self) -> None:
         await asyncio.to_thread(self._runtime.check_stale)

@@ -21,6 +21,11 @@ def sd_notify(message: str) -> bool:
     return True
 
 
+def notifying() -> bool:
+    """Whether systemd listens (Type=notify): STATUS= is worth composing."""
+    return bool(os.environ.get("NOTIFY_SOCKET"))
+
+
 def watchdog_interval_seconds() -> float | None:
     """Half the watchdog timeout systemd gave us, or None when no watchdog is armed."""
     usec = os.environ.get("WATCHDOG_USEC")

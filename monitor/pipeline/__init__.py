@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         item_text_from_json,
         stream_item_from_json,
     )
+    from monitor.pipeline.observe import PollObserver
     from monitor.pipeline.ops import check_stale_feeds
     from monitor.pipeline.payload import hit_json
     from monitor.pipeline.poll import Poller
@@ -28,6 +29,7 @@ __all__ = [
     "DispatchReport",
     "Dispatcher",
     "ItemJsonError",
+    "PollObserver",
     "Poller",
     "Replay",
     "ReplayAlert",
@@ -60,6 +62,7 @@ __getattr__ = lazy_exports(
             "item_text_from_json",
             "stream_item_from_json",
         ],
+        "observe": ["PollObserver"],
         "ops": ["check_stale_feeds"],
         "payload": ["hit_json"],
         "poll": ["Poller"],

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -22,12 +23,15 @@ from monitor.model import (
     FeedStatus,
     FetchError,
     FetchResult,
+    ItemText,
     ParsedFeed,
     PollOutcome,
+    WatchlistMatch,
     status_word,
 )
 from monitor.pipeline.host_queues import HostQueues
 from monitor.pipeline.ingest_plan import IngestPlan, plan_ingest
+from monitor.pipeline.observe import PollObserver, Unobserved
 from monitor.pipeline.payload import alert_payload
 from monitor.pipeline.prepare import item_key, prepare_entry
 from monitor.pipeline.schedule import DEAD_FEED_CHECK, next_feed_check
@@ -70,8 +74,10 @@ class Poller:
         clock: Callable[[], datetime],
         *,
         fetch_policy: FetchPolicy,
+        observer: PollObserver | None = None,
     ) -> None:
         self._engine = engine
+        self._observer = observer or Unobserved()
         self._client = client  # built with `fetch_policy`
         self._fetch_policy = fetch_policy
         self._parser = parser
@@ -111,6 +117,7 @@ class Poller:
                     reports[feed.id] = report = await self._poll_one(feed)
                 finally:
                     queues.release(host)
+                self._observer.polled(report)
                 if report.alerts:
                     on_alerts()
 
@@ -172,12 +179,15 @@ class Poller:
     async def _poll(self, feed: FeedState) -> PollOutcome:
         spec = self._specs.get(feed.url, _DEFAULT_SPEC)
         fetch = self._config.fetch
+        started = time.perf_counter()
         try:
             result = await fetch_feed(
                 self._client, feed.location, feed.validators, self._fetch_policy
             )
         except FetchError as error:
+            self._observer.fetched(time.perf_counter() - started)
             return await self._fail(feed, error.kind, error.message, error.retry_after)
+        self._observer.fetched(time.perf_counter() - started)
         if result.moved_to:
             log.warning(
                 "feed %s moved permanently to %s: polling the new address from now on;"
@@ -289,7 +299,7 @@ class Poller:
             alerting=feed.seeded,
             now=now,
             max_age=self._config.max_age,
-            match=self._matcher.match,
+            match=self._timed_match,
         )
         source = spec.name or parsed.title or feed.title or feed.url
         with self._engine.begin() as connection:
@@ -325,12 +335,20 @@ class Poller:
             log.info("feed %s: %d new items, %d alerts", shown, new_items, alerts, extra=fields)
         return outcome
 
+    def _timed_match(self, text: ItemText) -> Sequence[WatchlistMatch]:
+        started = time.perf_counter()
+        try:
+            return self._matcher.match(text)
+        finally:
+            self._observer.matched(time.perf_counter() - started)
+
     def _apply(
         self, connection: Connection, feed: FeedState, plan: IngestPlan, source: str, now: datetime
     ) -> tuple[int, int]:
         """Store the plan's items and create the alerts planned for those that are new: the
         new items and the alerts created, counted."""
         dedup = self._config.dedup
+        started = time.perf_counter()
         stored = store_items(
             connection,
             feed.id,
@@ -340,6 +358,8 @@ class Poller:
             thresholds=Thresholds.of(dedup),
             window=dedup.window,
         )
+        if layers := [item.layer for item in stored if item.is_new]:
+            self._observer.folded(time.perf_counter() - started, layers)
         alerts = 0
         for item in stored:
             if not item.is_new:  # an update of a stored item never alerts

@@ -24,6 +24,7 @@ class StoredItem:
     is_new: bool
     item: PreparedItem
     similarity: float | None = None  # how it joined an earlier story; None: a story's first
+    layer: str | None = None  # by which rule it joined it (StoryDecision.layer)
 
 
 # Stories older than this are not joined: a link or a text seen months ago is news again.
@@ -175,7 +176,7 @@ def _store_new(
     for item, cluster, decision in zip(new, clusters_, decisions, strict=True):
         log_fold(item_ids[item.key], cluster, decision.layer, decision.similarity)
     return [
-        StoredItem(item_ids[item.key], cluster, True, item, decision.similarity)
+        StoredItem(item_ids[item.key], cluster, True, item, decision.similarity, decision.layer)
         for item, cluster, decision in zip(new, clusters_, decisions, strict=True)
     ]
 

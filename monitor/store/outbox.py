@@ -264,6 +264,27 @@ def release_deliveries(
     )
 
 
+@dataclass(frozen=True)
+class PendingDeliveries:
+    """What waits to be sent (retries, digests and sends in flight included)."""
+
+    deliveries: int
+    alerts: int
+    oldest: datetime | None  # when the oldest of them was created
+
+
+def pending_deliveries(connection: Connection) -> PendingDeliveries:
+    """One aggregate over the outbox's due index (`status`): read at every metrics scrape."""
+    row = connection.execute(
+        select(
+            func.count(),
+            func.count(deliveries.c.alert_id.distinct()),
+            func.min(deliveries.c.created_at),
+        ).where(deliveries.c.status.in_(("pending", "sending")))
+    ).one()
+    return PendingDeliveries(int(row[0]), int(row[1]), row[2])
+
+
 def outbox_counts(connection: Connection) -> OutboxCounts:
     by_status = {
         str(status): int(count)
