@@ -177,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     feeds_output.add_argument(
         "--export-opml", action="store_true", help="the configured feeds as an OPML file"
     )
+    feeds.add_argument(
+        "--include-secrets",
+        action="store_true",
+        help="with --export-opml: feed URLs as configured, passwords and tokens included"
+        " (default: masked)",
+    )
     return parser
 
 
@@ -235,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         if given:
             parser.error(f"alerts --message takes no other filter (given: --{', --'.join(given)})")
+    if args.command == "feeds" and args.include_secrets and not args.export_opml:
+        parser.error("feeds --include-secrets goes with --export-opml")
     if args.command == "demo" and args.config is not None:
         parser.error("demo runs on its own sample configuration: it takes no --config")
     configure_logging(args.verbose)
@@ -288,7 +296,12 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         print("database is up to date")
         return EXIT_OK
     if args.command == "feeds":
-        return _feeds(runtime, as_json=args.json, as_opml=args.export_opml)
+        return _feeds(
+            runtime,
+            as_json=args.json,
+            as_opml=args.export_opml,
+            include_secrets=args.include_secrets,
+        )
     if args.command == "alerts" and args.message is not None:
         return _alerts(runtime, args.message, as_json=args.json)
     if args.command in ("stories", "items", "alerts"):
@@ -336,9 +349,10 @@ def _test_alert(loaded: LoadedConfig, name: str) -> int:
     return EXIT_OK if outcome.ok else EXIT_FAILURE
 
 
-def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool) -> int:
+def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool, include_secrets: bool) -> int:
     from monitor.config.opml import ExportedFeed, write_opml
     from monitor.daemon.health import health_json, health_table
+    from monitor.feeds import redact_url
     from monitor.store import feed_health, upgrade
 
     upgrade(runtime.engine)
@@ -347,7 +361,11 @@ def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool) -> int:
         found = feed_health(connection, [feed.url for feed in configured])
     if as_opml:
         exported = [
-            ExportedFeed(spec.url, spec.name or health.title, spec.tags)
+            ExportedFeed(
+                spec.url if include_secrets else redact_url(spec.url),
+                spec.name or health.title,
+                spec.tags,
+            )
             for spec, health in zip(configured, found, strict=True)
         ]
         sys.stdout.write(write_opml(exported))
