@@ -138,14 +138,14 @@ def test_apprise_log_lines_keep_only_the_scheme_of_a_url() -> None:
     collect = _Collect()
     apprise_logger.addHandler(collect)
     try:
-        assert not valid_apprise_url("slakc://T0000/B0000/xoxbT0KEN7Slack")
+        assert not valid_apprise_url("slakc://T0000/B0000/XOXBSLACK7TOKEN")
         assert valid_apprise_url("json://veille:Pa55w0rd@127.0.0.1:9/hook")
         apprise_logger.error("posting to %s failed", "https://hooks.example/T1/B2/S3cr3t")
     finally:
         apprise_logger.removeHandler(collect)
     assert "Unparseable URL slakc://…" in collect.lines
     assert "posting to https://… failed" in collect.lines
-    assert not [line for line in collect.lines if "xoxbT0KEN7Slack" in line or "S3cr3t" in line]
+    assert not [line for line in collect.lines if "XOXBSLACK7TOKEN" in line or "S3cr3t" in line]
     assert not [line for line in collect.lines if "Pa55w0rd" in line]
 
 
