@@ -187,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="one line, exit 0 all ok, 1 some failing or stale, 2 none ok (cron, Nagios)",
     )
+    feeds.add_argument(
+        "--include-secrets",
+        action="store_true",
+        help="with --export-opml: feed URLs as configured, passwords and tokens included"
+        " (default: masked)",
+    )
     return parser
 
 
@@ -241,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         if given:
             parser.error(f"alerts --message takes no other filter (given: --{', --'.join(given)})")
+    if args.command == "feeds" and args.include_secrets and not args.export_opml:
+        parser.error("feeds --include-secrets goes with --export-opml")
     if args.command == "demo" and args.config is not None:
         parser.error("demo runs on its own sample configuration: it takes no --config")
     configure_logging(args.verbose)
@@ -305,7 +313,12 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     if args.command == "feeds":
         if args.check:
             return _feeds_check(runtime)
-        return _feeds(runtime, as_json=args.json, as_opml=args.export_opml)
+        return _feeds(
+            runtime,
+            as_json=args.json,
+            as_opml=args.export_opml,
+            include_secrets=args.include_secrets,
+        )
     if args.command == "alerts" and args.message is not None:
         return _alerts(runtime, args.message, as_json=args.json)
     if args.command in ("stories", "items", "alerts"):
@@ -369,9 +382,10 @@ def _feeds_check(runtime: Runtime) -> int:
     return code
 
 
-def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool) -> int:
+def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool, include_secrets: bool) -> int:
     from monitor.config.opml import ExportedFeed, write_opml
     from monitor.daemon.health import health_json, health_table
+    from monitor.feeds import redact_url
     from monitor.store import feed_health, upgrade
 
     upgrade(runtime.engine)
@@ -380,7 +394,11 @@ def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool) -> int:
         found = feed_health(connection, [feed.url for feed in configured])
     if as_opml:
         exported = [
-            ExportedFeed(spec.url, spec.name or health.title, spec.tags)
+            ExportedFeed(
+                spec.url if include_secrets else redact_url(spec.url),
+                spec.name or health.title,
+                spec.tags,
+            )
             for spec, health in zip(configured, found, strict=True)
         ]
         sys.stdout.write(write_opml(exported))

@@ -75,6 +75,7 @@ def postgres_url() -> Iterator[str]:
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """Every storage test runs on a SQLite file and on the real PostgreSQL."""
     if request.param == "sqlite":
+        (tmp_path / "state").mkdir()
         url = f"sqlite:///{tmp_path / 'state' / 'monitor.db'}"
     else:
         url = request.getfixturevalue("postgres_url")

@@ -79,7 +79,7 @@ ONE_PROBLEM = {
           - name: Exemple
             interval: 5m
         """,
-        "3: feeds[1]: missing required key 'url'",
+        "3: feeds[1]: expected exactly one of 'url' or 'url_file'",
     ),
     "text instead of a list": (
         CHANNELS
@@ -418,7 +418,7 @@ def test_every_problem_is_reported_in_line_order(tmp_path: Path) -> None:
     assert errors_of(path) == (
         f"{path}:2: feeds[0].url: expected an http:// or https:// URL, got 'ftp://example.org/rss'",
         f"{path}:3: feeds[0].interval: expected a duration of at least 1s",
-        f"{path}:4: feeds[1]: missing required key 'url'",
+        f"{path}:4: feeds[1]: expected exactly one of 'url' or 'url_file'",
         f"{path}:5: feeds[2].url: expected a port from 1 to 65535 in the URL, got "
         "'http://example.org:99999/rss'",
         f"{path}:6: colour: unknown key; expected one of: database, timezone, state_dir, "

@@ -2,10 +2,15 @@
 
 Substitution runs on parsed scalars, never on the YAML text, so a variable's value can never add
 keys or list entries. `$$` stands for a literal `$` (only needed right before `{`).
+
+Under systemd, `${NAME}` is first looked up as the credential file `$CREDENTIALS_DIRECTORY/NAME`
+(`LoadCredential=`), then as an environment variable: secrets arrive as files there, readable by
+the service alone, rather than in an environment any process of the user may read.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,10 +54,36 @@ def _expand(text: str, path: KeyPath, environ: Mapping[str, str], out: Expansion
             out.problems.append(
                 (path, f"expected ${{NAME}} with letters, digits and _, got {found.group(0)!r}")
             )
-        elif name not in environ:
-            out.problems.append((path, f"environment variable {name!r} is not set"))
         else:
-            return environ[name]
+            try:
+                value = _credential(name, environ)
+            except (OSError, UnicodeDecodeError) as error:
+                reason = getattr(error, "strerror", None) or "not UTF-8 text"
+                out.problems.append((path, f"cannot read the credential {name!r}: {reason}"))
+                return found.group(0)
+            if value is not None:
+                return value
+            if name in environ:
+                return environ[name]
+            if environ.get("CREDENTIALS_DIRECTORY"):
+                message = f"{name!r} is neither a credential of the service nor an environment"
+                message += " variable"
+            else:
+                message = f"environment variable {name!r} is not set"
+            out.problems.append((path, message))
         return found.group(0)
 
     return _REFERENCE.sub(replace, text)
+
+
+def _credential(name: str, environ: Mapping[str, str]) -> str | None:
+    """The credential `name` systemd handed the service, without its final line break; None
+    when there is no such file (then the environment is asked)."""
+    directory = environ.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        return None
+    file = os.path.join(directory, name)
+    if not os.path.isfile(file):
+        return None
+    with open(file, encoding="utf-8") as source:
+        return source.read().rstrip("\r\n")

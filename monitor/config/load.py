@@ -23,7 +23,7 @@ from monitor.config.env import Expansion, expand_tree
 from monitor.config.errors import ConfigError, Problem
 from monitor.config.messages import describe_error
 from monitor.config.opml import OpmlError, read_opml
-from monitor.config.schema import Config, KeyPath, cross_reference_errors
+from monitor.config.schema import Config, KeyPath, check_feed_url, cross_reference_errors
 from monitor.config.yaml_lines import ParsedYaml, YamlSyntaxError, parse_yaml
 
 # Keys the loader consumes itself; the schema never sees them.
@@ -91,6 +91,7 @@ class _Loading:
         self.expansion = Expansion()
         self.source_files: list[Path] = [main]
         self.url_files: dict[str, str] = {}  # channel name -> URL read from its url_file
+        self.feed_url_files: dict[int, str] = {}  # feed index -> URL read from its url_file
 
     def run(self) -> LoadedConfig:
         parsed = self._parse(self.main)
@@ -315,25 +316,52 @@ class _Loading:
 
     def _read_url_files(self, data: dict[str, Any]) -> None:
         channels = data.get("channels")
-        if not isinstance(channels, dict):
-            return
-        for name, channel in channels.items():
-            if not isinstance(channel, dict) or not isinstance(channel.get("url_file"), str):
-                continue
-            if "url" in channel:  # the schema refuses both; reading the file would add nothing
-                continue
-            where = ("channels", name, "url_file")
-            file = self.base_dir / channel["url_file"].strip()
+        for name, channel in channels.items() if isinstance(channels, dict) else ():
+            url = self._url_from_file(channel, ("channels", name, "url_file"), "an Apprise URL")
+            if url is not None:
+                self.url_files[name] = url
+        feeds = data.get("feeds")
+        for index, feed in enumerate(feeds if isinstance(feeds, list) else ()):
+            url = self._url_from_file(feed, ("feeds", index, "url_file"), "a feed URL")
+            if url is not None:
+                self.feed_url_files[index] = url
+                # A message that would echo the URL names its file instead.
+                self.expansion.replaced.append((url, feed["url_file"]))
+
+    def _url_from_file(self, entry: Any, where: KeyPath, expected: str) -> str | None:
+        """The URL in the file an entry's `url_file` names, or None (a problem reported)."""
+        if not isinstance(entry, dict) or not isinstance(entry.get("url_file"), str):
+            return None
+        if "url" in entry:  # the schema refuses both; reading the file would add nothing
+            return None
+        file = self.base_dir / entry["url_file"].strip()
+        try:
+            url: str = file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or "not UTF-8 text"
+            self._report(where, f"cannot read {str(file)!r}: {reason}")
+            return None
+        if not url:
+            self._report(where, f"{str(file)!r} is empty; expected {expected}")
+            return None
+        return url
+
+    def _with_feed_urls(self, config: Config) -> Config:
+        """Feeds with `url_file` get the URL read from it, checked as an inline one is, before
+        the checks that compare feeds (a URL listed twice)."""
+        feeds = list(config.feeds)
+        for index, url in self.feed_url_files.items():
             try:
-                url = file.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as error:
-                reason = getattr(error, "strerror", None) or "not UTF-8 text"
-                self._report(where, f"cannot read {str(file)!r}: {reason}")
+                check_feed_url(url)
+            except ValueError:  # its message would echo the secret URL
+                file = config.feeds[index].url_file
+                self._add(
+                    ("feeds", index, "url_file"),
+                    f"{file!r} holds no usable feed URL; expected an http:// or https:// URL",
+                )
                 continue
-            if not url:
-                self._report(where, f"{str(file)!r} is empty; expected an Apprise URL")
-                continue
-            self.url_files[name] = url
+            feeds[index] = feeds[index].model_copy(update={"url": url})
+        return config.model_copy(update={"feeds": tuple(feeds)})
 
     def _with_url_files(self, config: Config) -> Config:
         # The schema refuses `url` and `url_file` together in the YAML, so the URL read from the
@@ -357,6 +385,7 @@ class _Loading:
                 if not any(path[: len(flagged)] == flagged for flagged in self.flagged):
                     self._add(path, message)
             return None
+        config = self._with_feed_urls(config)
         for path, message in cross_reference_errors(config):
             self._add(path, message)
         self._check_fulltext(config)

@@ -215,8 +215,25 @@ class QuietHoursSpec(_Strict):
         return self
 
 
+def check_feed_url(value: str) -> str:
+    """A feed URL must be http(s) with a valid port; the error echoes it (the loader masks a
+    URL that came from a secret)."""
+    if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    try:
+        port = urlsplit(value).port
+    except ValueError:  # not a number, or over 65535
+        port = 0
+    if port == 0:
+        raise ValueError(f"expected a port from 1 to 65535 in the URL, got {value!r}")
+    return value
+
+
 class FeedSpec(_Strict):
-    url: NonEmpty
+    # Given inline or read from a file (`url_file:`: a private feed's token as a systemd
+    # credential). The loader puts the file's URL in `url`, so code only reads `url`.
+    url: str = ""
+    url_file: str | None = None
     name: str | None = None
     interval: Duration = timedelta(minutes=10)
     language: str | None = None
@@ -233,15 +250,13 @@ class FeedSpec(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
-            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
-        try:
-            port = urlsplit(value).port
-        except ValueError:  # not a number, or over 65535
-            port = 0
-        if port == 0:
-            raise ValueError(f"expected a port from 1 to 65535 in the URL, got {value!r}")
-        return value
+        return check_feed_url(value)
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> FeedSpec:
+        if ("url" in self.model_fields_set) == (self.url_file is not None):
+            raise ValueError("expected exactly one of 'url' or 'url_file'")
+        return self
 
 
 class ChannelSpec(_Strict):

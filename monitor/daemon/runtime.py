@@ -61,6 +61,16 @@ def database_url(config: Config) -> str:
     return config.database or default_database_url(state_directory(config))
 
 
+# What a reload cannot change: the database the process opened at its start.
+RESTART_KEYS = ("database", "state_dir")
+
+
+def keys_needing_restart(running: Config, loaded: Config) -> list[str]:
+    """The top-level keys that differ between the running configuration and a reloaded one
+    and take effect only when the daemon restarts."""
+    return [key for key in RESTART_KEYS if getattr(running, key) != getattr(loaded, key)]
+
+
 def fetch_policy(spec: FetchSpec) -> FetchPolicy:
     return FetchPolicy(
         user_agent=spec.user_agent,
@@ -194,7 +204,10 @@ def build_runtime(
 ) -> Runtime:
     return Runtime(
         loaded=loaded,
-        engine=open_engine(database_url(loaded.config)),
+        # The default state directory is ours to create; a configured database's is not.
+        engine=open_engine(
+            database_url(loaded.config), create_directory=loaded.config.database is None
+        ),
         sender=sender or AppriseSender(),
         clock=clock,
         transport=transport,

@@ -20,8 +20,13 @@ from monitor.config import ConfigError, load_config
 from monitor.config.summary import warnings
 from monitor.daemon.http import HealthServer
 from monitor.daemon.metrics import Metrics
-from monitor.daemon.runtime import Runtime
-from monitor.daemon.systemd import notifying, sd_notify, watchdog_interval_seconds
+from monitor.daemon.runtime import Runtime, keys_needing_restart
+from monitor.daemon.systemd import (
+    notifying,
+    reloading_message,
+    sd_notify,
+    watchdog_interval_seconds,
+)
 from monitor.feeds import FetchPolicy
 from monitor.logs import use_log_format
 
@@ -126,6 +131,7 @@ class Service:
         self._send_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor-send")
         self.metrics = Metrics(runtime.vitals)
         self._heartbeat: float | None = None  # time.monotonic() of the last beat
+        self._scheduler: AsyncIOScheduler | None = None
 
     def stop(self) -> None:
         self._stopping.set()
@@ -181,6 +187,7 @@ class Service:
         async with contextlib.aclosing(self._clients), runtime.feed_parser() as parser:
             self._parser = parser
             scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
+            self._scheduler = scheduler
             now = runtime.clock()
             # Polling and sending are kicked by their jobs and run in tasks of their own, so
             # their jobs end at once and are never skipped as "still running".
@@ -321,17 +328,26 @@ class Service:
         self.stop()
 
     def _on_reload_signal(self) -> None:
+        # systemd counts the reload from RELOADING=1 to READY=1, which `_reload` sends however
+        # it ends: `systemctl reload` then returns when the new file is in effect (or refused).
+        sd_notify(reloading_message())
         # Reading files and writing the feeds table must not block the event loop.
         task = asyncio.get_running_loop().create_task(self._reload())
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
     async def _reload(self) -> None:
+        try:
+            await self._apply_reload()
+        finally:
+            sd_notify("READY=1")
+
+    async def _apply_reload(self) -> None:
         path = self._runtime.loaded.path
+        old = self._runtime.config
         try:
             checks = self._runtime.loaded.checks
             loaded = await asyncio.to_thread(lambda: load_config(path, checks=checks))
-            old_database = self._runtime.config.database
             await asyncio.to_thread(self._runtime.reconfigure, loaded)
         except ConfigError as error:
             log.error(
@@ -341,17 +357,29 @@ class Service:
         except Exception as error:
             log.error("reload failed, keeping the running configuration: %r", error)
             return
-        if loaded.config.database != old_database:
-            log.warning("the database setting changed: it takes effect at the next restart")
-        use_log_format(loaded.config.log_format)
+        new = loaded.config
+        # Everything else is read afresh by each poll and dispatch pass (fetch settings, the
+        # user agent, watchlists, channels); the poll tick is the scheduler's own.
+        if new.poll_tick != old.poll_tick and self._scheduler is not None:
+            self._scheduler.reschedule_job(
+                "poll", trigger="interval", seconds=new.poll_tick.total_seconds()
+            )
+            log.info("polling now every %g s (poll_tick)", new.poll_tick.total_seconds())
+        restart = keys_needing_restart(old, new)
+        if restart:
+            log.warning(
+                "changed settings that take effect at the next restart, not now: %s",
+                ", ".join(restart),
+            )
+        use_log_format(new.log_format)
         log.info(
             "configuration reloaded from %s: %d feeds, %d watchlists",
             path,
-            len(loaded.config.feeds),
-            len(loaded.config.watchlists),
+            len(new.feeds),
+            len(new.watchlists),
             extra={
-                "feeds": len(loaded.config.feeds),
-                "watchlists": len(loaded.config.watchlists),
-                "channels": len(loaded.config.channels),
+                "feeds": len(new.feeds),
+                "watchlists": len(new.watchlists),
+                "channels": len(new.channels),
             },
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 
 
 def sd_notify(message: str) -> bool:
@@ -24,6 +25,12 @@ def sd_notify(message: str) -> bool:
 def notifying() -> bool:
     """Whether systemd listens (Type=notify): STATUS= is worth composing."""
     return bool(os.environ.get("NOTIFY_SOCKET"))
+
+
+def reloading_message() -> str:
+    """What a reload starts with: systemd (253 and later) wants the monotonic time beside
+    RELOADING=1, to tell this reload from an earlier one; READY=1 ends it."""
+    return f"RELOADING=1\nMONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}"
 
 
 def watchdog_interval_seconds() -> float | None:

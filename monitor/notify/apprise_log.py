@@ -9,17 +9,39 @@ records and drops those below the level the logger had before.
 
 Records are collected per capture through a context variable: Apprise 2 runs each service in a
 worker thread but copies the caller's context into it, so concurrent sends stay apart.
+
+Apprise writes whole URLs in some of its lines: "Unparseable URL slakc://T0/B0/XXXX" prints a
+mistyped Slack URL with its token, and plugins log the endpoints they post to (a Slack webhook
+path is its secret). Every record of its logger is rewritten, before a capture or a handler
+sees it, with each URL cut to its scheme (`slakc://…`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 _APPRISE_LOGGER = logging.getLogger("apprise")
+
+# A URL ends at white space or at what usually quotes it.
+_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://[^\s'\"<>]+")
+
+
+class _Redact(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record_text(record)
+        redacted = _URL.sub(r"\1://…", text)
+        if redacted != text:
+            record.msg, record.args = redacted, None
+        return True
+
+
+# Installed for good, first: the tap (below) and every handler see redacted records only.
+_APPRISE_LOGGER.addFilter(_Redact())
 
 _records_of_this_send: ContextVar[list[logging.LogRecord] | None] = ContextVar(
     "monitor_apprise_records", default=None

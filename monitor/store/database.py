@@ -1,8 +1,13 @@
 """Engine creation and schema migrations. SQLite runs in WAL mode so the poller and the
-dispatcher can read while the other writes; PostgreSQL is used as given."""
+dispatcher can read while the other writes; PostgreSQL is used as given.
+
+A SQLite database holds feed URLs, items and alerts: its file is created owner-only (0600;
+SQLite gives its -wal and -shm files the mode of the database file), and a directory made for it
+is owner-only too (0700)."""
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -49,9 +54,12 @@ def _disable_pysqlite_transactions(dbapi_connection: object, _record: Connection
     dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
 
 
-def open_engine(url: str, *, read_only: bool = False) -> Engine:
-    """`read_only`: for a command that only reads (`monitor replay`), beside a running daemon:
-    the database must exist, SQLite opens it read-only and takes no write lock up front."""
+def open_engine(url: str, *, read_only: bool = False, create_directory: bool = False) -> Engine:
+    """An engine for `url`. A SQLite file's directory must exist, unless `create_directory`
+    (the default state directory, which is ours to make): a mistyped `database:` path is an
+    error, not a directory tree created by whoever ran the command. `read_only`: for a command
+    that only reads (`monitor replay`) beside a running daemon: the database must exist, SQLite
+    opens it read-only and takes no write lock up front."""
     try:
         parsed = make_url(url)
     except Exception as exc:
@@ -73,8 +81,8 @@ def open_engine(url: str, *, read_only: bool = False) -> Engine:
         raise DatabaseError(f"cannot open database {_shown(parsed)}: {reason}") from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not parsed.query.get("uri"):
+            _create_owner_only(Path(database), parsed, create_directory=create_directory)
         event.listen(engine, "connect", _enable_sqlite_pragmas)
         event.listen(engine, "connect", _disable_pysqlite_transactions)
         event.listen(engine, "begin", _begin_immediate)
@@ -118,6 +126,31 @@ def require_current_schema(engine: Engine) -> None:
             f"the database {_shown(engine.url)} is at schema {found}, not"
             f" {', '.join(sorted(heads))}: run `monitor db upgrade` (or start the daemon) first"
         )
+
+
+def _create_owner_only(file: Path, url: URL, *, create_directory: bool) -> None:
+    directory = file.parent
+    if not directory.is_dir():
+        if not create_directory:
+            raise DatabaseError(
+                f"cannot open database {_shown(url)}: the directory {directory} does not exist;"
+                f" create it (mkdir -m 700 {directory}) or correct `database:`"
+            )
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseError(
+                f"cannot create the directory {directory}: {error.strerror or error}"
+            ) from None
+    try:
+        # O_EXCL: an existing database keeps the mode it has.
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise DatabaseError(
+            f"cannot create database {_shown(url)}: {error.strerror or error}"
+        ) from None
 
 
 def _migrations_dir() -> str:
