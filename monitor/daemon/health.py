@@ -10,6 +10,7 @@ from typing import Any
 from monitor.feeds import redact_url
 from monitor.model import FeedStatus
 from monitor.store import FeedHealth
+from monitor.text.count import counted
 from monitor.timespan import span_text
 
 
@@ -81,7 +82,7 @@ def _summary(feeds: Sequence[FeedHealth]) -> str:
     parts = [f"{len(feeds) - failing - new} ok", f"{failing} failing"]
     if new:
         parts.append(f"{new} not polled yet")
-    return f"{len(feeds)} feeds: {', '.join(parts)}"
+    return f"{counted(len(feeds), 'feed')}: {', '.join(parts)}"
 
 
 def _line(row: Sequence[str], widths: Sequence[int]) -> str:

@@ -8,7 +8,13 @@ from monitor.exports import lazy_exports
 
 if TYPE_CHECKING:
     from monitor.store.alerts import create_alert
-    from monitor.store.database import DatabaseError, default_database_url, open_engine, upgrade
+    from monitor.store.database import (
+        DatabaseError,
+        default_database_url,
+        open_engine,
+        upgrade,
+        upgrade_applied,
+    )
     from monitor.store.explain import StoredItem, StoryAlert, stored_item, story_alerts
     from monitor.store.feeds import (
         FeedHealth,
@@ -118,13 +124,20 @@ __all__ = [
     "story_outlets",
     "sync_feeds",
     "upgrade",
+    "upgrade_applied",
 ]
 
 __getattr__ = lazy_exports(
     __name__,
     {
         "alerts": ["create_alert"],
-        "database": ["DatabaseError", "default_database_url", "open_engine", "upgrade"],
+        "database": [
+            "DatabaseError",
+            "default_database_url",
+            "open_engine",
+            "upgrade",
+            "upgrade_applied",
+        ],
         "explain": ["StoredItem", "StoryAlert", "stored_item", "story_alerts"],
         "feeds": [
             "FeedHealth",
