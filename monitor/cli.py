@@ -517,19 +517,15 @@ def _replay_file(name: str, config: Config, *, watchlist: str | None, as_json: b
             config, sys.stdin, sys.stdout, sys.stderr, watchlist=watchlist, as_json=as_json
         )
     try:
-        with open(name, encoding="utf-8") as source:
-            return replay_stream(
-                config,
-                source,
-                sys.stdout,
-                sys.stderr,
-                watchlist=watchlist,
-                as_json=as_json,
-                name=name,
-            )
+        source = open(name, encoding="utf-8")  # noqa: SIM115 (closed below)
     except OSError as error:
         print(f"error: cannot read {name}: {error.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    with source:
+        # Outside the `except OSError` above: a reader gone (BrokenPipeError) is main's to end.
+        return replay_stream(
+            config, source, sys.stdout, sys.stderr, watchlist=watchlist, as_json=as_json, name=name
+        )
 
 
 def _resend(runtime: Runtime, alert_id: int, channel: str | None) -> int:

@@ -372,9 +372,10 @@ class _Loading:
         return config
 
     def _quiet_at(self, path: KeyPath, invalid: list[KeyPath]) -> bool:
-        """Whether a problem at `path` is already told, by the loader or the schema, at it or
-        above it (a whole watchlist refused: nothing more about its parts)."""
-        told = [*self.flagged, *invalid]
+        """Whether a problem at `path` is already told: by the loader at it or above it, or by
+        the schema at one of its keys (`watchlists[0].notify`, not the whole watchlist, whose
+        "expected at least one of 'terms' and 'query'" leaves its channels worth checking)."""
+        told = [*self.flagged, *(other for other in invalid if len(other) >= 3)]
         return any(path[: len(other)] == other for other in told)
 
     def _valid_parts(
