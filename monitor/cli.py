@@ -12,8 +12,8 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,11 +103,28 @@ class _Commands:
         return self.commands.add_parser(name, parents=[self.common], **options)
 
 
-def _version() -> str:
-    try:
-        return f"monitor {metadata.version('monitor')}"
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "monitor (version unknown: not installed)"
+class _ShowVersion(argparse.Action):
+    """`--version`: the installed package's, read only when asked (importlib.metadata is not
+    free, and every command builds this parser)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **_: Any) -> None:
+        super().__init__(
+            option_strings,
+            dest=argparse.SUPPRESS,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="print the installed version and exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("monitor")
+        except metadata.PackageNotFoundError:  # a source tree that was never installed
+            version = "(version unknown: not installed)"
+        print(f"monitor {version}")  # on stdout, as argparse's own version action prints
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", default=None, metavar="PATH", help=CONFIG_HELP)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action=_ShowVersion)
     common = _common_options()
     commands = _Commands(parser, common)
     commands.add_parser("run", help="run the daemon")
@@ -264,7 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Python flushes stdout again as it exits: point it at /dev/null so that flush neither
         # fails nor prints "Exception ignored ... BrokenPipeError".
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        with suppress(OSError, ValueError):  # a stdout with no file behind it (a test's)
+            os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         return EXIT_BROKEN_PIPE
     return status
