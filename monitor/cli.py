@@ -12,9 +12,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from monitor import logs
 from monitor.config import ConfigChecks, ConfigError, LoadedConfig, load_config
@@ -78,18 +79,64 @@ def _default_config() -> str:
     return os.environ.get("MONITOR_CONFIG") or "monitor.yaml"
 
 
+CONFIG_HELP = "configuration file (default: $MONITOR_CONFIG, then ./monitor.yaml)"
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """`--config` and `-v` as every command takes them after its name too. SUPPRESS: given
+    there, they replace the value given before the name; not given, they leave it alone."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH", help=CONFIG_HELP)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug details"
+    )
+    return common
+
+
+class _Commands:
+    """The subparsers, each made with the common options."""
+
+    def __init__(self, parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+        self.commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+        self.common = common
+
+    def add_parser(self, name: str, **options: Any) -> argparse.ArgumentParser:
+        return self.commands.add_parser(name, parents=[self.common], **options)
+
+
+class _ShowVersion(argparse.Action):
+    """`--version`: the installed package's, read only when asked (importlib.metadata is not
+    free, and every command builds this parser)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **_: Any) -> None:
+        super().__init__(
+            option_strings,
+            dest=argparse.SUPPRESS,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="print the installed version and exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("monitor")
+        except metadata.PackageNotFoundError:  # a source tree that was never installed
+            version = "(version unknown: not installed)"
+        print(f"monitor {version}")  # on stdout, as argparse's own version action prints
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="monitor", description="Media-monitoring alert daemon for RSS/Atom feeds."
     )
-    parser.add_argument(
-        "--config",
-        default=None,
-        metavar="PATH",
-        help="configuration file (default: $MONITOR_CONFIG, then ./monitor.yaml)",
-    )
+    parser.add_argument("--config", default=None, metavar="PATH", help=CONFIG_HELP)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action=_ShowVersion)
+    common = _common_options()
+    commands = _Commands(parser, common)
     commands.add_parser("run", help="run the daemon")
     commands.add_parser(
         "demo",
@@ -97,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
         " alerts on the console (no configuration, no network)",
     )
     poll = commands.add_parser("poll", help="one polling pass, then deliver what is due")
-    poll.add_argument("--once", action="store_true", required=True, help="poll once and exit")
+    poll.add_argument(
+        "--once", action="store_true", help="poll once and exit (what `poll` does anyway)"
+    )
     poll.add_argument("--all", action="store_true", help="poll every feed, due or not")
     commands.add_parser("check-config", help="validate the configuration and summarise it")
     commands.add_parser(
@@ -106,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     database = commands.add_parser("db", help="database maintenance")
     database_commands = database.add_subparsers(dest="db_command", required=True)
-    database_commands.add_parser("upgrade", help="apply pending schema migrations")
+    database_commands.add_parser(
+        "upgrade", parents=[common], help="apply pending schema migrations"
+    )
     commands.add_parser(
         "match", help="match JSON Lines items from stdin against the watchlists (no DB, no network)"
     )
@@ -144,12 +195,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--watchlist", metavar="W", help="only this watchlist")
     replay.add_argument("--json", action="store_true", help="one JSON object per alert")
-    replay.add_argument(
-        "--config",
-        default=argparse.SUPPRESS,
-        metavar="PATH",
-        help="the configuration to replay: the running one, or a candidate",
-    )
     stories = commands.add_parser("stories", help="list stored stories, newest first")
     _listing_arguments(stories, "story")
     listed_items = commands.add_parser(
@@ -234,7 +279,28 @@ def configure_logging(verbose: bool, log_format: logs.LogFormat = "text") -> Non
     logging.getLogger("apprise").setLevel(logging.ERROR)
 
 
+# What a shell reports for a process SIGPIPE ended (128 + 13), as `yes | head -1` does.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; a reader that leaves early (`monitor items | head -1`) ends it quietly
+    with EXIT_BROKEN_PIPE, as SIGPIPE ends other tools, but after our own clean-up ran."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # what is still buffered meets the closed pipe here, not at exit
+    except BrokenPipeError:
+        # Python flushes stdout again as it exits: point it at /dev/null so that flush neither
+        # fails nor prints "Exception ignored ... BrokenPipeError".
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        with suppress(OSError, ValueError):  # a stdout with no file behind it (a test's)
+            os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+    return status
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "replay" and args.input is not None and args.since is not None:
@@ -265,6 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from monitor.offline import run_dedup
 
         return run_dedup(sys.stdin, sys.stdout, sys.stderr)
+    if not config_path.exists():
+        print(_no_config_file(config_path, given=args.config is not None), file=sys.stderr)
+        return EXIT_USAGE
     try:
         loaded = load_config(config_path, checks=CONFIG_CHECKS)
     except ConfigError as error:
@@ -281,6 +350,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_FAILURE
+
+
+def _no_config_file(path: Path, *, given: bool) -> str:
+    """Where the missing file's name came from, and the ways to name another."""
+    if given:
+        source = "given by --config"
+    elif os.environ.get("MONITOR_CONFIG"):
+        source = "named by $MONITOR_CONFIG"
+    else:
+        source = "the default when neither --config nor $MONITOR_CONFIG names one"
+    return (
+        f"error: no configuration file at {path} ({source}); name one with"
+        " `monitor --config PATH COMMAND` or MONITOR_CONFIG=PATH"
+    )
 
 
 def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
@@ -305,11 +388,7 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
 
     runtime = build_runtime(loaded)
     if args.command == "db":
-        from monitor.store import upgrade
-
-        upgrade(runtime.engine)
-        print("database is up to date")
-        return EXIT_OK
+        return _db_upgrade(runtime)
     if args.command == "feeds":
         if args.check:
             return _feeds_check(runtime)
@@ -340,6 +419,15 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
             return EXIT_FAILURE
         return EXIT_OK
     raise AssertionError(args.command)
+
+
+def _db_upgrade(runtime: Runtime) -> int:
+    from monitor.store import upgrade_applied
+
+    applied = upgrade_applied(runtime.engine)
+    done = f"applied {', '.join(applied)}" if applied else "nothing to apply"
+    print(f"{done}; database is up to date")
+    return EXIT_OK
 
 
 def _demo(*, verbose: bool) -> int:
@@ -515,19 +603,15 @@ def _replay_file(name: str, config: Config, *, watchlist: str | None, as_json: b
             config, sys.stdin, sys.stdout, sys.stderr, watchlist=watchlist, as_json=as_json
         )
     try:
-        with open(name, encoding="utf-8") as source:
-            return replay_stream(
-                config,
-                source,
-                sys.stdout,
-                sys.stderr,
-                watchlist=watchlist,
-                as_json=as_json,
-                name=name,
-            )
+        source = open(name, encoding="utf-8")  # noqa: SIM115 (closed below)
     except OSError as error:
         print(f"error: cannot read {name}: {error.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    with source:
+        # Outside the `except OSError` above: a reader gone (BrokenPipeError) is main's to end.
+        return replay_stream(
+            config, source, sys.stdout, sys.stderr, watchlist=watchlist, as_json=as_json, name=name
+        )
 
 
 def _resend(runtime: Runtime, alert_id: int, channel: str | None) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from monitor.config.env import Expansion, expand_tree
 from monitor.config.errors import ConfigError, Problem
 from monitor.config.messages import describe_error
 from monitor.config.opml import OpmlError, read_opml
-from monitor.config.schema import Config, KeyPath, check_feed_url, cross_reference_errors
+from monitor.config.references import reference_errors
+from monitor.config.schema import ChannelSpec, Config, FeedSpec, KeyPath, check_feed_url
 from monitor.config.yaml_lines import ParsedYaml, YamlSyntaxError, parse_yaml
 
 # Keys the loader consumes itself; the schema never sees them.
@@ -377,42 +379,77 @@ class _Loading:
     # -- validation --------------------------------------------------------------------------
 
     def _validate(self, data: dict[str, Any]) -> Config | None:
+        config: Config | None = None
+        invalid: list[KeyPath] = []  # where the schema found a problem
         try:
             config = Config.model_validate(data, context=self.checks)
         except ValidationError as error:
             for detail in error.errors(include_url=False):
                 path, message = describe_error(detail, Config, LOADER_KEYS)
-                if not any(path[: len(flagged)] == flagged for flagged in self.flagged):
+                invalid.append(path)
+                if not self._quiet_at(path, []):
                     self._add(path, message)
-            return None
-        config = self._with_feed_urls(config)
-        for path, message in cross_reference_errors(config):
-            self._add(path, message)
-        self._check_fulltext(config)
-        self._check_channel_urls(config)
+        if config is not None:
+            config = self._with_feed_urls(config)
+        # The checks below do not need the whole configuration valid, so a schema error
+        # reported above hides none of theirs elsewhere; where it was reported, they stay quiet.
+        for path, message in reference_errors(data):
+            if not self._quiet_at(path, invalid):
+                self._add(path, message)
+        feeds, channels = self._valid_parts(config, data)
+        self._check_fulltext(feeds, invalid)
+        self._check_channel_urls(channels, invalid)
         return config
 
-    def _check_fulltext(self, config: Config) -> None:
+    def _quiet_at(self, path: KeyPath, invalid: list[KeyPath]) -> bool:
+        """Whether a problem at `path` is already told: by the loader at it or above it, or by
+        the schema at one of its keys (`watchlists[0].notify`, not the whole watchlist, whose
+        "expected at least one of 'terms' and 'query'" leaves its channels worth checking)."""
+        told = [*self.flagged, *(other for other in invalid if len(other) >= 3)]
+        return any(path[: len(other)] == other for other in told)
+
+    def _valid_parts(
+        self, config: Config | None, data: dict[str, Any]
+    ) -> tuple[list[tuple[int, FeedSpec]], dict[str, ChannelSpec]]:
+        """The feeds (by index) and channels that validate, for the checks that need their
+        values: all of them when the whole configuration did, else each that does alone."""
+        if config is not None:
+            return list(enumerate(config.feeds)), dict(config.channels)
+        feeds: list[tuple[int, FeedSpec]] = []
+        raw_feeds = data.get("feeds")
+        for index, entry in enumerate(raw_feeds if isinstance(raw_feeds, list) else []):
+            with suppress(ValidationError):
+                feeds.append((index, FeedSpec.model_validate(entry, context=self.checks)))
+        channels: dict[str, ChannelSpec] = {}
+        raw_channels = data.get("channels")
+        for name, entry in (raw_channels if isinstance(raw_channels, dict) else {}).items():
+            with suppress(ValidationError):
+                channels[name] = ChannelSpec.model_validate(entry, context=self.checks)
+        return feeds, channels
+
+    def _check_fulltext(self, feeds: list[tuple[int, FeedSpec]], invalid: list[KeyPath]) -> None:
         """`fulltext: true` needs an optional extra: say so now, not at the first new item."""
-        wanting = [index for index, feed in enumerate(config.feeds) if feed.fulltext]
+        wanting = [index for index, feed in feeds if feed.fulltext]
         if not wanting or self.checks.fulltext_available():
             return
         for index in wanting:
-            self._add(
-                ("feeds", index, "fulltext"),
-                "needs the optional full-text extractor: pip install 'monitor[fulltext]'",
-            )
+            path: KeyPath = ("feeds", index, "fulltext")
+            if not self._quiet_at(path, invalid):
+                self._add(
+                    path, "needs the optional full-text extractor: pip install 'monitor[fulltext]'"
+                )
 
-    def _check_channel_urls(self, config: Config) -> None:
+    def _check_channel_urls(self, channels: dict[str, ChannelSpec], invalid: list[KeyPath]) -> None:
         """A channel URL Apprise cannot read would only fail at the first alert: refuse it now."""
-        for name, channel in config.channels.items():
+        for name, channel in channels.items():
             url = self.url_files.get(name, channel.url)
-            if url is None or self.checks.apprise_url_valid(url):
-                continue
             key = "url_file" if name in self.url_files else "url"
+            path: KeyPath = ("channels", name, key)
+            if url is None or self._quiet_at(path, invalid) or self.checks.apprise_url_valid(url):
+                continue
             shown = self.checks.private_apprise_url(url)
             self._add(
-                ("channels", name, key),
+                path,
                 f"not a usable Apprise URL ({shown}); expected a service URL such as "
                 "mailtos://user:password@smtp.example.org?to=alerts@example.org",
             )

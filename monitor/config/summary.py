@@ -11,6 +11,7 @@ from datetime import timedelta, tzinfo
 
 from monitor.config.load import LoadedConfig
 from monitor.config.schema import ChannelSpec, Config
+from monitor.text.count import counted
 
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
@@ -30,8 +31,8 @@ def summarize(loaded: LoadedConfig, describe_policy: DescribePolicy | None = Non
     zone = config.zone()
     lines.append(f"Timezone: {zone}" + ("" if config.timezone else " (the machine's)"))
     lines.append(
-        f"{_count(len(config.feeds), 'feed')}, {_count(len(config.channels), 'channel')}, "
-        f"{_count(len(config.watchlists), 'watchlist')}"
+        f"{counted(len(config.feeds), 'feed')}, {counted(len(config.channels), 'channel')}, "
+        f"{counted(len(config.watchlists), 'watchlist')}"
     )
     for feed in config.feeds:
         label = feed.name or checks.redact_url(feed.url)
@@ -44,7 +45,7 @@ def summarize(loaded: LoadedConfig, describe_policy: DescribePolicy | None = Non
         lines.append(f"  channel {name}: {shown}{source}{policy}")
     for watchlist in config.watchlists:
         targets = ", ".join(config.channels_for(watchlist)) or "no channel"
-        searches = [_count(len(watchlist.terms), "term")] if watchlist.terms else []
+        searches = [counted(len(watchlist.terms), "term")] if watchlist.terms else []
         searches += ["a query"] if watchlist.query else []
         urgent = " (urgent: no quiet hours, no digest)" if watchlist.urgent else ""
         lines.append(f"  watchlist {watchlist.name}: {' and '.join(searches)} -> {targets}{urgent}")
@@ -57,7 +58,11 @@ def summarize(loaded: LoadedConfig, describe_policy: DescribePolicy | None = Non
 def warnings(config: Config) -> list[str]:
     """What is valid but probably not meant; `check-config` prints these and the daemon logs
     them at start."""
-    return [
+    empty = [
+        *(["no feeds: nothing will be polled"] if not config.feeds else []),
+        *(["no watchlists: nothing will alert"] if not config.watchlists else []),
+    ]
+    return empty + [
         f"watchlist {watchlist.name!r} notifies no channel: its alerts are recorded, never sent"
         for watchlist in config.watchlists
         if not config.channels_for(watchlist)
@@ -82,7 +87,3 @@ def format_duration(value: timedelta) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

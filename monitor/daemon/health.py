@@ -12,6 +12,7 @@ from typing import Any
 from monitor.feeds import redact_url
 from monitor.model import FeedStatus
 from monitor.store import FeedHealth, PendingDeliveries
+from monitor.text.count import counted
 from monitor.timespan import span_text
 
 # `feeds --check`'s exit codes, those of Nagios plugins (OK, WARNING, CRITICAL).
@@ -49,7 +50,7 @@ class FeedCounts:
             parts.append(f"{self.stale} stale")
         if self.new:
             parts.append(f"{self.new} not polled yet")
-        return f"{_count(self.feeds, 'feed')}: {', '.join(parts)}"
+        return f"{counted(self.feeds, 'feed')}: {', '.join(parts)}"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class Vitals:
 
     def status_line(self) -> str:
         """systemd's STATUS=: `6 feeds: 5 ok, 1 failing; 2 alerts pending`."""
-        return f"{self.feeds.text()}; {_count(self.pending.alerts, 'alert')} pending"
+        return f"{self.feeds.text()}; {counted(self.pending.alerts, 'alert')} pending"
 
 
 def check_verdict(feeds: Sequence[FeedHealth]) -> tuple[int, str]:
@@ -83,10 +84,6 @@ def check_verdict(feeds: Sequence[FeedHealth]) -> tuple[int, str]:
     if counts.ok == 0:
         return CHECK_CRITICAL, f"CRITICAL: {counts.text()}"
     return CHECK_WARNING, f"WARNING: {counts.text()}"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def describe_status(feed: FeedHealth) -> str:
@@ -157,7 +154,7 @@ def _summary(feeds: Sequence[FeedHealth]) -> str:
     parts = [f"{len(feeds) - failing - new} ok", f"{failing} failing"]
     if new:
         parts.append(f"{new} not polled yet")
-    return f"{len(feeds)} feeds: {', '.join(parts)}"
+    return f"{counted(len(feeds), 'feed')}: {', '.join(parts)}"
 
 
 def _line(row: Sequence[str], widths: Sequence[int]) -> str:

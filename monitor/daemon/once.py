@@ -1,4 +1,4 @@
-"""`monitor poll --once`: one polling pass, then deliver what is due, then exit."""
+"""`monitor poll [--once]`: one polling pass, then deliver what is due, then exit."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from monitor.feeds import redact_url
 from monitor.model import PollOutcome
 from monitor.pipeline import DispatchReport
 from monitor.store import outbox_counts
+from monitor.text.count import counted
 
 
 async def _poll(runtime: Runtime, all_feeds: bool) -> list[PollOutcome]:
@@ -29,11 +30,7 @@ def poll_once(runtime: Runtime, *, all_feeds: bool, out: TextIO) -> int:
             f"{report.word:<14} {redact_url(report.url)}  new={report.new_items}"
             f" alerts={report.alerts}{detail}\n"
         )
-    held = f", held for a digest {dispatched.held}" if dispatched.held else ""
-    out.write(
-        f"polled {len(reports)} feeds; alerts sent {dispatched.sent} in {dispatched.messages}"
-        f" messages, retrying {dispatched.retrying}, failed {dispatched.failed}{held}\n"
-    )
+    out.write(poll_summary(reports, dispatched) + "\n")
     with runtime.engine.connect() as connection:
         outbox = outbox_counts(connection)
     out.write(
@@ -43,3 +40,17 @@ def poll_once(runtime: Runtime, *, all_feeds: bool, out: TextIO) -> int:
     # For cron and scripts: a pass in which every feed failed (or is gone) is a failure.
     every_feed_failed = bool(reports) and all(report.status.failing for report in reports)
     return 1 if every_feed_failed else 0
+
+
+def poll_summary(reports: list[PollOutcome], dispatched: DispatchReport) -> str:
+    """The pass in one line: alerts (one per watchlist and story) apart from deliveries (one
+    per alert and channel), which the dispatcher counts."""
+    new_items = sum(report.new_items for report in reports)
+    alerts = sum(report.alerts for report in reports)
+    held = f", {dispatched.held} held for a digest" if dispatched.held else ""
+    return (
+        f"polled {counted(len(reports), 'feed')}: {counted(new_items, 'new item')},"
+        f" {counted(alerts, 'alert')}; deliveries: {dispatched.sent} sent in"
+        f" {counted(dispatched.messages, 'message')}, {dispatched.retrying} retrying,"
+        f" {dispatched.failed} failed{held}"
+    )

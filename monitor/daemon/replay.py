@@ -27,6 +27,7 @@ from monitor.pipeline import (
     hit_json,
 )
 from monitor.store import feed_document_sizes, last_items_before, stored_items_seen
+from monitor.text.count import counted
 
 
 def replay_stored(
@@ -233,8 +234,8 @@ class _Report:
             and any(watchlist == spec.name for watchlist, _ in self._per_day)
         )
         total = (
-            f"{_count(alerts, 'alert')} from {_count(self.items, 'item')}"
-            f" in {_count(self.stories, 'story', 'stories')}; nothing was written or sent"
+            f"{counted(alerts, 'alert')} from {counted(self.items, 'item')}"
+            f" in {counted(self.stories, 'story', 'stories')}; nothing was written or sent"
         )
         if unsent:
             total += f"; watchlists without a channel store their alerts only: {', '.join(unsent)}"
@@ -249,7 +250,3 @@ def _hits_cell(alert: ReplayAlert) -> str:
     texts = list(dict.fromkeys(shown(hit.text) for hit in alert.hits))
     cell = ", ".join(texts)
     return cell if len(cell) <= 40 else cell[:39] + "…"
-
-
-def _count(number: int, one: str, many: str | None = None) -> str:
-    return f"{number:,} {one if number == 1 else (many or one + 's')}"

@@ -48,6 +48,7 @@ from monitor.store import (
     stored_item,
     story_alerts,
 )
+from monitor.text.count import counted
 
 WATCHLIST = "otan"
 CHANNEL = "terminal"
@@ -219,7 +220,8 @@ class _Conductor:
             lambda: self._stored(backlog), "the first poll of every feed to store its backlog"
         )
         self._say(
-            f"first poll: {len(self._feeds)} feeds seeded, {sum(backlog.values())} items stored"
+            f"first poll: {counted(len(self._feeds), 'feed')} seeded,"
+            f" {counted(sum(backlog.values()), 'item')} stored"
             " silently (a feed's first poll alerts on nothing, not even its items on OTAN)"
         )
         new = [(feed, item) for feed in self._feeds for item in feed.items if item.new]
@@ -227,8 +229,9 @@ class _Conductor:
         self._runtime.settled.clear()  # see _SettledDispatcher: before the documents change
         self._publish(2, started)
         self._say(
-            f"new items published: {len(new)} in {len({feed.slug for feed, _ in new})} feeds,"
-            f" among them one wire story carried by {len(wire)} outlets ({', '.join(wire)})"
+            f"new items published: {len(new)} in {counted(len({f.slug for f, _ in new}), 'feed')},"
+            f" among them one wire story carried by {counted(len(wire), 'outlet')}"
+            f" ({', '.join(wire)})"
         )
         everything = {feed.slug: len(feed.items) for feed in self._feeds}
         await self._until(lambda: self._stored(everything), "the new items to be stored")
@@ -236,7 +239,8 @@ class _Conductor:
         if not decided:
             raise DemoFailed("the new items were stored and no alert was decided")
         self._say(
-            f"next poll: {len(new)} new items stored; {len(decided)} alerts decided,"
+            f"next poll: {counted(len(new), 'new item')} stored; {counted(len(decided), 'alert')}"
+            " decided,"
             f" sent now to the console channel:\n"
         )
         self._runtime.settled.set()
@@ -307,8 +311,8 @@ class _Conductor:
         _check(self._feeds, verdicts, outlets, sent)
         stories = len(outlets)
         lines = [
-            f"summary: {len(sent)} alerts sent, one per story;"
-            f" {len(verdicts)} items stored in {stories} stories"
+            f"summary: {counted(len(sent), 'alert')} sent, one per story;"
+            f" {counted(len(verdicts), 'item')} stored in {counted(stories, 'story', 'stories')}"
         ]
         for alert in sorted(sent, key=lambda alert: alert.alert_id):
             carried = outlets.get(alert.story_id or 0, 1)
@@ -318,8 +322,8 @@ class _Conductor:
         folded = [v for v in verdicts if v.why_not is WhyNot.COPY]
         if folded:
             lines.append(
-                f"  no alert  {len(folded)} copies of the story above: folded into it"
-                " (“Also published by”), not alerted again"
+                f"  no alert  {counted(len(folded), 'copy', 'copies')} of the story above: folded"
+                " into it (“Also published by”), not alerted again"
             )
         for verdict in verdicts:
             if verdict.why_not not in (None, WhyNot.COPY, WhyNot.BACKLOG):
@@ -328,8 +332,8 @@ class _Conductor:
         if backlog:
             matching = sum(v.matches for v in backlog)
             lines.append(
-                f"  no alert  {len(backlog)} items of the first poll ({matching} of them on"
-                f" {WATCHLIST}): a new feed's backlog is stored silently"
+                f"  no alert  {counted(len(backlog), 'item')} of the first poll ({matching} of"
+                f" them on {WATCHLIST}): a new feed's backlog is stored silently"
             )
         lines.append(
             "Next: write your own configuration from config/example.yaml (README, Configuration)."
@@ -414,12 +418,13 @@ def _check(
     expected = sum(item.role is Role.WIRE for feed in feeds for item in feed.items)
     if len(wire) != expected or len(wire_stories) != 1:
         raise DemoFailed(
-            f"the wire story's {expected} copies made {len(wire_stories)} stories, not one"
+            f"the wire story's {counted(expected, 'copy', 'copies')} made"
+            f" {counted(len(wire_stories), 'story', 'stories')}, not one"
         )
     if sum(verdict.why_not is None for verdict in wire) != 1:
         raise DemoFailed("the wire story did not give exactly one alert")
     if outlets.get(wire_stories.pop()) != expected:
-        raise DemoFailed(f"the wire story's alert does not count its {expected} outlets")
+        raise DemoFailed(f"the wire story's alert does not count its {counted(expected, 'outlet')}")
     for verdict in by_role[Role.ORIGINAL]:
         if verdict.why_not is not None:
             raise DemoFailed(f"no alert for {_item_line(verdict.item)}: {verdict.why_not}")
@@ -428,4 +433,6 @@ def _check(
             raise DemoFailed(f"{_item_line(verdict.item)} matched the watchlist")
     alerted = sum(verdict.why_not is None for verdict in verdicts)
     if alerted != len(sent):
-        raise DemoFailed(f"{len(sent)} alerts were sent for {alerted} alerting items")
+        raise DemoFailed(
+            f"{counted(len(sent), 'alert')} sent for {counted(alerted, 'alerting item')}"
+        )

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
         open_engine,
         require_current_schema,
         upgrade,
+        upgrade_applied,
     )
     from monitor.store.explain import StoredItem, StoryAlert, stored_item, story_alerts
     from monitor.store.feeds import (
@@ -130,6 +131,7 @@ __all__ = [
     "story_outlets",
     "sync_feeds",
     "upgrade",
+    "upgrade_applied",
 ]
 
 __getattr__ = lazy_exports(
@@ -142,6 +144,7 @@ __getattr__ = lazy_exports(
             "open_engine",
             "require_current_schema",
             "upgrade",
+            "upgrade_applied",
         ],
         "explain": ["StoredItem", "StoryAlert", "stored_item", "story_alerts"],
         "feeds": [

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -175,3 +177,25 @@ def upgrade(engine: Engine) -> None:
 
 def _shown(url: URL) -> str:
     return url.render_as_string(hide_password=True)
+
+
+def upgrade_applied(engine: Engine) -> tuple[str, ...]:
+    """`upgrade`, returning the migrations it applied, oldest first, by file name without
+    `.py` (`0009_delivery_messages`), for `monitor db upgrade` to say what it did."""
+    before = _current_revision(engine)
+    upgrade(engine)
+    after = _current_revision(engine)
+    if after == before or after is None:
+        return ()
+    script = ScriptDirectory(_migrations_dir())
+    applied = script.iterate_revisions(after, before or "base")
+    return tuple(Path(revision.path).stem for revision in reversed(list(applied)))
+
+
+def _current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseError(f"cannot read database {_shown(engine.url)}: {reason}") from exc

@@ -1,0 +1,78 @@
+"""Checks that span several sections: a feed listed twice, a watchlist name used twice or
+reserved, a channel named but not defined.
+
+They read the merged data as written rather than the validated `Config`, so that a schema error
+in one place hides none of them elsewhere: `check-config` reports every problem in one go.
+Values of the wrong type are skipped here; the schema reports those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from monitor.config.schema import RESERVED_WATCHLIST, KeyPath
+
+
+def reference_errors(data: Mapping[str, Any]) -> list[tuple[KeyPath, str]]:
+    """Each problem with the key path of the offending value, so the loader can point at its
+    line."""
+    errors: list[tuple[KeyPath, str]] = []
+    seen_urls: set[str] = set()
+    for index, feed in _entries(data.get("feeds")):
+        url = _text(feed.get("url"))
+        if url is None:
+            continue
+        if url in seen_urls:
+            errors.append((("feeds", index, "url"), f"feed {url!r} is listed twice"))
+        seen_urls.add(url)
+    channels = data.get("channels")
+    if channels is None:
+        channels = {}
+    # A `channels:` that is not a mapping is the schema's error; every name would look unknown.
+    known = sorted(str(name) for name in channels) if isinstance(channels, dict) else None
+    seen_names: set[str] = set()
+    for index, watchlist in _entries(data.get("watchlists")):
+        name = _text(watchlist.get("name"))
+        if name is not None and name in seen_names:
+            errors.append((("watchlists", index, "name"), f"watchlist name {name!r} is used twice"))
+        if name is not None:
+            seen_names.add(name)
+        if name == RESERVED_WATCHLIST:
+            errors.append(
+                (
+                    ("watchlists", index, "name"),
+                    f"{RESERVED_WATCHLIST!r} is reserved for operations alerts; expected another"
+                    " name",
+                )
+            )
+        errors += _unknown_channels(watchlist.get("notify"), known, ("watchlists", index, "notify"))
+    ops = data.get("ops")
+    if isinstance(ops, dict):
+        errors += _unknown_channels(ops.get("notify"), known, ("ops", "notify"))
+    return errors
+
+
+def _unknown_channels(
+    notify: Any, known: list[str] | None, path: KeyPath
+) -> list[tuple[KeyPath, str]]:
+    if known is None or not isinstance(notify, list):
+        return []
+    listed = ", ".join(known) or "none are defined"
+    return [
+        ((*path, position), f"unknown channel {channel!r}; expected one of the channels: {listed}")
+        for position, channel in enumerate(map(_text, notify))
+        if channel is not None and channel not in known
+    ]
+
+
+def _entries(section: Any) -> list[tuple[int, dict[str, Any]]]:
+    """The mappings of a list section with their index; anything else is the schema's to say."""
+    if not isinstance(section, list):
+        return []
+    return [(index, entry) for index, entry in enumerate(section) if isinstance(entry, dict)]
+
+
+def _text(value: Any) -> str | None:
+    # The schema strips whitespace from every string: compare as it will.
+    return value.strip() if isinstance(value, str) and value.strip() else None
