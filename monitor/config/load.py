@@ -393,7 +393,7 @@ class _Loading:
             config = self._with_feed_urls(config)
         # The checks below do not need the whole configuration valid, so a schema error
         # reported above hides none of theirs elsewhere; where it was reported, they stay quiet.
-        for path, message in reference_errors(data):
+        for path, message in reference_errors(data, self.feed_url_files):
             if not self._quiet_at(path, invalid):
                 self._add(path, message)
         feeds, channels = self._valid_parts(config, data)

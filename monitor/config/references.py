@@ -14,18 +14,25 @@ from typing import Any
 from monitor.config.schema import RESERVED_WATCHLIST, KeyPath
 
 
-def reference_errors(data: Mapping[str, Any]) -> list[tuple[KeyPath, str]]:
+def reference_errors(
+    data: Mapping[str, Any], file_urls: Mapping[int, str] | None = None
+) -> list[tuple[KeyPath, str]]:
     """Each problem with the key path of the offending value, so the loader can point at its
-    line."""
+    line. `file_urls`: the URLs read from feeds' `url_file`, by feed index; such a feed is
+    named by its file, never by the URL (a secret)."""
     errors: list[tuple[KeyPath, str]] = []
-    seen_urls: set[str] = set()
+    first_named: dict[str, str | None] = {}  # URL -> the file that named it first, if any
     for index, feed in _entries(data.get("feeds")):
-        url = _text(feed.get("url"))
+        file = _text(feed.get("url_file"))
+        url = _text(feed.get("url")) or (file_urls or {}).get(index)
         if url is None:
             continue
-        if url in seen_urls:
-            errors.append((("feeds", index, "url"), f"feed {url!r} is listed twice"))
-        seen_urls.add(url)
+        if url in first_named:
+            shown = first_named[url] or file or url
+            key = "url" if "url" in feed else "url_file"
+            errors.append((("feeds", index, key), f"feed {shown!r} is listed twice"))
+            continue
+        first_named[url] = file if "url" not in feed else None
     channels = data.get("channels")
     if channels is None:
         channels = {}
