@@ -133,6 +133,11 @@ REFUSED = {
         "channels:\n  d:\n    url: console://\n    digest: {every: 1h, at: ['08:00']}\n"
     ),
     "an unknown id policy": "feeds:\n  - url: https://a.example/rss\n    id_policy: title\n",
+    "a feed with neither url nor url_file": "feeds:\n  - name: x\n",
+    "a feed with url and url_file": (
+        "feeds:\n  - url: https://a.example/rss\n    url_file: slack_url\n"
+    ),
+    "a listen address without a host": "http:\n  listen: '9464'\n",
 }
 
 

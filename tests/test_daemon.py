@@ -43,7 +43,7 @@ def test_sighup_reloads_and_an_invalid_reload_keeps_running(
     write(config, [first])
     daemon = Daemon(config)
     try:
-        daemon.wait_for("monitor running: 1 feeds")
+        daemon.wait_for("monitor running: 1 feed,")
 
         config.write_text("watchlist: []\n", encoding="utf-8")
         daemon.process.send_signal(signal.SIGHUP)

@@ -358,3 +358,33 @@ def test_health_names_what_is_wrong(tmp_path: Path) -> None:
         assert service.health() == "stopping"
     finally:
         runtime.engine.dispose()
+
+
+def test_an_ipv6_listen_address_is_served() -> None:
+    import socket
+    import urllib.request
+
+    from prometheus_client import CollectorRegistry
+
+    from monitor.config.schema import listen_address
+    from monitor.daemon.http import HealthServer
+
+    if not socket.has_ipv6:
+        pytest.skip("this Python has no IPv6")
+    try:
+        server = HealthServer(listen_address("[::1]:0"), CollectorRegistry(), lambda: None)
+    except Exception as error:  # a machine without ::1
+        pytest.skip(f"no IPv6 loopback here: {error}")
+    server.start()
+    try:
+        with urllib.request.urlopen(f"http://[::1]:{server.port}/healthz", timeout=30) as answer:
+            assert (answer.status, answer.read()) == (200, b"ok\n")
+    finally:
+        server.stop()
+
+
+def test_a_listen_port_in_other_digits_is_refused() -> None:
+    from monitor.config.schema import listen_address
+
+    with pytest.raises(ValueError, match="expected host:port"):
+        listen_address("127.0.0.1:\u0663")  # ARABIC-INDIC DIGIT THREE

@@ -81,3 +81,13 @@ def test_a_reload_is_bracketed_by_reloading_and_ready(
     finally:
         status = daemon.stop()
     assert status == 0
+
+
+def test_a_changed_http_listen_is_named_as_needing_a_restart(tmp_path: Path) -> None:
+    from monitor.config.schema import Config
+    from monitor.daemon.runtime import keys_needing_restart
+
+    running = Config.model_validate({"http": {"listen": "127.0.0.1:0"}})
+    loaded = Config.model_validate({"http": {"listen": "127.0.0.1:9999"}})
+    assert keys_needing_restart(running, loaded) == ["http"]
+    assert keys_needing_restart(running, running) == []

@@ -32,6 +32,7 @@ def _given(key: str) -> JsonSchemaValue:
 # The models' own checks of several keys at once, as schema keywords (by $defs name).
 _TOGETHER: dict[str, JsonSchemaValue] = {
     "ChannelSpec": {"oneOf": [_given("url"), _given("url_file")]},
+    "FeedSpec": {"oneOf": [_given("url"), _given("url_file")]},
     "DigestSpec": {"oneOf": [_given("every"), _given("at")]},
     "WatchlistSpec": {"anyOf": [_given("terms"), _given("query")]},
 }

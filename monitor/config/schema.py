@@ -386,7 +386,15 @@ class HttpSpec(_Strict):
     """The health and metrics endpoint (`/healthz`, `/metrics`), off unless `http:` is given.
     Port 0 takes a free port, which the daemon logs (tests)."""
 
-    listen: str
+    listen: Annotated[
+        str,
+        # For editors (monitor config-schema): host:port, an IPv6 host in brackets, or ${ENV}.
+        Field(
+            json_schema_extra={
+                "pattern": r"^((\[[0-9A-Fa-f:.]+\]|[^:\[\]\s]+):[0-9]{1,5}|.*\$\{.+\}.*)$"
+            }
+        ),
+    ]
 
     @field_validator("listen")
     @classmethod
@@ -404,7 +412,7 @@ def listen_address(value: str) -> tuple[str, int]:
     host, colon, port = value.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not colon or not host or not port.isdigit() or int(port) > 65535:
+    if not colon or not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise ValueError(f"expected host:port such as 127.0.0.1:9464, got {value!r}")
     return host, int(port)
 

@@ -6,6 +6,7 @@ within half a second (serve_forever's poll), which SIGTERM's clean stop awaits."
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +56,11 @@ class HealthServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a request in flight never holds the process at exit
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        # An IPv6 host (`[::1]:9464`, given as `::1`) needs an IPv6 socket.
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, handler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind asks the resolver for the host's name: needless, and slow

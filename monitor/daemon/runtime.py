@@ -62,7 +62,7 @@ def database_url(config: Config) -> str:
 
 
 # What a reload cannot change: the database the process opened at its start.
-RESTART_KEYS = ("database", "state_dir")
+RESTART_KEYS = ("database", "state_dir", "http")
 
 
 def keys_needing_restart(running: Config, loaded: Config) -> list[str]:

@@ -29,6 +29,7 @@ from monitor.daemon.systemd import (
 )
 from monitor.feeds import FetchPolicy
 from monitor.logs import use_log_format
+from monitor.text.count import counted
 
 log = logging.getLogger("monitor.daemon")
 
@@ -132,6 +133,9 @@ class Service:
         self.metrics = Metrics(runtime.vitals)
         self._heartbeat: float | None = None  # time.monotonic() of the last beat
         self._scheduler: AsyncIOScheduler | None = None
+        # One reload at a time, in the order the signals came: two quick SIGHUPs must not apply
+        # the older file last.
+        self._reloading = asyncio.Lock()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -173,12 +177,17 @@ class Service:
         await asyncio.to_thread(runtime.prepare_database)
         feeds, sends = await asyncio.to_thread(runtime.release_dead_claims)
         if feeds:
-            log.info("%d feeds the last run took were not polled: polling them now", feeds)
+            log.info(
+                "%s the last run took %s not polled: polling them now",
+                counted(feeds, "feed"),
+                "was" if feeds == 1 else "were",
+            )
         if sends:
             log.warning(
-                "%d alerts were being sent when the last run stopped: sending them again now"
+                "%s %s being sent when the last run stopped: sending them again now"
                 " (they may arrive twice)",
-                sends,
+                counted(sends, "alert"),
+                "was" if sends == 1 else "were",
             )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -242,10 +251,10 @@ class Service:
             for warning in warnings(runtime.config):
                 log.warning("%s", warning)
             log.info(
-                "monitor running: %d feeds, %d watchlists, %d channels",
-                len(runtime.config.feeds),
-                len(runtime.config.watchlists),
-                len(runtime.config.channels),
+                "monitor running: %s, %s, %s",
+                counted(len(runtime.config.feeds), "feed"),
+                counted(len(runtime.config.watchlists), "watchlist"),
+                counted(len(runtime.config.channels), "channel"),
                 extra={
                     "feeds": len(runtime.config.feeds),
                     "watchlists": len(runtime.config.watchlists),
@@ -320,7 +329,10 @@ class Service:
     async def _prune_tick(self) -> None:
         pruned = await asyncio.to_thread(self._runtime.prune)
         if pruned:
-            log.info("forgot the fingerprints of %d items older than the story window", pruned)
+            log.info(
+                "forgot the fingerprints of %s older than the story window",
+                counted(pruned, "item"),
+            )
 
     def _on_stop_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
@@ -337,10 +349,11 @@ class Service:
         task.add_done_callback(self._in_flight.discard)
 
     async def _reload(self) -> None:
-        try:
-            await self._apply_reload()
-        finally:
-            sd_notify("READY=1")
+        async with self._reloading:
+            try:
+                await self._apply_reload()
+            finally:
+                sd_notify("READY=1")
 
     async def _apply_reload(self) -> None:
         path = self._runtime.loaded.path
@@ -373,10 +386,10 @@ class Service:
             )
         use_log_format(new.log_format)
         log.info(
-            "configuration reloaded from %s: %d feeds, %d watchlists",
+            "configuration reloaded from %s: %s, %s",
             path,
-            len(new.feeds),
-            len(new.watchlists),
+            counted(len(new.feeds), "feed"),
+            counted(len(new.watchlists), "watchlist"),
             extra={
                 "feeds": len(new.feeds),
                 "watchlists": len(new.watchlists),

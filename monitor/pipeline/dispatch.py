@@ -45,6 +45,7 @@ from monitor.store import (
     retry_channel_now,
     story_outlets,
 )
+from monitor.text.count import counted
 
 log = logging.getLogger("monitor.dispatch")
 
@@ -148,8 +149,8 @@ class Dispatcher:
             with self._engine.begin() as connection:
                 record_failed(connection, jobs, error)
             log.error(
-                "%d alerts to %s FAILED for good: %s",
-                len(jobs),
+                "%s to %s FAILED for good: %s",
+                counted(len(jobs), "alert"),
                 channel,
                 error,
                 extra=_fields(channel, jobs, "failed"),
@@ -166,8 +167,8 @@ class Dispatcher:
             held = sum(len(hold.batch.jobs) for hold in plan.holds)
             counts.add("held", held)
             log.info(
-                "%d alerts to %s held for a digest (next at %s)",
-                held,
+                "%s to %s held for a digest (next at %s)",
+                counted(held, "alert"),
                 channel,
                 min(hold.until for hold in plan.holds).isoformat(timespec="seconds"),
                 extra=_fields(
@@ -334,9 +335,8 @@ class Dispatcher:
                     alert_operations(connection, self._config, payload, now)
         if recorded < len(jobs):
             log.warning(
-                "%d alerts to %s: the send took longer than its lease; another dispatcher"
-                " owns them now",
-                len(jobs) - recorded,
+                "%s to %s: the send took longer than its lease; another dispatcher owns them now",
+                counted(len(jobs) - recorded, "alert"),
                 channel,
                 extra={"channel": channel},
             )

@@ -45,6 +45,7 @@ from monitor.store import (
     store_items,
     stored_content_hashes,
 )
+from monitor.text.count import counted
 
 log = logging.getLogger("monitor.poll")
 _Result = TypeVar("_Result")
@@ -326,13 +327,19 @@ class Poller:
             log.warning("feed %s: %s", shown, parsed.warning, extra={"feed": shown})
         if not feed.seeded:
             log.info(
-                "feed %s: first poll stored %d items without alerting",
+                "feed %s: first poll stored %s without alerting",
                 shown,
-                new_items,
+                counted(new_items, "item"),
                 extra=fields,
             )
         elif new_items or alerts:
-            log.info("feed %s: %d new items, %d alerts", shown, new_items, alerts, extra=fields)
+            log.info(
+                "feed %s: %s, %s",
+                shown,
+                counted(new_items, "new item"),
+                counted(alerts, "alert"),
+                extra=fields,
+            )
         return outcome
 
     def _timed_match(self, text: ItemText) -> Sequence[WatchlistMatch]:
