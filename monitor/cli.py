@@ -1,7 +1,8 @@
 """Command line (docs/design.md §7): argument parsing, loading the configuration with the
 checks of the layers above it, and output formatting.
 
-Exit codes: 0 success, 1 runtime failure, 2 invalid usage or configuration."""
+Exit codes: 0 success, 1 runtime failure, 2 invalid usage or configuration; `feeds --check`
+has those of a Nagios plugin (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."""
 
 from __future__ import annotations
 
@@ -230,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     feeds_output.add_argument(
         "--check",
         action="store_true",
-        help="one line, exit 0 all ok, 1 some failing or stale, 2 none ok (cron, Nagios)",
+        help="one line, exit 0 all ok, 1 some failing or stale, 2 none ok or no poll for long,"
+        " 3 unknown (cron, Nagios)",
     )
     feeds.add_argument(
         "--include-secrets",
@@ -331,14 +333,14 @@ def _main(argv: Sequence[str] | None) -> int:
         from monitor.offline import run_dedup
 
         return run_dedup(sys.stdin, sys.stdout, sys.stderr)
+    checking = args.command == "feeds" and args.check
     if not config_path.exists():
-        print(_no_config_file(config_path, given=args.config is not None), file=sys.stderr)
-        return EXIT_USAGE
+        message = _no_config_file(config_path, given=args.config is not None)
+        return _unknown(message) if checking else _error(message, EXIT_USAGE)
     try:
         loaded = load_config(config_path, checks=CONFIG_CHECKS)
     except ConfigError as error:
-        print(str(error), file=sys.stderr)
-        return EXIT_USAGE
+        return _unknown("; ".join(error.errors)) if checking else _error(str(error), EXIT_USAGE)
     configure_logging(args.verbose, loaded.config.log_format)
     try:
         return _dispatch(args, loaded)
@@ -350,6 +352,20 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_FAILURE
+
+
+def _error(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _unknown(message: str) -> int:
+    """`feeds --check` could not tell: Nagios's UNKNOWN, the error in one line on stdout,
+    which is what a plugin's caller shows."""
+    from monitor.daemon.health import CHECK_UNKNOWN
+
+    print(f"UNKNOWN: {message.removeprefix('error: ')}")
+    return CHECK_UNKNOWN
 
 
 def _no_config_file(path: Path, *, given: bool) -> str:
@@ -384,14 +400,14 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         from monitor.offline import run_dedup
 
         return run_dedup(sys.stdin, sys.stdout, sys.stderr, Thresholds.of(loaded.config.dedup))
+    if args.command == "feeds" and args.check:
+        return _feeds_check(loaded.config)
     from monitor.daemon.runtime import build_runtime  # the daemon's imports cost start-up time
 
     runtime = build_runtime(loaded)
     if args.command == "db":
         return _db_upgrade(runtime)
     if args.command == "feeds":
-        if args.check:
-            return _feeds_check(runtime)
         return _feeds(
             runtime,
             as_json=args.json,
@@ -457,22 +473,36 @@ def _test_alert(loaded: LoadedConfig, name: str) -> int:
     return EXIT_OK if outcome.ok else EXIT_FAILURE
 
 
-def _feeds_check(runtime: Runtime) -> int:
-    """`feeds --check`: the verdict of docs/design.md §7 in one line, for cron and Nagios."""
-    from monitor.daemon.health import check_verdict
-    from monitor.store import feed_health, upgrade
+def _feeds_check(config: Config) -> int:
+    """`feeds --check`: the verdict of docs/design.md §7 in one line, for cron and Nagios. It
+    reads as `replay` does: the database opened read-only, at this version's schema, never
+    created or migrated (by whoever runs the check); one it cannot read is UNKNOWN."""
+    from sqlalchemy.exc import SQLAlchemyError
 
-    upgrade(runtime.engine)
-    with runtime.engine.connect() as connection:
-        found = feed_health(connection, [feed.url for feed in runtime.config.feeds])
-    code, line = check_verdict(found)
+    from monitor.daemon.health import FeedLimits, check_verdict
+    from monitor.daemon.runtime import database_error_line, database_url
+    from monitor.store import feed_health, open_engine, require_current_schema
+
+    try:
+        engine = open_engine(database_url(config), read_only=True)
+        try:
+            require_current_schema(engine)
+            with engine.connect() as connection:
+                found = feed_health(connection, [feed.url for feed in config.feeds])
+        finally:
+            engine.dispose()
+    except DatabaseError as error:
+        return _unknown(str(error))
+    except SQLAlchemyError as error:  # read past the schema check: a damaged file, say
+        return _unknown(database_error_line(error))
+    code, line = check_verdict(found, FeedLimits.of(config), datetime.now(UTC))
     print(line)
     return code
 
 
 def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool, include_secrets: bool) -> int:
     from monitor.config.opml import ExportedFeed, write_opml
-    from monitor.daemon.health import health_json, health_table
+    from monitor.daemon.health import FeedLimits, health_json, health_table
     from monitor.feeds import redact_url
     from monitor.store import feed_health, upgrade
 
@@ -494,7 +524,7 @@ def _feeds(runtime: Runtime, *, as_json: bool, as_opml: bool, include_secrets: b
         for feed in found:
             print(json.dumps(health_json(feed), ensure_ascii=False))
     else:
-        for line in health_table(found, runtime.clock()):
+        for line in health_table(found, FeedLimits.of(runtime.config), runtime.clock()):
             print(line)
     return EXIT_OK
 

@@ -14,13 +14,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.cli import CONFIG_CHECKS, main
-from tests.daemon_cli import REPO, Daemon, poll_all, write_config
+from tests.daemon_cli import REPO, Daemon, write_config
 from tests.feed_server import FeedServer, rss
 from tests.smtp_server import SmtpServer
 from tests.test_end_to_end import BOTANIQUE_ITEM, OTAN_ITEM
@@ -240,56 +241,6 @@ def test_check_config_shows_the_endpoint(
     assert "Health and metrics: http://[::1]:9464/healthz and /metrics" in capsys.readouterr().out
 
 
-def check(config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    capsys.readouterr()
-    code = main(["--config", str(config), "feeds", "--check"])
-    return code, capsys.readouterr().out
-
-
-def test_feeds_check_exits_0_1_2_for_all_ok_some_failing_none_ok(
-    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
-) -> None:
-    good = feed_server.serve("/good.xml", rss("Bon", [BOTANIQUE_ITEM]))
-    bad = feed_server.serve("/bad.xml", "no", status=500)
-    feeds = f"feeds:\n  - url: {good}\n  - url: {bad}\n"
-    config = write_config(tmp_path, feeds)
-    assert check(config, capsys) == (0, "OK: 2 feeds: 0 ok, 0 failing, 2 not polled yet\n")
-
-    poll_all(config)
-    assert check(config, capsys) == (1, "WARNING: 2 feeds: 1 ok, 1 failing\n")
-
-    feed_server.serve("/good.xml", "gone", status=410)
-    poll_all(config)
-    assert check(config, capsys) == (2, "CRITICAL: 2 feeds: 0 ok, 2 failing\n")
-
-    feed_server.serve("/bad.xml", rss("Réparé", [BOTANIQUE_ITEM]))
-    config = write_config(tmp_path, f"feeds:\n  - url: {bad}\n")
-    poll_all(config)
-    assert check(config, capsys) == (0, "OK: 1 feed: 1 ok, 0 failing\n")
-
-
-def test_feeds_check_counts_a_stale_feed_as_a_warning(
-    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from sqlalchemy import update
-
-    from monitor.config import load_config
-    from monitor.daemon.runtime import build_runtime
-    from monitor.store.tables import feeds
-
-    urls = [feed_server.serve(f"/{n}.xml", rss(str(n), [BOTANIQUE_ITEM])) for n in (1, 2)]
-    config = write_config(tmp_path, "feeds:\n" + "".join(f"  - url: {url}\n" for url in urls))
-    poll_all(config)
-    # As the daemon's stale check marks a feed silent past its stale_after.
-    runtime = build_runtime(load_config(config, checks=CONFIG_CHECKS))
-    with runtime.engine.begin() as connection:
-        connection.execute(
-            update(feeds).where(feeds.c.url == urls[0]).values(stale_since=runtime.clock())
-        )
-    runtime.engine.dispose()
-    assert check(config, capsys) == (1, "WARNING: 2 feeds: 1 ok, 0 failing, 1 stale\n")
-
-
 def test_metrics_count_story_folds_by_layer_and_deliveries_by_outcome(
     tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer
 ) -> None:
@@ -388,3 +339,54 @@ def test_a_listen_port_in_other_digits_is_refused() -> None:
 
     with pytest.raises(ValueError, match="expected host:port"):
         listen_address("127.0.0.1:\u0663")  # ARABIC-INDIC DIGIT THREE
+
+
+def test_health_says_when_poll_passes_stop_ending_while_feeds_are_due(tmp_path: Path) -> None:
+    """On SQLite, `SELECT 1` on the pool's connection hardly ever fails: /healthz also says when
+    no poll pass has ended for 10 ticks (at least 5 minutes) while feeds are due. A real SQLite
+    file; the pass times set on the service, as the heartbeat's are above, so nothing waits."""
+    from sqlalchemy import update
+
+    from monitor.config import load_config
+    from monitor.daemon.runtime import build_runtime
+    from monitor.daemon.service import Service
+    from monitor.store.tables import feeds
+
+    config = write_config(tmp_path, "poll_tick: 15s\nfeeds:\n  - url: http://127.0.0.1:9/rss\n")
+    runtime = build_runtime(load_config(config, checks=CONFIG_CHECKS))
+    service = Service(runtime)
+    try:
+        runtime.prepare_database()  # the feed is added, due now
+        now = time.monotonic()
+        service._heartbeat = now
+        service._polled = now - 240  # past 10 ticks of 15 s, not yet 5 minutes
+        assert service.health() is None
+        service._polled = now - 360
+        reason = service.health()
+        assert reason is not None
+        assert re.fullmatch(
+            r"no poll pass has completed for 6m( \d+s)? while 1 feed is due", reason
+        )
+        with runtime.engine.begin() as connection:  # a long pass holds it claimed: not due
+            connection.execute(
+                update(feeds).values(next_check_at=runtime.clock() + timedelta(minutes=10))
+            )
+        assert service.health() is None
+    finally:
+        runtime.engine.dispose()
+
+
+def test_stalled_polling_counts_ticks_and_minutes() -> None:
+    from monitor.daemon.health import stalled_polling
+
+    def due() -> int:
+        return 3
+
+    minute = timedelta(minutes=1)
+    assert stalled_polling(5 * minute, timedelta(seconds=15), due) is None
+    assert stalled_polling(5 * minute + timedelta(seconds=1), timedelta(seconds=15), due) == (
+        "no poll pass has completed for 5m 1s while 3 feeds are due"
+    )
+    assert stalled_polling(10 * minute, minute, due) is None  # 10 ticks of a minute
+    assert stalled_polling(11 * minute, minute, due) is not None
+    assert stalled_polling(11 * minute, minute, lambda: 0) is None

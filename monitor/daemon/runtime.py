@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from monitor.config import LoadedConfig
 from monitor.config.schema import Config, FetchSpec
-from monitor.daemon.health import FeedCounts, Vitals
+from monitor.daemon.health import FeedCounts, FeedLimits, Vitals
 from monitor.feeds import (
     FEED_JOB,
     PAGE_JOB,
@@ -141,10 +141,19 @@ class Runtime:
 
     def vitals(self) -> Vitals:
         """The configured feeds' health and the outbox's backlog (STATUS=, /metrics)."""
+        config = self.config  # one configuration for the feeds and their limits (a reload)
+        with self.engine.connect() as connection:
+            found = feed_health(connection, [feed.url for feed in config.feeds])
+            pending = pending_deliveries(connection)
+        now = self.clock()
+        return Vitals(FeedCounts.of(found, FeedLimits.of(config), now), pending, now)
+
+    def feeds_due(self) -> int:
+        """How many configured feeds are due now (/healthz, when no poll pass ends)."""
         with self.engine.connect() as connection:
             found = feed_health(connection, [feed.url for feed in self.config.feeds])
-            pending = pending_deliveries(connection)
-        return Vitals(FeedCounts.of(found), pending, self.clock())
+        now = self.clock()
+        return sum(feed.next_check_at is not None and feed.next_check_at <= now for feed in found)
 
     def database_problem(self) -> str | None:
         """None when the database answers `SELECT 1`, else why not, in one line (/healthz)."""
@@ -152,11 +161,7 @@ class Runtime:
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("SELECT 1")
         except Exception as error:
-            # The driver's own message, without SQLAlchemy's wrapping and link; it names the
-            # server and the database, never a password.
-            cause = getattr(error, "orig", None) or error
-            lines = str(cause).strip().splitlines() or [type(cause).__name__]
-            return f"the database does not answer: {lines[0]}"
+            return database_error_line(error)
         return None
 
     def http_client(self, policy: FetchPolicy) -> httpx.AsyncClient:
@@ -193,6 +198,14 @@ class Runtime:
 
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.engine, self.config, self.sender, self.clock)
+
+
+def database_error_line(error: Exception) -> str:
+    """/healthz's reason for a database error: the driver's own message, without SQLAlchemy's
+    wrapping and link; it names the server and the database, never a password."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines() or [type(cause).__name__]
+    return f"the database does not answer: {lines[0]}"
 
 
 def build_runtime(

@@ -18,9 +18,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.config import ConfigError, load_config
 from monitor.config.summary import warnings
+from monitor.daemon.health import stalled_polling
 from monitor.daemon.http import HealthServer
 from monitor.daemon.metrics import Metrics
-from monitor.daemon.runtime import Runtime, keys_needing_restart
+from monitor.daemon.runtime import Runtime, database_error_line, keys_needing_restart
 from monitor.daemon.systemd import (
     notifying,
     reloading_message,
@@ -132,6 +133,8 @@ class Service:
         self._send_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor-send")
         self.metrics = Metrics(runtime.vitals)
         self._heartbeat: float | None = None  # time.monotonic() of the last beat
+        # time.monotonic() when the last poll pass ended well (at first, the scheduler's start).
+        self._polled: float | None = None
         self._scheduler: AsyncIOScheduler | None = None
         # One reload at a time, in the order the signals came: two quick SIGHUPs must not apply
         # the older file last.
@@ -157,17 +160,29 @@ class Service:
             await asyncio.to_thread(server.stop)
 
     def health(self) -> str | None:
-        """None when the scheduler beats and the database answers, else why not (/healthz;
-        called in the HTTP server's threads)."""
+        """None when the scheduler beats, the database answers and poll passes end, else why
+        not (/healthz; called in the HTTP server's threads). The last matters on SQLite, where
+        `SELECT 1` on the pool's open connection hardly ever fails (`stalled_polling`)."""
         if self._stopping.is_set():
             return "stopping"
         beat = self._heartbeat
         if beat is None:
             return "starting: the scheduler has not run yet"
-        age = time.monotonic() - beat
+        now = time.monotonic()
+        age = now - beat
         if age > HEARTBEAT_STALE.total_seconds():
             return f"the scheduler's last heartbeat was {age:.0f} s ago"
-        return self._runtime.database_problem()
+        problem = self._runtime.database_problem()
+        if problem is not None or self._polled is None:
+            return problem
+        try:
+            return stalled_polling(
+                timedelta(seconds=now - self._polled),
+                self._runtime.config.poll_tick,
+                self._runtime.feeds_due,
+            )
+        except Exception as error:  # the database went away since its SELECT 1
+            return database_error_line(error)
 
     async def _run(self) -> None:
         runtime = self._runtime
@@ -246,6 +261,7 @@ class Service:
                 scheduler.add_job(
                     sd_notify, "interval", args=["WATCHDOG=1"], seconds=heartbeat, id="watchdog"
                 )
+            self._polled = time.monotonic()
             scheduler.start()
             sd_notify("READY=1")
             for warning in warnings(runtime.config):
@@ -304,6 +320,7 @@ class Service:
         # A feed's alerts are sent as soon as they are written, by a task of their own: the
         # poll does not wait for them, so a slow or failing channel never holds polling.
         await poller.poll_due(stopping=self._stopping.is_set, on_alerts=self._dispatching.kick)
+        self._polled = time.monotonic()
         await self._tell_systemd()
 
     async def _dispatch_pass(self) -> None:
