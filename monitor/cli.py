@@ -273,7 +273,9 @@ def _listing_arguments(command: argparse.ArgumentParser, noun: str) -> None:
 def configure_logging(verbose: bool, log_format: logs.LogFormat = "text") -> None:
     logs.configure_logging(logging.DEBUG if verbose else logging.INFO, log_format)
     # Per-request lines from httpx and Apprise's own chatter would drown the one-event-a-line log.
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
+    # urllib3's (under Apprise, through requests) name the request's path, a webhook's secret;
+    # the warnings left are cut to no path (monitor/notify/apprise_log.py).
+    for noisy in ("httpx", "httpcore", "urllib3", "requests", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # A failed send is logged once, by the dispatcher, with the reason classified from what
     # Apprise logged (monitor/notify/apprise_log.py reads its records whatever this level);
@@ -469,7 +471,8 @@ def _test_alert(loaded: LoadedConfig, name: str) -> int:
 
     sender = AppriseSender()
     outcome = send_sample_alert(sender, channel.url, datetime.now(UTC), loaded.config.zone())
-    print(outcome_line(name, sender.privacy_url(channel.url), outcome))
+    # The privacy form keeps a webhook's path: a `${NAME}` in it is shown as written.
+    print(loaded.mask(outcome_line(name, sender.privacy_url(channel.url), outcome)))
     return EXIT_OK if outcome.ok else EXIT_FAILURE
 
 

@@ -89,7 +89,7 @@ ONE_PROBLEM = {
             notify: desk
             terms: [OTAN]
         """,
-        "9: watchlists[0].notify: expected a list, got 'desk' (write [desk] for a list of one)",
+        "9: watchlists[0].notify: expected a list, got 'desk' (write ['desk'] for a list of one)",
     ),
     "mapping instead of a list": (
         "feeds: {url: https://example.org/rss}\n",
@@ -247,7 +247,7 @@ DELIVERY_PROBLEMS = {
     ),
     "digest at not a list": (
         channel('digest: {at: "08:00"}'),
-        "4: channels.desk.digest.at: expected a list, got '08:00' (write [08:00] for a list "
+        "4: channels.desk.digest.at: expected a list, got '08:00' (write ['08:00'] for a list "
         "of one)",
     ),
     "digest at empty": (

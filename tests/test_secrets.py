@@ -231,3 +231,216 @@ def test_a_configured_database_in_a_missing_directory_is_a_one_line_error(
     assert not (tmp_path / "no").exists()
     with pytest.raises(DatabaseError):
         open_engine(f"sqlite:///{missing / 'monitor.db'}")
+
+
+# -- issue 13 review: URLs Apprise logs without `://`, urllib3's request lines, `${NAME}`
+# values in what is printed, bound parameters in database errors.
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "slack:/T0000/B0000/XOXBSLACK7TOKEN",
+        "XOXBSLACK7TOKEN",
+        "slack//T0000/B0000/XOXBSLACK7TOKEN",
+    ],
+    ids=["one slash", "bare token", "no colon"],
+)
+def test_apprise_log_lines_show_no_url_without_a_scheme(url: str) -> None:
+    apprise_logger = logging.getLogger("apprise")
+    collect = _Collect()
+    apprise_logger.addHandler(collect)
+    try:
+        assert not valid_apprise_url(url)
+        # A configured URL Apprise was handed is hidden wherever a later line repeats it.
+        apprise_logger.error("giving up on %s for now", url)
+    finally:
+        apprise_logger.removeHandler(collect)
+    assert collect.lines, "Apprise said nothing: the test checks nothing"
+    assert not [line for line in collect.lines if "XOXBSLACK7TOKEN" in line], collect.lines
+    assert [line for line in collect.lines if line.startswith("Unsupported URL: ")]
+
+
+def test_check_config_on_a_url_without_a_scheme_prints_no_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        'channels:\n  desk: {url: "slack:/T0000/B0000/XOXBSLACK7TOKEN"}\n' + WATCHLIST,
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "check-config"]) == 2
+    shown = capsys.readouterr()
+    logged = [record.getMessage() for record in caplog.records]
+    assert "Unsupported URL: …" in logged
+    assert "XOXBSLACK7TOKEN" not in shown.out + shown.err + "\n".join(logged)
+
+
+def test_verbose_logs_no_webhook_path(tmp_path: Path, feed_server: object) -> None:
+    """`-v` (debug) with a webhook answered on loopback: urllib3, under Apprise through
+    requests, would log the request line with the path, which is the webhook's secret."""
+    import subprocess
+    import sys
+
+    from tests.daemon_cli import REPO
+    from tests.feed_server import FeedServer
+
+    assert isinstance(feed_server, FeedServer)
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"channels:\n  hook: {{url: 'json://127.0.0.1:{feed_server.port}/hook/HookS3cretTok'}}\n"
+        + WATCHLIST,
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "-v", "--config", str(config), "test-alert", "hook"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr  # the loopback server answers POST with 501
+    assert feed_server.connections, "no request reached the server: the test checks nothing"
+    assert "HookS3cretTok" not in done.stderr, done.stderr
+
+
+def test_quieted_http_loggers_redact_paths_in_their_warnings() -> None:
+    from monitor.cli import configure_logging
+
+    configure_logging(verbose=True)
+    connection_pool = logging.getLogger("urllib3.connectionpool")
+    assert not connection_pool.isEnabledFor(logging.INFO)
+    assert not logging.getLogger("requests").isEnabledFor(logging.INFO)
+    collect = _Collect()
+    connection_pool.addHandler(collect)
+    try:
+        connection_pool.warning(
+            "Retrying (%r) after connection broken by '%r': %s",
+            "Retry(total=0)",
+            "ProtocolError('Connection aborted.')",
+            "/hook/HookS3cretTok",
+        )
+    finally:
+        connection_pool.removeHandler(collect)
+    [line] = collect.lines
+    assert "HookS3cretTok" not in line
+    assert line.endswith(": /…")
+
+
+_ENV_SECRETS = {"FEED_PATH": "PathTok3nFeed", "HOOK_TOKEN": "HookS3cretTok"}
+
+
+def _env_config(tmp_path: Path, port: int = 9) -> Path:
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"database: sqlite:///{tmp_path / 'monitor.db'}\n"
+        "feeds:\n  - url: http://127.0.0.1:9/priv/${FEED_PATH}/b.xml\n"
+        f"channels:\n  hook: {{url: 'json://127.0.0.1:{port}/hook/${{HOOK_TOKEN}}'}}\n"
+        "watchlists:\n  - {name: otan, terms: [OTAN], notify: [hook]}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_check_config_shows_environment_values_by_their_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in _ENV_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    assert main(["--config", str(_env_config(tmp_path)), "check-config"]) == 0
+    out = capsys.readouterr().out
+    assert "  feed http://127.0.0.1:9/priv/${FEED_PATH}/b.xml: every 10m" in out
+    assert "  channel hook: json://127.0.0.1:9/hook/${HOOK_TOKEN} — " in out
+    assert not [value for value in _ENV_SECRETS.values() if value in out]
+
+
+def test_a_credential_value_is_shown_by_its_name(tmp_path: Path) -> None:
+    from monitor.config import summarize
+
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "HOOK_TOKEN").write_text("HookS3cretTok\n", encoding="utf-8")
+    environ = {"CREDENTIALS_DIRECTORY": str(credentials), "FEED_PATH": "PathTok3nFeed"}
+    loaded = load_config(_env_config(tmp_path), environ)
+    text = "\n".join(summarize(loaded))
+    assert "PathTok3nFeed" not in text and "HookS3cretTok" not in text
+    assert loaded.mask("posting to json://127.0.0.1:9/hook/HookS3cretTok") == (
+        "posting to json://127.0.0.1:9/hook/${HOOK_TOKEN}"
+    )
+
+
+def test_test_alert_shows_environment_values_by_their_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in _ENV_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    closed = _closed_port()
+    assert main(["--config", str(_env_config(tmp_path, closed)), "test-alert", "hook"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"test alert to hook (json://127.0.0.1:{closed}/hook/${{HOOK_TOKEN}})")
+    assert "HookS3cretTok" not in out
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_config_error_shows_an_environment_value_by_its_name(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        "feeds:\n  - url: https://example.org/rss\n    tags: ${FEED_KEY}\n"
+        "  - url: https://example.org/${FEED_KEY}/x.xml\n    interval: often\n" + WATCHLIST,
+        encoding="utf-8",
+    )
+    errors = errors_of(config, {"FEED_KEY": "EnvS3cretVal"})
+    assert [error for error in errors if "EnvS3cretVal" in error] == []
+    assert errors[0].endswith(
+        "feeds[0].tags: expected a list, got '${FEED_KEY}' (write ['${FEED_KEY}'] for a list"
+        " of one)"
+    )
+
+
+def test_database_errors_hold_no_bound_parameters(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from monitor.store.tables import feeds
+
+    database = tmp_path / "monitor.db"
+    now = datetime.now(UTC)
+    row = {"url": "https://example.org/rss?token=DbT0ken", "next_check_at": now, "created_at": now}
+    engine = open_engine(f"sqlite:///{database}")
+    try:
+        upgrade(engine)
+        with engine.begin() as connection:
+            connection.execute(feeds.insert(), row)
+        with pytest.raises(SQLAlchemyError) as duplicate, engine.begin() as connection:
+            connection.execute(feeds.insert(), row)  # the URL is unique
+    finally:
+        engine.dispose()
+    assert "UNIQUE constraint failed" in str(duplicate.value)
+    assert "DbT0ken" not in str(duplicate.value)
+    reader = open_engine(f"sqlite:///{database}", read_only=True)
+    try:
+        with pytest.raises(SQLAlchemyError) as refused, reader.begin() as connection:
+            connection.execute(feeds.insert(), row)  # a read-only database
+    finally:
+        reader.dispose()
+    assert "readonly" in str(refused.value)
+    assert "DbT0ken" not in str(refused.value)
+
+
+def test_check_config_names_a_feed_read_from_a_file_by_its_file(tmp_path: Path) -> None:
+    from monitor.config import summarize
+
+    (tmp_path / "feed_url").write_text("https://example.org/priv/P4thT0k/rss", encoding="utf-8")
+    config = tmp_path / "monitor.yaml"
+    config.write_text("feeds:\n  - url_file: feed_url\n" + WATCHLIST, encoding="utf-8")
+    text = "\n".join(summarize(load_config(config, {})))
+    assert "  feed (from feed_url): every 10m" in text
+    assert "P4thT0k" not in text

@@ -27,6 +27,8 @@ SECRETS = {
     "slack token": "XOXBSLACK7TOKEN",
     "feed token": "Feed5Tok3nX",
     "environment value": "EnvS3cretVal",
+    # A webhook's path: Apprise's privacy form of a json:// URL keeps it.
+    "hook token": "HookS3cretTok",
 }
 
 
@@ -36,8 +38,8 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _write_config(directory: Path, feed_b: str, smtp: str, *, mistyped: bool) -> Path:
-    """Feed A's URL in a file, feed B's with `${FEED_KEY}`; `smtp` is host:port."""
+def _write_config(directory: Path, feed_b: str, smtp: str, hook: str, *, mistyped: bool) -> Path:
+    """Feed A's URL in a file, feed B's with `${FEED_KEY}`; `smtp` and `hook` are host:port."""
     mail = "?from=monitor@example.org&to=veille@example.org"
     mistyped_channel = (
         f"  desk:\n    url: slakc://T0000/B0000/{SECRETS['slack token']}\n" if mistyped else ""
@@ -53,6 +55,7 @@ def _write_config(directory: Path, feed_b: str, smtp: str, *, mistyped: bool) ->
         "channels:\n"
         f"  redaction:\n    url: mailto://veille:${{smtp_password}}@{smtp}{mail}\n"
         f"  broken:\n    url: mailto://veille:${{smtp_password}}@127.0.0.1:{_closed_port()}{mail}\n"
+        f"  hook:\n    url: json://{hook}/hook/${{HOOK_TOKEN}}\n"
         f"{mistyped_channel}"
         "watchlists:\n  - name: otan\n    notify: [redaction]\n    terms: [OTAN]\n",
         encoding="utf-8",
@@ -102,19 +105,21 @@ def test_no_planted_secret_shows_in_any_log_line_or_output(
         **os.environ,
         "CREDENTIALS_DIRECTORY": str(credentials),
         "FEED_KEY": SECRETS["environment value"],
+        "HOOK_TOKEN": SECRETS["hook token"],
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)  # the daemon below inherits them
     with running_smtp_server(credentials=("veille", SECRETS["channel password"])) as smtp:
         written_b = feed_b.replace(SECRETS["environment value"], "${FEED_KEY}")
         server = f"{smtp.host}:{smtp.port}"
-        config = _write_config(tmp_path, written_b, server, mistyped=False)
+        hook = f"{feed_server.host}:{feed_server.port}"  # it answers a POST with 501
+        config = _write_config(tmp_path, written_b, server, hook, mistyped=False)
         run = _Run(config, environment)
         run("check-config")
         run("db", "upgrade")
         run("poll", "--once")  # the first poll seeds silently
         feed_server.serve(f"/a.xml?token={SECRETS['feed token']}", rss("A", [OTAN_ITEM]))
-        run("-v", "poll", "--once")
+        run("-v", "poll", "--once", "--all")  # due or not: a fast machine polls within 1 s
         assert len(smtp.messages) == 1, "the alert went out through the credential's password"
         for listing in ("feeds", "alerts", "items", "stories"):
             run(listing)
@@ -125,6 +130,7 @@ def test_no_planted_secret_shows_in_any_log_line_or_output(
         run("resend", "1")
         run("test-alert", "redaction")
         run("test-alert", "broken", expect=1)
+        run("-v", "test-alert", "hook", expect=1)
         masked = run("feeds", "--export-opml")
         assert "token=***" in masked and "key=***" in masked
         with_secrets = run("feeds", "--export-opml", "--include-secrets")
@@ -135,7 +141,7 @@ def test_no_planted_secret_shows_in_any_log_line_or_output(
         daemon = Daemon(config)
         try:
             daemon.wait_for("monitor running: 2 feeds")
-            _write_config(tmp_path, written_b, server, mistyped=True)
+            _write_config(tmp_path, written_b, server, hook, mistyped=True)
             daemon.process.send_signal(signal.SIGHUP)
             refused = daemon.wait_for("reload refused")
             assert "channels.desk.url: not a usable Apprise URL (slakc://…)" in refused

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from monitor.config.schema import KeyPath
@@ -25,10 +25,26 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 class Expansion:
     """What substitution found: `problems` as (key path, message); `replaced` as
     (value after, value as written) pairs, so error messages can show the written form
-    instead of a secret that came from the environment."""
+    instead of a secret that came from the environment; `values` as (value, `${NAME}`) pairs,
+    to hide each value wherever it shows inside a longer text (a URL's privacy form)."""
 
     problems: list[tuple[KeyPath, str]] = field(default_factory=list)
     replaced: list[tuple[str, str]] = field(default_factory=list)
+    values: dict[str, str] = field(default_factory=dict)
+
+
+# A value shorter than this is no secret (a port, a flag), and hiding it would garble the
+# text around it: every "10" of a summary shown as `${N}`.
+_MIN_MASKED_CHARS = 4
+
+
+def mask_values(text: str, values: Iterable[tuple[str, str]]) -> str:
+    """`text` with each value of `values` ((value, `${NAME}`) pairs) shown as its name, longest
+    first (a value may hold another)."""
+    for value, name in sorted(values, key=lambda pair: len(pair[0]), reverse=True):
+        if len(value) >= _MIN_MASKED_CHARS and value in text:
+            text = text.replace(value, name)
+    return text
 
 
 def expand_tree(value: object, path: KeyPath, environ: Mapping[str, str], out: Expansion) -> object:
@@ -61,10 +77,11 @@ def _expand(text: str, path: KeyPath, environ: Mapping[str, str], out: Expansion
                 reason = getattr(error, "strerror", None) or "not UTF-8 text"
                 out.problems.append((path, f"cannot read the credential {name!r}: {reason}"))
                 return found.group(0)
+            if value is None and name in environ:
+                value = environ[name]
             if value is not None:
+                out.values.setdefault(value, found.group(0))
                 return value
-            if name in environ:
-                return environ[name]
             if environ.get("CREDENTIALS_DIRECTORY"):
                 message = f"{name!r} is neither a credential of the service nor an environment"
                 message += " variable"

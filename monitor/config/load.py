@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitor.config.checks import SCHEMA_ONLY, ConfigChecks
-from monitor.config.env import Expansion, expand_tree
+from monitor.config.env import Expansion, expand_tree, mask_values
 from monitor.config.errors import ConfigError, Problem
 from monitor.config.messages import describe_error
 from monitor.config.opml import OpmlError, read_opml
@@ -34,13 +34,19 @@ LOADER_KEYS = ("include", "watchlists_dir")
 
 @dataclass(frozen=True)
 class LoadedConfig:
-    """A valid configuration, the files it was read from (for reload change detection) and the
-    checks it passed (a reload makes the same)."""
+    """A valid configuration, the files it was read from (for reload change detection), the
+    checks it passed (a reload makes the same) and the values `${NAME}` stood for, which may be
+    secrets: what is printed or logged about the configuration goes through `mask`."""
 
     config: Config
     path: Path
     source_files: tuple[Path, ...]
     checks: ConfigChecks = SCHEMA_ONLY
+    expanded_values: tuple[tuple[str, str], ...] = ()  # (value, `${NAME}`)
+
+    def mask(self, text: str) -> str:
+        """`text` with every value a `${NAME}` stood for shown as `${NAME}`."""
+        return mask_values(text, self.expanded_values)
 
 
 def load_config(
@@ -117,7 +123,8 @@ class _Loading:
             self.problems.sort(key=lambda problem: (order.get(problem.file, 0), problem.line or 0))
             raise ConfigError(self._masked(problem.render()) for problem in self.problems)
         config = self._with_url_files(config)
-        return LoadedConfig(config, self.main, tuple(self.source_files), self.checks)
+        values = tuple(self.expansion.values.items())
+        return LoadedConfig(config, self.main, tuple(self.source_files), self.checks, values)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -472,7 +479,8 @@ class _Loading:
         self.problems.append(Problem(self.main, 1, path, message))
 
     def _masked(self, line: str) -> str:
-        """Show `${VAR}` as written instead of the value it stood for, which may be secret."""
+        """Show `${VAR}` as written instead of the value it stood for, which may be secret:
+        a whole value quoted as written, then each value inside any other text by its name."""
         for expanded, written in self.expansion.replaced:
             line = line.replace(repr(expanded), repr(written))
-        return line
+        return mask_values(line, self.expansion.values.items())

@@ -44,7 +44,8 @@ def describe_error(
             return path, f"expected a term: text, or a mapping with 'term', got {_show(given)}"
         return path, f"expected a mapping of keys (key: value), got {_show(given)}"
     if kind in ("tuple_type", "list_type"):
-        hint = f" (write [{given}] for a list of one)" if isinstance(given, str) else ""
+        # Quoted as the value is shown, so the loader's masking (`${NAME}`) reaches it too.
+        hint = f" (write [{given!r}] for a list of one)" if isinstance(given, str) else ""
         return path, f"expected a list, got {_show(given)}{hint}"
     if kind == "string_type":
         return path, f"expected text, got {_show(given)}"

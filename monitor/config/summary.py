@@ -1,7 +1,8 @@
 """A short human summary of a loaded configuration, for `monitor check-config`.
 
 Nothing secret is printed: channel URLs in Apprise's privacy form, database and feed URLs
-without their passwords.
+without their passwords, a feed URL read from a file not at all, and every value a `${NAME}`
+stood for as `${NAME}` (a privacy form keeps a webhook's path, a feed's path may hold a token).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def summarize(loaded: LoadedConfig, describe_policy: DescribePolicy | None = Non
         f"{counted(len(config.watchlists), 'watchlist')}"
     )
     for feed in config.feeds:
-        label = feed.name or checks.redact_url(feed.url)
+        label = feed.name or (f"(from {feed.url_file})" if feed.url_file else "")
+        label = label or checks.redact_url(feed.url)
         lines.append(f"  feed {label}: every {format_duration(feed.interval)}")
     for name, channel in sorted(config.channels.items()):
         source = f" (from {channel.url_file})" if channel.url_file else ""
@@ -52,7 +54,7 @@ def summarize(loaded: LoadedConfig, describe_policy: DescribePolicy | None = Non
     if config.http is not None:
         lines.append(f"Health and metrics: http://{config.http.listen}/healthz and /metrics")
     lines += [f"warning: {warning}" for warning in warnings(config)]
-    return lines
+    return [loaded.mask(line) for line in lines]
 
 
 def warnings(config: Config) -> list[str]:

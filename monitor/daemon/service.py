@@ -265,7 +265,7 @@ class Service:
             scheduler.start()
             sd_notify("READY=1")
             for warning in warnings(runtime.config):
-                log.warning("%s", warning)
+                log.warning("%s", runtime.loaded.mask(warning))
             log.info(
                 "monitor running: %s, %s, %s",
                 counted(len(runtime.config.feeds), "feed"),
@@ -375,9 +375,13 @@ class Service:
     async def _apply_reload(self) -> None:
         path = self._runtime.loaded.path
         old = self._runtime.config
+        checks = self._runtime.loaded.checks
+        # A failure's text may quote the configuration's values (a feed URL the database
+        # refused): those a `${NAME}` stood for are shown as `${NAME}`, the new file's once read.
+        masking = self._runtime.loaded
         try:
-            checks = self._runtime.loaded.checks
             loaded = await asyncio.to_thread(lambda: load_config(path, checks=checks))
+            masking = loaded
             await asyncio.to_thread(self._runtime.reconfigure, loaded)
         except ConfigError as error:
             log.error(
@@ -385,7 +389,9 @@ class Service:
             )
             return
         except Exception as error:
-            log.error("reload failed, keeping the running configuration: %r", error)
+            log.error(
+                "reload failed, keeping the running configuration: %s", masking.mask(repr(error))
+            )
             return
         new = loaded.config
         # Everything else is read afresh by each poll and dispatch pass (fetch settings, the

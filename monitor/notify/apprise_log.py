@@ -11,9 +11,15 @@ Records are collected per capture through a context variable: Apprise 2 runs eac
 worker thread but copies the caller's context into it, so concurrent sends stay apart.
 
 Apprise writes whole URLs in some of its lines: "Unparseable URL slakc://T0/B0/XXXX" prints a
-mistyped Slack URL with its token, and plugins log the endpoints they post to (a Slack webhook
-path is its secret). Every record of its logger is rewritten, before a capture or a handler
-sees it, with each URL cut to its scheme (`slakc://…`).
+mistyped Slack URL with its token, "Unsupported URL: slack:/T0/B0/XXXX" one with no `://` at
+all, and plugins log the endpoints they post to (a Slack webhook path is its secret). Every
+record of its logger is rewritten, before a capture or a handler sees it: each URL Apprise was
+handed (`hide_in_log`) is replaced wherever it shows, each `scheme://…` is cut to its scheme,
+and whatever follows the word URL (`Unsupported URL: …`) is cut, whatever it looks like.
+
+Apprise's HTTP plugins go through requests and urllib3, whose lines name the request's path
+("POST /hook/T0k3n HTTP/1.1", "Retrying ... : /hook/T0k3n"): the CLI keeps them at WARNING,
+and the warnings that remain are rewritten the same way, with paths cut as well (`/…`).
 """
 
 from __future__ import annotations
@@ -26,22 +32,78 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 _APPRISE_LOGGER = logging.getLogger("apprise")
+# A filter sees only the records of its own logger, not of its children: each module of
+# urllib3 that logs has its logger named.
+_HTTP_LOGGERS = (
+    "requests",
+    "urllib3",
+    "urllib3.connection",
+    "urllib3.connectionpool",
+    "urllib3.poolmanager",
+    "urllib3.response",
+    "urllib3.util.retry",
+)
 
 # A URL ends at white space or at what usually quotes it.
 _URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://[^\s'\"<>]+")
+# "Unsupported URL: slack:/T0/B0/XXXX", "Max retries exceeded with url: /hook/XXXX (Caused by":
+# the rest of the line may be the URL in any shape, so all of it goes (a scheme stays).
+_AFTER_THE_WORD_URL = re.compile(
+    r"\b(URLs?:?\s+)(?=\S)(?:([A-Za-z][A-Za-z0-9+.-]*://)…)?.*", re.IGNORECASE | re.DOTALL
+)
+# A path after a space or a quote (a request line, a urllib3 retry warning).
+_PATH = re.compile(r"(^|[\s'\"(=])/[^\s'\"<>)]+")
+
+# Shorter strings are no secret, and hiding them would garble unrelated words.
+_MIN_HIDDEN_CHARS = 4
+_hidden_lock = threading.Lock()
+_hidden: tuple[str, ...] = ()  # every URL Apprise was handed, longest first
+
+
+def hide_in_log(url: str) -> None:
+    """Hide `url` wherever a line of Apprise (or of the HTTP stack under it) repeats it: its
+    lines may show it in a shape none of the patterns above recognise."""
+    global _hidden
+    url = url.strip()
+    if len(url) < _MIN_HIDDEN_CHARS or url in _hidden:
+        return
+    with _hidden_lock:
+        _hidden = tuple(sorted({*_hidden, url}, key=len, reverse=True))
+
+
+def _redact(text: str, *, paths: bool = False) -> str:
+    """`text` without the URLs Apprise was handed, nor any other URL past its scheme;
+    `paths`: nor any absolute path past its first slash."""
+    for url in _hidden:
+        if url in text:
+            text = text.replace(url, _scheme_of(url))
+    text = _URL.sub(r"\1://…", text)
+    text = _AFTER_THE_WORD_URL.sub(r"\1\2…", text)  # an unmatched group: empty
+    return _PATH.sub(r"\1/…", text) if paths else text
+
+
+def _scheme_of(url: str) -> str:
+    found = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", url)
+    return f"{found.group(0)}…" if found else "…"
 
 
 class _Redact(logging.Filter):
+    def __init__(self, *, paths: bool) -> None:
+        super().__init__()
+        self.paths = paths
+
     def filter(self, record: logging.LogRecord) -> bool:
         text = record_text(record)
-        redacted = _URL.sub(r"\1://…", text)
+        redacted = _redact(text, paths=self.paths)
         if redacted != text:
             record.msg, record.args = redacted, None
         return True
 
 
 # Installed for good, first: the tap (below) and every handler see redacted records only.
-_APPRISE_LOGGER.addFilter(_Redact())
+_APPRISE_LOGGER.addFilter(_Redact(paths=False))
+for _name in _HTTP_LOGGERS:
+    logging.getLogger(_name).addFilter(_Redact(paths=True))
 
 _records_of_this_send: ContextVar[list[logging.LogRecord] | None] = ContextVar(
     "monitor_apprise_records", default=None

@@ -41,7 +41,7 @@ from apprise.plugins.slack import NotifySlack
 from apprise.plugins.telegram import NotifyTelegram
 
 from monitor.model import SendOutcome
-from monitor.notify.apprise_log import capture_apprise_log, failure_reason
+from monitor.notify.apprise_log import capture_apprise_log, failure_reason, hide_in_log
 from monitor.notify.channels import channel_kind
 from monitor.notify.classify import Failure, failure_of_exchanges, failure_of_log
 from monitor.notify.email import adopt, email_parts
@@ -152,6 +152,7 @@ def valid_apprise_url(url: str) -> bool:
 def _instantiate(url: str, asset: apprise.AppriseAsset) -> apprise.NotifyBase | None:
     if not url.strip():
         return None
+    hide_in_log(url)  # every URL reaches Apprise through here: its log lines may repeat it
     try:
         return apprise.Apprise.instantiate(url, asset=asset)
     except Exception:  # instantiate suppresses plugin errors; this guards anything else

@@ -3,7 +3,8 @@ dispatcher can read while the other writes; PostgreSQL is used as given.
 
 A SQLite database holds feed URLs, items and alerts: its file is created owner-only (0600;
 SQLite gives its -wal and -shm files the mode of the database file), and a directory made for it
-is owner-only too (0700)."""
+is owner-only too (0700). Every engine hides bound parameters (`hide_parameters`): a statement's
+error would otherwise print them, and they hold feed URLs with their tokens."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def open_engine(url: str, *, read_only: bool = False, create_directory: bool = F
             " postgresql://"
         )
     try:
-        engine = create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     except Exception as exc:  # a missing driver, a malformed option
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatabaseError(f"cannot open database {_shown(parsed)}: {reason}") from None
@@ -96,7 +97,7 @@ def _open_sqlite_read_only(parsed: URL) -> Engine:
     if not path or path == ":memory:" or not Path(path).is_file():
         raise DatabaseError(f"no database at {path or parsed.render_as_string()}")
     uri = f"file:{Path(path).resolve()}?mode=ro"
-    engine = create_engine(parsed, creator=lambda: _sqlite3_connect(uri))
+    engine = create_engine(parsed, creator=lambda: _sqlite3_connect(uri), hide_parameters=True)
     event.listen(engine, "connect", _disable_pysqlite_transactions)
     return engine
 
