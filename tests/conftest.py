@@ -92,3 +92,15 @@ def travel() -> Iterator[time_machine.Coordinates]:
     start = datetime(2026, 11, 10, 8, 30, tzinfo=ZoneInfo("Europe/Paris"))
     with time_machine.travel(start, tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture(autouse=True)
+def _own_state_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads or writes the user's state directory (~/.local/state/monitor, where a
+    configuration without `database:` keeps its database): a database left there by another
+    checkout, at another schema, would fail a test that never meant to use it. Subprocesses
+    inherit the variable."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state-home")))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
