@@ -72,7 +72,7 @@ async def wait_until(condition: Callable[[], bool]) -> None:
 def test_a_state_is_written_without_waiting_for_drain(engine: Engine) -> None:
     async def one_poll_ends() -> None:
         writes = GroupCommitStateWrites(engine, in_thread)
-        writes.add(set_status(3, "not_modified"))
+        writes.add(3, set_status(3, "not_modified"))
         # The pass goes on (no drain): the state is written meanwhile.
         await wait_until(lambda: statuses(engine)[2] == "not_modified")
         await writes.drain()
@@ -91,10 +91,10 @@ def test_states_that_arrive_during_a_write_go_together_in_the_next(engine: Engin
 
     async def pass_of_ten() -> None:
         writes = GroupCommitStateWrites(engine, in_thread)
-        writes.add(slow_first)
+        writes.add(1, slow_first)
         await wait_until(first_started.is_set)
         for feed_id in range(2, 11):  # nine polls end while the first write runs
-            writes.add(set_status(feed_id, "unchanged"))
+            writes.add(feed_id, set_status(feed_id, "unchanged"))
             await asyncio.sleep(0)
         first_may_end.set()
         await writes.drain()
@@ -110,7 +110,7 @@ def test_a_batch_holds_at_most_max_batch_states(engine: Engine) -> None:
     async def ten_at_once() -> None:
         writes = GroupCommitStateWrites(engine, in_thread, max_batch=4)
         for feed_id in range(1, 11):
-            writes.add(set_status(feed_id, "not_modified"))
+            writes.add(feed_id, set_status(feed_id, "not_modified"))
         await writes.drain()
 
     asyncio.run(ten_at_once())
@@ -126,10 +126,10 @@ def test_a_failed_write_is_reported_and_the_next_ones_are_written(
 
     async def two_writes() -> None:
         writes = GroupCommitStateWrites(engine, in_thread)
-        writes.add(set_status(1, "unchanged"))
-        writes.add(broken)  # in the same transaction as feed 1's write: both lost
+        writes.add(1, set_status(1, "unchanged"))
+        writes.add(1, broken)  # in the same transaction as feed 1's write: both lost
         await writes.drain()
-        writes.add(set_status(2, "not_modified"))
+        writes.add(2, set_status(2, "not_modified"))
         await writes.drain()
 
     with caplog.at_level(logging.ERROR, logger="monitor.poll"):

@@ -29,7 +29,7 @@ from monitor.pipeline.delivery.build import build_message
 from monitor.pipeline.delivery.group import group_by_story
 from monitor.pipeline.delivery.plan import DeliveryPlan, PlannedMessage, plan_deliveries
 from monitor.pipeline.delivery.verdict import Verdict, given_up, verdict_for
-from monitor.pipeline.ops import alert_operations, channel_refused_payload
+from monitor.pipeline.ops import alert_operations, channel_refused_payload, refusal_key
 from monitor.store import (
     DeliveryJob,
     channel_works,
@@ -332,7 +332,8 @@ class Dispatcher:
                     shown = self._sender.privacy_url(url)
                     first = jobs[0].alert_id
                     payload = channel_refused_payload(channel, shown, first, verdict.error, now)
-                    alert_operations(connection, self._config, payload, now)
+                    key = refusal_key(channel, now)  # the refusal row's `since`
+                    alert_operations(connection, self._config, payload, now, key)
         if recorded < len(jobs):
             log.warning(
                 "%s to %s: the send took longer than its lease; another dispatcher owns them now",

@@ -46,15 +46,33 @@ def check_stale_feeds(engine: Engine, config: Config, clock: Callable[[], dateti
                 payload["snippet"]["text"],
                 extra={"feed": redact_url(change.url), "watchlist": OPS_WATCHLIST},
             )
-            alert_operations(connection, config, payload, now)
+            alert_operations(connection, config, payload, now, episode_key(change))
     return len(changes)
 
 
+def episode_key(change: StaleChange) -> str:
+    """The key of the alert about `change`, from what the database holds, so that instances
+    seeing the same episode at once record one alert: a feed is stale since its last item (or
+    since it was added), and recovered from the staleness marked at `stale_since`. A new item
+    starts a new episode: a new key."""
+    if change.kind == "stale":
+        since = change.last_item_at or change.created_at
+        return f"stale:{change.feed_id}:{since.isoformat()}"
+    assert change.stale_since is not None  # recovered: it was marked stale
+    return f"recovered:{change.feed_id}:{change.stale_since.isoformat()}"
+
+
+def refusal_key(channel: str, since: datetime) -> str:
+    """The key of the alert about `channel` refusing alerts since `since` (its refusal row)."""
+    return f"refused:{channel}:{since.isoformat()}"
+
+
 def alert_operations(
-    connection: Connection, config: Config, payload: dict[str, Any], now: datetime
+    connection: Connection, config: Config, payload: dict[str, Any], now: datetime, key: str
 ) -> None:
     """An operations alert to the `ops.notify` channels (none named: the log alone says it),
-    written in the caller's transaction, through the outbox like a story alert."""
+    written in the caller's transaction, through the outbox like a story alert; `key` names its
+    event, and an alert already recorded under it (by another instance) is not recorded again."""
     if config.ops.notify:
         create_alert(
             connection,
@@ -64,6 +82,7 @@ def alert_operations(
             payload=payload,
             channels=config.ops.notify,
             now=now,
+            ops_key=key,
         )
 
 

@@ -422,7 +422,9 @@ class Poller:
     def _record_later(self, feed: FeedState, outcome: PollOutcome) -> None:
         """Record a poll that stored nothing now, in one transaction with the polls that end
         while the last write runs."""
-        self._state_writes.add(lambda connection: record_poll(connection, feed.id, outcome))
+        self._state_writes.add(
+            feed.id, lambda connection: record_poll(connection, feed.id, outcome)
+        )
 
     def _next_check(
         self, now: datetime, spec: FeedSpec, result: FetchResult, ttl: float | None

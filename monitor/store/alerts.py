@@ -22,11 +22,12 @@ def create_alert(
     payload: Mapping[str, Any],
     channels: Sequence[str],
     now: datetime,
+    ops_key: str | None = None,
 ) -> int | None:
     """Record the alert for (watchlist, story) unless one exists; returns its id when created.
     UNIQUE(watchlist, cluster_id) keeps this to one alert per story across copies, restarts and
-    several instances. An operations alert has no story (`cluster_id` and `item_id` None): it is
-    always recorded."""
+    several instances. An operations alert has no story (`cluster_id` and `item_id` None) but an
+    `ops_key` naming its event, unique too: one alert per event, however many instances see it."""
     alert_id = insert_ignoring_conflict(
         connection,
         alerts,
@@ -36,8 +37,9 @@ def create_alert(
             "item_id": item_id,
             "payload": dict(payload),
             "created_at": now,
+            "ops_key": ops_key,
         },
-        ("watchlist", "cluster_id"),
+        ("watchlist", "cluster_id") if ops_key is None else ("ops_key",),
     )
     if alert_id is None:
         return None

@@ -16,9 +16,11 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Connection, Engine, create_engine, event, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from monitor.store.sql import SCHEMA_LOCK, advisory_xact_lock
 
 
 class DatabaseError(Exception):
@@ -166,9 +168,8 @@ def upgrade(engine: Engine) -> None:
     config.set_main_option("script_location", _migrations_dir())
     try:
         with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # Two instances starting together must not both create the tables.
-                connection.execute(text("SELECT pg_advisory_xact_lock(7253001)"))
+            # Two instances starting together must not both create the tables.
+            advisory_xact_lock(connection, SCHEMA_LOCK)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except Exception as exc:

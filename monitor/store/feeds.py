@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select, update
 
 from monitor.model import FeedStatus, PollOutcome, Validators, status_word
+from monitor.store.sql import SCHEMA_LOCK, advisory_xact_lock, insert_ignoring_conflict
 from monitor.store.tables import feeds
 
 
@@ -43,30 +44,42 @@ def sync_feeds(
     connection: Connection, configured: Sequence[tuple[str, str | None]], now: datetime
 ) -> None:
     """Make the table agree with the configuration: new feeds are due now, removed ones go
-    inactive (their items and alerts stay, so history is not lost by a config edit)."""
-    existing = {row.url: row for row in connection.execute(select(feeds.c.url, feeds.c.active))}
+    inactive (their items and alerts stay, so history is not lost by a config edit).
+
+    Safe for several instances starting or reloading at once: they take turns under the schema
+    lock (PostgreSQL), a feed another one inserted meanwhile is not inserted again (ON CONFLICT
+    DO NOTHING), and only the rows that change are updated, in id order, the order every
+    many-row write of feeds keeps, so that none waits in a cycle with another (a deadlock)."""
+    advisory_xact_lock(connection, SCHEMA_LOCK)
     wanted = dict(configured)
-    for url, name in wanted.items():
-        if url in existing:
-            connection.execute(
-                update(feeds).where(feeds.c.url == url).values(name=name, active=True)
-            )
+    rows = connection.execute(
+        select(feeds.c.id, feeds.c.url, feeds.c.name, feeds.c.active).order_by(feeds.c.id)
+    ).all()
+    existing = {row.url for row in rows}
+    for row in rows:
+        if row.url in wanted:
+            values = {"name": wanted[row.url], "active": True}
         else:
-            connection.execute(
-                feeds.insert().values(
-                    url=url,
-                    name=name,
-                    active=True,
-                    next_check_at=now,
-                    status=FeedStatus.NEW.value,
-                    error_count=0,
-                    items_seen=0,
-                    created_at=now,
-                )
+            values = {"name": row.name, "active": False}
+        if (row.name, row.active) != (values["name"], values["active"]):
+            connection.execute(update(feeds).where(feeds.c.id == row.id).values(**values))
+    for url, name in wanted.items():
+        if url not in existing:
+            insert_ignoring_conflict(
+                connection,
+                feeds,
+                {
+                    "url": url,
+                    "name": name,
+                    "active": True,
+                    "next_check_at": now,
+                    "status": FeedStatus.NEW.value,
+                    "error_count": 0,
+                    "items_seen": 0,
+                    "created_at": now,
+                },
+                ("url",),
             )
-    for url, row in existing.items():
-        if url not in wanted and row.active:
-            connection.execute(update(feeds).where(feeds.c.url == url).values(active=False))
 
 
 _CLAIM_SLICE = 10_000
@@ -281,7 +294,9 @@ def stale_changes(
             feeds.c.last_success_at,
             feeds.c.last_error,
             feeds.c.stale_since,
-        ).where(feeds.c.active.is_(True))
+        )
+        .where(feeds.c.active.is_(True))
+        .order_by(feeds.c.id)  # the callers mark them in this order: id order (sync_feeds)
     )
     changes = []
     for row in rows:

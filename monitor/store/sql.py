@@ -5,8 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
+
+# An arbitrary constant: the advisory lock of what changes the schema or the set of feeds
+# (migrations, `sync_feeds`), so that instances starting or reloading together take turns.
+SCHEMA_LOCK = 7253001
+
+
+def advisory_xact_lock(connection: Connection, key: int) -> None:
+    """On PostgreSQL, wait for the advisory lock `key`, held until the transaction ends (commit
+    or rollback, so a crash cannot leave it taken). SQLite needs none: its writers already take
+    turns (BEGIN IMMEDIATE)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def insert_ignoring_conflict(

@@ -137,8 +137,13 @@ alerts = Table(
     # What the message shows, frozen when the alert is decided: terms, hits and the quoted sentence.
     Column("payload", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # An operations alert's event, e.g. `stale:<feed id>:<silent since>`: the same for every
+    # instance that sees it, so that one alert is recorded (NULL for a story alert).
+    Column("ops_key", Text),
     UniqueConstraint("watchlist", "cluster_id"),
 )
+# Unique where not NULL: SQLite and PostgreSQL both let NULLs repeat in a unique index.
+Index("ix_alerts_ops_key", alerts.c.ops_key, unique=True)
 
 deliveries = Table(
     "deliveries",
