@@ -123,6 +123,9 @@ def assign_stories(
         if fingerprint_ is not None and fingerprint_.words < thresholds.min_words:
             fingerprint_ = None
         found.append(fingerprint_)
+    # Before any candidate is read: an index shared by concurrent writers locks the keys the
+    # document looks up and files.
+    index.reserve([fingerprint_ for fingerprint_ in found if fingerprint_ is not None])
     lookups = [
         (position, fingerprint_)
         for position, fingerprint_ in enumerate(found)

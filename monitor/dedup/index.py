@@ -55,7 +55,14 @@ class StoryIndex(Protocol):
     ) -> Mapping[ExactKey, int]:
         """The exact layer: for each content hash, the cluster of the earliest item with that
         text (any feed); for each link, of the earliest item with that link in another feed
-        than `feed`."""
+        than `feed`. Called once per document, first."""
+        ...
+
+    def reserve(self, fingerprints: Sequence[Fingerprint]) -> None:
+        """Called once per document after `exact` and before `candidates`, with the
+        fingerprints of every item the document will look up or file. An index written by
+        several transactions at once locks their keys here, as it locks the exact layer's in
+        `exact` (`SqlStoryIndex` on PostgreSQL); one reader needs nothing."""
         ...
 
     def candidates(self, new: Sequence[Fingerprint]) -> list[list[Candidate]]:

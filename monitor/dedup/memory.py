@@ -105,6 +105,9 @@ class MemoryStoryIndex:
                     found["url", url] = min(others)[1]
         return found
 
+    def reserve(self, fingerprints: Sequence[Fingerprint]) -> None:
+        """Nothing to lock: one stream, read by one."""
+
     def candidates(self, new: Sequence[Fingerprint]) -> list[list[Candidate]]:
         found = []
         for one in new:

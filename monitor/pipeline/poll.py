@@ -368,33 +368,42 @@ class Poller:
         if layers := [item.layer for item in stored if item.is_new]:
             self._observer.folded(time.perf_counter() - started, layers)
         alerts = 0
-        for item in stored:
-            if not item.is_new:  # an update of a stored item never alerts
-                continue
-            for match in plan.alerts_for(item.item):
-                created = create_alert(
-                    connection,
-                    watchlist=match.watchlist,
-                    cluster_id=item.cluster_id,
-                    item_id=item.id,
-                    payload=alert_payload(item.item, match, source),
-                    channels=self._config.channels_for(self._watchlists[match.watchlist]),
-                    now=now,
+        # An update of a stored item never alerts. In (story, watchlist) order, the first copy
+        # first: transactions creating alerts for the same stories at once then wait for each
+        # other's rows in one order, never in a cycle (monitor/store/story_locks.py).
+        planned = sorted(
+            (
+                (item, match)
+                for item in stored
+                if item.is_new
+                for match in plan.alerts_for(item.item)
+            ),
+            key=lambda pair: (pair[0].cluster_id, pair[1].watchlist),
+        )
+        for item, match in planned:
+            created = create_alert(
+                connection,
+                watchlist=match.watchlist,
+                cluster_id=item.cluster_id,
+                item_id=item.id,
+                payload=alert_payload(item.item, match, source),
+                channels=self._config.channels_for(self._watchlists[match.watchlist]),
+                now=now,
+            )
+            if created is not None:
+                alerts += 1
+                log.info(
+                    "alert %d: watchlist %s matched %r from %s",
+                    created,
+                    match.watchlist,
+                    item.item.text.title[:120],
+                    source,
+                    extra={
+                        "alert": created,
+                        "watchlist": match.watchlist,
+                        "feed": redact_url(feed.url),
+                    },
                 )
-                if created is not None:
-                    alerts += 1
-                    log.info(
-                        "alert %d: watchlist %s matched %r from %s",
-                        created,
-                        match.watchlist,
-                        item.item.text.title[:120],
-                        source,
-                        extra={
-                            "alert": created,
-                            "watchlist": match.watchlist,
-                            "feed": redact_url(feed.url),
-                        },
-                    )
         return sum(1 for item in stored if item.is_new), alerts
 
     async def _succeed(

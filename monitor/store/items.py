@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from monitor.dedup.assign import FingerprintOf, assign_stories, log_fold
 from monitor.dedup.decide import DEFAULT_THRESHOLDS, Thresholds
@@ -42,19 +42,6 @@ _INSERT_CLUSTERS = clusters.insert().returning(clusters.c.id)
 _INSERT_ITEMS = items.insert().returning(items.c.id, items.c.item_key)
 
 
-# An arbitrary constant: the advisory lock that makes story assignment one writer at a time.
-_STORY_LOCK = 7253002
-
-
-def _serialize_story_assignment(connection: Connection) -> None:
-    """On PostgreSQL, two feeds stored at once could each miss the other's uncommitted copy of a
-    story and open two clusters (two alerts). A transaction-scoped advisory lock makes story
-    assignment take turns across connections and instances; the transactions are short. SQLite
-    needs none: its writers already take turns (BEGIN IMMEDIATE)."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _STORY_LOCK})
-
-
 def store_items(
     connection: Connection,
     feed_id: int,
@@ -69,7 +56,9 @@ def store_items(
     document. New items get their stories from `monitor.dedup.assign.assign_stories` against
     the items stored within `window`: the exact layer, then near-copies when `fingerprint_of`
     is given (`DocumentLines.of(document).fingerprint`, computed for new items only). An item
-    updated in place (same key, new text) stays the same item and story: never new again."""
+    updated in place (same key, new text) stays the same item and story: never new again.
+    On PostgreSQL, one call per transaction: story assignment locks the keys of the new items
+    only, an order that holds within one document (`monitor.store.story_locks`)."""
     by_key: dict[str, PreparedItem] = {}
     for item in prepared:
         by_key.setdefault(item.key, item)  # feeds do repeat an entry within one document
@@ -141,7 +130,6 @@ def _store_new(
     """Decide the story of each new item of one feed document, then write them all."""
     if not new:
         return []
-    _serialize_story_assignment(connection)
     index = SqlStoryIndex(connection, now=now, since=now - window)
     decisions = assign_stories(
         feed_id, new, index, fingerprint_of=fingerprint_of, thresholds=thresholds

@@ -29,6 +29,7 @@ from monitor.dedup.index import RECENT_PER_KEY, ExactKey, IndexEntry, rank_candi
 from monitor.dedup.minhash import to_bytes
 from monitor.model import ItemText, Outlet
 from monitor.store.sql import insert_plain_rows
+from monitor.store.story_locks import StoryLocks
 from monitor.store.tables import feeds, items, story_fingerprints, story_keys
 
 # Statements are built once per number of keys (padded, see `_candidate_statement`): these
@@ -100,10 +101,13 @@ class SqlStoryIndex:
     """The `StoryIndex` of the items stored within the story window: items first seen since
     `since`. Candidates come with their stored signature and counts; their shingle sets,
     needed for the containment check only, are recomputed from their stored text (`load`).
-    Only SQL here: the decisions are `monitor.dedup.assign`'s."""
+    Only SQL here: the decisions are `monitor.dedup.assign`'s. On PostgreSQL it locks the keys
+    it reads and files (`monitor.store.story_locks`): one per feed document, in its transaction.
+    SQLite needs none: its writers take turns (BEGIN IMMEDIATE)."""
 
     def __init__(self, connection: Connection, *, now: datetime, since: datetime) -> None:
         self._connection = connection
+        self._locks = StoryLocks(connection) if connection.dialect.name == "postgresql" else None
         self._now = now
         self._since = since
         # Candidates loaded for this document's items: its items share many of them.
@@ -112,6 +116,8 @@ class SqlStoryIndex:
     def exact(
         self, feed: Hashable, hashes: Collection[str], urls: Collection[str]
     ) -> Mapping[ExactKey, int]:
+        if self._locks is not None:
+            self._locks.exact(hashes, urls)
         rows = self._connection.execute(
             _SAME_TEXT_OR_LINK, {"hashes": list(hashes), "urls": list(urls), "since": self._since}
         )
@@ -122,6 +128,10 @@ class SqlStoryIndex:
             if row.url and row.feed_id != feed:
                 found.setdefault(("url", row.url), int(row.cluster_id))
         return found
+
+    def reserve(self, fingerprints: Sequence[Fingerprint]) -> None:
+        if self._locks is not None:
+            self._locks.near(fingerprints)
 
     def candidates(self, new: Sequence[Fingerprint]) -> list[list[Candidate]]:
         """For each fingerprint, its candidates (`rank_candidates`)."""
