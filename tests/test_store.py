@@ -10,11 +10,11 @@ from sqlalchemy import Engine, func, select, update
 
 from monitor.dedup.fingerprint import Fingerprint, fingerprint
 from monitor.model import FeedStatus, ItemText, Outlet, PollOutcome, PreparedItem, Validators
+from monitor.store import claims as claim_store
 from monitor.store import feeds as feed_store
 from monitor.store.alerts import create_alert
-from monitor.store.database import upgrade
-from monitor.store import claims as claim_store
 from monitor.store.claims import claim_due_feeds
+from monitor.store.database import upgrade
 from monitor.store.feeds import record_poll, sync_feeds
 from monitor.store.items import store_items, stored_content_hashes
 from monitor.store.messages import open_message
