@@ -10,10 +10,12 @@ from sqlalchemy import Engine, func, select, update
 
 from monitor.dedup.fingerprint import Fingerprint, fingerprint
 from monitor.model import FeedStatus, ItemText, Outlet, PollOutcome, PreparedItem, Validators
+from monitor.store import claims as claim_store
 from monitor.store import feeds as feed_store
 from monitor.store.alerts import create_alert
+from monitor.store.claims import claim_due_feeds
 from monitor.store.database import upgrade
-from monitor.store.feeds import claim_due_feeds, record_poll, sync_feeds
+from monitor.store.feeds import record_poll, sync_feeds
 from monitor.store.items import store_items, stored_content_hashes
 from monitor.store.messages import open_message
 from monitor.store.outbox import (
@@ -170,7 +172,7 @@ def test_a_claim_larger_than_one_statement_claims_every_feed(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The lease is written in slices (SQLite binds at most 32,766 values per statement).
-    monkeypatch.setattr(feed_store, "_CLAIM_SLICE", 3)
+    monkeypatch.setattr(claim_store, "_CLAIM_SLICE", 3)
     with engine.begin() as connection:
         sync_feeds(connection, [(f"http://{n}.test/rss", None) for n in range(7)], NOW)
         assert len(claim_due_feeds(connection, NOW, timedelta(minutes=10))) == 7

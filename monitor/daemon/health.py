@@ -153,9 +153,9 @@ def stalled_polling(
     """/healthz on any database: why polling looks stalled, else None. A daemon that works ends
     a poll pass every tick, with nothing due too; a pass that fails (a database locked or
     unwritable) ends none. No pass for STALLED_TICKS ticks (and STALLED_AT_LEAST) is a stall
-    only while feeds are due: a long pass keeps the feeds it works on claimed, so not due,
-    until their leases run out. `due` (how many feeds are due: a database read) is asked only
-    past that time."""
+    only while feeds are due and unclaimed: a long pass reports each feed it polls, and the
+    feeds it works on are claimed. `due` (how many: a database read) is asked only past that
+    time."""
     if since_last_pass <= max(STALLED_TICKS * tick, STALLED_AT_LEAST):
         return None
     waiting = due()

@@ -27,7 +27,14 @@ from monitor.feeds import (
 )
 from monitor.match import Matcher, compile_watchlists
 from monitor.notify.send import AppriseSender
-from monitor.pipeline import Dispatcher, Poller, PollObserver, Sender, check_stale_feeds
+from monitor.pipeline import (
+    Dispatcher,
+    Poller,
+    PollObserver,
+    Sender,
+    check_stale_feeds,
+    instance_name,
+)
 from monitor.sandbox import Sandbox
 from monitor.store import (
     default_database_url,
@@ -89,6 +96,8 @@ class Runtime:
     transport: httpx.AsyncBaseTransport | None = None
     matcher: Matcher = field(init=False)
     fetch_policy: FetchPolicy = field(init=False)
+    # Who this process is to the others sharing the database: its feed claims' owner.
+    instance: str = field(default_factory=instance_name)
 
     def __post_init__(self) -> None:
         self.matcher = compile_watchlists(self.config.watchlists)
@@ -149,11 +158,17 @@ class Runtime:
         return Vitals(FeedCounts.of(found, FeedLimits.of(config), now), pending, now)
 
     def feeds_due(self) -> int:
-        """How many configured feeds are due now (/healthz, when no poll pass ends)."""
+        """How many configured feeds are due now and claimed by no instance (/healthz, when no
+        poll ends)."""
         with self.engine.connect() as connection:
             found = feed_health(connection, [feed.url for feed in self.config.feeds])
         now = self.clock()
-        return sum(feed.next_check_at is not None and feed.next_check_at <= now for feed in found)
+        return sum(
+            feed.next_check_at is not None
+            and feed.next_check_at <= now
+            and (feed.claimed_until is None or feed.claimed_until <= now)
+            for feed in found
+        )
 
     def database_problem(self) -> str | None:
         """None when the database answers `SELECT 1`, else why not, in one line (/healthz)."""
@@ -194,6 +209,7 @@ class Runtime:
             self.clock,
             fetch_policy=policy,
             observer=observer,
+            owner=self.instance,
         )
 
     def dispatcher(self) -> Dispatcher:

@@ -133,7 +133,8 @@ class Service:
         self._send_thread = ThreadPoolExecutor(1, thread_name_prefix="monitor-send")
         self.metrics = Metrics(runtime.vitals)
         self._heartbeat: float | None = None  # time.monotonic() of the last beat
-        # time.monotonic() when the last poll pass ended well (at first, the scheduler's start).
+        # time.monotonic() when the last poll pass, or a feed's poll, ended (at first, the
+        # scheduler's start).
         self._polled: float | None = None
         self._scheduler: AsyncIOScheduler | None = None
         # One reload at a time, in the order the signals came: two quick SIGHUPs must not apply
@@ -319,9 +320,17 @@ class Service:
         poller = self._runtime.poller(client, self._parser, policy, self.metrics)
         # A feed's alerts are sent as soon as they are written, by a task of their own: the
         # poll does not wait for them, so a slow or failing channel never holds polling.
-        await poller.poll_due(stopping=self._stopping.is_set, on_alerts=self._dispatching.kick)
+        await poller.poll_due(
+            stopping=self._stopping.is_set,
+            on_alerts=self._dispatching.kick,
+            on_polled=self._progressed,
+        )
         self._polled = time.monotonic()
         await self._tell_systemd()
+
+    def _progressed(self) -> None:
+        """A feed's poll ended: polling goes on, however long the pass (/healthz)."""
+        self._polled = time.monotonic()
 
     async def _dispatch_pass(self) -> None:
         dispatcher = self._runtime.dispatcher()

@@ -8,6 +8,7 @@ from monitor.exports import lazy_exports
 
 if TYPE_CHECKING:
     from monitor.pipeline.alert_verdict import AlertFacts, WhyNot, why_not
+    from monitor.pipeline.claims import instance_name
     from monitor.pipeline.dispatch import Dispatcher, DispatchReport, Sender
     from monitor.pipeline.ingest_plan import is_history
     from monitor.pipeline.items_json import (
@@ -41,6 +42,7 @@ __all__ = [
     "WhyNot",
     "check_stale_feeds",
     "hit_json",
+    "instance_name",
     "is_history",
     "item_text_from_json",
     "outcome_line",
@@ -53,6 +55,7 @@ __getattr__ = lazy_exports(
     __name__,
     {
         "alert_verdict": ["AlertFacts", "WhyNot", "why_not"],
+        "claims": ["instance_name"],
         "dispatch": ["DispatchReport", "Dispatcher", "Sender"],
         "ingest_plan": ["is_history"],
         "items_json": [

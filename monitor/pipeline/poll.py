@@ -8,7 +8,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -26,9 +26,11 @@ from monitor.model import (
     ItemText,
     ParsedFeed,
     PollOutcome,
+    PreparedItem,
     WatchlistMatch,
     status_word,
 )
+from monitor.pipeline.claims import PassClaims, instance_name
 from monitor.pipeline.host_queues import HostQueues
 from monitor.pipeline.ingest_plan import IngestPlan, plan_ingest
 from monitor.pipeline.observe import PollObserver, Unobserved
@@ -39,8 +41,8 @@ from monitor.pipeline.state_writes import GroupCommitStateWrites
 from monitor.sandbox import SandboxError
 from monitor.store import (
     FeedState,
-    claim_due_feeds,
     create_alert,
+    hold_feed_claim,
     record_poll,
     store_items,
     stored_content_hashes,
@@ -50,8 +52,9 @@ from monitor.text.count import counted
 log = logging.getLogger("monitor.poll")
 _Result = TypeVar("_Result")
 
-# How long a claimed feed is reserved for this poller before another may take it.
-_CLAIM_LEASE = timedelta(minutes=10)
+# Feeds claimed at once, per fetch worker: each worker has its next feed waiting, no more, so
+# instances sharing a database share the due feeds by how fast they poll them.
+_CLAIMED_PER_WORKER = 2
 _DEFAULT_SPEC = FeedSpec(url="http://unconfigured.invalid/")
 # Article pages fetched for one poll of a full-text feed, at most: a feed that suddenly lists
 # a hundred new entries gets the rest as the feed gives them.
@@ -76,8 +79,11 @@ class Poller:
         *,
         fetch_policy: FetchPolicy,
         observer: PollObserver | None = None,
+        owner: str | None = None,
     ) -> None:
         self._engine = engine
+        # The instance whose claims this poller takes and writes under.
+        self._owner = owner or instance_name()
         self._observer = observer or Unobserved()
         self._client = client  # built with `fetch_policy`
         self._fetch_policy = fetch_policy
@@ -98,17 +104,43 @@ class Poller:
         all_feeds: bool = False,
         stopping: Callable[[], bool] = lambda: False,
         on_alerts: Callable[[], None] = lambda: None,
+        on_polled: Callable[[], None] = lambda: None,
     ) -> list[PollOutcome]:
-        """Poll the due feeds; once `stopping()` says so, each worker ends its feed and takes
-        no other (the feeds left keep their claim until its lease ends, then are due again).
-        `on_alerts()` is called as soon as a feed's alerts are written, so they can be sent
-        before the pass ends."""
-        now = self._clock()
-        due = await self._in_thread(self._claim, now, all_feeds)
+        """Poll the due feeds, claiming them in batches as workers free up, until none is due;
+        once `stopping()` says so, each worker ends its feed and takes no other, and the claims
+        of the feeds left are given up. `on_alerts()` is called as soon as a feed's alerts are
+        written, so they can be sent before the pass ends; `on_polled()` after each feed."""
+        workers = self._config.fetch.max_connections
+        batch = None if all_feeds else _CLAIMED_PER_WORKER * workers
+        claims = PassClaims(self._engine, self._owner, self._in_thread, self._clock)
+        due = await claims.claim(batch, all_feeds=all_feeds)
+        if not due:
+            return []
+        more = batch is not None and len(due) == batch
         queues = HostQueues(
-            due, lambda feed: _host_of(feed.location), self._config.fetch.max_per_host
+            due,
+            lambda feed: _host_of(feed.location),
+            self._config.fetch.max_per_host,
+            open_ended=more,
         )
         reports: dict[int, PollOutcome] = {}
+
+        async def claimer() -> None:
+            """More feeds whenever half the batch is polled, until no more are due."""
+            assert batch is not None
+            try:
+                while not stopping():
+                    if len(queues) > batch - workers:
+                        await queues.changed()
+                        continue
+                    wanted = batch - len(queues)
+                    claimed = await claims.claim(wanted)
+                    due.extend(claimed)
+                    queues.add(claimed)
+                    if len(claimed) < wanted:
+                        return  # no more due now: the next tick's pass takes those due then
+            finally:
+                queues.close()
 
         async def worker() -> None:
             host = None
@@ -118,22 +150,28 @@ class Poller:
                     reports[feed.id] = report = await self._poll_one(feed)
                 finally:
                     queues.release(host)
+                    claims.done(feed.id)
                 self._observer.polled(report)
+                on_polled()
                 if report.alerts:
                     on_alerts()
 
-        workers = min(self._config.fetch.max_connections, len(due))
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        renewing = asyncio.ensure_future(claims.keep_renewed())
+        try:
+            await asyncio.gather(
+                *(worker() for _ in range(min(workers, len(due)) if not more else workers)),
+                *([claimer()] if more else []),
+            )
+        finally:
+            renewing.cancel()
+        # Feeds claimed and not taken (the pass stops): due for any instance at once.
+        await claims.drop(queues.drain())
         await self._state_writes.drain()
         return [reports[feed.id] for feed in due if feed.id in reports]
 
     async def _in_thread(self, function: Callable[..., _Result], /, *args: Any) -> _Result:
         async with self._database_slots:
             return await asyncio.to_thread(function, *args)
-
-    def _claim(self, now: datetime, all_feeds: bool) -> list[FeedState]:
-        with self._engine.begin() as connection:
-            return claim_due_feeds(connection, now, _CLAIM_LEASE, all_feeds=all_feeds)
 
     async def _poll_one(self, feed: FeedState) -> PollOutcome:
         try:
@@ -286,24 +324,20 @@ class Poller:
             )
             for entry in parsed.entries
         ]
-        stored_hashes: dict[str, str] = {}
-        if feed.seeded:  # the feed is leased to this poller: what it stored stays so
-            with self._engine.connect() as connection:
-                keys = [item.key for item in prepared]
-                stored_hashes = stored_content_hashes(connection, feed.id, keys)
-        plan = plan_ingest(
-            prepared,
-            stored_hashes=stored_hashes,
-            # A stored item of a full-text feed holds its page's text, not the feed's
-            # teaser: the teaser must not overwrite it as an update.
-            not_again=known,
-            alerting=feed.seeded,
-            now=now,
-            max_age=self._config.max_age,
-            match=self._timed_match,
-        )
+        seeded = feed.seeded
+        with self._engine.connect() as connection:
+            plan = self._plan(connection, feed.id, prepared, known, seeded, now)
         source = spec.name or parsed.title or feed.title or feed.url
         with self._engine.begin() as connection:
+            # The claim is checked, and the row locked, before anything is written: a late
+            # writer (its claim expired and was taken) stores nothing. Whether the feed is
+            # seeded is what the database says now, not what the claim read.
+            held = hold_feed_claim(connection, feed.id, self._owner)
+            if held is None:
+                return self._claim_lost(feed, now)
+            if held != seeded:
+                seeded = held
+                plan = self._plan(connection, feed.id, prepared, known, seeded, now)
             new_items, alerts = self._apply(connection, feed, plan, source, now)
             outcome = PollOutcome(
                 feed.url,
@@ -320,12 +354,12 @@ class Poller:
                 ttl_seconds=None if parsed.ttl is None else int(parsed.ttl),
                 moved_to=result.moved_to,
             )
-            record_poll(connection, feed.id, outcome)
+            record_poll(connection, feed.id, outcome, owner=self._owner)
         shown = redact_url(feed.url)
         fields = {"feed": shown, "status": outcome.word, "new_items": new_items, "alerts": alerts}
         if parsed.warning:
             log.warning("feed %s: %s", shown, parsed.warning, extra={"feed": shown})
-        if not feed.seeded:
+        if not seeded:
             log.info(
                 "feed %s: first poll stored %s without alerting",
                 shown,
@@ -341,6 +375,52 @@ class Poller:
                 extra=fields,
             )
         return outcome
+
+    def _plan(
+        self,
+        connection: Connection,
+        feed_id: int,
+        prepared: list[PreparedItem],
+        known: set[str],
+        seeded: bool,
+        now: datetime,
+    ) -> IngestPlan:
+        """What to store and alert for the prepared entries, given the items stored: a feed
+        not seeded yet stores its backlog without alerting."""
+        stored_hashes: dict[str, str] = {}
+        if seeded:
+            stored_hashes = stored_content_hashes(
+                connection, feed_id, [item.key for item in prepared]
+            )
+        return plan_ingest(
+            prepared,
+            stored_hashes=stored_hashes,
+            # A stored item of a full-text feed holds its page's text, not the feed's
+            # teaser: the teaser must not overwrite it as an update.
+            not_again=known,
+            alerting=seeded,
+            now=now,
+            max_age=self._config.max_age,
+            match=self._timed_match,
+        )
+
+    def _claim_lost(self, feed: FeedState, now: datetime) -> PollOutcome:
+        """A result written too late: another instance holds the feed's claim now, or polled
+        it since. Nothing is stored; the other instance's poll stands."""
+        shown = redact_url(feed.url)
+        log.warning(
+            "feed %s: claim lost to another instance; result dropped",
+            shown,
+            extra={"feed": shown},
+        )
+        return PollOutcome(
+            feed.url,
+            FeedStatus.ERROR,
+            now,
+            now,
+            error_kind="internal",
+            message="claim lost to another instance; result dropped",
+        )
 
     def _timed_match(self, text: ItemText) -> Sequence[WatchlistMatch]:
         started = time.perf_counter()
@@ -431,9 +511,12 @@ class Poller:
     def _record_later(self, feed: FeedState, outcome: PollOutcome) -> None:
         """Record a poll that stored nothing now, in one transaction with the polls that end
         while the last write runs."""
-        self._state_writes.add(
-            feed.id, lambda connection: record_poll(connection, feed.id, outcome)
-        )
+
+        def write(connection: Connection) -> None:
+            if not record_poll(connection, feed.id, outcome, owner=self._owner):
+                self._claim_lost(feed, outcome.checked_at)
+
+        self._state_writes.add(feed.id, write)
 
     def _next_check(
         self, now: datetime, spec: FeedSpec, result: FetchResult, ttl: float | None

@@ -8,6 +8,13 @@ from monitor.exports import lazy_exports
 
 if TYPE_CHECKING:
     from monitor.store.alerts import create_alert
+    from monitor.store.claims import (
+        claim_due_feeds,
+        drop_feed_claims,
+        hold_feed_claim,
+        release_feed_claims,
+        renew_feed_claims,
+    )
     from monitor.store.database import (
         DatabaseError,
         default_database_url,
@@ -21,11 +28,9 @@ if TYPE_CHECKING:
         FeedHealth,
         FeedState,
         StaleChange,
-        claim_due_feeds,
         feed_health,
         mark_stale,
         record_poll,
-        release_feed_claims,
         stale_changes,
         sync_feeds,
     )
@@ -94,10 +99,12 @@ __all__ = [
     "claim_due_feeds",
     "create_alert",
     "default_database_url",
+    "drop_feed_claims",
     "feed_document_sizes",
     "feed_health",
     "find_feeds",
     "hold_deliveries",
+    "hold_feed_claim",
     "last_items_before",
     "list_alerts",
     "list_items",
@@ -119,6 +126,7 @@ __all__ = [
     "release_deliveries",
     "release_feed_claims",
     "release_send_leases",
+    "renew_feed_claims",
     "requeue_alert",
     "require_current_schema",
     "retry_channel_now",
@@ -138,6 +146,13 @@ __getattr__ = lazy_exports(
     __name__,
     {
         "alerts": ["create_alert"],
+        "claims": [
+            "claim_due_feeds",
+            "drop_feed_claims",
+            "hold_feed_claim",
+            "release_feed_claims",
+            "renew_feed_claims",
+        ],
         "database": [
             "DatabaseError",
             "default_database_url",
@@ -151,11 +166,9 @@ __getattr__ = lazy_exports(
             "FeedHealth",
             "FeedState",
             "StaleChange",
-            "claim_due_feeds",
             "feed_health",
             "mark_stale",
             "record_poll",
-            "release_feed_claims",
             "stale_changes",
             "sync_feeds",
         ],

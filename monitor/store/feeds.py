@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from monitor.model import FeedStatus, PollOutcome, Validators, status_word
 from monitor.store.sql import SCHEMA_LOCK, advisory_xact_lock, insert_ignoring_conflict
@@ -82,31 +82,7 @@ def sync_feeds(
             )
 
 
-_CLAIM_SLICE = 10_000
-
-
-def claim_due_feeds(
-    connection: Connection, now: datetime, lease: timedelta, *, all_feeds: bool = False
-) -> list[FeedState]:
-    """Select the due feeds and push their next_check_at forward by `lease`, in one transaction,
-    so that a second instance (or an overlapping tick) does not poll them too. The poll result
-    then sets the real next check time."""
-    query = select(feeds).where(feeds.c.active.is_(True)).order_by(feeds.c.next_check_at)
-    if not all_feeds:
-        query = query.where(feeds.c.next_check_at <= now)
-    rows = connection.execute(query.with_for_update(skip_locked=True)).all()
-    ids = [row.id for row in rows]
-    # In slices: a statement may bind at most 32,766 values on SQLite, 65,535 on PostgreSQL.
-    for start in range(0, len(ids), _CLAIM_SLICE):
-        connection.execute(
-            update(feeds)
-            .where(feeds.c.id.in_(ids[start : start + _CLAIM_SLICE]))
-            .values(next_check_at=now + lease, claimed_until=now + lease)
-        )
-    return [_feed_state(row) for row in rows]
-
-
-def _feed_state(row: Any) -> FeedState:
+def feed_state(row: Any) -> FeedState:
     return FeedState(
         id=row.id,
         url=row.url,
@@ -124,23 +100,19 @@ def _feed_state(row: Any) -> FeedState:
     )
 
 
-def release_feed_claims(connection: Connection, now: datetime) -> int:
-    """Make the feeds a poll pass claimed and never recorded due now, not when the claim runs
-    out: what a process killed while polling left. Only for a database that one process writes
-    (SQLite). Returns how many."""
-    result = connection.execute(
-        update(feeds)
-        .where(feeds.c.claimed_until.is_not(None))
-        .values(next_check_at=now, claimed_until=None)
-    )
-    return int(result.rowcount or 0)
-
-
-def record_poll(connection: Connection, feed_id: int, outcome: PollOutcome) -> None:
+def record_poll(
+    connection: Connection, feed_id: int, outcome: PollOutcome, *, owner: str | None = None
+) -> bool:
     """Record how a poll went: a failure counts one more in a row and keeps what the last good
-    poll stored; a success resets the count and keeps the document's validators and hashes."""
+    poll stored; a success resets the count and keeps the document's validators and hashes.
+    With `owner`, only while the feed's claim is still that instance's (monitor/store/claims.py):
+    False when it is not, and nothing is written."""
+    mine = feeds.c.id == feed_id
+    if owner is not None:
+        mine = and_(mine, feeds.c.claimed_by == owner)
     values: dict[str, object] = {
         "claimed_until": None,
+        "claimed_by": None,
         "status": outcome.status.value,
         "error_kind": outcome.error_kind if outcome.status is FeedStatus.ERROR else None,
         "last_error": outcome.message,
@@ -149,8 +121,7 @@ def record_poll(connection: Connection, feed_id: int, outcome: PollOutcome) -> N
     }
     if outcome.status.failing:
         values["error_count"] = feeds.c.error_count + 1
-        connection.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
-        return
+        return bool(connection.execute(update(feeds).where(mine).values(**values)).rowcount)
     values |= {
         "last_success_at": outcome.checked_at,
         "error_count": 0,
@@ -172,12 +143,8 @@ def record_poll(connection: Connection, feed_id: int, outcome: PollOutcome) -> N
         # A parsed document: its <ttl>, or none, replaces the last one's.
         values["ttl_seconds"] = outcome.ttl_seconds
         # The first good parse stores the backlog silently; later polls may alert.
-        connection.execute(
-            update(feeds)
-            .where(and_(feeds.c.id == feed_id, feeds.c.seeded_at.is_(None)))
-            .values(seeded_at=outcome.checked_at)
-        )
-    connection.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+        values["seeded_at"] = func.coalesce(feeds.c.seeded_at, outcome.checked_at)
+    return bool(connection.execute(update(feeds).where(mine).values(**values)).rowcount)
 
 
 @dataclass(frozen=True)
@@ -197,6 +164,7 @@ class FeedHealth:
     items: int  # items stored from this feed
     moved_to: str | None = None  # where it moved permanently (301, 308)
     stale_since: datetime | None = None  # failing or silent past its stale_after since then
+    claimed_until: datetime | None = None  # an instance polls it now, until then at most
 
     @property
     def display_name(self) -> str:
@@ -227,6 +195,7 @@ def feed_health(connection: Connection, urls: Sequence[str]) -> list[FeedHealth]
                 feeds.c.items_seen,
                 feeds.c.fetch_url,
                 feeds.c.stale_since,
+                feeds.c.claimed_until,
             )
         )
     }
@@ -253,6 +222,7 @@ def feed_health(connection: Connection, urls: Sequence[str]) -> list[FeedHealth]
                 items=row.items_seen,
                 moved_to=row.fetch_url,
                 stale_since=row.stale_since,
+                claimed_until=row.claimed_until,
             )
         )
     return found

@@ -90,8 +90,10 @@ feeds = Table(
     # said so), NULL while it is not.
     Column("last_item_at", UTCDateTime),
     Column("stale_since", UTCDateTime),
-    # Until when a poll pass holds the feed (its claim); NULL once the poll is recorded.
+    # Until when a poll pass holds the feed (its claim), and which instance's pass: NULL once
+    # the poll is recorded (monitor/store/claims.py).
     Column("claimed_until", UTCDateTime),
+    Column("claimed_by", Text),
 )
 Index("ix_feeds_due", feeds.c.active, feeds.c.next_check_at)
 
