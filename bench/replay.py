@@ -280,6 +280,10 @@ def main() -> int:
             began = time.perf_counter()
             build(database, size)
             print(f"built the database in {time.perf_counter() - began:.0f} s")
+        else:  # kept from an earlier run, maybe of an older schema: replay reads only the newest
+            engine = open_engine(f"sqlite:///{database}")
+            upgrade(engine)
+            engine.dispose()
         config = write_config(directory, database, args.terms)
         spellings = count_spellings(yaml.safe_load(config.read_text())["watchlists"])
         megabytes = database.stat().st_size / 1e6
