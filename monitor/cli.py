@@ -484,16 +484,11 @@ def _feeds_check(config: Config) -> int:
 
     from monitor.daemon.health import FeedLimits, check_verdict
     from monitor.daemon.runtime import database_error_line, database_url
-    from monitor.store import feed_health, open_engine, require_current_schema
+    from monitor.store import feed_health, reading
 
     try:
-        engine = open_engine(database_url(config), read_only=True)
-        try:
-            require_current_schema(engine)
-            with engine.connect() as connection:
-                found = feed_health(connection, [feed.url for feed in config.feeds])
-        finally:
-            engine.dispose()
+        with reading(database_url(config)) as connection:
+            found = feed_health(connection, [feed.url for feed in config.feeds])
     except DatabaseError as error:
         return _unknown(str(error))
     except SQLAlchemyError as error:  # read past the schema check: a damaged file, say
@@ -605,27 +600,22 @@ def _replay_stored(args: argparse.Namespace, config: Config) -> int:
     from monitor.daemon.replay import replay_stored
     from monitor.daemon.replay_fold import two_cores
     from monitor.daemon.runtime import database_url
-    from monitor.store import open_engine, require_current_schema
+    from monitor.store import reading
 
     try:
         since: datetime | None = datetime.now(UTC) - (args.since or timedelta(days=30))
     except OverflowError:  # a span longer than the calendar: every stored item
         since = None
-    engine = open_engine(database_url(config), read_only=True)
-    try:
-        require_current_schema(engine)
-        with engine.connect() as connection:
-            return replay_stored(
-                connection,
-                config,
-                sys.stdout,
-                since=since,
-                watchlist=args.watchlist,
-                as_json=args.json,
-                parallel=two_cores(),
-            )
-    finally:
-        engine.dispose()
+    with reading(database_url(config)) as connection:
+        return replay_stored(
+            connection,
+            config,
+            sys.stdout,
+            since=since,
+            watchlist=args.watchlist,
+            as_json=args.json,
+            parallel=two_cores(),
+        )
 
 
 def _replay_file(name: str, config: Config, *, watchlist: str | None, as_json: bool) -> int:

@@ -9,6 +9,8 @@ error would otherwise print them, and they hold feed URLs with their tokens."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -110,6 +112,20 @@ def _sqlite3_connect(uri: str) -> object:
     connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
     connection.execute("PRAGMA busy_timeout=30000")
     return connection
+
+
+@contextmanager
+def reading(url: str) -> Iterator[Connection]:
+    """A connection for a command that only reads (`replay`, `feeds --check`): the database
+    opened read-only (`open_engine(read_only=True)`), at this version's schema, never created
+    or migrated by whoever runs the command."""
+    engine = open_engine(url, read_only=True)
+    try:
+        require_current_schema(engine)
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def require_current_schema(engine: Engine) -> None:
