@@ -67,6 +67,13 @@ class Daemon:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=30)
 
+    def freeze(self) -> None:
+        """SIGSTOP: the process does nothing until `thaw` (or `kill`)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL: no clean-up of any kind, as after a crash or the OOM killer."""
         self.process.kill()

@@ -104,6 +104,20 @@ def test_three_instances_share_the_feeds_survive_a_kill_and_lose_nothing(
             ).scalars()
             return {url.removeprefix(feed_server.url("")) for url in rows}
 
+    def kill_holding_claims(victim: Daemon) -> set[str]:
+        """SIGKILL the victim while it holds claims; the feeds it held. Frozen (SIGSTOP) while
+        its claims are read, so that it cannot release them between the read and the kill."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            victim.freeze()
+            held = claimed_by(victim.process.pid)
+            if held:
+                victim.kill()
+                return held
+            victim.thaw()
+            assert time.monotonic() < deadline, "the victim never held a claim"
+            time.sleep(0.05)
+
     def fetched_since(path: str, since: float) -> bool:
         with feed_server.lock:
             return any(p == path and at > since for at, p in feed_server.request_times)
@@ -128,10 +142,8 @@ def test_three_instances_share_the_feeds_survive_a_kill_and_lose_nothing(
             news.publish(number)
             news.publish()
             if number == KILL_AT_ROUND:
-                wait_until(lambda: bool(claimed_by(victim.process.pid)), "a claim to kill")
-                victim.kill()
+                held = kill_holding_claims(victim)
                 killed_at = time.monotonic()
-                held = claimed_by(victim.process.pid)
                 restarted = Daemon(config)
             # The next round once this one's wire copies are polled (those the killed
             # instance held included: taken over when their claims expire).
