@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Select, bindparam, select, update
 
 from monitor.dedup.assign import FingerprintOf, assign_stories, log_fold
 from monitor.dedup.decide import DEFAULT_THRESHOLDS, Thresholds
 from monitor.dedup.index import IndexEntry
 from monitor.model import ItemText, PreparedItem
+from monitor.store.sql import one_of
 from monitor.store.stories import SqlStoryIndex
 from monitor.store.tables import clusters, items
 
@@ -33,11 +35,15 @@ STORY_WINDOW = timedelta(days=7)
 
 # Statements run for every feed document with new items, built once (SQLAlchemy then reuses
 # their compiled form).
-_KNOWN = select(
-    items.c.id, items.c.item_key, items.c.cluster_id, items.c.content_hash, items.c.url
-).where(
-    items.c.feed_id == bindparam("feed"), items.c.item_key.in_(bindparam("keys", expanding=True))
-)
+@cache
+def _known_statement(postgres: bool) -> Select[Any]:
+    return select(
+        items.c.id, items.c.item_key, items.c.cluster_id, items.c.content_hash, items.c.url
+    ).where(
+        items.c.feed_id == bindparam("feed"), one_of(items.c.item_key, "keys", postgres=postgres)
+    )
+
+
 _INSERT_CLUSTERS = clusters.insert().returning(clusters.c.id)
 _INSERT_ITEMS = items.insert().returning(items.c.id, items.c.item_key)
 
@@ -105,7 +111,8 @@ def stored_content_hashes(
 
 
 def _known(connection: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, Any]:
-    rows = connection.execute(_KNOWN, {"feed": feed_id, "keys": list(keys)})
+    statement = _known_statement(connection.dialect.name == "postgresql")
+    rows = connection.execute(statement, {"feed": feed_id, "keys": list(keys)})
     return {row.item_key: row for row in rows}
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import (
     CompoundSelect,
     Connection,
+    Select,
     bindparam,
     delete,
     func,
@@ -28,7 +29,7 @@ from monitor.dedup.fingerprint import Fingerprint, containment_view, fingerprint
 from monitor.dedup.index import RECENT_PER_KEY, ExactKey, IndexEntry, rank_candidates
 from monitor.dedup.minhash import to_bytes
 from monitor.model import ItemText, Outlet
-from monitor.store.sql import insert_plain_rows
+from monitor.store.sql import insert_plain_rows, one_of
 from monitor.store.story_locks import StoryLocks
 from monitor.store.tables import feeds, items, story_fingerprints, story_keys
 
@@ -41,31 +42,55 @@ _NO_KEY = -1
 # Rows a document's keys may bring on average before their items are read key by key, the most
 # recent first: few keys are shared by more than a handful of items, save a template's.
 _ROWS_PER_KEY = 8
-_FILED = (
-    select(story_keys.c.key, story_keys.c.item_id)
-    .join(story_fingerprints, story_fingerprints.c.item_id == story_keys.c.item_id)
-    .where(
-        story_keys.c.key.in_(bindparam("keys", expanding=True)),
-        story_fingerprints.c.first_seen_at >= bindparam("since"),
-    )
-    .limit(bindparam("cap"))
-)
-
-_SAME_TEXT_OR_LINK = (
-    select(items.c.cluster_id, items.c.content_hash, items.c.url, items.c.feed_id)
-    .where(
-        or_(
-            items.c.content_hash.in_(bindparam("hashes", expanding=True)),
-            items.c.url.in_(bindparam("urls", expanding=True)),
-        ),
-        items.c.first_seen_at >= bindparam("since"),
-    )
-    .order_by(items.c.id)
-)
-_TEXTS = select(items.c.id, items.c.title, items.c.summary, items.c.content).where(
-    items.c.id.in_(bindparam("ids", expanding=True))
-)
 _INSERT_FINGERPRINT = story_fingerprints.insert()
+
+
+# The statements below run for every feed document with new items; built once per dialect
+# (`one_of`: on PostgreSQL their text is the same whatever the number of values).
+@cache
+def _filed(postgres: bool) -> Select[Any]:
+    return (
+        select(story_keys.c.key, story_keys.c.item_id)
+        .join(story_fingerprints, story_fingerprints.c.item_id == story_keys.c.item_id)
+        .where(
+            one_of(story_keys.c.key, "keys", postgres=postgres),
+            story_fingerprints.c.first_seen_at >= bindparam("since"),
+        )
+        .limit(bindparam("cap"))
+    )
+
+
+@cache
+def _same_text_or_link(postgres: bool) -> Select[Any]:
+    return (
+        select(items.c.cluster_id, items.c.content_hash, items.c.url, items.c.feed_id)
+        .where(
+            or_(
+                one_of(items.c.content_hash, "hashes", postgres=postgres),
+                one_of(items.c.url, "urls", postgres=postgres),
+            ),
+            items.c.first_seen_at >= bindparam("since"),
+        )
+        .order_by(items.c.id)
+    )
+
+
+@cache
+def _texts(postgres: bool) -> Select[Any]:
+    return select(items.c.id, items.c.title, items.c.summary, items.c.content).where(
+        one_of(items.c.id, "ids", postgres=postgres)
+    )
+
+
+@cache
+def _fingerprints(postgres: bool) -> Select[Any]:
+    return select(
+        story_fingerprints.c.item_id,
+        story_fingerprints.c.cluster_id,
+        story_fingerprints.c.signature,
+        story_fingerprints.c.words,
+        story_fingerprints.c.shingles,
+    ).where(one_of(story_fingerprints.c.item_id, "ids", postgres=postgres))
 
 
 @cache
@@ -88,15 +113,6 @@ def _candidate_statement(keys: int) -> CompoundSelect[Any]:
     return union_all(*(select(part.c.key, part.c.item_id) for part in recent))
 
 
-_FINGERPRINTS = select(
-    story_fingerprints.c.item_id,
-    story_fingerprints.c.cluster_id,
-    story_fingerprints.c.signature,
-    story_fingerprints.c.words,
-    story_fingerprints.c.shingles,
-).where(story_fingerprints.c.item_id.in_(bindparam("ids", expanding=True)))
-
-
 class SqlStoryIndex:
     """The `StoryIndex` of the items stored within the story window: items first seen since
     `since`. Candidates come with their stored signature and counts; their shingle sets,
@@ -107,7 +123,8 @@ class SqlStoryIndex:
 
     def __init__(self, connection: Connection, *, now: datetime, since: datetime) -> None:
         self._connection = connection
-        self._locks = StoryLocks(connection) if connection.dialect.name == "postgresql" else None
+        self._postgres = connection.dialect.name == "postgresql"
+        self._locks = StoryLocks(connection) if self._postgres else None
         self._now = now
         self._since = since
         # Candidates loaded for this document's items: its items share many of them.
@@ -119,7 +136,8 @@ class SqlStoryIndex:
         if self._locks is not None:
             self._locks.exact(hashes, urls)
         rows = self._connection.execute(
-            _SAME_TEXT_OR_LINK, {"hashes": list(hashes), "urls": list(urls), "since": self._since}
+            _same_text_or_link(self._postgres),
+            {"hashes": list(hashes), "urls": list(urls), "since": self._since},
         )
         found: dict[ExactKey, int] = {}
         for row in rows:
@@ -154,7 +172,7 @@ class SqlStoryIndex:
             return {}
         stored: dict[int, Candidate] = {}
         legacy: list[int] = []
-        for row in self._connection.execute(_FINGERPRINTS, {"ids": sorted(ids)}):
+        for row in self._connection.execute(_fingerprints(self._postgres), {"ids": sorted(ids)}):
             signature = np.frombuffer(row.signature, dtype="<u4")
             if row.words is None:  # stored before the counts were kept
                 legacy.append(row.item_id)
@@ -172,7 +190,7 @@ class SqlStoryIndex:
         `rank_candidates` ranks the same items: it reads the most recent of each key only."""
         cap = len(keys) * _ROWS_PER_KEY
         rows = self._connection.execute(
-            _FILED, {"keys": list(keys), "since": self._since, "cap": cap + 1}
+            _filed(self._postgres), {"keys": list(keys), "since": self._since, "cap": cap + 1}
         ).all()
         return rows if len(rows) <= cap else list(self._recent_under(keys))
 
@@ -190,13 +208,13 @@ class SqlStoryIndex:
         stored text."""
         wanted = [c.item_id for c in candidates if c.item_id not in self._loaded]
         if wanted:
-            for row in self._connection.execute(_TEXTS, {"ids": wanted}):
+            for row in self._connection.execute(_texts(self._postgres), {"ids": wanted}):
                 text = ItemText(row.title, row.summary, row.content)
                 self._loaded[row.id] = containment_view(text)
         return {c.item_id: self._loaded[c.item_id] for c in candidates if c.item_id in self._loaded}
 
     def _fingerprints(self, ids: Sequence[int]) -> dict[int, Fingerprint]:
-        rows = self._connection.execute(_TEXTS, {"ids": list(ids)})
+        rows = self._connection.execute(_texts(self._postgres), {"ids": list(ids)})
         return {row.id: fingerprint(ItemText(row.title, row.summary, row.content)) for row in rows}
 
     def add(self, feed: Hashable, entries: Sequence[IndexEntry]) -> None:
