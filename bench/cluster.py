@@ -7,8 +7,8 @@ again with the old single global advisory lock. Prints figures; asserts nothing.
 
 Each instance is a process of its own running the daemon's storing path on its share of the feed
 documents: `DocumentLines.of` then `store_items` in one transaction per document, as
-`monitor.pipeline.poll` does. Every configuration stores the same documents into a copy of the
-same database, so the number of stories must be the same in all. See bench/README.md.
+`monitor.pipeline.poll_results` does. Every configuration stores the same documents into a copy
+of the same database, so the number of stories must be the same in all. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def _prepared(document: dict[str, Any]) -> list[PreparedItem]:
 def store_document(
     connection: Connection, feed_id: int, items: Sequence[PreparedItem], global_lock: bool
 ) -> None:
-    """The poller's storing of one feed document (monitor.pipeline.poll `_apply`): the lines
+    """The poller's storing of one feed document (monitor.pipeline.poll_results `_apply`): the lines
     the document repeats are learnt before the transaction (the ingest plan), the items stored
     in one transaction."""
     document = DocumentLines.of(items)
@@ -490,7 +490,7 @@ def _print_header(args: argparse.Namespace, server: dict[str, str], workload: Wo
     )
     print(
         "  each instance: a process storing every n-th document, one transaction per document"
-        " (DocumentLines + store_items, as monitor.pipeline.poll), after"
+        " (DocumentLines + store_items, as monitor.pipeline.poll_results), after"
         f" {WARM_UP_DOCUMENTS} untimed documents; every configuration on a fresh copy of the"
         " same database; '2, global lock' also takes pg_advisory_xact_lock(7253002) first in"
         " each transaction (the lock before per-key story locks)"

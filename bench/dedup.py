@@ -465,7 +465,7 @@ def _batches(work: Sequence[NewItem], rng: random.Random) -> Iterator[tuple[int,
 def _poll(
     engine: Engine, feed_id: int, prepared: Sequence[PreparedItem], steps: Steps
 ) -> list[StoredItem]:
-    """What monitor.pipeline.poll does with one feed document's items, dedup-wise: learn the
+    """What monitor.pipeline.poll_results does with one feed document's items, dedup-wise: learn the
     lines the document repeats, then store the items in one transaction."""
     with engine.connect() as connection:
         with connection.begin():

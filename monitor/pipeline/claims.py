@@ -1,5 +1,6 @@
 """This instance's feed claims during one poll pass: taken in batches as workers free up,
-renewed while held, given up when the pass stops (docs/design.md §2, Feed claims).
+renewed while held, given up when the pass stops; a result written after its claim was lost is
+dropped (docs/design.md §2, Feed claims).
 
 A claim lasts CLAIM_LEASE and is renewed every third of it while its feed's poll runs, so a poll
 longer than the lease keeps its feed, and the claims of an instance killed with SIGKILL expire
@@ -14,12 +15,16 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
+from monitor.feeds import redact_url
+from monitor.model import FeedStatus, PollOutcome
+from monitor.pipeline.host_queues import HostQueues
 from monitor.store import FeedState, claim_due_feeds, drop_feed_claims, renew_feed_claims
 
 log = logging.getLogger("monitor.poll")
@@ -72,6 +77,29 @@ class PassClaims:
                 all_feeds=all_feeds,
             )
 
+    async def keep_queued(
+        self,
+        queues: HostQueues[FeedState],
+        due: list[FeedState],
+        batch: int,
+        workers: int,
+        stopping: Callable[[], bool],
+    ) -> None:
+        """More feeds whenever half the batch is polled, until no more are due."""
+        try:
+            while not stopping():
+                if len(queues) > batch - workers:
+                    await queues.changed()
+                    continue
+                wanted = batch - len(queues)
+                claimed = await self.claim(wanted)
+                due.extend(claimed)
+                queues.add(claimed)
+                if len(claimed) < wanted:
+                    return  # no more due now: the next tick's pass takes those due then
+        finally:
+            queues.close()
+
     def done(self, feed_id: int) -> None:
         """The feed's poll ended: its result is written, or about to be (group commit), well
         within the lease its last renewal gave it."""
@@ -89,6 +117,15 @@ class PassClaims:
             except Exception as exc:  # the database is away: the next renewal may reach it
                 log.error("feed claims not renewed: %s", (str(exc) or repr(exc)).splitlines()[0])
 
+    @asynccontextmanager
+    async def renewed(self) -> AsyncIterator[None]:
+        """The held claims renewed in a task while the block runs (`keep_renewed`)."""
+        renewing = asyncio.ensure_future(self.keep_renewed())
+        try:
+            yield
+        finally:
+            renewing.cancel()
+
     def _renew(self, ids: list[int]) -> int:
         with self._engine.begin() as connection:
             return renew_feed_claims(connection, self._owner, ids, self._clock() + self._lease)
@@ -104,3 +141,22 @@ class PassClaims:
     def _drop(self, ids: list[int]) -> int:
         with self._engine.begin() as connection:
             return drop_feed_claims(connection, self._owner, ids)
+
+
+def claim_lost(feed: FeedState, now: datetime) -> PollOutcome:
+    """A result written too late: another instance holds the feed's claim now, or polled
+    it since. Nothing is stored; the other instance's poll stands."""
+    shown = redact_url(feed.url)
+    log.warning(
+        "feed %s: claim lost to another instance; result dropped",
+        shown,
+        extra={"feed": shown},
+    )
+    return PollOutcome(
+        feed.url,
+        FeedStatus.ERROR,
+        now,
+        now,
+        error_kind="internal",
+        message="claim lost to another instance; result dropped",
+    )

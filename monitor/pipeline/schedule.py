@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from monitor.model import FetchResult
+
 # A failing feed is retried less and less often, but never less than this: a feed that comes
 # back must be noticed the same day, and a feed is never disabled silently.
 MAX_FEED_BACKOFF = timedelta(hours=6)
@@ -39,6 +41,25 @@ def next_feed_check(
     if retry_after is not None:
         delay = max(delay, _at_most(retry_after, MAX_RETRY_AFTER))
     return now + delay
+
+
+def next_check_after_fetch(
+    now: datetime,
+    interval: timedelta,
+    result: FetchResult,
+    ttl: float | None,
+    *,
+    max_interval: timedelta,
+) -> datetime:
+    """The feed's interval, or longer when its server says the document stays fresh
+    longer (HTTP caching headers, RSS <ttl>), up to fetch.max_interval."""
+    hints = [hint for hint in (result.fresh_for, ttl) if hint]
+    return next_feed_check(
+        now,
+        interval,
+        server_hint=max(hints) if hints else None,
+        max_interval=max_interval,
+    )
 
 
 def next_delivery_attempt(
