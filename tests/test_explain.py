@@ -26,6 +26,8 @@ watchlists:
   - name: titres
     terms: [Russie]
     fields: [title]
+  - name: energie
+    query: '(gaz OR gas) NEAR/3 (Russie OR Russia)'
 """
 
 
@@ -80,6 +82,19 @@ def explain(
             "term 'Russie' occurs in the content, which this watchlist does not search",
         ),
         ({"id": 7, "content": "rien"}, "otan", False, "no term of this watchlist occurs"),
+        (
+            {"id": 8, "content": "le gaz que la France achète à la Russie"},
+            "energie",
+            False,
+            "('gaz' OR 'gas') NEAR/3 ('Russie' OR 'Russia'): the closest pair has 6 words"
+            " between (at most 3)",
+        ),
+        (
+            {"id": 9, "content": "du gaz pour la France"},
+            "energie",
+            False,
+            "('gaz' OR 'gas') NEAR/3 ('Russie' OR 'Russia'): 'Russia' does not occur",
+        ),
     ],
 )
 def test_explain_says_why(
@@ -98,6 +113,18 @@ def test_explain_says_why(
         assert entry["reasons"] == []
     else:
         assert any(reason in line for line in entry["reasons"]), entry["reasons"]  # type: ignore[attr-defined]
+
+
+def test_explain_shows_the_hits_of_near_groups(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/design.md §4 rule 10: each side of NEAR may be an OR group; the hits name the
+    alternative that occurred."""
+    item = {"id": 10, "content": "Russia cuts gas, and Russie coupe le gaz"}
+    entry = explain(config, item, monkeypatch, capsys)["energie"]
+    assert entry["fires"] is True
+    hits = [(hit["term"], hit["text"]) for hit in entry["hits"]]  # type: ignore[attr-defined]
+    assert hits == [("Russia", "Russia"), ("gas", "gas"), ("Russie", "Russie"), ("gaz", "gaz")]
 
 
 def test_explain_a_stored_item(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,8 +18,14 @@ def prefix(text: str, field: str | None = None) -> Atom:
     return Atom(text, 0, field=field, wildcard=True)
 
 
-def near(left: Atom, right: Atom, distance: int) -> Near:
-    return Near(left, right, distance, 0)
+def near(left: Atom | tuple[Atom, ...], right: Atom | tuple[Atom, ...], distance: int) -> Near:
+    """A NEAR of two atoms, or of OR groups of atoms given as tuples."""
+    return Near(
+        left if isinstance(left, tuple) else (left,),
+        right if isinstance(right, tuple) else (right,),
+        distance,
+        0,
+    )
 
 
 def no(child: Node) -> Not:
@@ -39,8 +45,8 @@ def without_positions(node: Node) -> Node:
     if isinstance(node, Atom):
         return replace(node, position=0)
     if isinstance(node, Near):
-        left, right = without_positions(node.left), without_positions(node.right)
-        assert isinstance(left, Atom) and isinstance(right, Atom)
+        left = tuple(replace(atom, position=0) for atom in node.left)
+        right = tuple(replace(atom, position=0) for atom in node.right)
         return Near(left, right, node.distance, 0)
     if isinstance(node, Not):
         return Not(without_positions(node.child), 0)
@@ -133,6 +139,43 @@ PARSED: dict[str, tuple[str, Node]] = {
         "summary:(a NEAR/2 b)",
         near(word("a", "summary"), word("b", "summary"), 2),
     ),
+    # docs/design.md §4 rule 10: either side of NEAR may be an OR group of words and phrases.
+    "NEAR of two OR groups": (
+        "(gaz OR gas) NEAR/8 (Russie OR Russia)",
+        near((word("gaz"), word("gas")), (word("Russie"), word("Russia")), 8),
+    ),
+    "NEAR of a group and a word": (
+        '(gaz OR "gaz naturel") NEAR/3 Russie',
+        near((word("gaz"), phrase("gaz naturel")), word("Russie"), 3),
+    ),
+    "NEAR of a word and a group": (
+        "Russie NEAR/3 (gaz OR pétrole*)",
+        near(word("Russie"), (word("gaz"), prefix("pétrole")), 3),
+    ),
+    "NEAR of a one-word group": ("(gaz) NEAR/3 Russie", near(word("gaz"), word("Russie"), 3)),
+    "NEAR of a scoped group scopes both sides": (
+        "title:(gaz OR gas) NEAR/3 Russie",
+        near((word("gaz", "title"), word("gas", "title")), word("Russie", "title"), 3),
+    ),
+    "NEAR of a group with one scoped word scopes all": (
+        "(gaz OR title:gas) NEAR/3 Russie",
+        near((word("gaz", "title"), word("gas", "title")), word("Russie", "title"), 3),
+    ),
+    "NEAR groups beside other clauses": (
+        "Europe (gaz OR gas) NEAR/8 (Russie OR Russia) OR (a OR b)",
+        or_(
+            and_(
+                word("Europe"),
+                near((word("gaz"), word("gas")), (word("Russie"), word("Russia")), 8),
+            ),
+            word("a"),
+            word("b"),
+        ),
+    ),
+    "a group not before NEAR stays a group": (
+        "(a OR b) c NEAR/2 d",
+        and_(or_(word("a"), word("b")), near(word("c"), word("d"), 2)),
+    ),
     "NEAR clauses joined by AND": (
         "a NEAR/2 b AND c NEAR/3 d",
         and_(near(word("a"), word("b"), 2), near(word("c"), word("d"), 3)),
@@ -155,8 +198,8 @@ def test_positions_are_character_offsets_of_each_part() -> None:
             Atom("a", 0),
             Not(
                 Near(
-                    Atom("b c", 12, field="title", phrase=True),
-                    Atom("dmitr", 25, field="title", wildcard=True),
+                    (Atom("b c", 12, field="title", phrase=True),),
+                    (Atom("dmitr", 25, field="title", wildcard=True),),
                     distance=2,
                     position=18,
                 ),
@@ -176,11 +219,45 @@ ERRORS: dict[str, tuple[str, int, str]] = {
     "NEAR with a negative number": ("a NEAR/-1 b", 2, "expected a number after NEAR/"),
     "near in lowercase": ("a near/3 b", 2, "expected NEAR/3 in capitals"),
     "NEAR chain": ("a NEAR/3 b NEAR/3 c", 11, "expected AND between NEAR clauses"),
-    "NEAR of a group": ("(a OR b) NEAR/3 c", 0, "expected a word or phrase before NEAR/3"),
-    "NEAR of a scoped group": ("title:(a) NEAR/3 c", 0, "expected a word or phrase before"),
-    "NEAR of NOT": ("a NEAR/3 NOT b", 9, "expected a word or phrase after NEAR/3"),
-    "NEAR at the end": ("a NEAR/3", 2, "expected a word or phrase after NEAR/3"),
-    "NEAR at the start": ("NEAR/3 b", 0, "expected a word or phrase before NEAR/3"),
+    "NEAR of NOT": ("a NEAR/3 NOT b", 9, "expected a word, phrase or (… OR …) group after"),
+    "NEAR at the end": ("a NEAR/3", 2, "expected a word, phrase or (… OR …) group after NEAR/3"),
+    "NEAR at the start": ("NEAR/3 b", 0, "expected a word, phrase or (… OR …) group before"),
+    "AND inside a NEAR group": (
+        "(gaz AND gas) NEAR/3 c",
+        5,
+        "expected OR or ) in a NEAR group, found AND (only OR joins",
+    ),
+    "implicit AND inside a NEAR group": (
+        "c NEAR/3 (gaz gas)",
+        14,
+        "expected OR or ) in a NEAR group, found gas",
+    ),
+    "NOT inside a NEAR group": (
+        "(gaz OR NOT gas) NEAR/3 c",
+        8,
+        "expected a word or phrase in a NEAR group, found NOT",
+    ),
+    "nested group inside a NEAR group": (
+        "((a OR b) OR c) NEAR/3 d",
+        1,
+        "expected a word or phrase in a NEAR group, found (",
+    ),
+    "NEAR inside a NEAR group": (
+        "(a NEAR/2 b) NEAR/3 d",
+        3,
+        "expected OR or ) in a NEAR group, found NEAR/2",
+    ),
+    "unclosed NEAR group": ("a NEAR/3 (b OR c", 9, "expected ) to close this ("),
+    "NEAR group across fields": (
+        "(title:a OR summary:b) NEAR/3 c",
+        23,
+        "expected both sides of NEAR in one field, found title and summary",
+    ),
+    "NEAR of a group scoped inside another field": (
+        "title:(a NEAR/3 summary:(b OR c))",
+        16,
+        "expected no other field inside title:( ), found summary:",
+    ),
     "NEAR across fields": (
         "title:a NEAR/3 summary:b",
         8,

@@ -56,13 +56,18 @@ def _required(node: Node, atom_units: Mapping[Atom, int]) -> frozenset[int]:
     if isinstance(node, Atom):
         return frozenset({atom_units[node]})
     if isinstance(node, Near):
-        return frozenset({atom_units[node.left], atom_units[node.right]})
+        # A side's group needs one of its atoms, so only a unit they all share is required.
+        return _group_required(node.left, atom_units) | _group_required(node.right, atom_units)
     if isinstance(node, Not):
         return frozenset()
     children = [_required(child, atom_units) for child in node.children]
     if isinstance(node, Or):
         return frozenset.intersection(*children)
     return frozenset.union(*children)
+
+
+def _group_required(group: Sequence[Atom], atom_units: Mapping[Atom, int]) -> frozenset[int]:
+    return frozenset.intersection(*(frozenset({atom_units[atom]}) for atom in group))
 
 
 class RawHit(NamedTuple):
@@ -219,26 +224,29 @@ class _QueryWalk:
         return f"{_label(atom)!r} does not occur"
 
     def _near(self, node: Near, negated: bool) -> bool:
-        left, right = self._spans(node.left), self._spans(node.right)
+        left = [(atom, spans) for atom in node.left if (spans := self._spans(atom))]
+        right = [(atom, spans) for atom in node.right if (spans := self._spans(atom))]
         closest: int | None = None
-        pairs: list[tuple[str, Span, Span]] = []
-        for name in set(left) & set(right):
-            text = self._folds[name].text
-            for a in left[name]:
-                for b in right[name]:
-                    if a.start < b.end and b.start < a.end:
-                        continue  # the same words cannot be both sides
-                    first, second = (a, b) if a.start < b.start else (b, a)
-                    between = len(text[first.end : second.start].split())
-                    closest = between if closest is None else min(closest, between)
-                    if between <= node.distance:
-                        pairs.append((name, a, b))
+        pairs: list[tuple[str, Atom, Span, Atom, Span]] = []
+        for left_atom, left_spans in left:
+            for right_atom, right_spans in right:
+                for name in left_spans.keys() & right_spans.keys():
+                    text = self._folds[name].text
+                    for a in left_spans[name]:
+                        for b in right_spans[name]:
+                            if a.start < b.end and b.start < a.end:
+                                continue  # the same words cannot be both sides
+                            first, second = (a, b) if a.start < b.start else (b, a)
+                            between = len(text[first.end : second.start].split())
+                            closest = between if closest is None else min(closest, between)
+                            if between <= node.distance:
+                                pairs.append((name, left_atom, a, right_atom, b))
         if pairs and not negated:
-            for name, a, b in pairs:
-                self.hits.append(RawHit(_label(node.left), name, a))
-                self.hits.append(RawHit(_label(node.right), name, b))
+            for name, left_atom, a, right_atom, b in pairs:
+                self.hits.append(RawHit(_label(left_atom), name, a))
+                self.hits.append(RawHit(_label(right_atom), name, b))
         elif self._explain and not pairs and not negated:
-            label = f"{_label(node.left)!r} NEAR/{node.distance} {_label(node.right)!r}"
+            label = f"{_side_label(node.left)} NEAR/{node.distance} {_side_label(node.right)}"
             if closest is not None:
                 self.reasons.append(
                     f"{label}: the closest pair has {closest} words between (at most"
@@ -248,8 +256,15 @@ class _QueryWalk:
                 self.reasons.append(f"{label}: the two never occur in the same field")
             else:
                 missing = node.left if not left else node.right
-                self.reasons.append(f"{label}: {self._absent(missing)}")
+                self.reasons.extend(f"{label}: {self._absent(atom)}" for atom in missing)
         return bool(pairs)
+
+
+def _side_label(group: Sequence[Atom]) -> str:
+    """A side of NEAR as written: `'Peskov'`, or `('gaz' OR 'gas')` for a group."""
+    if len(group) == 1:
+        return repr(_label(group[0]))
+    return "(" + " OR ".join(repr(_label(atom)) for atom in group) + ")"
 
 
 def _label(atom: Atom) -> str:

@@ -5,7 +5,9 @@ QueryError that says where and what was expected.
     or      := and ("OR" and)*
     and     := unary (["AND"] unary)*          neighbours without an operator are ANDed
     unary   := "NOT" unary | near
-    near    := primary ["NEAR/n" primary]      both sides words or phrases, one field
+    near    := side "NEAR/n" side | primary     both sides in one field
+    side    := atom | [field ":"] "(" atom ("OR" atom)* ")"
+    atom    := [field ":"] (word | "phrase")
     primary := [field ":"] (word | "phrase" | "(" or ")")
 
 Operators are recognised only in capitals (`and`, `or`, `not` are ordinary words). Phrases are
@@ -33,7 +35,11 @@ _OPENING = {closing: opening for opening, closing in _QUOTES.items() if closing 
 _WILDCARD_MIN_LETTERS = 4
 _OPERAND = "a word, phrase or ("
 _NEAR_NUMBER = "expected a number after NEAR/ (e.g. NEAR/5)"
-_NEAR_ATOMS = "(NEAR joins two words or phrases)"
+_NEAR_SIDE = "a word, phrase or (… OR …) group"
+_NEAR_ATOMS = "(NEAR joins two words, phrases or OR groups of them)"
+_NEAR_GROUP = (
+    "(only OR joins the words of a NEAR group: AND, NOT, NEAR and nested groups are refused)"
+)
 
 
 class QueryError(ValueError):
@@ -76,8 +82,8 @@ def _atoms(node: Node, *, include_negated: bool) -> Iterator[Atom]:
     if isinstance(node, Atom):
         yield node
     elif isinstance(node, Near):
-        yield node.left
-        yield node.right
+        yield from node.left
+        yield from node.right
     elif isinstance(node, And | Or):
         for child in node.children:
             yield from _atoms(child, include_negated=include_negated)
@@ -276,43 +282,113 @@ class _Parser:
 
     def _near(self) -> Node:
         left_index = self.index
-        left = self._primary()
-        if self._peek_kind() != "NEAR":
-            return left
+        if self._group_before_near():
+            left = self._near_group()
+        else:
+            node = self._primary()
+            if self._peek_kind() != "NEAR":
+                return node
+            # A group before NEAR took the branch above: what _primary read is a word or phrase.
+            assert isinstance(node, Atom) and self._starts_atom(left_index)
+            left = (node,)
         operator = self._take()
-        if not self._starts_atom(left_index):
-            raise QueryError(
-                self.tokens[left_index].position,
-                f"expected a word or phrase before {operator.written} {_NEAR_ATOMS}",
-            )
         right_token = self._peek()
         if right_token is None:
-            raise QueryError(
-                operator.position, f"expected a word or phrase after {operator.written}"
-            )
-        if not self._starts_atom(self.index):
+            raise QueryError(operator.position, f"expected {_NEAR_SIDE} after {operator.written}")
+        if self._group_follows(self.index):
+            right = self._near_group()
+        elif self._starts_atom(self.index):
+            atom = self._primary()
+            assert isinstance(atom, Atom)
+            right = (atom,)
+        else:
             raise QueryError(
                 right_token.position,
-                f"expected a word or phrase after {operator.written} {_NEAR_ATOMS}",
+                f"expected {_NEAR_SIDE} after {operator.written} {_NEAR_ATOMS}",
             )
-        right = self._primary()
         following = self._peek()
         if following is not None and following.kind == "NEAR":
             raise QueryError(following.position, f"expected AND between NEAR clauses {_NEAR_ATOMS}")
-        assert isinstance(left, Atom) and isinstance(right, Atom)
-        if left.field and right.field and left.field != right.field:
+        fields = list(dict.fromkeys(atom.field for atom in (*left, *right) if atom.field))
+        if len(fields) > 1:
             raise QueryError(
                 operator.position,
-                f"expected both sides of NEAR in one field, found {left.field} and {right.field}",
+                f"expected both sides of NEAR in one field, found {' and '.join(fields)}",
             )
-        # One side scoped means both: NEAR asks for one field, and the engine need not guess.
-        field = left.field or right.field
+        # One atom scoped means all: NEAR asks for one field, and the engine need not guess.
+        field = fields[0] if fields else None
         return Near(
-            replace(left, field=field),
-            replace(right, field=field),
+            tuple(replace(atom, field=field) for atom in left),
+            tuple(replace(atom, field=field) for atom in right),
             operator.distance,
             operator.position,
         )
+
+    def _group_follows(self, index: int) -> bool:
+        """Whether the tokens from `index` open a group, possibly scoped (`title:(`)."""
+        if index < len(self.tokens) and self.tokens[index].kind == "scope":
+            index += 1
+        return index < len(self.tokens) and self.tokens[index].kind == "("
+
+    def _group_before_near(self) -> bool:
+        """Whether a (possibly scoped) parenthesised group starts here and NEAR follows it. An
+        unbalanced group is left to the ordinary parse, which says where its ) is missing."""
+        if not self._group_follows(self.index):
+            return False
+        opening = self.index + (self.tokens[self.index].kind == "scope")
+        depth = 0
+        for index in range(opening, len(self.tokens)):
+            kind = self.tokens[index].kind
+            depth += (kind == "(") - (kind == ")")
+            if depth == 0:
+                return index + 1 < len(self.tokens) and self.tokens[index + 1].kind == "NEAR"
+        return False
+
+    def _near_group(self) -> tuple[Atom, ...]:
+        """A side of NEAR written as a group: words and phrases joined by OR, nothing else
+        (docs/design.md §4 rule 10), since NEAR pairs single places in one field."""
+        scope = self._peek()
+        assert scope is not None
+        outer = self.scope
+        if scope.kind == "scope":
+            if self.scope is not None and scope.value != self.scope:
+                raise QueryError(
+                    scope.position,
+                    f"expected no other field inside {self.scope}:( ), found {scope.written}",
+                )
+            self._take()
+            self.scope = scope.value
+        try:
+            opening = self._take()
+            atoms = [self._near_group_atom(opening)]
+            while self._peek_kind() == "OR":
+                self._take()
+                atoms.append(self._near_group_atom(opening))
+            closing = self._peek()
+            if closing is None:
+                raise QueryError(opening.position, "expected ) to close this (")
+            if closing.kind != ")":
+                raise QueryError(
+                    closing.position,
+                    f"expected OR or ) in a NEAR group, found {closing.written} {_NEAR_GROUP}",
+                )
+            self._take()
+        finally:
+            self.scope = outer
+        return tuple(atoms)
+
+    def _near_group_atom(self, opening: _Token) -> Atom:
+        token = self._peek()
+        if token is None:
+            raise QueryError(opening.position, "expected ) to close this (")
+        if not self._starts_atom(self.index):
+            raise QueryError(
+                token.position,
+                f"expected a word or phrase in a NEAR group, found {token.written} {_NEAR_GROUP}",
+            )
+        atom = self._primary()
+        assert isinstance(atom, Atom)
+        return atom
 
     def _primary(self) -> Node:
         token = self._peek()
@@ -373,7 +449,7 @@ class _Parser:
         if found is None:  # `(` at the very end
             assert previous is not None
             return QueryError(previous.position, "expected ) to close this (")
-        expected = "a word or phrase" if found.kind == "NEAR" else _OPERAND
+        expected = _NEAR_SIDE if found.kind == "NEAR" else _OPERAND
         return QueryError(found.position, f"expected {expected} before {found.written}")
 
     def _starts_atom(self, index: int) -> bool:

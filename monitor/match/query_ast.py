@@ -23,10 +23,12 @@ class Atom:
 @dataclass(frozen=True)
 class Near:
     """`left NEAR/distance right`: both in one field, at most `distance` other words between
-    them, in either order."""
+    them, in either order. Each side is an OR group of words and phrases (usually one):
+    `(gaz OR gas) NEAR/8 (Russie OR Russia)` holds when any atom of the left group and any
+    atom of the right one are that close."""
 
-    left: Atom
-    right: Atom
+    left: tuple[Atom, ...]
+    right: tuple[Atom, ...]
     distance: int
     position: int
 
