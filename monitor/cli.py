@@ -651,14 +651,17 @@ def _resend(runtime: Runtime, alert_id: int, channel: str | None) -> int:
 
 
 def _offline(args: argparse.Namespace, loaded: LoadedConfig) -> int:
-    from monitor.match import compile_watchlists
+    from monitor.match import ConfiguredFeeds, compile_watchlists
     from monitor.offline import run_explain, run_match, write_stored_explanation
 
     matcher = compile_watchlists(loaded.config.watchlists)
+    feeds = ConfiguredFeeds(loaded.config.feeds)
     if args.command == "match":
-        return run_match(matcher, sys.stdin, sys.stdout, sys.stderr)
+        return run_match(matcher, sys.stdin, sys.stdout, sys.stderr, feeds)
     if args.item is None:
-        return run_explain(matcher, sys.stdin, sys.stdout, sys.stderr, as_json=args.json)
+        return run_explain(
+            matcher, sys.stdin, sys.stdout, sys.stderr, as_json=args.json, feeds=feeds
+        )
     from monitor.daemon.runtime import build_runtime
     from monitor.store import stored_item, story_alerts, upgrade
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, TextIO
 
-from monitor.match import Matcher
+from monitor.match import ConfiguredFeeds, Matcher
 from monitor.match.matcher import Explanation
 from monitor.model import ItemText
 from monitor.notify import one_line
@@ -20,7 +20,7 @@ from monitor.pipeline import (
     WhyNot,
     hit_json,
     is_history,
-    item_text_from_json,
+    item_feed_text_from_json,
     why_not,
 )
 
@@ -31,27 +31,36 @@ if TYPE_CHECKING:
     from monitor.store import StoredItem, StoryAlert
 
 
-def _items(source: TextIO, errors: TextIO) -> Iterator[tuple[Any, ItemText] | None]:
-    """Items of a JSON Lines stream; None (after a message on `errors`) for a bad line."""
+def _items(source: TextIO, errors: TextIO) -> Iterator[tuple[Any, str | None, ItemText] | None]:
+    """Items of a JSON Lines stream (id, feed, text); None (after a message on `errors`) for a
+    bad line."""
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
         try:
-            yield item_text_from_json(line)
+            yield item_feed_text_from_json(line)
         except ItemJsonError as error:
             print(f"stdin:{number}: {error}", file=errors)
             yield None
 
 
-def run_match(matcher: Matcher, source: TextIO, out: TextIO, errors: TextIO) -> int:
-    """One JSON line per item: its id, the watchlists that fire (sorted), and every hit."""
+def run_match(
+    matcher: Matcher,
+    source: TextIO,
+    out: TextIO,
+    errors: TextIO,
+    feeds: ConfiguredFeeds | None = None,
+) -> int:
+    """One JSON line per item: its id, the watchlists that fire (sorted), and every hit. An
+    item's `feed` is found in `feeds` (the configured ones) for watchlists' `sources`."""
     status = 0
+    feed_of = feeds or ConfiguredFeeds(())
     for entry in _items(source, errors):
         if entry is None:
             status = 1
             continue
-        item_id, text = entry
-        matches = matcher.match(text)
+        item_id, feed, text = entry
+        matches = matcher.match(text, feed_of(feed))
         record = {
             "id": item_id,
             "watchlists": sorted(match.watchlist for match in matches),
@@ -128,14 +137,23 @@ def _watchlist_lines(explanation: Explanation) -> list[str]:
 
 
 def run_explain(
-    matcher: Matcher, source: TextIO, out: TextIO, errors: TextIO, *, as_json: bool
+    matcher: Matcher,
+    source: TextIO,
+    out: TextIO,
+    errors: TextIO,
+    *,
+    as_json: bool,
+    feeds: ConfiguredFeeds | None = None,
 ) -> int:
     status = 0
+    feed_of = feeds or ConfiguredFeeds(())
     for entry in _items(source, errors):
         if entry is None:
             status = 1
             continue
-        write_explanation(matcher, *entry, out, as_json=as_json)
+        item_id, feed, text = entry
+        explanations = matcher.explain(text, feed_of(feed))
+        write_explanation(item_id, explanations, out, as_json=as_json)
     return status
 
 
@@ -151,7 +169,7 @@ def write_stored_explanation(
     """`explain --item`: the matcher's explanation of a stored item, and for each watchlist
     whether an alert went out for it, and if not, why (monitor.pipeline.alert_verdict)."""
     zone = config.zone()
-    explanations = matcher.explain(item.text)
+    explanations = matcher.explain(item.text, ConfiguredFeeds(config.feeds)(item.feed_url))
     watchlists = {watchlist.name: watchlist for watchlist in config.watchlists}
     verdicts = [
         item_verdict(explanation, item, alerted.get(explanation.watchlist), config, watchlists)
@@ -281,9 +299,8 @@ def _shown(value: str) -> str:
 
 
 def write_explanation(
-    matcher: Matcher, item_id: Any, text: ItemText, out: TextIO, *, as_json: bool
+    item_id: Any, explanations: tuple[Explanation, ...], out: TextIO, *, as_json: bool
 ) -> None:
-    explanations = matcher.explain(text)
     if as_json:
         out.write(json.dumps(explanation_json(item_id, explanations), ensure_ascii=False) + "\n")
     else:

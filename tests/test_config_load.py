@@ -653,7 +653,7 @@ def test_errors_inside_included_files_name_that_file_and_line(tmp_path: Path) ->
     )
     assert errors_of(path) == (
         f"{otan}:4: watchlists[1].term: unknown key; expected one of: name, notify, terms, "
-        "query, exclude, fields, urgent (did you mean 'terms'?)",
+        "query, exclude, fields, sources, languages, urgent (did you mean 'terms'?)",
         f"{sport}:4: watchlists[0].fields: expected a list of title, summary, content; "
         "got ['body']",
     )

@@ -1,5 +1,6 @@
 """Checks that span several sections: a feed listed twice, a watchlist name used twice or
-reserved, a channel named but not defined.
+reserved, a channel named but not defined, a feed or tag in a watchlist's `sources` that no feed
+has.
 
 They read the merged data as written rather than the validated `Config`, so that a schema error
 in one place hides none of them elsewhere: `check-config` reports every problem in one go.
@@ -54,6 +55,7 @@ def reference_errors(
                 )
             )
         errors += _unknown_channels(watchlist.get("notify"), known, ("watchlists", index, "notify"))
+        errors += _unknown_sources(watchlist.get("sources"), data, file_urls, index)
     ops = data.get("ops")
     if isinstance(ops, dict):
         errors += _unknown_channels(ops.get("notify"), known, ("ops", "notify"))
@@ -71,6 +73,48 @@ def _unknown_channels(
         for position, channel in enumerate(map(_text, notify))
         if channel is not None and channel not in known
     ]
+
+
+def _unknown_sources(
+    sources: Any, data: Mapping[str, Any], file_urls: Mapping[int, str] | None, index: int
+) -> list[tuple[KeyPath, str]]:
+    """A feed or tag in `sources` that no feed has would silently watch nothing (or exclude
+    nothing): a typo, most likely. Feeds are named by `name` or URL."""
+    if not isinstance(sources, dict):
+        return []
+    names: set[str] = set()
+    tags: set[str] = set()
+    for position, feed in _entries(data.get("feeds")):
+        for key in ("name", "url"):
+            if (value := _text(feed.get(key))) is not None:
+                names.add(value)
+        if position in (file_urls or {}):
+            names.add((file_urls or {})[position])
+        if isinstance(feed.get("tags"), list):
+            tags.update(tag for tag in map(_text, feed["tags"]) if tag is not None)
+    expected = {
+        "feed": "expected the name or URL of a feed in feeds:",
+        "tag": f"expected a tag that some feed has: {', '.join(sorted(tags)) or 'none has one'}",
+    }
+    errors: list[tuple[KeyPath, str]] = []
+    for key, known, kind in (
+        ("feeds", names, "feed"),
+        ("exclude_feeds", names, "feed"),
+        ("tags", tags, "tag"),
+        ("exclude_tags", tags, "tag"),
+    ):
+        listed = sources.get(key)
+        if not isinstance(listed, list):
+            continue
+        errors.extend(
+            (
+                ("watchlists", index, "sources", key, position),
+                f"unknown {kind} {value!r}; {expected[kind]}",
+            )
+            for position, value in enumerate(map(_text, listed))
+            if value is not None and value not in known
+        )
+    return errors
 
 
 def _entries(section: Any) -> list[tuple[int, dict[str, Any]]]:

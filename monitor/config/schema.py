@@ -302,6 +302,40 @@ Term = Annotated[
 ]
 
 
+class SourcesSpec(_Strict):
+    """Which feeds a watchlist watches (docs/design.md §4, scope): feeds by name or URL, and
+    their `tags`. Listing feeds or tags keeps only those; the exclusions then remove some."""
+
+    tags: tuple[NonEmpty, ...] = ()
+    feeds: tuple[NonEmpty, ...] = ()
+    exclude_tags: tuple[NonEmpty, ...] = ()
+    exclude_feeds: tuple[NonEmpty, ...] = ()
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SourcesSpec:
+        if not (self.tags or self.feeds or self.exclude_tags or self.exclude_feeds):
+            raise ValueError(
+                "expected at least one of 'tags', 'feeds', 'exclude_tags' and 'exclude_feeds'"
+            )
+        return self
+
+
+def language_code(language: str) -> str:
+    """A language tag's primary subtag, lowercase (`fr-FR` -> `fr`): how a watchlist's
+    `languages` and an item's language are compared, as inflection picks its rules."""
+    return language.strip().lower().split("-")[0].split("_")[0]
+
+
+def _language_code(value: str) -> str:
+    code = language_code(value)
+    if not (code.isascii() and code.isalpha() and 2 <= len(code) <= 3):
+        raise ValueError(f"expected a language code such as fr or en, got {value!r}")
+    return code
+
+
+LanguageCode = Annotated[str, AfterValidator(_language_code)]
+
+
 class WatchlistSpec(_Strict):
     name: NonEmpty
     notify: tuple[str, ...] | None = None  # None: every channel
@@ -309,6 +343,11 @@ class WatchlistSpec(_Strict):
     query: str | None = None
     exclude: tuple[Term, ...] = ()
     fields: tuple[str, ...] = FIELDS
+    # The feeds and item languages it watches; None: every feed, every language.
+    sources: Annotated[
+        SourcesSpec | None, _mapping_like('{tags: [presse-fr], exclude_feeds: ["Agrégateur"]}')
+    ] = None
+    languages: tuple[LanguageCode, ...] | None = Field(default=None, min_length=1)
     # Its alerts bypass the channels' quiet hours and digests.
     urgent: bool = False
 

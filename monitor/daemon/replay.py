@@ -6,7 +6,7 @@ sent. Feed text goes through `shown` in both forms, as in the listings."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
@@ -17,7 +17,7 @@ from monitor.config.schema import Config, WatchlistSpec
 from monitor.daemon.listing import iso_time, json_line, local_time, shown, table
 from monitor.daemon.replay_fold import folded_documents
 from monitor.dedup.decide import Thresholds
-from monitor.match import compile_watchlists
+from monitor.match import ConfiguredFeeds, FeedIdentity, compile_watchlists
 from monitor.model import PreparedItem, ReplayItem
 from monitor.pipeline import (
     Replay,
@@ -26,7 +26,7 @@ from monitor.pipeline import (
     StreamDocuments,
     hit_json,
 )
-from monitor.store import feed_document_sizes, last_items_before, stored_items_seen
+from monitor.store import feed_document_sizes, feed_urls, last_items_before, stored_items_seen
 from monitor.text.count import counted
 
 
@@ -49,7 +49,14 @@ def replay_stored(
     sizes = feed_document_sizes(connection, leaving_out=full_text)
     read_from = None if since is None else since - config.dedup.window
     earlier = {} if read_from is None else last_items_before(connection, read_from, sizes)
-    replay = _replay(config, _watched(config, watchlist), sizes, earlier)
+    urls = feed_urls(connection)  # stored items name their feed by id
+    replay = _replay(
+        config,
+        _watched(config, watchlist),
+        sizes,
+        earlier,
+        feed_reference=lambda feed: urls.get(feed) if isinstance(feed, int) else None,
+    )
     report = _Report(config, out, as_json)
     documents = stored_documents(stored_items_seen(connection, read_from))
     folded: Iterable[tuple[Hashable, list[ReplayItem], list[Story] | None]] = (
@@ -83,7 +90,7 @@ def replay_stream(
     """JSON Lines items (docs/design.md §7, and `"seen"`: when the item was first seen), in
     the order they were seen; consecutive items of one `feed` are one feed document. Without
     `"seen"`, an item counts as seen when it was published: `max_age` then never applies."""
-    replay = _replay(config, _watched(config, watchlist), {})
+    replay = _replay(config, _watched(config, watchlist), {}, feed_reference=str)
     report = _Report(config, out, as_json)
     documents = StreamDocuments(source, errors, name)
     for document in documents:
@@ -113,7 +120,18 @@ def _replay(
     watched: Sequence[WatchlistSpec],
     sizes: Mapping[Any, int],
     earlier: Mapping[Any, Sequence[ReplayItem]] | None = None,
+    feed_reference: Callable[[Hashable], str | None] = lambda _feed: None,
 ) -> Replay:
+    """`feed_reference`: a ReplayItem's feed -> its URL or name, to find its configuration
+    (its name and tags) for watchlists' `sources`: looked up once per feed."""
+    configured = ConfiguredFeeds(config.feeds)
+    known: dict[Hashable, FeedIdentity | None] = {}
+
+    def feed_of(feed: Hashable) -> FeedIdentity | None:
+        if feed not in known:
+            known[feed] = None if feed is None else configured(feed_reference(feed))
+        return known[feed]
+
     return Replay(
         compile_watchlists(watched).match,
         max_age=config.max_age,
@@ -121,6 +139,7 @@ def _replay(
         window=config.dedup.window,
         document_sizes=sizes,
         earlier=earlier,
+        feed_of=feed_of,
     )
 
 

@@ -18,6 +18,7 @@ from monitor.match.evaluate import CompiledWatchlist, RawHit, decide, fired_hits
 from monitor.match.query import all_atoms, parse_query
 from monitor.match.query_ast import Atom
 from monitor.match.scanner import Found, Scanner, Unit
+from monitor.match.scope import FeedIdentity, FeedScopes, WatchlistScope
 from monitor.match.spelling import WordTest, compile_spelling
 from monitor.model import FIELDS, Hit, ItemText, WatchlistMatch
 from monitor.text.language import detect_language
@@ -72,7 +73,9 @@ def compile_watchlists(watchlists: Sequence[WatchlistSpec]) -> Matcher:
     """Compile every watchlist once; the result is reused for every item."""
     units = _Units()
     compiled = []
+    scopes = []
     for spec in sorted(watchlists, key=lambda spec: spec.name):
+        scopes.append(WatchlistScope.of(spec))
         query = parse_query(spec.query) if spec.query else None
         atom_units: dict[Atom, int] = {}
         for atom in all_atoms(query) if query is not None else ():
@@ -92,15 +95,23 @@ def compile_watchlists(watchlists: Sequence[WatchlistSpec]) -> Matcher:
                 atom_units=atom_units,
             )
         )
-    return Matcher(compiled, Scanner(units.units))
+    return Matcher(compiled, Scanner(units.units), FeedScopes(scopes))
 
 
 class Matcher:
-    """Matches items against the watchlists it was compiled from; holds no per-item state."""
+    """Matches items against the watchlists it was compiled from; holds no per-item state
+    (what it keeps, the watchlists out of scope per feed, depends on the feed alone)."""
 
-    def __init__(self, watchlists: Sequence[CompiledWatchlist], scanner: Scanner) -> None:
+    def __init__(
+        self,
+        watchlists: Sequence[CompiledWatchlist],
+        scanner: Scanner,
+        scopes: FeedScopes | None = None,
+    ) -> None:
         self._watchlists = tuple(watchlists)
         self._scanner = scanner
+        self._scopes = scopes if scopes is not None else FeedScopes(())
+        self._scoped = bool(self._scopes)
         triggers: dict[int, list[int]] = {}
         owners: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
         for index, watchlist in enumerate(self._watchlists):
@@ -111,11 +122,17 @@ class Matcher:
         self._triggers = {unit: tuple(indexes) for unit, indexes in triggers.items()}
         self._term_owners = {unit: tuple(entries) for unit, entries in owners.items()}
 
-    def match(self, item: ItemText) -> tuple[WatchlistMatch, ...]:
+    def match(self, item: ItemText, feed: FeedIdentity | None = None) -> tuple[WatchlistMatch, ...]:
         """The watchlists that fire for `item`, ordered by name, each with its hits ordered by
-        field then offset; offsets are into the item's fields as given."""
-        folds, found = self._scan(item)
+        field then offset; offsets are into the item's fields as given. A watchlist whose
+        `sources` leave out `feed`, or whose `languages` leave out the item's, never fires;
+        without `feed` (an item read without one), `sources` are not applied."""
+        folds, found, language = self._scan(item)
         candidates = sorted({index for unit in found for index in self._triggers.get(unit, ())})
+        if self._scoped and candidates:
+            out = self._scopes.out_of_scope(feed, language)
+            if out:
+                candidates = [index for index in candidates if index not in out]
         hits = term_hits(found, self._term_owners)
         matches = []
         for index in candidates:
@@ -139,13 +156,18 @@ class Matcher:
             )
         return tuple(matches)
 
-    def explain(self, item: ItemText) -> tuple[Explanation, ...]:
+    def explain(self, item: ItemText, feed: FeedIdentity | None = None) -> tuple[Explanation, ...]:
         """For every watchlist: whether it fires, its hits, and the reasons it does not."""
-        folds, found = self._scan(item)
+        folds, found, language = self._scan(item)
         hits = term_hits(found, self._term_owners)
         explanations = []
         for index, watchlist in enumerate(self._watchlists):
             decision = decide(watchlist, hits.get(index, ()), found, folds, explain=True)
+            refusal = self._scopes.refusal(index, feed, language) if self._scoped else None
+            if refusal is not None:
+                after = ["it matches the item: it would fire otherwise"] if decision.fired else []
+                decision.reasons = [refusal, *after, *decision.reasons]
+                decision.fired, decision.hits = False, []
             explanations.append(
                 Explanation(
                     watchlist.name,
@@ -156,13 +178,15 @@ class Matcher:
             )
         return tuple(explanations)
 
-    def _scan(self, item: ItemText) -> tuple[dict[str, WordFold], Found]:
+    def _scan(self, item: ItemText) -> tuple[dict[str, WordFold], Found, str | None]:
+        """The folded fields, what was found in them, and the item's language (declared, else
+        detected; None when unclear)."""
         folds = {name: fold_words(text) for name in FIELDS if (text := item.field_text(name))}
         language = item.language
         if not language:
             words = [word for fold in folds.values() for word in fold.text.split()]
             language = detect_language(words)
-        return folds, self._scanner.scan(folds, language)
+        return folds, self._scanner.scan(folds, language), language
 
 
 def _hits(

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         ItemJsonError,
         StreamDocuments,
         StreamItem,
+        item_feed_text_from_json,
         item_text_from_json,
         stream_item_from_json,
     )
@@ -44,6 +45,7 @@ __all__ = [
     "hit_json",
     "instance_name",
     "is_history",
+    "item_feed_text_from_json",
     "item_text_from_json",
     "outcome_line",
     "send_sample_alert",
@@ -62,6 +64,7 @@ __getattr__ = lazy_exports(
             "ItemJsonError",
             "StreamDocuments",
             "StreamItem",
+            "item_feed_text_from_json",
             "item_text_from_json",
             "stream_item_from_json",
         ],

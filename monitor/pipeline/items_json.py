@@ -23,6 +23,14 @@ def item_text_from_json(line: str) -> tuple[Any, ItemText]:
     return _text(_object(line))
 
 
+def item_feed_text_from_json(line: str) -> tuple[Any, str | None, ItemText]:
+    """The item's id, its `feed` (for watchlists' `sources`; None when absent) and text."""
+    data = _object(line)
+    item_id, text = _text(data)
+    feed = data.get("feed")
+    return item_id, str(feed) if feed is not None else None, text
+
+
 def _object(line: str) -> dict[str, Any]:
     try:
         data = json.loads(line)

@@ -8,13 +8,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import Connection, Engine
 
 from monitor.config.schema import Config, FeedSpec
 from monitor.dedup.decide import Thresholds
 from monitor.feeds import redact_url
-from monitor.match import Matcher
+from monitor.match import FeedIdentity, Matcher
 from monitor.model import (
     FeedStatus,
     FetchResult,
@@ -117,8 +118,9 @@ class PollResults:
             for entry in parsed.entries
         ]
         seeded = feed.seeded
+        scope = FeedIdentity.of(spec)  # what watchlists' `sources` are judged on
         with self._engine.connect() as connection:
-            plan = self._plan(connection, feed.id, prepared, known, seeded, now)
+            plan = self._plan(connection, feed.id, prepared, known, seeded, now, scope)
         source = spec.name or parsed.title or feed.title or feed.url
         with self._engine.begin() as connection:
             # The claim is checked, and the row locked, before anything is written: a late
@@ -129,7 +131,7 @@ class PollResults:
                 return claim_lost(feed, now)
             if held != seeded:
                 seeded = held
-                plan = self._plan(connection, feed.id, prepared, known, seeded, now)
+                plan = self._plan(connection, feed.id, prepared, known, seeded, now, scope)
             new_items, alerts = self._apply(connection, feed, plan, source, now)
             outcome = PollOutcome(
                 feed.url,
@@ -182,6 +184,7 @@ class PollResults:
         known: set[str],
         seeded: bool,
         now: datetime,
+        scope: FeedIdentity,
     ) -> IngestPlan:
         """What to store and alert for the prepared entries, given the items stored: a feed
         not seeded yet stores its backlog without alerting."""
@@ -199,13 +202,13 @@ class PollResults:
             alerting=seeded,
             now=now,
             max_age=self._config.max_age,
-            match=self._timed_match,
+            match=partial(self._timed_match, feed=scope),
         )
 
-    def _timed_match(self, text: ItemText) -> Sequence[WatchlistMatch]:
+    def _timed_match(self, text: ItemText, feed: FeedIdentity) -> Sequence[WatchlistMatch]:
         started = time.perf_counter()
         try:
-            return self._matcher.match(text)
+            return self._matcher.match(text, feed)
         finally:
             self._observer.matched(time.perf_counter() - started)
 

@@ -29,10 +29,12 @@ from monitor.dedup.assign import DocumentLines, item_lines
 from monitor.dedup.clean import RepeatedLines
 from monitor.dedup.decide import Thresholds
 from monitor.dedup.stream import StoryStream
+from monitor.match import FeedIdentity
 from monitor.model import Hit, ItemText, ReplayItem, WatchlistMatch
 from monitor.pipeline.ingest_plan import is_history
 
-Match = Callable[[ItemText], Sequence[WatchlistMatch]]
+# The item's text and its feed, for watchlists' `sources` (None: not known, not applied).
+Match = Callable[[ItemText, FeedIdentity | None], Sequence[WatchlistMatch]]
 # A story as a replay knows it: its number (0, 1, … in the order stories began) and the id of
 # its first item (what users see: input ids may repeat, numbers do not).
 Story = tuple[int, object]
@@ -141,8 +143,12 @@ class Replay:
         window: timedelta,
         document_sizes: Mapping[Any, int] | None = None,
         earlier: Mapping[Any, Sequence[ReplayItem]] | None = None,
+        feed_of: Callable[[Hashable], FeedIdentity | None] | None = None,
     ) -> None:
+        """`feed_of`: an item's feed (ReplayItem.feed) as watchlists' `sources` judge it;
+        without it, `sources` are not applied."""
         self._match = match
+        self._feed_of = feed_of or _unknown_feed
         self._max_age = max_age
         self._stories = ReplayStories(thresholds, window, document_sizes, earlier)
         self._alerted: set[tuple[str, int]] = set()
@@ -179,12 +185,16 @@ class Replay:
 
     def _decide(self, item: ReplayItem, story: Story) -> Iterable[ReplayAlert]:
         number, first_id = story
-        for match in self._match(item.item.text):
+        for match in self._match(item.item.text, self._feed_of(item.feed)):
             if (match.watchlist, number) in self._alerted:
                 continue  # a copy of a story this watchlist alerted on
             self._alerted.add((match.watchlist, number))
             seen = item.seen or item.item.published
             yield ReplayAlert(first_id, match.watchlist, item, match.hits, seen)
+
+
+def _unknown_feed(_feed: Hashable) -> None:
+    return None
 
 
 class _RecentLines:

@@ -73,7 +73,12 @@ if TYPE_CHECKING:
         release_send_leases,
         retry_channel_now,
     )
-    from monitor.store.replay import feed_document_sizes, last_items_before, stored_items_seen
+    from monitor.store.replay import (
+        feed_document_sizes,
+        feed_urls,
+        last_items_before,
+        stored_items_seen,
+    )
     from monitor.store.stories import SqlStoryIndex, prune_story_index, story_outlets
 
 __all__ = [
@@ -103,6 +108,7 @@ __all__ = [
     "drop_feed_claims",
     "feed_document_sizes",
     "feed_health",
+    "feed_urls",
     "find_feeds",
     "hold_deliveries",
     "hold_feed_claim",
@@ -213,7 +219,7 @@ __getattr__ = lazy_exports(
             "release_send_leases",
             "retry_channel_now",
         ],
-        "replay": ["feed_document_sizes", "last_items_before", "stored_items_seen"],
+        "replay": ["feed_document_sizes", "feed_urls", "last_items_before", "stored_items_seen"],
         "stories": ["SqlStoryIndex", "prune_story_index", "story_outlets"],
     },
 )

@@ -22,6 +22,7 @@ class StoredItem:
     published: datetime | None
     first_seen: datetime
     feed_seeded: datetime | None  # when the feed's first poll stored its backlog
+    feed_url: str = ""  # what finds its configured feed, for watchlists' `sources`
 
     @property
     def backlog(self) -> bool:
@@ -51,6 +52,7 @@ def stored_item(connection: Connection, item_id: int) -> StoredItem | None:
             items.c.published_at,
             items.c.first_seen_at,
             feeds.c.seeded_at,
+            feeds.c.url,
         )
         .join(feeds, feeds.c.id == items.c.feed_id)
         .where(items.c.id == item_id)
@@ -65,6 +67,7 @@ def stored_item(connection: Connection, item_id: int) -> StoredItem | None:
         published=row[7],
         first_seen=row[8],
         feed_seeded=row[9],
+        feed_url=row[10],
     )
 
 

@@ -78,6 +78,14 @@ def feed_document_sizes(
     return {int(feed_id): int(count) for feed_id, url, count in rows if url not in leaving_out}
 
 
+def feed_urls(connection: Connection) -> dict[int, str]:
+    """Every stored feed's URL by id: a replay judges watchlists' `sources` on it."""
+    return {
+        int(feed_id): str(url)
+        for feed_id, url in connection.execute(select(feeds.c.id, feeds.c.url))
+    }
+
+
 def _replay_item(row: Any) -> ReplayItem:
     seen, seeded = row[11], row[12]
     return ReplayItem(
