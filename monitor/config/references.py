@@ -93,7 +93,7 @@ def _unknown_sources(
         if isinstance(feed.get("tags"), list):
             tags.update(tag for tag in map(_text, feed["tags"]) if tag is not None)
     expected = {
-        "feed": "expected the name or URL of a feed in feeds:",
+        "feed": "expected the name or URL of one of the feeds",
         "tag": f"expected a tag that some feed has: {', '.join(sorted(tags)) or 'none has one'}",
     }
     errors: list[tuple[KeyPath, str]] = []

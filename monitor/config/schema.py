@@ -347,7 +347,7 @@ class WatchlistSpec(_Strict):
     sources: Annotated[
         SourcesSpec | None, _mapping_like('{tags: [presse-fr], exclude_feeds: ["Agrégateur"]}')
     ] = None
-    languages: tuple[LanguageCode, ...] | None = Field(default=None, min_length=1)
+    languages: tuple[LanguageCode, ...] | None = None
     # Its alerts bypass the channels' quiet hours and digests.
     urgent: bool = False
 
@@ -372,6 +372,13 @@ class WatchlistSpec(_Strict):
         unknown = [name for name in value if name not in FIELDS]
         if unknown or not value:
             raise ValueError(f"expected a list of {', '.join(FIELDS)}; got {list(value)!r}")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _some_language(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and not value:
+            raise ValueError("expected at least one language code, such as [fr, en]")
         return value
 
     @model_validator(mode="after")
