@@ -428,3 +428,15 @@ def test_the_daemon_alerts_only_in_scope_and_replay_agrees(
     out = capsys.readouterr().out
     assert "etranger: does not fire" in out
     assert "out of scope: feed 'Agrégateur' is not in sources (tags: etranger)" in out
+
+
+def test_check_config_summarises_each_scope(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, FEEDS + WATCHLISTS)
+    assert main(["--config", str(config), "check-config"]) == 0
+    out = capsys.readouterr().out
+    assert "watchlist etranger: 1 term (tags etranger) -> no channel" in out
+    assert "watchlist tag-et-exclusion: 1 term (tags presse-fr; not feeds Agrégateur)" in out
+    assert "watchlist francais: 1 term (languages fr)" in out
+    assert "watchlist partout: 1 term -> no channel" in out

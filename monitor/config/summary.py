@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta, tzinfo
 
 from monitor.config.load import LoadedConfig
-from monitor.config.schema import ChannelSpec, Config
+from monitor.config.schema import ChannelSpec, Config, WatchlistSpec
 from monitor.text.count import counted
 
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
@@ -50,7 +50,10 @@ def summarize(loaded: LoadedConfig, describe_policy: DescribePolicy | None = Non
         searches = [counted(len(watchlist.terms), "term")] if watchlist.terms else []
         searches += ["a query"] if watchlist.query else []
         urgent = " (urgent: no quiet hours, no digest)" if watchlist.urgent else ""
-        lines.append(f"  watchlist {watchlist.name}: {' and '.join(searches)} -> {targets}{urgent}")
+        lines.append(
+            f"  watchlist {watchlist.name}: {' and '.join(searches)}{_scope(watchlist)}"
+            f" -> {targets}{urgent}"
+        )
     if config.http is not None:
         lines.append(f"Health and metrics: http://{config.http.listen}/healthz and /metrics")
     lines += [f"warning: {warning}" for warning in warnings(config)]
@@ -89,3 +92,21 @@ def format_duration(value: timedelta) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
+
+
+def _scope(watchlist: WatchlistSpec) -> str:
+    """`, in feeds tagged presse-fr; languages fr, en`: what a watchlist's scope leaves in."""
+    parts = []
+    sources = watchlist.sources
+    if sources is not None:
+        for key, label in (
+            ("tags", "tags"),
+            ("feeds", "feeds"),
+            ("exclude_tags", "not tags"),
+            ("exclude_feeds", "not feeds"),
+        ):
+            if values := getattr(sources, key):
+                parts.append(f"{label} {', '.join(values)}")
+    if watchlist.languages is not None:
+        parts.append(f"languages {', '.join(watchlist.languages)}")
+    return f" ({'; '.join(parts)})" if parts else ""
