@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -52,7 +52,8 @@ class WordTest:
         # `same_word` without its first test, made above.
         return self.inflect and token in inflected_forms(self.word, language)
 
-    def accepts_source(self, source_word: str) -> bool:
+    def accepts_source(self, source_word: str, field: str) -> bool:
+        """The case test on the word as written; `field` is the whole field it stands in."""
         if self.acronym:
             first_letter = next((char for char in source_word if char.isalpha()), "")
             if not first_letter.isupper():
@@ -61,7 +62,15 @@ class WordTest:
             kept = fold(source_word, keep_case=True).text
             # Compare the case of the part every inflected form shares: `Poutine` / `Poutines`.
             shared = len(shortest_base(self.word)) if self.inflect else len(self.word)
-            return kept[:shared] == self.exact_case[:shared]
+            if kept[:shared] == self.exact_case[:shared]:
+                return True
+            # A headline in capitals is not a case (rule 8): the all-capitals form, in a field
+            # that is mostly capitals. The field is measured only here, on such a word.
+            return (
+                kept.isupper()
+                and kept[:shared] == self.exact_case[:shared].upper()
+                and in_capitals(field)
+            )
         return True
 
     def exact_forms(self, language: str | None) -> frozenset[str]:
@@ -114,6 +123,25 @@ def one_edit_variants(word: str) -> set[str]:
     variants.update(head + char + tail for head, tail in splits for char in alphabet)
     variants.discard("")
     return variants
+
+
+# A field is written in capitals (a headline) from this share of its cased letters on.
+CAPITALS_SHARE = 0.8
+CAPITALS_MIN_WORDS = 3
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
+@lru_cache(maxsize=64)
+def in_capitals(field: str) -> bool:
+    """Whether a field is written in capitals (docs/design.md §4 rule 8): at least 80% of its
+    cased letters are capitals, over three words or more. Cached: the phrases of one item ask
+    about the same field."""
+    upper = sum(map(str.isupper, field))
+    lower = sum(map(str.islower, field))
+    if upper < CAPITALS_SHARE * (upper + lower) or upper == 0:
+        return False
+    words = _LETTER_RUN.finditer(field)
+    return sum(1 for _ in zip(range(CAPITALS_MIN_WORDS), words, strict=False)) >= CAPITALS_MIN_WORDS
 
 
 def _is_capitals(word: str) -> bool:
@@ -233,7 +261,9 @@ def _check_source(
     previous_end: int | None = None
     for test, (start, end) in zip(tests, spans, strict=True):
         source_start, source_end = fold.source_span(start, end)
-        if test.checks_source and not test.accepts_source(source[source_start:source_end]):
+        if test.checks_source and not test.accepts_source(
+            source[source_start:source_end], source
+        ):
             return None
         if (
             previous_end is not None
