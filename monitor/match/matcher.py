@@ -55,10 +55,8 @@ class _Units:
         """Unit -> the terms (canonical spelling) it belongs to, for a list of terms."""
         owners: dict[int, tuple[str, ...]] = {}
         for spec in specs:
-            for spelling in spec.spellings():
-                tests = compile_spelling(
-                    spelling, case_sensitive=spec.case_sensitive, fuzzy=spec.fuzzy
-                )
+            for spelling, fuzzy in spec.spellings():
+                tests = compile_spelling(spelling, case_sensitive=spec.case_sensitive, fuzzy=fuzzy)
                 unit = self.add(tests)
                 if unit is not None and spec.term not in owners.get(unit, ()):
                     owners[unit] = (*owners.get(unit, ()), spec.term)

@@ -13,15 +13,19 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import pairwise
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 
 from monitor.text.fold import fold
 from monitor.text.inflect import MIN_LETTERS, inflected_forms, shortest_base
+from monitor.text.translit import anchor_prefixes, translit_key
 from monitor.text.wordfold import WordFold, fold_word_text
 
 FUZZY_MIN_LETTERS = 5
+TRANSLIT = "translit"
+# `fuzzy:` of a term or alias: edits per word of 5+ letters, or the transliteration swaps.
+Fuzzy = int | Literal["translit"]
 WORD, PREFIX, SUFFIX, PIECE = "word", "prefix", "suffix", "piece"
 _FUZZY_PIECE = 4
 # What may stand between two words of a phrase in the original text.
@@ -36,12 +40,15 @@ class WordTest:
     fuzzy: int = 0  # edits accepted (rule 9)
     acronym: bool = False  # the source word must start with a capital (rule 7)
     exact_case: str | None = None  # case-sensitive: the source must show this case (rule 8)
+    translit: bool = False  # `fuzzy: translit`: transliteration swaps accepted (rule 9)
 
     def accepts(self, token: str, language: str | None) -> bool:
         if self.prefix:
             return token.startswith(self.word)
         if token == self.word:
             return True
+        if self.translit:
+            return translit_key(token) in translit_keys(self.word, self.inflect, language)
         # The edit distance is computed in C: try it before the inflection rules.
         if (
             self.fuzzy > 0
@@ -89,6 +96,10 @@ class WordTest:
         word count against them), which keeps the candidates few."""
         if self.prefix:
             return ((self.word, PREFIX),)
+        if self.translit:
+            # The ways of writing the word's first sounds: few words of the text start so, and
+            # the scanner checks those against the word's skeleton.
+            return tuple((start, PREFIX) for start in sorted(anchor_prefixes(self.word)))
         if self.fuzzy == 1:
             # One edit: the few hundred words within one edit are keys themselves, so the
             # automaton finds exactly the accepted words and no near-miss to reject.
@@ -111,6 +122,13 @@ class WordTest:
 # Folded text is lowercase ASCII for Latin scripts; substitutions and insertions draw from this
 # and the word's own letters (an edit into another script is not looked for).
 _EDIT_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+@lru_cache(maxsize=1024)
+def translit_keys(word: str, inflect: bool, language: str | None) -> frozenset[str]:
+    """The skeletons a `fuzzy: translit` word accepts: its own, and its inflected forms'."""
+    forms = inflected_forms(word, language) if inflect else (word,)
+    return frozenset(translit_key(form) for form in forms)
 
 
 def one_edit_variants(word: str) -> set[str]:
@@ -150,9 +168,13 @@ def _is_capitals(word: str) -> bool:
 
 
 def compile_spelling(
-    text: str, *, case_sensitive: bool = False, fuzzy: int = 0, wildcard: bool = False
+    text: str, *, case_sensitive: bool = False, fuzzy: Fuzzy = 0, wildcard: bool = False
 ) -> tuple[WordTest, ...]:
-    """The word tests of one spelling; empty when nothing of it is a word."""
+    """The word tests of one spelling; empty when nothing of it is a word. `fuzzy` is a number
+    of edits, or TRANSLIT for the transliteration swaps (which every word but an acronym
+    takes: they are no edits, so short words like `Ivan`/`Iwan` differ by them too)."""
+    translit = fuzzy == TRANSLIT
+    edits = 0 if isinstance(fuzzy, str) else fuzzy
     kept_words = fold(text, keep_case=True).text
     source_words = [
         word for word in re.split(r"[^\w]+|_", kept_words) if word
@@ -176,9 +198,10 @@ def compile_spelling(
             WordTest(
                 word,
                 inflect=not acronym and letters >= MIN_LETTERS,
-                fuzzy=fuzzy if not acronym and letters >= FUZZY_MIN_LETTERS else 0,
+                fuzzy=edits if not acronym and letters >= FUZZY_MIN_LETTERS else 0,
                 acronym=acronym,
                 exact_case=source_word if case_sensitive else None,
+                translit=translit and not acronym,
             )
         )
     return tuple(tests)
@@ -187,7 +210,7 @@ def compile_spelling(
 def anchor_index(tests: tuple[WordTest, ...]) -> int:
     """The word the scanner looks for: a word that is not fuzzy if there is one (its anchors
     are exact), the longest such (rarer in text); else the longest fuzzy word."""
-    exact = [index for index, test in enumerate(tests) if not test.fuzzy]
+    exact = [index for index, test in enumerate(tests) if not test.fuzzy and not test.translit]
     pool = exact or list(range(len(tests)))
     return max(pool, key=lambda index: len(tests[index].word))
 
@@ -233,8 +256,11 @@ def verify(
     language: str | None,
 ) -> Span | None:
     """Whether the spelling occurs with its anchor word at `token`, which the caller has
-    accepted already; its span if so."""
+    accepted already unless it is a `translit` word (its anchors only start the word); its
+    span if so."""
     text = fold.text
+    if tests[anchor].translit and not tests[anchor].accepts(text[token[0] : token[1]], language):
+        return None
     spans: list[tuple[int, int]] = [token]
     current = token
     for index in range(anchor - 1, -1, -1):
@@ -261,9 +287,7 @@ def _check_source(
     previous_end: int | None = None
     for test, (start, end) in zip(tests, spans, strict=True):
         source_start, source_end = fold.source_span(start, end)
-        if test.checks_source and not test.accepts_source(
-            source[source_start:source_end], source
-        ):
+        if test.checks_source and not test.accepts_source(source[source_start:source_end], source):
             return None
         if (
             previous_end is not None
