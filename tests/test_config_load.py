@@ -414,6 +414,32 @@ def test_rate_limit_forms(tmp_path: Path, written: str, count: int, period: time
     )
 
 
+def test_fuzzy_translit_and_per_alias_fuzzy(tmp_path: Path) -> None:
+    """docs/design.md §4 rule 9: `fuzzy` is 0-2 or translit, on a term or on one alias; an
+    alias without its own inherits the term's, and a plain string alias is still an alias."""
+    path = write(
+        tmp_path,
+        "monitor.yaml",
+        """
+        watchlists:
+          - name: kremlin
+            terms:
+              - term: Dmitri Peskov
+                fuzzy: translit
+                aliases: [Peskov, {alias: Peskow, fuzzy: 0}, {alias: Dmitry Peskov, fuzzy: "1"}]
+        """,
+    )
+    (term,) = load_config(path, {}).config.watchlists[0].terms
+    assert term.fuzzy == "translit"
+    assert term.alias_names() == ("Peskov", "Peskow", "Dmitry Peskov")
+    assert term.spellings() == (
+        ("Dmitri Peskov", "translit"),
+        ("Peskov", "translit"),
+        ("Peskow", 0),
+        ("Dmitry Peskov", 1),
+    )
+
+
 def test_without_timezone_the_machine_zone_is_used(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, "monitor.yaml", "feeds: []\n"), {}).config
     assert config.timezone is None

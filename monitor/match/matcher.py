@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.config.schema import TermSpec, WatchlistSpec
+from monitor.match.edits import hit_edits
 from monitor.match.evaluate import CompiledWatchlist, RawHit, decide, fired_hits, term_hits
 from monitor.match.query import all_atoms, parse_query
 from monitor.match.query_ast import Atom
 from monitor.match.scanner import Found, Scanner, Unit
 from monitor.match.spelling import WordTest, compile_spelling
 from monitor.model import FIELDS, Hit, ItemText, WatchlistMatch
+from monitor.text.inflect import language_key
 from monitor.text.language import detect_language
 from monitor.text.wordfold import WordFold, fold_words
 
@@ -34,6 +36,8 @@ class Explanation:
     fired: bool
     hits: tuple[Hit, ...]
     reasons: tuple[str, ...]
+    # For each hit, what a fuzzy term changed (`Peskow ~ Peskov: 1 edit`); empty when exact.
+    edits: tuple[tuple[str, ...], ...] = ()
 
 
 class _Units:
@@ -41,14 +45,16 @@ class _Units:
 
     def __init__(self) -> None:
         self.units: list[Unit] = []
+        self.spellings: list[str] = []  # as first written, for `explain`
         self._ids: dict[tuple[WordTest, ...], int] = {}
 
-    def add(self, tests: tuple[WordTest, ...]) -> int | None:
+    def add(self, tests: tuple[WordTest, ...], spelling: str = "") -> int | None:
         if not tests:
             return None
         if tests not in self._ids:
             self._ids[tests] = len(self.units)
             self.units.append(Unit.of(tests))
+            self.spellings.append(spelling)
         return self._ids[tests]
 
     def terms(self, specs: Sequence[TermSpec]) -> dict[int, tuple[str, ...]]:
@@ -57,7 +63,7 @@ class _Units:
         for spec in specs:
             for spelling, fuzzy in spec.spellings():
                 tests = compile_spelling(spelling, case_sensitive=spec.case_sensitive, fuzzy=fuzzy)
-                unit = self.add(tests)
+                unit = self.add(tests, spelling)
                 if unit is not None and spec.term not in owners.get(unit, ()):
                     owners[unit] = (*owners.get(unit, ()), spec.term)
         return owners
@@ -90,15 +96,21 @@ def compile_watchlists(watchlists: Sequence[WatchlistSpec]) -> Matcher:
                 atom_units=atom_units,
             )
         )
-    return Matcher(compiled, Scanner(units.units))
+    return Matcher(compiled, Scanner(units.units), units.spellings)
 
 
 class Matcher:
     """Matches items against the watchlists it was compiled from; holds no per-item state."""
 
-    def __init__(self, watchlists: Sequence[CompiledWatchlist], scanner: Scanner) -> None:
+    def __init__(
+        self,
+        watchlists: Sequence[CompiledWatchlist],
+        scanner: Scanner,
+        spellings: Sequence[str] = (),
+    ) -> None:
         self._watchlists = tuple(watchlists)
         self._scanner = scanner
+        self._spellings = tuple(spellings)
         triggers: dict[int, list[int]] = {}
         owners: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
         for index, watchlist in enumerate(self._watchlists):
@@ -140,6 +152,7 @@ class Matcher:
     def explain(self, item: ItemText) -> tuple[Explanation, ...]:
         """For every watchlist: whether it fires, its hits, and the reasons it does not."""
         folds, found = self._scan(item)
+        language = language_key(item.language or detect_language(_words(folds)))
         hits = term_hits(found, self._term_owners)
         explanations = []
         for index, watchlist in enumerate(self._watchlists):
@@ -150,17 +163,37 @@ class Matcher:
                     decision.fired,
                     _hits(watchlist.name, decision.hits, folds),
                     () if decision.fired else tuple(decision.reasons),
+                    tuple(
+                        self._edits(watchlist, hit, found, folds, language) for hit in decision.hits
+                    ),
                 )
             )
         return tuple(explanations)
 
+    def _edits(
+        self,
+        watchlist: CompiledWatchlist,
+        hit: RawHit,
+        found: Found,
+        folds: dict[str, WordFold],
+        language: str | None,
+    ) -> tuple[str, ...]:
+        """What a term's hit changed from the spelling (term or alias) that found it."""
+        for unit, terms in watchlist.term_units.items():
+            if hit.term in terms and hit.span in found.get(unit, {}).get(hit.field, ()):
+                tests = self._scanner.units[unit].tests
+                spelling = self._spellings[unit] if unit < len(self._spellings) else ""
+                return hit_edits(tests, spelling, folds[hit.field], hit.span, language)
+        return ()
+
     def _scan(self, item: ItemText) -> tuple[dict[str, WordFold], Found]:
         folds = {name: fold_words(text) for name in FIELDS if (text := item.field_text(name))}
-        language = item.language
-        if not language:
-            words = [word for fold in folds.values() for word in fold.text.split()]
-            language = detect_language(words)
+        language = item.language or detect_language(_words(folds))
         return folds, self._scanner.scan(folds, language)
+
+
+def _words(folds: dict[str, WordFold]) -> list[str]:
+    return [word for fold in folds.values() for word in fold.text.split()]
 
 
 def _hits(

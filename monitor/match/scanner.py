@@ -185,6 +185,7 @@ class Scanner:
 
     def __init__(self, units: Sequence[Unit]) -> None:
         self._units = tuple(units)
+        self.units = self._units
         self._by_language: dict[str | None, _LanguageScan] = {}
         self._lock = threading.Lock()
 
