@@ -432,7 +432,8 @@ def test_fuzzy_translit_and_per_alias_fuzzy(tmp_path: Path) -> None:
     (term,) = load_config(path, {}).config.watchlists[0].terms
     assert term.fuzzy == "translit"
     assert term.alias_names() == ("Peskov", "Peskow", "Dmitry Peskov")
-    assert term.spellings() == (
+    assert term.spellings() == ("Dmitri Peskov", "Peskov", "Peskow", "Dmitry Peskov")
+    assert term.fuzzy_spellings() == (
         ("Dmitri Peskov", "translit"),
         ("Peskov", "translit"),
         ("Peskow", 0),

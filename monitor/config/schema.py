@@ -331,7 +331,10 @@ class TermSpec(_Strict):
     case_sensitive: bool = False
     fuzzy: Fuzzy = 0
 
-    def spellings(self) -> tuple[tuple[str, FuzzyValue], ...]:
+    def spellings(self) -> tuple[str, ...]:
+        return (self.term, *self.alias_names())
+
+    def fuzzy_spellings(self) -> tuple[tuple[str, FuzzyValue], ...]:
         """(spelling, fuzzy) of the term and each alias: an alias inherits the term's fuzzy."""
         return (
             (self.term, self.fuzzy),

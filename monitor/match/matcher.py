@@ -61,7 +61,7 @@ class _Units:
         """Unit -> the terms (canonical spelling) it belongs to, for a list of terms."""
         owners: dict[int, tuple[str, ...]] = {}
         for spec in specs:
-            for spelling, fuzzy in spec.spellings():
+            for spelling, fuzzy in spec.fuzzy_spellings():
                 tests = compile_spelling(spelling, case_sensitive=spec.case_sensitive, fuzzy=fuzzy)
                 unit = self.add(tests, spelling)
                 if unit is not None and spec.term not in owners.get(unit, ()):
