@@ -47,10 +47,10 @@ def _spellings() -> dict[str, tuple[str, ...]]:
 
 
 _SPELLINGS = _spellings()
-# The scanner's anchors spell out the start of a word: its first sound classes, each written
-# every way a run of it can be (see `anchor_prefixes`), at most this many ways in all.
-ANCHOR_CLASSES = 3
-_MAX_ANCHORS = 1000
+# The scanner's anchors spell out the start of a word: as many of its sound classes as can be
+# written in at most this many ways (see `anchor_prefixes`). The longer the start, the fewer
+# words of the text begin with it and need their skeleton checked.
+_MAX_ANCHORS = 256
 # The i/y/j class is the one real spellings write several times over (`Dmitriy`, `Kyjiw`).
 _LONG_RUN_CLASS, _LONG_RUN = "i", 3
 
@@ -84,9 +84,9 @@ def _run_spellings(sound: str) -> set[str]:
 def anchor_prefixes(word: str) -> frozenset[str]:
     """Ways a word with the skeleton of `word` can start: its first sound classes written every
     way `_run_spellings` knows, the last one by its first unit only (what follows is free). As
-    many classes as keep the ways few: three for most names (`dmi`, `dmy`, `ddmi`, ...)."""
+    many classes as keep the ways few: `dmit`, `dmyt`, `ddmiit`, ... for `dmitri`."""
     runs = _runs(word)
-    for count in range(min(ANCHOR_CLASSES, len(runs)), 0, -1):
+    for count in range(len(runs), 0, -1):
         *whole, (last, _) = runs[:count]
         choices = [_run_spellings(sound) for sound, _ in whole]
         choices.append(set(_SPELLINGS.get(last, (last,))))
