@@ -112,7 +112,10 @@ def explanation_json(item_id: Any, explanations: tuple[Explanation, ...]) -> dic
             {
                 "watchlist": explanation.watchlist,
                 "fires": explanation.fired,
-                "hits": [hit_json(hit) for hit in explanation.hits],
+                "hits": [
+                    {**hit_json(hit), "edits": list(edits)}
+                    for hit, edits in zip(explanation.hits, _edits(explanation), strict=True)
+                ],
                 "reasons": list(explanation.reasons),
             }
             for explanation in explanations
@@ -130,10 +133,18 @@ def explanation_lines(item_id: Any, explanations: tuple[Explanation, ...]) -> li
 def _watchlist_lines(explanation: Explanation) -> list[str]:
     verdict = "fires" if explanation.fired else "does not fire"
     lines = [f"  {explanation.watchlist}: {verdict}"]
-    for hit in explanation.hits:
-        lines.append(f"    {hit.term!r} in the {hit.field} at {hit.start}-{hit.end}: {hit.text!r}")
+    for hit, edits in zip(explanation.hits, _edits(explanation), strict=True):
+        changed = f" ({'; '.join(edits)})" if edits else ""
+        lines.append(
+            f"    {hit.term!r} in the {hit.field} at {hit.start}-{hit.end}: {hit.text!r}{changed}"
+        )
     lines.extend(f"    - {reason}" for reason in explanation.reasons)
     return lines
+
+
+def _edits(explanation: Explanation) -> tuple[tuple[str, ...], ...]:
+    """What each hit's fuzzy words changed (docs/design.md §4 rule 9); nothing for exact hits."""
+    return explanation.edits or ((),) * len(explanation.hits)
 
 
 def run_explain(

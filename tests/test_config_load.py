@@ -172,11 +172,29 @@ ONE_PROBLEM = {
     ),
     "fuzzy too large": (
         "watchlists:\n  - name: a\n    terms:\n      - term: Peskov\n        fuzzy: 3\n",
-        "5: watchlists[0].terms[0].fuzzy: expected a number of at most 2, got '3'",
+        "5: watchlists[0].terms[0].fuzzy: expected 0, 1 or 2 (edits per word) or translit, got '3'",
     ),
     "fuzzy negative": (
         "watchlists:\n  - name: a\n    terms:\n      - term: Peskov\n        fuzzy: -1\n",
-        "5: watchlists[0].terms[0].fuzzy: expected a number of at least 0, got '-1'",
+        "5: watchlists[0].terms[0].fuzzy: expected 0, 1 or 2 (edits per word) or translit,"
+        " got '-1'",
+    ),
+    "fuzzy misspelt": (
+        "watchlists:\n  - name: a\n    terms:\n      - term: Peskov\n"
+        "        fuzzy: transliteration\n",
+        "5: watchlists[0].terms[0].fuzzy: expected 0, 1 or 2 (edits per word) or translit,"
+        " got 'transliteration'",
+    ),
+    "alias fuzzy bad": (
+        "watchlists:\n  - name: a\n    terms:\n      - term: Dmitri Peskov\n"
+        "        aliases: [{alias: Peskov, fuzzy: yes}]\n",
+        "5: watchlists[0].terms[0].aliases[0].fuzzy: expected 0, 1 or 2 (edits per word) or"
+        " translit, got 'yes'",
+    ),
+    "alias without its text": (
+        "watchlists:\n  - name: a\n    terms:\n      - term: Dmitri Peskov\n"
+        "        aliases: [{fuzzy: 0}]\n",
+        "5: watchlists[0].terms[0].aliases[0]: missing required key 'alias'",
     ),
 }
 
@@ -393,6 +411,33 @@ def test_rate_limit_forms(tmp_path: Path, written: str, count: int, period: time
     path = write(tmp_path, "monitor.yaml", channel(f"rate_limit: {written}"))
     assert load_config(path, {}).config.channels["desk"].rate_limit == Rate(
         count=count, period=period
+    )
+
+
+def test_fuzzy_translit_and_per_alias_fuzzy(tmp_path: Path) -> None:
+    """docs/design.md §4 rule 9: `fuzzy` is 0-2 or translit, on a term or on one alias; an
+    alias without its own inherits the term's, and a plain string alias is still an alias."""
+    path = write(
+        tmp_path,
+        "monitor.yaml",
+        """
+        watchlists:
+          - name: kremlin
+            terms:
+              - term: Dmitri Peskov
+                fuzzy: translit
+                aliases: [Peskov, {alias: Peskow, fuzzy: 0}, {alias: Dmitry Peskov, fuzzy: "1"}]
+        """,
+    )
+    (term,) = load_config(path, {}).config.watchlists[0].terms
+    assert term.fuzzy == "translit"
+    assert term.alias_names() == ("Peskov", "Peskow", "Dmitry Peskov")
+    assert term.spellings() == ("Dmitri Peskov", "Peskov", "Peskow", "Dmitry Peskov")
+    assert term.fuzzy_spellings() == (
+        ("Dmitri Peskov", "translit"),
+        ("Peskov", "translit"),
+        ("Peskow", 0),
+        ("Dmitry Peskov", 1),
     )
 
 
@@ -763,7 +808,7 @@ def test_the_full_example_loads(tmp_path: Path) -> None:
         "Dmitri Peskov",
         "Poutine",
     ]
-    assert otan.terms[0].aliases[2] == "Organisation du traité de l'Atlantique nord"
+    assert otan.terms[0].aliases[2].alias == "Organisation du traité de l'Atlantique nord"
     assert otan.terms[3].case_sensitive is True
     assert [term.fuzzy for term in otan.terms] == [0, 0, 1, 0]
     assert otan.query == "Stoltenberg AND (Ukraine OR Kyiv)"

@@ -153,3 +153,51 @@ def test_explain_a_stored_item(config: Path, capsys: pytest.CaptureFixture[str])
     assert "'Otan'" in out or "'OTAN'" in out
     assert main(["--config", str(config), "explain", "--item", "999"]) == 1
     assert "no stored item with id 999" in capsys.readouterr().err
+
+
+FUZZY_CONFIG = """
+channels:
+  terminal:
+    url: console://
+watchlists:
+  - name: edits
+    terms: [{term: Dmitri Peskov, fuzzy: 1, aliases: [{alias: Peskov, fuzzy: translit}]}]
+  - name: swaps
+    terms: [{term: Dmitri Peskov, fuzzy: translit}, Kremlin]
+"""
+FUZZY_ITEM = {"id": 9, "title": "M. Peskoff", "content": "Dmitriy Peskow, au Kremlin"}
+
+
+@pytest.fixture
+def fuzzy_config(tmp_path: Path) -> Path:
+    path = tmp_path / "monitor.yaml"
+    text = FUZZY_CONFIG + f"database: sqlite:///{tmp_path / 'monitor.db'}\n"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_explain_shows_the_edits_of_a_fuzzy_hit(
+    fuzzy_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/design.md §4 rule 9: `explain` says what a fuzzy hit changed, edits or swaps; the
+    hits keep their keys and gain `edits` (empty for an exact hit)."""
+    entries = explain(fuzzy_config, FUZZY_ITEM, monkeypatch, capsys)
+    edits = {(hit["field"], hit["text"]): hit["edits"] for hit in entries["edits"]["hits"]}  # type: ignore[attr-defined]
+    assert edits == {
+        ("title", "Peskoff"): ["Peskoff ~ Peskov: ff/v"],
+        ("content", "Dmitriy Peskow"): ["Dmitriy ~ Dmitri: 1 edit", "Peskow ~ Peskov: 1 edit"],
+    }
+    swaps = {hit["text"]: hit["edits"] for hit in entries["swaps"]["hits"]}  # type: ignore[attr-defined]
+    assert swaps == {
+        "Dmitriy Peskow": ["Dmitriy ~ Dmitri: iy/i", "Peskow ~ Peskov: w/v"],
+        "Kremlin": [],
+    }
+    for hit in entries["swaps"]["hits"]:  # type: ignore[attr-defined]
+        assert {"watchlist", "term", "field", "start", "end", "text"} <= set(hit)
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(FUZZY_ITEM) + "\n"))
+    assert main(["--config", str(fuzzy_config), "explain"]) == 0
+    out = capsys.readouterr().out
+    assert "'Dmitriy Peskow' (Dmitriy ~ Dmitri: 1 edit; Peskow ~ Peskov: 1 edit)" in out
+    assert "'Peskoff' (Peskoff ~ Peskov: ff/v)" in out
+    assert "'Kremlin'\n" in out

@@ -282,15 +282,70 @@ class ChannelSpec(_Strict):
         return self
 
 
+TRANSLIT: Literal["translit"] = "translit"
+FuzzyValue = int | Literal["translit"]
+_FUZZY_EDITS = (0, 1, 2)  # more than 2 edits per word matches noise
+
+
+def parse_fuzzy(value: Any) -> FuzzyValue:
+    """`fuzzy:` (docs/design.md §4 rule 9): edits per word of 5+ letters (0-2), or `translit`
+    for the spelling swaps of transliteration."""
+    if isinstance(value, str) and value.strip().lower() == TRANSLIT:
+        return TRANSLIT
+    number = value.strip() if isinstance(value, str) else value
+    if isinstance(number, str) and re.fullmatch(r"[+-]?\d+", number):
+        number = int(number)
+    if isinstance(number, int) and not isinstance(number, bool) and number in _FUZZY_EDITS:
+        return number
+    raise ValueError(f"expected 0, 1 or 2 (edits per word) or translit, got {_given(value)}")
+
+
+Fuzzy = Annotated[
+    FuzzyValue,
+    PlainValidator(
+        parse_fuzzy,
+        json_schema_input_type=Annotated[int, Field(ge=0, le=2)] | Literal["translit"],
+    ),
+]
+
+
+class AliasSpec(_Strict):
+    """Another spelling of a term, reported under the term; no `fuzzy`: the term's."""
+
+    alias: NonEmpty
+    fuzzy: Fuzzy | None = None
+
+
+def _alias_from_string(value: Any) -> Any:
+    return {"alias": value} if isinstance(value, str) else value
+
+
+Alias = Annotated[
+    AliasSpec, BeforeValidator(_alias_from_string, json_schema_input_type=NonEmpty | AliasSpec)
+]
+
+
 class TermSpec(_Strict):
     term: NonEmpty
-    aliases: tuple[NonEmpty, ...] = ()
+    aliases: tuple[Alias, ...] = ()
     case_sensitive: bool = False
-    # Edits allowed per word of 5+ letters (docs/design.md §4 rule 9); more than 2 matches noise.
-    fuzzy: int = Field(default=0, ge=0, le=2)
+    fuzzy: Fuzzy = 0
 
     def spellings(self) -> tuple[str, ...]:
-        return (self.term, *self.aliases)
+        return (self.term, *self.alias_names())
+
+    def fuzzy_spellings(self) -> tuple[tuple[str, FuzzyValue], ...]:
+        """(spelling, fuzzy) of the term and each alias: an alias inherits the term's fuzzy."""
+        return (
+            (self.term, self.fuzzy),
+            *(
+                (alias.alias, self.fuzzy if alias.fuzzy is None else alias.fuzzy)
+                for alias in self.aliases
+            ),
+        )
+
+    def alias_names(self) -> tuple[str, ...]:
+        return tuple(alias.alias for alias in self.aliases)
 
 
 def _term_from_string(value: Any) -> Any:

@@ -374,7 +374,7 @@ class _Verdict:
 def _watchlist_line(watchlist: WatchlistSpec) -> str:
     """ "watchlist otan: OTAN (or NATO, …); Stoltenberg; not with football" """
     terms = [
-        f"{term.term} (or {', '.join(term.aliases)})" if term.aliases else term.term
+        f"{term.term} (or {', '.join(term.alias_names())})" if term.aliases else term.term
         for term in watchlist.terms
     ]
     excluded = [f"not with {', '.join(term.term for term in watchlist.exclude)}"]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.config.schema import TermSpec, WatchlistSpec
+from monitor.match.edits import hit_edits
 from monitor.match.evaluate import CompiledWatchlist, RawHit, decide, fired_hits, term_hits
 from monitor.match.query import all_atoms, parse_query
 from monitor.match.query_ast import Atom
@@ -21,6 +22,7 @@ from monitor.match.scanner import Found, Scanner, Unit
 from monitor.match.scope import FeedIdentity, FeedScopes, WatchlistScope
 from monitor.match.spelling import WordTest, compile_spelling
 from monitor.model import FIELDS, Hit, ItemText, WatchlistMatch
+from monitor.text.inflect import language_key
 from monitor.text.language import detect_language
 from monitor.text.wordfold import WordFold, fold_words
 
@@ -35,6 +37,8 @@ class Explanation:
     fired: bool
     hits: tuple[Hit, ...]
     reasons: tuple[str, ...]
+    # For each hit, what a fuzzy term changed (`Peskow ~ Peskov: 1 edit`); empty when exact.
+    edits: tuple[tuple[str, ...], ...] = ()
 
 
 class _Units:
@@ -42,25 +46,25 @@ class _Units:
 
     def __init__(self) -> None:
         self.units: list[Unit] = []
+        self.spellings: list[str] = []  # as first written, for `explain`
         self._ids: dict[tuple[WordTest, ...], int] = {}
 
-    def add(self, tests: tuple[WordTest, ...]) -> int | None:
+    def add(self, tests: tuple[WordTest, ...], spelling: str = "") -> int | None:
         if not tests:
             return None
         if tests not in self._ids:
             self._ids[tests] = len(self.units)
             self.units.append(Unit.of(tests))
+            self.spellings.append(spelling)
         return self._ids[tests]
 
     def terms(self, specs: Sequence[TermSpec]) -> dict[int, tuple[str, ...]]:
         """Unit -> the terms (canonical spelling) it belongs to, for a list of terms."""
         owners: dict[int, tuple[str, ...]] = {}
         for spec in specs:
-            for spelling in spec.spellings():
-                tests = compile_spelling(
-                    spelling, case_sensitive=spec.case_sensitive, fuzzy=spec.fuzzy
-                )
-                unit = self.add(tests)
+            for spelling, fuzzy in spec.fuzzy_spellings():
+                tests = compile_spelling(spelling, case_sensitive=spec.case_sensitive, fuzzy=fuzzy)
+                unit = self.add(tests, spelling)
                 if unit is not None and spec.term not in owners.get(unit, ()):
                     owners[unit] = (*owners.get(unit, ()), spec.term)
         return owners
@@ -95,7 +99,7 @@ def compile_watchlists(watchlists: Sequence[WatchlistSpec]) -> Matcher:
                 atom_units=atom_units,
             )
         )
-    return Matcher(compiled, Scanner(units.units), FeedScopes(scopes))
+    return Matcher(compiled, Scanner(units.units), FeedScopes(scopes), units.spellings)
 
 
 class Matcher:
@@ -107,11 +111,13 @@ class Matcher:
         watchlists: Sequence[CompiledWatchlist],
         scanner: Scanner,
         scopes: FeedScopes | None = None,
+        spellings: Sequence[str] = (),
     ) -> None:
         self._watchlists = tuple(watchlists)
         self._scanner = scanner
         self._scopes = scopes if scopes is not None else FeedScopes(())
         self._scoped = bool(self._scopes)
+        self._spellings = tuple(spellings)
         triggers: dict[int, list[int]] = {}
         owners: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
         for index, watchlist in enumerate(self._watchlists):
@@ -158,12 +164,13 @@ class Matcher:
 
     def explain(self, item: ItemText, feed: FeedIdentity | None = None) -> tuple[Explanation, ...]:
         """For every watchlist: whether it fires, its hits, and the reasons it does not."""
-        folds, found, language = self._scan(item)
+        folds, found, item_language = self._scan(item)
+        language = language_key(item_language)
         hits = term_hits(found, self._term_owners)
         explanations = []
         for index, watchlist in enumerate(self._watchlists):
             decision = decide(watchlist, hits.get(index, ()), found, folds, explain=True)
-            refusal = self._scopes.refusal(index, feed, language) if self._scoped else None
+            refusal = self._scopes.refusal(index, feed, item_language) if self._scoped else None
             if refusal is not None:
                 after = ["it matches the item: it would fire otherwise"] if decision.fired else []
                 decision.reasons = [refusal, *after, *decision.reasons]
@@ -174,19 +181,39 @@ class Matcher:
                     decision.fired,
                     _hits(watchlist.name, decision.hits, folds),
                     () if decision.fired else tuple(decision.reasons),
+                    tuple(
+                        self._edits(watchlist, hit, found, folds, language) for hit in decision.hits
+                    ),
                 )
             )
         return tuple(explanations)
+
+    def _edits(
+        self,
+        watchlist: CompiledWatchlist,
+        hit: RawHit,
+        found: Found,
+        folds: dict[str, WordFold],
+        language: str | None,
+    ) -> tuple[str, ...]:
+        """What a term's hit changed from the spelling (term or alias) that found it."""
+        for unit, terms in watchlist.term_units.items():
+            if hit.term in terms and hit.span in found.get(unit, {}).get(hit.field, ()):
+                tests = self._scanner.units[unit].tests
+                spelling = self._spellings[unit] if unit < len(self._spellings) else ""
+                return hit_edits(tests, spelling, folds[hit.field], hit.span, language)
+        return ()
 
     def _scan(self, item: ItemText) -> tuple[dict[str, WordFold], Found, str | None]:
         """The folded fields, what was found in them, and the item's language (declared, else
         detected; None when unclear)."""
         folds = {name: fold_words(text) for name in FIELDS if (text := item.field_text(name))}
-        language = item.language
-        if not language:
-            words = [word for fold in folds.values() for word in fold.text.split()]
-            language = detect_language(words)
+        language = item.language or detect_language(_words(folds))
         return folds, self._scanner.scan(folds, language), language
+
+
+def _words(folds: dict[str, WordFold]) -> list[str]:
+    return [word for fold in folds.values() for word in fold.text.split()]
 
 
 def _hits(

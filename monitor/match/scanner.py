@@ -52,7 +52,10 @@ class Unit:
         pairs = [
             index
             for index in range(len(tests) - 1)
-            if all(not test.fuzzy and not test.prefix for test in tests[index : index + 2])
+            if all(
+                not test.fuzzy and not test.prefix and not test.translit
+                for test in tests[index : index + 2]
+            )
         ]
         if pairs:
             first = max(
@@ -65,7 +68,13 @@ class Unit:
     def plain_word(self) -> bool:
         """One word, decided by its folded form alone: found by the automaton, it is a match."""
         (test,) = self.tests if len(self.tests) == 1 else (None,)
-        return test is not None and not test.fuzzy and not test.prefix and not test.checks_source
+        return (
+            test is not None
+            and not test.fuzzy
+            and not test.prefix
+            and not test.translit
+            and not test.checks_source
+        )
 
     def anchor_keys(self, language: str | None) -> list[tuple[str, str, int]]:
         """(automaton key, kind, length of the anchor word in the key) in `language`."""
@@ -108,8 +117,9 @@ class _Anchor(NamedTuple):
 
 def _anchor(unit_id: int, unit: Unit, key: str, kind: str, language: str | None) -> _Anchor:
     test = unit.tests[unit.anchor]
-    alone = len(unit.tests) == 1 and not test.checks_source
-    if kind == WORD or test.prefix:
+    # A translit word's key only starts it: `verify` tests the whole word.
+    alone = len(unit.tests) == 1 and not test.checks_source and not test.translit
+    if kind == WORD or test.prefix or test.translit:
         # The key is the anchor word whole (a wildcard's key is its prefix at a word start).
         return _Anchor(unit_id, unit.plain_word or alone, alone, None, frozenset(), "", 0)
     piece = key.strip()
@@ -141,7 +151,8 @@ class _LanguageScan:
             # anchor: a unit can have dozens of keys, and the automaton holds every unit's.
             shared: tuple[_Anchor, ...] | None = None
             for key, kind, word_length in unit.anchor_keys(language):
-                if kind == WORD or unit.tests[unit.anchor].prefix:
+                anchor_test = unit.tests[unit.anchor]
+                if kind == WORD or anchor_test.prefix or anchor_test.translit:
                     anchors = shared = shared or (_anchor(unit_id, unit, key, kind, language),)
                 else:
                     anchors = (_anchor(unit_id, unit, key, kind, language),)
@@ -174,6 +185,7 @@ class Scanner:
 
     def __init__(self, units: Sequence[Unit]) -> None:
         self._units = tuple(units)
+        self.units = self._units
         self._by_language: dict[str | None, _LanguageScan] = {}
         self._lock = threading.Lock()
 

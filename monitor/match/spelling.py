@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import pairwise
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 
 from monitor.text.fold import fold
 from monitor.text.inflect import MIN_LETTERS, inflected_forms, shortest_base
+from monitor.text.translit import anchor_prefixes, translit_key
 from monitor.text.wordfold import WordFold, fold_word_text
 
 FUZZY_MIN_LETTERS = 5
+TRANSLIT = "translit"
+# `fuzzy:` of a term or alias: edits per word of 5+ letters, or the transliteration swaps.
+Fuzzy = int | Literal["translit"]
 WORD, PREFIX, SUFFIX, PIECE = "word", "prefix", "suffix", "piece"
 _FUZZY_PIECE = 4
 # What may stand between two words of a phrase in the original text.
@@ -36,12 +40,15 @@ class WordTest:
     fuzzy: int = 0  # edits accepted (rule 9)
     acronym: bool = False  # the source word must start with a capital (rule 7)
     exact_case: str | None = None  # case-sensitive: the source must show this case (rule 8)
+    translit: bool = False  # `fuzzy: translit`: transliteration swaps accepted (rule 9)
 
     def accepts(self, token: str, language: str | None) -> bool:
         if self.prefix:
             return token.startswith(self.word)
         if token == self.word:
             return True
+        if self.translit:
+            return translit_key(token) in translit_keys(self.word, self.inflect, language)
         # The edit distance is computed in C: try it before the inflection rules.
         if (
             self.fuzzy > 0
@@ -52,7 +59,8 @@ class WordTest:
         # `same_word` without its first test, made above.
         return self.inflect and token in inflected_forms(self.word, language)
 
-    def accepts_source(self, source_word: str) -> bool:
+    def accepts_source(self, source_word: str, field: str) -> bool:
+        """The case test on the word as written; `field` is the whole field it stands in."""
         if self.acronym:
             first_letter = next((char for char in source_word if char.isalpha()), "")
             if not first_letter.isupper():
@@ -61,7 +69,15 @@ class WordTest:
             kept = fold(source_word, keep_case=True).text
             # Compare the case of the part every inflected form shares: `Poutine` / `Poutines`.
             shared = len(shortest_base(self.word)) if self.inflect else len(self.word)
-            return kept[:shared] == self.exact_case[:shared]
+            if kept[:shared] == self.exact_case[:shared]:
+                return True
+            # A headline in capitals is not a case (rule 8): the all-capitals form, in a field
+            # that is mostly capitals. The field is measured only here, on such a word.
+            return (
+                kept.isupper()
+                and kept[:shared] == self.exact_case[:shared].upper()
+                and in_capitals(field)
+            )
         return True
 
     def exact_forms(self, language: str | None) -> frozenset[str]:
@@ -80,6 +96,10 @@ class WordTest:
         word count against them), which keeps the candidates few."""
         if self.prefix:
             return ((self.word, PREFIX),)
+        if self.translit:
+            # The ways of writing the word's first sounds: few words of the text start so, and
+            # the scanner checks those against the word's skeleton.
+            return tuple((start, PREFIX) for start in sorted(anchor_prefixes(self.word)))
         if self.fuzzy == 1:
             # One edit: the few hundred words within one edit are keys themselves, so the
             # automaton finds exactly the accepted words and no near-miss to reject.
@@ -104,6 +124,13 @@ class WordTest:
 _EDIT_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
+@lru_cache(maxsize=1024)
+def translit_keys(word: str, inflect: bool, language: str | None) -> frozenset[str]:
+    """The skeletons a `fuzzy: translit` word accepts: its own, and its inflected forms'."""
+    forms = inflected_forms(word, language) if inflect else (word,)
+    return frozenset(translit_key(form) for form in forms)
+
+
 def one_edit_variants(word: str) -> set[str]:
     """Every word at Levenshtein distance at most 1 from `word` (over `_EDIT_ALPHABET`)."""
     alphabet = _EDIT_ALPHABET | set(word)
@@ -116,15 +143,38 @@ def one_edit_variants(word: str) -> set[str]:
     return variants
 
 
+# A field is written in capitals (a headline) from this share of its cased letters on.
+CAPITALS_SHARE = 0.8
+CAPITALS_MIN_WORDS = 3
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
+@lru_cache(maxsize=64)
+def in_capitals(field: str) -> bool:
+    """Whether a field is written in capitals (docs/design.md §4 rule 8): at least 80% of its
+    cased letters are capitals, over three words or more. Cached: the phrases of one item ask
+    about the same field."""
+    upper = sum(map(str.isupper, field))
+    lower = sum(map(str.islower, field))
+    if upper < CAPITALS_SHARE * (upper + lower) or upper == 0:
+        return False
+    words = _LETTER_RUN.finditer(field)
+    return sum(1 for _ in zip(range(CAPITALS_MIN_WORDS), words, strict=False)) >= CAPITALS_MIN_WORDS
+
+
 def _is_capitals(word: str) -> bool:
     letters = [char for char in word if char.isalpha()]
     return len(letters) >= 2 and all(char.isupper() for char in letters)
 
 
 def compile_spelling(
-    text: str, *, case_sensitive: bool = False, fuzzy: int = 0, wildcard: bool = False
+    text: str, *, case_sensitive: bool = False, fuzzy: Fuzzy = 0, wildcard: bool = False
 ) -> tuple[WordTest, ...]:
-    """The word tests of one spelling; empty when nothing of it is a word."""
+    """The word tests of one spelling; empty when nothing of it is a word. `fuzzy` is a number
+    of edits, or TRANSLIT for the transliteration swaps (which every word but an acronym
+    takes: they are no edits, so short words like `Ivan`/`Iwan` differ by them too)."""
+    translit = fuzzy == TRANSLIT
+    edits = 0 if isinstance(fuzzy, str) else fuzzy
     kept_words = fold(text, keep_case=True).text
     source_words = [
         word for word in re.split(r"[^\w]+|_", kept_words) if word
@@ -148,9 +198,10 @@ def compile_spelling(
             WordTest(
                 word,
                 inflect=not acronym and letters >= MIN_LETTERS,
-                fuzzy=fuzzy if not acronym and letters >= FUZZY_MIN_LETTERS else 0,
+                fuzzy=edits if not acronym and letters >= FUZZY_MIN_LETTERS else 0,
                 acronym=acronym,
                 exact_case=source_word if case_sensitive else None,
+                translit=translit and not acronym,
             )
         )
     return tuple(tests)
@@ -159,7 +210,7 @@ def compile_spelling(
 def anchor_index(tests: tuple[WordTest, ...]) -> int:
     """The word the scanner looks for: a word that is not fuzzy if there is one (its anchors
     are exact), the longest such (rarer in text); else the longest fuzzy word."""
-    exact = [index for index, test in enumerate(tests) if not test.fuzzy]
+    exact = [index for index, test in enumerate(tests) if not test.fuzzy and not test.translit]
     pool = exact or list(range(len(tests)))
     return max(pool, key=lambda index: len(tests[index].word))
 
@@ -205,8 +256,11 @@ def verify(
     language: str | None,
 ) -> Span | None:
     """Whether the spelling occurs with its anchor word at `token`, which the caller has
-    accepted already; its span if so."""
+    accepted already unless it is a `translit` word (its anchors only start the word); its
+    span if so."""
     text = fold.text
+    if tests[anchor].translit and not tests[anchor].accepts(text[token[0] : token[1]], language):
+        return None
     spans: list[tuple[int, int]] = [token]
     current = token
     for index in range(anchor - 1, -1, -1):
@@ -233,7 +287,7 @@ def _check_source(
     previous_end: int | None = None
     for test, (start, end) in zip(tests, spans, strict=True):
         source_start, source_end = fold.source_span(start, end)
-        if test.checks_source and not test.accepts_source(source[source_start:source_end]):
+        if test.checks_source and not test.accepts_source(source[source_start:source_end], source):
             return None
         if (
             previous_end is not None
