@@ -18,7 +18,8 @@ from monitor.match.query_ast import Atom, Near, Node, Not, Or
 from monitor.match.scanner import Found
 from monitor.match.spelling import Span
 from monitor.model import FIELDS
-from monitor.text.wordfold import WordFold
+from monitor.text.blocks import crosses_block
+from monitor.text.wordfold import AMPERSAND, WordFold
 
 
 @dataclass(frozen=True)
@@ -223,13 +224,15 @@ class _QueryWalk:
         closest: int | None = None
         pairs: list[tuple[str, Span, Span]] = []
         for name in set(left) & set(right):
-            text = self._folds[name].text
+            fold = self._folds[name]
             for a in left[name]:
                 for b in right[name]:
                     if a.start < b.end and b.start < a.end:
                         continue  # the same words cannot be both sides
                     first, second = (a, b) if a.start < b.start else (b, a)
-                    between = len(text[first.end : second.start].split())
+                    between = _words_between(fold, first, second)
+                    if between is None:
+                        continue  # in two paragraphs (rule 16)
                     closest = between if closest is None else min(closest, between)
                     if between <= node.distance:
                         pairs.append((name, a, b))
@@ -250,6 +253,17 @@ class _QueryWalk:
                 missing = node.left if not left else node.right
                 self.reasons.append(f"{label}: {self._absent(missing)}")
         return bool(pairs)
+
+
+def _words_between(fold: WordFold, first: Span, second: Span) -> int | None:
+    """How many words stand between two spans of one field, None when a paragraph break does
+    (rule 16). Links folded to spaces are not words (rule 15), and neither is an `&` (rule 14)."""
+    words = fold.text[first.end : second.start].split()
+    source_start = fold.source_span(first.start, first.end)[1]
+    source_end = fold.source_span(second.start, second.end)[0]
+    if crosses_block(fold.source, source_start, source_end):
+        return None
+    return len(words) - words.count(AMPERSAND) if AMPERSAND in words else len(words)
 
 
 def _label(atom: Atom) -> str:

@@ -157,7 +157,11 @@ class Matcher:
         return tuple(explanations)
 
     def _scan(self, item: ItemText) -> tuple[dict[str, WordFold], Found]:
-        folds = {name: fold_words(text) for name in FIELDS if (text := item.field_text(name))}
+        folds = {
+            name: fold_words(text, without_links=True)
+            for name in FIELDS
+            if (text := item.field_text(name))
+        }
         language = item.language
         if not language:
             words = [word for fold in folds.values() for word in fold.text.split()]

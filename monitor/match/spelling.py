@@ -3,8 +3,8 @@ anchors under which the scanner's automaton finds candidate places for it.
 
 A word test decides on folded tokens (docs/design.md §4 rules 2-6, 9), then on the original
 characters where case matters (rules 7-8). A phrase is its words in a row, separated in the
-original text only by spaces, apostrophes and hyphens (rules 3-4): `zone, d'exclusion` is not the
-phrase.
+original text only by spaces, apostrophes and hyphens (rules 3-4), and never by a paragraph break
+(rule 16): `zone, d'exclusion` and `Volodymyr</p><p>Zelensky` are not phrases.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from rapidfuzz.distance import Levenshtein
 
 from monitor.text.fold import fold
 from monitor.text.inflect import MIN_LETTERS, inflected_forms, shortest_base
-from monitor.text.wordfold import WordFold, fold_word_text
+from monitor.text.blocks import crosses_block
+from monitor.text.wordfold import AMPERSAND, WordFold, fold_word_text
 
 FUZZY_MIN_LETTERS = 5
 WORD, PREFIX, SUFFIX, PIECE = "word", "prefix", "suffix", "piece"
@@ -116,6 +117,9 @@ def one_edit_variants(word: str) -> set[str]:
     return variants
 
 
+_SOURCE_WORD = re.compile(f"{AMPERSAND}|[^\\W_]+")
+
+
 def _is_capitals(word: str) -> bool:
     letters = [char for char in word if char.isalpha()]
     return len(letters) >= 2 and all(char.isupper() for char in letters)
@@ -126,9 +130,8 @@ def compile_spelling(
 ) -> tuple[WordTest, ...]:
     """The word tests of one spelling; empty when nothing of it is a word."""
     kept_words = fold(text, keep_case=True).text
-    source_words = [
-        word for word in re.split(r"[^\w]+|_", kept_words) if word
-    ]  # same split as fold_words, before case folding
+    # The same words as fold_words, before case folding: `&` is one (rule 14).
+    source_words = _SOURCE_WORD.findall(kept_words)
     words = fold_word_text(text).split()
     if len(source_words) != len(words):
         source_words = words  # a character folding to several words: drop the case rules
@@ -239,7 +242,10 @@ def _check_source(
             previous_end is not None
             # One plain space, the usual gap, needs no regular expression.
             and not (source_start == previous_end + 1 and source[previous_end] == " ")
-            and not _PHRASE_GAP.fullmatch(source, previous_end, source_start)
+            and (
+                not _PHRASE_GAP.fullmatch(source, previous_end, source_start)
+                or crosses_block(source, previous_end, source_start)
+            )
         ):
             return None
         previous_end = source_end

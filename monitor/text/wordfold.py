@@ -11,6 +11,10 @@ This runs on every field of every item, so the common case stays in C: typograph
 punctuation (’ « — …) becomes spaces with one `re.sub`, and text that then fits in Latin-1
 (French, English and the other Western European languages) is folded with a 256-byte table;
 only other scripts go through `str.translate` with the full table, several times slower.
+
+Two characters are not punctuation here (docs/design.md §4 rules 14-15): `&` folds to a word of
+its own, ` & `, so `AT&T`, `AT & T` and `S&P` keep it between their words; and for matching, links
+(`https://…`, `www.…`) fold to spaces, so nothing is found in them.
 """
 
 from __future__ import annotations
@@ -30,6 +34,16 @@ _MAX_MIXED_RUNS = 64
 # The typographic characters news text is full of, beyond Latin-1: replaced with plain
 # `str.replace` (memchr-fast) so most text then fits in Latin-1 and takes the byte-table path.
 _COMMON_WIDE_SEPARATORS = "’‘‚‛ʼ“”„–—―‑‐…•\u202f\u2009\u200a\u2002\u2003\u2007\u2008"
+# `&` belongs to names (`P&O`): a word of its own, whether spaces surround it or not.
+AMPERSAND = "&"
+_AMPERSAND_WORD = f" {AMPERSAND} "
+# Links are not prose (rule 15). A link ends at whitespace; what precedes `www.` is not a letter.
+_LINK = re.compile(r"(?:https?://|(?<![\w.])www\.)\S*", re.IGNORECASE)
+_LINK_MARKS = ("://", "www.", "WWW.", "Www.")
+# The scanner finds a phrase's words with at most three spaces between them (`l' OTAN`): longer
+# runs of spaces, from whitespace kept as given (rule 13), fold to one.
+_LONG_GAP = re.compile(" {4,}")
+_LONG_WHITESPACE = re.compile(r"\s{4,}")
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,8 @@ class _Tables:
 
 
 def _word_chars(folded: str) -> str:
+    if folded == AMPERSAND:
+        return _AMPERSAND_WORD
     word = "".join(char if char.isalnum() else " " for char in folded)
     # Punctuation that decomposes into several (… is "..."): one space keeps offsets aligned.
     return " " if word and word.isspace() else word
@@ -161,10 +177,22 @@ def _without_common_separators(text: str) -> str:
     return text
 
 
-def fold_words(text: str) -> WordFold:
+def fold_words(text: str, *, without_links: bool = False) -> WordFold:
+    """`without_links`: links fold to spaces (rule 15), as matching reads text."""
+    fold = _fold_words(text, without_links)
+    # Both tests are cheap: most text has no run of four spaces once folded, or of whitespace.
+    if "    " not in fold.text or _LONG_WHITESPACE.search(text) is None:
+        return fold
+    return _with_long_gaps_collapsed(fold)
+
+
+def _fold_words(text: str, without_links: bool) -> WordFold:
     tables = _tables()
     source = text
     text = _without_common_separators(text)
+    if without_links and any(mark in text for mark in _LINK_MARKS):
+        # One space per character of a link: offsets stay aligned.
+        text = _LINK.sub(_blank, text)
     try:
         encoded = text.encode("latin-1")
     except UnicodeEncodeError:
@@ -175,6 +203,44 @@ def fold_words(text: str) -> WordFold:
             folded = encoded.translate(tables.latin1).decode("latin-1")
             return WordFold(source, f" {folded} ", aligned=True)
     return _fold_with_shifts(source, text, tables)
+
+
+def _blank(found: re.Match[str]) -> str:
+    return " " * len(found.group())
+
+
+def _with_long_gaps_collapsed(fold: WordFold) -> WordFold:
+    """`fold` with every run of four spaces or more one space long, its shifts moved to match.
+    Only text with a long run of whitespace gets here (a long run of punctuation is no gap of
+    a phrase, and needs no collapsing)."""
+    runs = [(found.start() + 1, found.end()) for found in _LONG_GAP.finditer(fold.text)]
+    if not runs:
+        return fold
+    # New index `j` of a kept character comes from old index `j + removed`; from each old
+    # shift point and each run's end on, its source is `old + old shift`.
+    points = sorted(set(fold.shift_at).union(end for _, end in runs))
+    shift_at: list[int] = []
+    shift_by: list[int] = []
+    pieces = []
+    removed = 0
+    run_index = 0
+    kept_from = 0
+    for point in points:
+        while run_index < len(runs) and runs[run_index][1] <= point:
+            start, end = runs[run_index]
+            pieces.append(fold.text[kept_from:start])
+            kept_from = end
+            removed += end - start
+            run_index += 1
+        if run_index < len(runs) and runs[run_index][0] <= point:
+            continue  # inside a run: removed
+        old_shift = fold.shift_by[bisect_right(fold.shift_at, point) - 1]
+        if shift_by and shift_by[-1] == old_shift + removed:
+            continue
+        shift_at.append(point - removed)
+        shift_by.append(old_shift + removed)
+    pieces.append(fold.text[kept_from:])
+    return WordFold(fold.source, "".join(pieces), tuple(shift_at), tuple(shift_by))
 
 
 def _fold_with_shifts(source: str, text: str, tables: _Tables) -> WordFold:
