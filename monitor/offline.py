@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.match import Matcher
 from monitor.match.matcher import Explanation
-from monitor.model import ItemText
+from monitor.model import FIELDS, ItemText
 from monitor.notify import one_line
 from monitor.pipeline import (
     AlertFacts,
@@ -96,9 +96,14 @@ def run_dedup(
     return 1 if documents.bad else 0
 
 
-def explanation_json(item_id: Any, explanations: tuple[Explanation, ...]) -> dict[str, Any]:
+def explanation_json(
+    item_id: Any, text: ItemText, explanations: tuple[Explanation, ...]
+) -> dict[str, Any]:
+    """With the decoded text of every field (`text`): hit offsets index it, which for a field
+    with markup is not the field as given (docs/design.md §4 rule 13)."""
     return {
         "id": item_id,
+        "text": {name: text.field_text(name) for name in FIELDS},
         "watchlists": [
             {
                 "watchlist": explanation.watchlist,
@@ -158,7 +163,7 @@ def write_stored_explanation(
         for explanation in explanations
     ]
     if as_json:
-        record = explanation_json(item.item_id, explanations)
+        record = explanation_json(item.item_id, item.text, explanations)
         record["item"] = {
             "id": item.item_id,
             "title": one_line(item.text.title),
@@ -285,6 +290,8 @@ def write_explanation(
 ) -> None:
     explanations = matcher.explain(text)
     if as_json:
-        out.write(json.dumps(explanation_json(item_id, explanations), ensure_ascii=False) + "\n")
+        out.write(
+            json.dumps(explanation_json(item_id, text, explanations), ensure_ascii=False) + "\n"
+        )
     else:
         out.write("\n".join(explanation_lines(item_id, explanations)) + "\n")

@@ -17,9 +17,9 @@ from typing import NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 
+from monitor.text.blocks import crosses_block
 from monitor.text.fold import fold
 from monitor.text.inflect import MIN_LETTERS, inflected_forms, shortest_base
-from monitor.text.blocks import crosses_block
 from monitor.text.wordfold import AMPERSAND, WordFold, fold_word_text
 
 FUZZY_MIN_LETTERS = 5

@@ -31,8 +31,10 @@ _DROPPED_TAGS = frozenset({"script", "style", "template", "noscript"})
 
 # Stands for a block break until whitespace is collapsed; NUL never survives from the input.
 _BREAK = "\x00"
-# What HTML renders as one space: ASCII whitespace (not the no-break space), and block breaks.
-_MARKUP_WHITESPACE = re.compile(r"[ \t\n\r\f\x00]+")
+# Markup's whitespace as HTML renders it: ASCII whitespace (never the no-break space) around a
+# block break is that break; any other run of it, or a lone tab or line break, is one space.
+_BREAK_RUN = re.compile(r"[ \t\n\r\f]*\x00[ \t\n\r\f\x00]*")
+_SPACE_RUN = re.compile(r"[\t\n\r\f][ \t\n\r\f]*| [ \t\n\r\f]+")
 _TAG_START = re.compile(r"<[A-Za-z/!?]")
 # Markup the fast path may handle: plain tags only. Comments, CDATA, declarations and elements
 # whose contents are dropped go through the full parser.
@@ -81,12 +83,11 @@ class _TextCollector(HTMLParser):
 
 def _rendered_whitespace(text: str) -> str:
     """Markup's whitespace as rendered: each run one space, or one blank line where it holds a
-    block break; none at either end."""
-    return _MARKUP_WHITESPACE.sub(_run_rendered, text).strip(" \n")
-
-
-def _run_rendered(run: re.Match[str]) -> str:
-    return "\n\n" if _BREAK in run.group() else " "
+    block break; none at either end. Replacements by a constant: a callback per run would cost
+    more than the rest of the decoding."""
+    if _BREAK in text:
+        text = _BREAK_RUN.sub(_BREAK, text)
+    return _SPACE_RUN.sub(" ", text).replace(_BREAK, "\n\n").strip(" \n")
 
 
 def _without_unfinished_tag(markup: str) -> str:
