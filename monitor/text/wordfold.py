@@ -39,11 +39,11 @@ AMPERSAND = "&"
 _AMPERSAND_WORD = f" {AMPERSAND} "
 # Links are not prose (rule 15). A link ends at whitespace; what precedes `www.` is not a letter.
 _LINK = re.compile(r"(?:https?://|(?<![\w.])www\.)\S*", re.IGNORECASE)
-_LINK_MARKS = ("://", "www.", "WWW.", "Www.")
-# The scanner finds a phrase's words with at most three spaces between them (`l' OTAN`): longer
-# runs of spaces, from whitespace kept as given (rule 13), fold to one.
-_LONG_GAP = re.compile(" {4,}")
-_LONG_WHITESPACE = re.compile(r"\s{4,}")
+# The scanner finds a phrase's words with at most three spaces between them (`l' OTAN`): a
+# longer run of spaces that can be a phrase gap (whitespace kept as given, rule 13, with
+# apostrophes and hyphens) folds to one. Runs with other punctuation (`OTAN », a`) stay.
+_LONG_GAP = " " * 4
+_GAP_SOURCE = re.compile(r"[\s'’ʼ‘´`′＇\-‐‑‒–—―−﹣－\u00ad\u200b-\u200d\u2060\ufeff]*")
 
 
 @dataclass(frozen=True)
@@ -180,24 +180,49 @@ def _without_common_separators(text: str) -> str:
 def fold_words(text: str, *, without_links: bool = False) -> WordFold:
     """`without_links`: links fold to spaces (rule 15), as matching reads text."""
     fold = _fold_words(text, without_links)
-    # Both tests are cheap: most text has no run of four spaces once folded, or of whitespace.
-    if "    " not in fold.text or _LONG_WHITESPACE.search(text) is None:
+    if _LONG_GAP not in fold.text:  # most text
         return fold
-    return _with_long_gaps_collapsed(fold)
+    runs = _gap_runs(fold)
+    return _with_runs_collapsed(fold, runs) if runs else fold
+
+
+def _gap_runs(fold: WordFold) -> list[tuple[int, int]]:
+    """The runs of four spaces or more of `fold.text` that can be phrase gaps, each as the
+    span to drop (all its spaces but the first)."""
+    runs = []
+    text, source, aligned = fold.text, fold.source, fold.aligned
+    start = text.find(_LONG_GAP)
+    while start >= 0:
+        end = start + len(_LONG_GAP)
+        while end < len(text) and text[end] == " ":
+            end += 1
+        if end < len(text):
+            if aligned:
+                gap = source[start - 1 : end - 1]
+            else:
+                gap = source[fold.source_index(start) : fold.source_index(end)]
+            # Most long runs hold punctuation (`OTAN », a`): the regular expression says no at
+            # its first character.
+            if gap.isspace() or _GAP_SOURCE.fullmatch(gap):
+                runs.append((start + 1, end))
+        start = text.find(_LONG_GAP, end)
+    return runs
 
 
 def _fold_words(text: str, without_links: bool) -> WordFold:
     tables = _tables()
     source = text
     text = _without_common_separators(text)
-    if without_links and any(mark in text for mark in _LINK_MARKS):
-        # One space per character of a link: offsets stay aligned.
-        text = _LINK.sub(_blank, text)
     try:
         encoded = text.encode("latin-1")
     except UnicodeEncodeError:
-        pass
+        if without_links and ("://" in text or "www." in text.lower()):
+            text = _without_links(text)
     else:
+        # Searching bytes is several times faster than searching text with wide characters.
+        if without_links and (b"://" in encoded or b"www." in encoded.lower()):
+            text = _without_links(text)
+            encoded = text.encode("latin-1")
         # `in` on bytes is a memchr: much cheaper than a regular expression search.
         if not any(byte in encoded for byte in tables.latin1_slow):
             folded = encoded.translate(tables.latin1).decode("latin-1")
@@ -205,17 +230,17 @@ def _fold_words(text: str, without_links: bool) -> WordFold:
     return _fold_with_shifts(source, text, tables)
 
 
+def _without_links(text: str) -> str:
+    # One space per character of a link: offsets stay aligned.
+    return _LINK.sub(_blank, text)
+
+
 def _blank(found: re.Match[str]) -> str:
     return " " * len(found.group())
 
 
-def _with_long_gaps_collapsed(fold: WordFold) -> WordFold:
-    """`fold` with every run of four spaces or more one space long, its shifts moved to match.
-    Only text with a long run of whitespace gets here (a long run of punctuation is no gap of
-    a phrase, and needs no collapsing)."""
-    runs = [(found.start() + 1, found.end()) for found in _LONG_GAP.finditer(fold.text)]
-    if not runs:
-        return fold
+def _with_runs_collapsed(fold: WordFold, runs: list[tuple[int, int]]) -> WordFold:
+    """`fold` without the spans `runs` of its text, its shifts moved to match."""
     # New index `j` of a kept character comes from old index `j + removed`; from each old
     # shift point and each run's end on, its source is `old + old shift`.
     points = sorted(set(fold.shift_at).union(end for _, end in runs))
