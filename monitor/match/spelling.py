@@ -17,7 +17,6 @@ from typing import NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 
-from monitor.text.blocks import crosses_block
 from monitor.text.fold import fold
 from monitor.text.inflect import MIN_LETTERS, inflected_forms, shortest_base
 from monitor.text.wordfold import AMPERSAND, WordFold, fold_word_text
@@ -25,8 +24,15 @@ from monitor.text.wordfold import AMPERSAND, WordFold, fold_word_text
 FUZZY_MIN_LETTERS = 5
 WORD, PREFIX, SUFFIX, PIECE = "word", "prefix", "suffix", "piece"
 _FUZZY_PIECE = 4
-# What may stand between two words of a phrase in the original text.
-_PHRASE_GAP = re.compile(r"[\s'’ʼ‘´`′＇\-‐‑‒–—―−﹣－\u00ad\u200b-\u200d\u2060\ufeff]*")
+# What may stand between two words of a phrase in the original text: spaces, apostrophes and
+# hyphens, and at most one line break (two make a paragraph break, monitor.text.blocks; one
+# regular expression says both, so the usual gap costs one call).
+# `\s` but the line breaks \n, \r and \u2029, then apostrophes, hyphens and invisible characters.
+_GAP_CHAR = (
+    "[ \t\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u202f\u205f\u3000"
+    "'’ʼ‘´`′＇\\-‐‑‒–—―−﹣－\u00ad\u200b-\u200d\u2060\ufeff]"
+)
+_PHRASE_GAP = re.compile(f"{_GAP_CHAR}*(?:(?:\r\n|[\n\r]){_GAP_CHAR}*)?")
 
 
 @dataclass(frozen=True)
@@ -242,10 +248,7 @@ def _check_source(
             previous_end is not None
             # One plain space, the usual gap, needs no regular expression.
             and not (source_start == previous_end + 1 and source[previous_end] == " ")
-            and (
-                not _PHRASE_GAP.fullmatch(source, previous_end, source_start)
-                or crosses_block(source, previous_end, source_start)
-            )
+            and not _PHRASE_GAP.fullmatch(source, previous_end, source_start)
         ):
             return None
         previous_end = source_end

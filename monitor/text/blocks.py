@@ -3,7 +3,8 @@ NEAR pairs do not cross.
 
 Decoded HTML marks the end of every paragraph, list item, heading, table cell and `<br>` with a
 blank line (monitor.text.html); plain text has its own blank lines. A single line break is not
-one: plain text wraps its lines.
+one: plain text wraps its lines. NEAR reads this; a phrase's gap test (monitor.match.spelling)
+says the same in its own regular expression.
 """
 
 from __future__ import annotations
