@@ -10,6 +10,7 @@ import pytest
 from monitor.text.fold import fold
 from monitor.text.html import html_to_text
 from monitor.text.sentences import sentence_around, sentence_span
+from monitor.text.wordfold import fold_word_text, fold_words
 
 # --- html_to_text -------------------------------------------------------------------------------
 
@@ -178,6 +179,45 @@ def test_fold_span_takes_in_trailing_combining_marks() -> None:
 def test_fold_span_rejects_empty_spans() -> None:
     with pytest.raises(ValueError, match="non-empty"):
         fold("abc").source_span(1, 1)
+
+
+# --- word fold (matching): `&`, links, long gaps (docs/design.md §4 rules 13-15) ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("AT&T, AT & T, S&P 500", "at & t at & t s & p 500"),
+        ("AT&amp;T", "at & amp t"),  # decoding is html_to_text's job, before folding
+        ("voir https://www.lemonde.fr/l-otan_1.html et l’OTAN", "voir et l otan"),
+        ("www.otan.int, WWW.NATO.INT/x OTAN", "otan"),
+        ("http seul, pas de lien : OTAN", "http seul pas de lien otan"),
+    ],
+)
+def test_fold_words_for_matching(text: str, words: str) -> None:
+    assert " ".join(fold_words(text, without_links=True).text.split()) == words
+
+
+def test_fold_words_keeps_links_unless_asked() -> None:
+    assert fold_word_text("www.otan.int") == "www otan int"
+
+
+def test_fold_words_collapses_long_whitespace_gaps_only() -> None:
+    fold = fold_words("zone \r\n\t d’exclusion,  «\u00a0Otan\u00a0»,  fin")
+    assert "zone d exclusion" in fold.text  # whitespace: one space, for the phrase keys
+    assert "otan     fin" in fold.text  # punctuation: no phrase gap, left as it is
+
+
+def test_fold_words_offsets_map_back_with_ampersands_links_and_gaps() -> None:
+    pieces = ["AT&T", " & ", "&", "Œuvre", "ae\u0301rienne", "https://x.fr/a-b", " ", "  \n\t  ",
+              "OTAN", "’", "ß", "www.x.fr", "Ñandú", "\u00a0", "-", "»,"]  # fmt: skip
+    generator = random.Random(99)
+    for _ in range(500):
+        source = "".join(generator.choice(pieces) for _ in range(generator.randint(1, 14)))
+        fold = fold_words(source, without_links=True)
+        for word in re.finditer(r"\S+", fold.text):
+            start, end = fold.source_span(word.start(), word.end())
+            assert fold_word_text(source[start:end]) == word.group(), (source, word.group())
 
 
 # --- sentences ----------------------------------------------------------------------------------
