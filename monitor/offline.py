@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.match import ConfiguredFeeds, Matcher
 from monitor.match.matcher import Explanation
-from monitor.model import ItemText
+from monitor.model import FIELDS, ItemText
 from monitor.notify import one_line
 from monitor.pipeline import (
     AlertFacts,
@@ -105,9 +105,14 @@ def run_dedup(
     return 1 if documents.bad else 0
 
 
-def explanation_json(item_id: Any, explanations: tuple[Explanation, ...]) -> dict[str, Any]:
+def explanation_json(
+    item_id: Any, text: ItemText, explanations: tuple[Explanation, ...]
+) -> dict[str, Any]:
+    """With the decoded text of every field (`text`): hit offsets index it, which for a field
+    with markup is not the field as given (docs/design.md §4 rule 13)."""
     return {
         "id": item_id,
+        "text": {name: text.field_text(name) for name in FIELDS},
         "watchlists": [
             {
                 "watchlist": explanation.watchlist,
@@ -164,7 +169,7 @@ def run_explain(
             continue
         item_id, feed, text = entry
         explanations = matcher.explain(text, feed_of(feed))
-        write_explanation(item_id, explanations, out, as_json=as_json)
+        write_explanation(item_id, text, explanations, out, as_json=as_json)
     return status
 
 
@@ -187,7 +192,7 @@ def write_stored_explanation(
         for explanation in explanations
     ]
     if as_json:
-        record = explanation_json(item.item_id, explanations)
+        record = explanation_json(item.item_id, item.text, explanations)
         record["item"] = {
             "id": item.item_id,
             "title": one_line(item.text.title),
@@ -310,9 +315,16 @@ def _shown(value: str) -> str:
 
 
 def write_explanation(
-    item_id: Any, explanations: tuple[Explanation, ...], out: TextIO, *, as_json: bool
+    item_id: Any,
+    text: ItemText,
+    explanations: tuple[Explanation, ...],
+    out: TextIO,
+    *,
+    as_json: bool,
 ) -> None:
     if as_json:
-        out.write(json.dumps(explanation_json(item_id, explanations), ensure_ascii=False) + "\n")
+        out.write(
+            json.dumps(explanation_json(item_id, text, explanations), ensure_ascii=False) + "\n"
+        )
     else:
         out.write("\n".join(explanation_lines(item_id, explanations)) + "\n")

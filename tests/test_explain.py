@@ -6,6 +6,7 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,7 +113,54 @@ def test_explain_says_why(
         assert entry["hits"]
         assert entry["reasons"] == []
     else:
-        assert any(reason in line for line in entry["reasons"]), entry["reasons"]  # type: ignore[attr-defined]
+        assert any(reason in line for line in entry["reasons"]), entry["reasons"]
+
+
+def _explained(
+    config: Path,
+    item: dict[str, object],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> Any:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(item) + "\n"))
+    assert (
+        main(["--config", str(config), command, *(["--json"] if command == "explain" else [])]) == 0
+    )
+    (line,) = capsys.readouterr().out.splitlines()
+    return json.loads(line)
+
+
+def test_hit_offsets_index_the_field_as_given_or_the_decoded_text_explain_shows(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/design.md §4 rule 13: a field without markup is indexed as given (double spaces,
+    no-break spaces); a field with markup as decoded, the text `explain --json` shows."""
+    title = "Ministres réunis  à Bruxelles :  l’OTAN\u00a0et\u00a0NATO"
+    item = {
+        "id": 9,
+        "title": title,
+        "content": "<p>Selon  <b>l&rsquo;OTAN</b>&nbsp;:</p><p>rien</p>",
+    }
+    for command in ("match", "explain"):
+        record = _explained(config, item, monkeypatch, capsys, command)
+        if command == "explain":
+            decoded = record["text"]
+            assert decoded == {
+                "title": title,
+                "summary": "",
+                "content": "Selon l’OTAN\u00a0:\n\nrien",
+            }
+            [otan] = [entry for entry in record["watchlists"] if entry["watchlist"] == "otan"]
+            hits = otan["hits"]
+        else:
+            hits = record["hits"]
+        assert [(hit["field"], hit["start"], hit["text"]) for hit in hits] == [
+            ("title", 35, "OTAN"),
+            ("title", 43, "NATO"),
+            ("content", 8, "OTAN"),
+        ]
+        assert title[35:39] == "OTAN"
 
 
 def test_explain_shows_the_hits_of_near_groups(

@@ -1,4 +1,4 @@
-"""Acceptance table for docs/design.md §4 (matching rules 1-13), black box through the public API.
+"""Acceptance table for docs/design.md §4 (matching rules 1-16), black box through the public API.
 
 The cases live in match_rules.yaml (format described at its top) so that the table reads as data:
 a watchlist, an item, and whether the watchlist fires, with which hits. This file only loads the

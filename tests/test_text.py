@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
 from monitor.text.fold import fold
 from monitor.text.html import html_to_text
 from monitor.text.sentences import sentence_around, sentence_span
+from monitor.text.wordfold import fold_word_text, fold_words
 
 # --- html_to_text -------------------------------------------------------------------------------
 
@@ -20,7 +22,7 @@ from monitor.text.sentences import sentence_around, sentence_span
         ("l&#8217;OTAN", "l’OTAN"),
         ("l&rsquo;Otan &amp; l&#x2019;UE", "l’Otan & l’UE"),
         ("a&eacute;rienne", "aérienne"),
-        ("zone&nbsp;d&apos;exclusion", "zone d'exclusion"),
+        ("zone&nbsp;d&apos;exclusion", "zone\u00a0d'exclusion"),  # NBSP kept (rule 13)
         ("&amp;lt;b&amp;gt;", "&lt;b&gt;"),  # decoded once, not twice
         ("AT&T &amp c", "AT&T & c"),
         # tags
@@ -33,22 +35,25 @@ from monitor.text.sentences import sentence_around, sentence_span
         ("<![CDATA[l’OTAN]]>", "l’OTAN"),
         (
             "<table><tr><td>un</td><td>deux</td></tr><tr><td>trois</td></tr></table>",
-            "un deux\ntrois",
+            "un\n\ndeux\n\ntrois",  # a table cell ends a block (rule 16)
         ),
         ("texte<img src='x.png'>suite", "texte suite"),
-        # blocks become line breaks, other whitespace collapses
-        ("<p>Un.</p><p>Deux.</p>", "Un.\nDeux."),
-        ("un<br>deux<br/>trois", "un\ndeux\ntrois"),
-        ("<ul><li>un</li><li>deux</li></ul>", "un\ndeux"),
-        ("<h1>Titre</h1>Texte<blockquote>Cité</blockquote>", "Titre\nTexte\nCité"),
+        # markup: blocks end with a blank line (rule 16), other whitespace renders as one space,
+        # the no-break space stays
+        ("<p>Un.</p><p>Deux.</p>", "Un.\n\nDeux."),
+        ("un<br>deux<br/>trois", "un\n\ndeux\n\ntrois"),
+        ("<ul><li>un</li><li>deux</li></ul>", "un\n\ndeux"),
+        ("<h1>Titre</h1>Texte<blockquote>Cité</blockquote>", "Titre\n\nTexte\n\nCité"),
         ("<div>\n\n  <p>  un  \n  </p>\n\n</div>", "un"),
-        ("un\u00a0\u202f deux\t\ttrois", "un deux trois"),
+        ("<p>un\u00a0\u202f deux\t\ttrois</p>", "un\u00a0\u202f deux trois"),
         ("<p>ligne\ncoupée</p>", "ligne coupée"),
-        # plain text: passes through; a blank line is a paragraph break
+        # no markup: the text as given, whitespace and all (rule 13)
         ("Plain text, no tags.", "Plain text, no tags."),
+        ("un\u00a0\u202f deux\t\ttrois", "un\u00a0\u202f deux\t\ttrois"),
+        ("Selon  l’OTAN\n", "Selon  l’OTAN\n"),
         (
             "Premier paragraphe.\n\nSecond.\r\n\r\nTroisième.",
-            "Premier paragraphe.\nSecond.\nTroisième.",
+            "Premier paragraphe.\n\nSecond.\r\n\r\nTroisième.",
         ),
         ("a < b and c > d", "a < b and c > d"),
         ("prix <5 %", "prix <5 %"),
@@ -67,7 +72,7 @@ def test_html_to_text(markup: str, expected: str) -> None:
     assert html_to_text(markup) == expected
 
 
-def test_html_to_text_never_raises_and_always_collapses() -> None:
+def test_html_to_text_never_raises_and_renders_markup_whitespace() -> None:
     pieces = ["<", ">", "</", "/>", "<!--", "-->", "<![CDATA[", "]]>", "<!", "<?", "&", ";",
               "&#", "&#x", "amp", "nbsp", "<p", "<script>", "</script>", "<style", "'", '"', "=",
               " ", "\n", "\xa0", "OTAN", "é", "\x00", "<br>", "</p>", "<li>", "x"]  # fmt: skip
@@ -75,8 +80,11 @@ def test_html_to_text_never_raises_and_always_collapses() -> None:
     for _ in range(2000):
         markup = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 30)))
         text = html_to_text(markup)
-        assert text == text.strip()
-        for leftover in ("  ", "\x00", "\xa0", "\n\n", " \n", "\n "):
+        assert "\x00" not in text
+        if re.search("<[A-Za-z/!?]", markup) is None:
+            continue  # no markup: as given, entities decoded
+        assert text == text.strip(" \n")
+        for leftover in ("  ", " \n", "\n ", "\n\n\n"):
             assert leftover not in text
 
 
@@ -171,6 +179,45 @@ def test_fold_span_takes_in_trailing_combining_marks() -> None:
 def test_fold_span_rejects_empty_spans() -> None:
     with pytest.raises(ValueError, match="non-empty"):
         fold("abc").source_span(1, 1)
+
+
+# --- word fold (matching): `&`, links, long gaps (docs/design.md §4 rules 13-15) ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("AT&T, AT & T, S&P 500", "at & t at & t s & p 500"),
+        ("AT&amp;T", "at & amp t"),  # decoding is html_to_text's job, before folding
+        ("voir https://www.lemonde.fr/l-otan_1.html et l’OTAN", "voir et l otan"),
+        ("www.otan.int, WWW.NATO.INT/x OTAN", "otan"),
+        ("http seul, pas de lien : OTAN", "http seul pas de lien otan"),
+    ],
+)
+def test_fold_words_for_matching(text: str, words: str) -> None:
+    assert " ".join(fold_words(text, without_links=True).text.split()) == words
+
+
+def test_fold_words_keeps_links_unless_asked() -> None:
+    assert fold_word_text("www.otan.int") == "www otan int"
+
+
+def test_fold_words_collapses_long_whitespace_gaps_only() -> None:
+    fold = fold_words("zone \r\n\t d’exclusion,  «\u00a0Otan\u00a0»,  fin")
+    assert "zone d exclusion" in fold.text  # whitespace: one space, for the phrase keys
+    assert "otan     fin" in fold.text  # punctuation: no phrase gap, left as it is
+
+
+def test_fold_words_offsets_map_back_with_ampersands_links_and_gaps() -> None:
+    pieces = ["AT&T", " & ", "&", "Œuvre", "ae\u0301rienne", "https://x.fr/a-b", " ", "  \n\t  ",
+              "OTAN", "’", "ß", "www.x.fr", "Ñandú", "\u00a0", "-", "»,"]  # fmt: skip
+    generator = random.Random(99)
+    for _ in range(500):
+        source = "".join(generator.choice(pieces) for _ in range(generator.randint(1, 14)))
+        fold = fold_words(source, without_links=True)
+        for word in re.finditer(r"\S+", fold.text):
+            start, end = fold.source_span(word.start(), word.end())
+            assert fold_word_text(source[start:end]) == word.group(), (source, word.group())
 
 
 # --- sentences ----------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from monitor.match.query_ast import Atom, Near, Node, Not, Or
 from monitor.match.scanner import Found
 from monitor.match.spelling import Span
 from monitor.model import FIELDS
-from monitor.text.wordfold import WordFold
+from monitor.text.blocks import crosses_block
+from monitor.text.wordfold import AMPERSAND, WordFold
 
 
 @dataclass(frozen=True)
@@ -231,13 +232,15 @@ class _QueryWalk:
         for left_atom, left_spans in left:
             for right_atom, right_spans in right:
                 for name in left_spans.keys() & right_spans.keys():
-                    text = self._folds[name].text
+                    fold = self._folds[name]
                     for a in left_spans[name]:
                         for b in right_spans[name]:
                             if a.start < b.end and b.start < a.end:
                                 continue  # the same words cannot be both sides
                             first, second = (a, b) if a.start < b.start else (b, a)
-                            between = len(text[first.end : second.start].split())
+                            between = _words_between(fold, first, second)
+                            if between is None:
+                                continue  # in two paragraphs (rule 16)
                             closest = between if closest is None else min(closest, between)
                             if between <= node.distance:
                                 pairs.append((name, left_atom, a, right_atom, b))
@@ -265,6 +268,17 @@ def _side_label(group: Sequence[Atom]) -> str:
     if len(group) == 1:
         return repr(_label(group[0]))
     return "(" + " OR ".join(repr(_label(atom)) for atom in group) + ")"
+
+
+def _words_between(fold: WordFold, first: Span, second: Span) -> int | None:
+    """How many words stand between two spans of one field, None when a paragraph break does
+    (rule 16). Links folded to spaces are not words (rule 15), and neither is an `&` (rule 14)."""
+    words = fold.text[first.end : second.start].split()
+    source_start = fold.source_span(first.start, first.end)[1]
+    source_end = fold.source_span(second.start, second.end)[0]
+    if crosses_block(fold.source, source_start, source_end):
+        return None
+    return len(words) - words.count(AMPERSAND) if AMPERSAND in words else len(words)
 
 
 def _label(atom: Atom) -> str:

@@ -207,7 +207,11 @@ class Matcher:
     def _scan(self, item: ItemText) -> tuple[dict[str, WordFold], Found, str | None]:
         """The folded fields, what was found in them, and the item's language (declared, else
         detected; None when unclear)."""
-        folds = {name: fold_words(text) for name in FIELDS if (text := item.field_text(name))}
+        folds = {
+            name: fold_words(text, without_links=True)
+            for name in FIELDS
+            if (text := item.field_text(name))
+        }
         language = item.language or detect_language(_words(folds))
         return folds, self._scanner.scan(folds, language), language
 

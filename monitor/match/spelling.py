@@ -3,8 +3,8 @@ anchors under which the scanner's automaton finds candidate places for it.
 
 A word test decides on folded tokens (docs/design.md §4 rules 2-6, 9), then on the original
 characters where case matters (rules 7-8). A phrase is its words in a row, separated in the
-original text only by spaces, apostrophes and hyphens (rules 3-4): `zone, d'exclusion` is not the
-phrase.
+original text only by spaces, apostrophes and hyphens (rules 3-4), and never by a paragraph break
+(rule 16): `zone, d'exclusion` and `Volodymyr</p><p>Zelensky` are not phrases.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 from monitor.text.fold import fold
 from monitor.text.inflect import MIN_LETTERS, inflected_forms, shortest_base
 from monitor.text.translit import anchor_prefixes, translit_key
-from monitor.text.wordfold import WordFold, fold_word_text
+from monitor.text.wordfold import AMPERSAND, WordFold, fold_word_text
 
 FUZZY_MIN_LETTERS = 5
 TRANSLIT = "translit"
@@ -28,8 +28,15 @@ TRANSLIT = "translit"
 Fuzzy = int | Literal["translit"]
 WORD, PREFIX, SUFFIX, PIECE = "word", "prefix", "suffix", "piece"
 _FUZZY_PIECE = 4
-# What may stand between two words of a phrase in the original text.
-_PHRASE_GAP = re.compile(r"[\s'’ʼ‘´`′＇\-‐‑‒–—―−﹣－\u00ad\u200b-\u200d\u2060\ufeff]*")
+# What may stand between two words of a phrase in the original text: spaces, apostrophes and
+# hyphens, and at most one line break (two make a paragraph break, monitor.text.blocks; one
+# regular expression says both, so the usual gap costs one call).
+# `\s` but the line breaks \n, \r and \u2029, then apostrophes, hyphens and invisible characters.
+_GAP_CHAR = (
+    "[ \t\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u202f\u205f\u3000"
+    "'’ʼ‘´`′＇\\-‐‑‒–—―−﹣－\u00ad\u200b-\u200d\u2060\ufeff]"
+)
+_PHRASE_GAP = re.compile(f"{_GAP_CHAR}*(?:(?:\r\n|[\n\r]){_GAP_CHAR}*)?")
 
 
 @dataclass(frozen=True)
@@ -162,6 +169,9 @@ def in_capitals(field: str) -> bool:
     return sum(1 for _ in zip(range(CAPITALS_MIN_WORDS), words, strict=False)) >= CAPITALS_MIN_WORDS
 
 
+_SOURCE_WORD = re.compile(f"{AMPERSAND}|[^\\W_]+")
+
+
 def _is_capitals(word: str) -> bool:
     letters = [char for char in word if char.isalpha()]
     return len(letters) >= 2 and all(char.isupper() for char in letters)
@@ -176,9 +186,8 @@ def compile_spelling(
     translit = fuzzy == TRANSLIT
     edits = 0 if isinstance(fuzzy, str) else fuzzy
     kept_words = fold(text, keep_case=True).text
-    source_words = [
-        word for word in re.split(r"[^\w]+|_", kept_words) if word
-    ]  # same split as fold_words, before case folding
+    # The same words as fold_words, before case folding: `&` is one (rule 14).
+    source_words = _SOURCE_WORD.findall(kept_words)
     words = fold_word_text(text).split()
     if len(source_words) != len(words):
         source_words = words  # a character folding to several words: drop the case rules

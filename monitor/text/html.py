@@ -1,9 +1,11 @@
 """Feed HTML (or plain text) -> decoded plain text, the text that matching and quoting work on.
 
-Entities are decoded once (html.unescape semantics, through the stdlib parser), tags are removed,
-script/style contents are dropped, and whitespace collapses to single spaces. Block boundaries
-(paragraphs, list items, headings, line breaks) and blank lines of plain text survive as one "\\n",
-so sentence splitting can still see paragraphs; matching folds "\\n" like any other space.
+Entities are decoded once (html.unescape semantics, through the stdlib parser), tags are removed
+and script/style contents are dropped. Hit offsets index this text (docs/design.md §4 rule 13), so
+text without tags comes back as given, whitespace and no-break spaces included. Markup is
+rendered as a browser would: its runs of ASCII whitespace collapse to one space, and every block
+boundary (paragraph, list item, heading, table cell, `<br>`) becomes one blank line, "\\n\\n", the
+mark of a paragraph break that phrases and NEAR pairs do not cross (rule 16).
 """
 
 from __future__ import annotations
@@ -18,18 +20,21 @@ _BLOCK_TAGS = frozenset(
     {
         "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
         "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
-        "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "thead", "tfoot", "tr", "ul",
+        "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "th", "thead",
+        "tfoot", "tr", "ul",
     }
 )  # fmt: skip
-# Elements that separate words without ending a line (table cells, images between words).
-_SPACING_TAGS = frozenset({"td", "th", "img"})
+# Elements that separate words without ending a line (images between words).
+_SPACING_TAGS = frozenset({"img"})
 # Elements whose contents are not text for a reader.
 _DROPPED_TAGS = frozenset({"script", "style", "template", "noscript"})
 
 # Stands for a block break until whitespace is collapsed; NUL never survives from the input.
 _BREAK = "\x00"
-# A paragraph ends at a block break or at a blank line (two line breaks in one whitespace run).
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# Markup's whitespace as HTML renders it: ASCII whitespace (never the no-break space) around a
+# block break is that break; any other run of it, or a lone tab or line break, is one space.
+_ASCII_WHITESPACE = " \t\n\r\f"
+_SPACE_RUN = re.compile(r"[\t\n\r\f][ \t\n\r\f]*| [ \t\n\r\f]+")
 _TAG_START = re.compile(r"<[A-Za-z/!?]")
 # Markup the fast path may handle: plain tags only. Comments, CDATA, declarations and elements
 # whose contents are dropped go through the full parser.
@@ -76,30 +81,18 @@ class _TextCollector(HTMLParser):
             self.parts.append(" ")
 
 
-def _collapse_whitespace(text: str) -> str:
-    """Each paragraph on one line, its whitespace runs (NBSP included) one space each."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.replace("\u2029", "\n\n").replace(_BREAK, "\n\n")
-    # A no-break space is whitespace like any other, and French typography is full of them
-    # (`«\xa0`, `\xa0!`): as plain spaces, most paragraphs are then collapsed already.
-    text = text.replace("\xa0", " ")
-    paragraphs = (_collapsed(block) for block in _PARAGRAPH_BREAK.split(text))
-    return "\n".join(paragraph for paragraph in paragraphs if paragraph)
+def _rendered_whitespace(text: str) -> str:
+    """Markup's whitespace as rendered: each run one space, or one blank line where it holds a
+    block break; none at either end."""
+    blocks = (block.strip(_ASCII_WHITESPACE) for block in text.split(_BREAK))
+    return "\n\n".join(_rendered_block(block) for block in blocks if block)
 
 
-def _collapsed(block: str) -> str:
-    """`" ".join(block.split())`, without splitting a block that is collapsed already: every
-    whitespace character but the plain space is unprintable (a separator or a control), so a
-    printable block without double, leading or trailing spaces has nothing to collapse."""
-    if (
-        block.isprintable()
-        and "  " not in block
-        and not block.startswith(" ")
-        and not block.endswith(" ")
-    ):
-        return block
-    return " ".join(block.split())
+def _rendered_block(block: str) -> str:
+    # Most blocks have no run to collapse: five scans in C are cheaper than one regex pass.
+    if "  " in block or "\n" in block or "\t" in block or "\r" in block or "\f" in block:
+        return _SPACE_RUN.sub(" ", block)
+    return block
 
 
 def _without_unfinished_tag(markup: str) -> str:
@@ -147,22 +140,26 @@ def _decoded(body: str) -> str:
 
 def html_to_text(markup: str) -> str:
     """Decoded plain text of `markup`; never raises, whatever the markup."""
+    whole = markup
     markup = _without_unfinished_tag(markup)
     if _NEEDS_PARSER.search(markup) is None:
         # Plain text, or simple tags: the same result as the parser at a fraction of its cost
         # (this runs on every field of every item). Tags go first, so an escaped `&lt;p&gt;`
         # stays text.
         text = markup.replace(_BREAK, "")
-        if "<" in text:
-            text = _without_tags(text)
         if "<" not in text or _TAG_START.search(text) is None:
+            # No markup: the text as given (rule 13), entities decoded.
+            text = _unescape(text) if "&" in text else text
+            return text if len(markup) == len(whole) else _rendered_whitespace(text)
+        text = _without_tags(text)
+        if _TAG_START.search(text) is None:
             if "&" in text:
                 text = _unescape(text)
-            return _collapse_whitespace(text)
+            return _rendered_whitespace(text)
     collector = _TextCollector()
     try:
         collector.feed(markup)
         collector.close()
     except Exception:  # noqa: S110 - broken markup must degrade to the text read so far
         pass
-    return _collapse_whitespace("".join(collector.parts))
+    return _rendered_whitespace("".join(collector.parts))

@@ -11,6 +11,10 @@ This runs on every field of every item, so the common case stays in C: typograph
 punctuation (’ « — …) becomes spaces with one `re.sub`, and text that then fits in Latin-1
 (French, English and the other Western European languages) is folded with a 256-byte table;
 only other scripts go through `str.translate` with the full table, several times slower.
+
+Two characters are not punctuation here (docs/design.md §4 rules 14-15): `&` folds to a word of
+its own, ` & `, so `AT&T`, `AT & T` and `S&P` keep it between their words; and for matching, links
+(`https://…`, `www.…`) fold to spaces, so nothing is found in them.
 """
 
 from __future__ import annotations
@@ -30,6 +34,16 @@ _MAX_MIXED_RUNS = 64
 # The typographic characters news text is full of, beyond Latin-1: replaced with plain
 # `str.replace` (memchr-fast) so most text then fits in Latin-1 and takes the byte-table path.
 _COMMON_WIDE_SEPARATORS = "’‘‚‛ʼ“”„–—―‑‐…•\u202f\u2009\u200a\u2002\u2003\u2007\u2008"
+# `&` belongs to names (`P&O`): a word of its own, whether spaces surround it or not.
+AMPERSAND = "&"
+_AMPERSAND_WORD = f" {AMPERSAND} "
+# Links are not prose (rule 15). A link ends at whitespace; what precedes `www.` is not a letter.
+_LINK = re.compile(r"(?:https?://|(?<![\w.])www\.)\S*", re.IGNORECASE)
+# The scanner finds a phrase's words with at most three spaces between them (`l' OTAN`): a
+# longer run of spaces that can be a phrase gap (whitespace kept as given, rule 13, with
+# apostrophes and hyphens) folds to one. Runs with other punctuation (`OTAN », a`) stay.
+_LONG_GAP = " " * 4
+_GAP_SOURCE = re.compile(r"[\s'’ʼ‘´`′＇\-‐‑‒–—―−﹣－\u00ad\u200b-\u200d\u2060\ufeff]*")
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,8 @@ class _Tables:
 
 
 def _word_chars(folded: str) -> str:
+    if folded == AMPERSAND:
+        return _AMPERSAND_WORD
     word = "".join(char if char.isalnum() else " " for char in folded)
     # Punctuation that decomposes into several (… is "..."): one space keeps offsets aligned.
     return " " if word and word.isspace() else word
@@ -161,20 +177,95 @@ def _without_common_separators(text: str) -> str:
     return text
 
 
-def fold_words(text: str) -> WordFold:
+def fold_words(text: str, *, without_links: bool = False) -> WordFold:
+    """`without_links`: links fold to spaces (rule 15), as matching reads text."""
+    fold = _fold_words(text, without_links)
+    if _LONG_GAP not in fold.text:  # most text
+        return fold
+    runs = _gap_runs(fold)
+    return _with_runs_collapsed(fold, runs) if runs else fold
+
+
+def _gap_runs(fold: WordFold) -> list[tuple[int, int]]:
+    """The runs of four spaces or more of `fold.text` that can be phrase gaps, each as the
+    span to drop (all its spaces but the first)."""
+    runs = []
+    text, source, aligned = fold.text, fold.source, fold.aligned
+    start = text.find(_LONG_GAP)
+    while start >= 0:
+        end = start + len(_LONG_GAP)
+        while end < len(text) and text[end] == " ":
+            end += 1
+        if end < len(text):
+            if aligned:
+                gap = source[start - 1 : end - 1]
+            else:
+                gap = source[fold.source_index(start) : fold.source_index(end)]
+            # Most long runs hold punctuation (`OTAN », a`): the regular expression says no at
+            # its first character.
+            if gap.isspace() or _GAP_SOURCE.fullmatch(gap):
+                runs.append((start + 1, end))
+        start = text.find(_LONG_GAP, end)
+    return runs
+
+
+def _fold_words(text: str, without_links: bool) -> WordFold:
     tables = _tables()
     source = text
     text = _without_common_separators(text)
     try:
         encoded = text.encode("latin-1")
     except UnicodeEncodeError:
-        pass
+        if without_links and ("://" in text or "www." in text.lower()):
+            text = _without_links(text)
     else:
+        # Searching bytes is several times faster than searching text with wide characters.
+        if without_links and (b"://" in encoded or b"www." in encoded.lower()):
+            text = _without_links(text)
+            encoded = text.encode("latin-1")
         # `in` on bytes is a memchr: much cheaper than a regular expression search.
         if not any(byte in encoded for byte in tables.latin1_slow):
             folded = encoded.translate(tables.latin1).decode("latin-1")
             return WordFold(source, f" {folded} ", aligned=True)
     return _fold_with_shifts(source, text, tables)
+
+
+def _without_links(text: str) -> str:
+    # One space per character of a link: offsets stay aligned.
+    return _LINK.sub(_blank, text)
+
+
+def _blank(found: re.Match[str]) -> str:
+    return " " * len(found.group())
+
+
+def _with_runs_collapsed(fold: WordFold, runs: list[tuple[int, int]]) -> WordFold:
+    """`fold` without the spans `runs` of its text, its shifts moved to match."""
+    # New index `j` of a kept character comes from old index `j + removed`; from each old
+    # shift point and each run's end on, its source is `old + old shift`.
+    points = sorted(set(fold.shift_at).union(end for _, end in runs))
+    shift_at: list[int] = []
+    shift_by: list[int] = []
+    pieces = []
+    removed = 0
+    run_index = 0
+    kept_from = 0
+    for point in points:
+        while run_index < len(runs) and runs[run_index][1] <= point:
+            start, end = runs[run_index]
+            pieces.append(fold.text[kept_from:start])
+            kept_from = end
+            removed += end - start
+            run_index += 1
+        if run_index < len(runs) and runs[run_index][0] <= point:
+            continue  # inside a run: removed
+        old_shift = fold.shift_by[bisect_right(fold.shift_at, point) - 1]
+        if shift_by and shift_by[-1] == old_shift + removed:
+            continue
+        shift_at.append(point - removed)
+        shift_by.append(old_shift + removed)
+    pieces.append(fold.text[kept_from:])
+    return WordFold(fold.source, "".join(pieces), tuple(shift_at), tuple(shift_by))
 
 
 def _fold_with_shifts(source: str, text: str, tables: _Tables) -> WordFold:
