@@ -51,6 +51,15 @@ def test_every_sentence_holding_a_hit_is_quoted_in_text_order() -> None:
     assert highlighted(quotes[1]) == ["Vilnius", "OTAN"]  # both hits of the sentence
 
 
+def test_a_sentence_wrapped_over_lines_is_one_quote_on_one_line() -> None:
+    item = ItemText(
+        content="Titre sans point\r\n\r\nL’OTAN refuse\r\nune zone d’exclusion. Rien ici."
+    )
+    (quote,) = quotes_for(item, hits_of(item, "OTAN", "zone"))
+    assert quote.text == "L’OTAN refuse  une zone d’exclusion."  # one space per line break
+    assert highlighted(quote) == ["OTAN", "zone"]
+
+
 def test_at_most_three_sentences_are_quoted() -> None:
     item = ItemText(content=" ".join(f"Phrase {n} sur l’OTAN." for n in range(1, 7)))
     quotes = quotes_for(item, hits_of(item, "OTAN"))

@@ -256,6 +256,27 @@ def test_sentence_around_keeps_a_hit_that_crosses_a_line_break() -> None:
     assert text[slice(*sentence_around(text, start, end))] == "Une zone\nd’exclusion aérienne."
 
 
+@pytest.mark.parametrize(
+    ("text", "sentence"),
+    [
+        # Plain text wrapped as given: a line break inside a sentence does not end it.
+        (
+            "Avant. L’OTAN refuse\r\nune zone d’exclusion aérienne. Après.",
+            "L’OTAN refuse\r\nune zone d’exclusion aérienne.",
+        ),
+        # A paragraph break (how decoded text marks a block's end) does.
+        ("Un titre sans point\n\nL’OTAN refuse une zone. Après.", "L’OTAN refuse une zone."),
+        ("Un titre sans point\r\n\r\nL’OTAN refuse une zone.", "L’OTAN refuse une zone."),
+        ("Un titre\u2029L’OTAN refuse une zone.", "L’OTAN refuse une zone."),
+    ],
+)
+def test_a_sentence_ends_at_a_paragraph_break_not_at_a_wrapped_line(
+    text: str, sentence: str
+) -> None:
+    start = text.index("OTAN")
+    assert text[slice(*sentence_around(text, start, start + 4))] == sentence
+
+
 @pytest.mark.parametrize("max_chars", [20, 40, 80, 150])
 @pytest.mark.parametrize("needle", ["OTAN", "premier", "dernier", "zone d’exclusion"])
 def test_sentence_around_trims_at_word_boundaries_around_the_hit(

@@ -76,9 +76,13 @@ def _quote(
             highlights[-1] = Highlight(highlights[-1].start, merged_end)
         else:
             highlights.append(shifted)
-    # A hit can span a line break ("zone\nd'exclusion"); a quote is one line.
-    quoted = text[start:end].replace("\n", " ")
+    # A sentence can span a line break ("zone\nd'exclusion", plain text wrapped as given); a
+    # quote is one line. One space for one character: the highlights' offsets stay.
+    quoted = text[start:end].translate(_ONE_LINE)
     return Snippet(text=f"{prefix}{quoted}{suffix}", highlights=tuple(highlights)), whole_end
+
+
+_ONE_LINE = str.maketrans(dict.fromkeys("\n\r\u2028\u2029\x0b\x0c\x85", " "))
 
 
 def _fits(item: ItemText, hit: Hit) -> bool:

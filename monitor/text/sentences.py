@@ -1,8 +1,11 @@
 """The sentence around a hit, so alerts can quote it (docs/design.md §4 rule 13).
 
-A sentence ends at a line break, or at `.`, `!`, `?` or `…` (possibly followed by closing quotes
-or brackets) when whitespace and then a capital letter or an opening quote follow. A period
-after an initial (`M. Macron`, `Jens S. Stoltenberg`) or a title (`Mme`, `Dr`) does not end one.
+A sentence ends at a paragraph break, or at `.`, `!`, `?` or `…` (possibly followed by closing
+quotes or brackets) when whitespace and then a capital letter or an opening quote follow. Decoded
+text marks the end of a paragraph, list item, heading, table cell or a `<br>` with a blank line
+(`monitor.text.html`); a single line break is plain text wrapped as given, inside a sentence.
+A period after an initial (`M. Macron`, `Jens S. Stoltenberg`) or a title (`Mme`, `Dr`) does not
+end one.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import re
 
 _END_OF_SENTENCE = re.compile(r"[.!?…]+[\"'”’»)\]]*(?P<gap>\s+)")
-_LINE_BREAK = re.compile(r"\s*[\n\r\u2028\u2029]\s*")
+_PARAGRAPH_BREAK = re.compile(r"\s*(?:\n[^\S\n]*\n|\r[^\S\r\n]*\r|[\u2028\u2029])\s*")
 _OPENING_PUNCTUATION = frozenset("«\"“‘'([¿¡—–-")
 # Titles written before a name; exact case, since "me." or "st." end sentences.
 _TITLES = frozenset(
@@ -52,7 +55,7 @@ def _boundaries(text: str) -> list[tuple[int, int]]:
         for found in _END_OF_SENTENCE.finditer(text)
         if _ends_sentence(text, found)
     ]
-    breaks.extend((found.start(), found.end()) for found in _LINE_BREAK.finditer(text))
+    breaks.extend((found.start(), found.end()) for found in _PARAGRAPH_BREAK.finditer(text))
     return sorted(breaks)
 
 
