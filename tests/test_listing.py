@@ -5,6 +5,7 @@ two watchlists, a story carried by two outlets, and a send the server refused.""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,8 +17,8 @@ from sqlalchemy import Engine, create_engine, update
 from monitor.cli import main
 from monitor.store import ListingFilter, find_feeds, list_alerts, list_items, list_stories
 from monitor.store.tables import clusters, items
-from tests.feed_server import FeedServer, rss
-from tests.smtp_server import SmtpServer
+from tests.feed_server import FeedServer, rss, running_feed_server
+from tests.smtp_server import SmtpServer, running_smtp_server
 from tests.test_end_to_end import BOTANIQUE_ITEM, OLD_NEWS, OTAN_ITEM, poll, pub_date, write_config
 
 TWO_WATCHLISTS = """
@@ -94,13 +95,29 @@ def rows(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[d
 
 @pytest.fixture
 def filled(tmp_path: Path, feed_server: FeedServer, smtp: SmtpServer) -> Filled:
+    """A database of its own, for a test that changes it (resend)."""
     return fill(tmp_path, feed_server, smtp)
 
 
+@pytest.fixture(scope="module")
+def filled_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
+    """One filled database shared by the tests that only read it: the real run that fills it
+    (four polls, a refused send) is the most of each test's time. Its own servers and state
+    home, since the function-scoped fixtures are not there yet."""
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        running_feed_server() as feed_server,
+        running_smtp_server() as smtp,
+    ):
+        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state-home")))
+        monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+        yield fill(tmp_path_factory.mktemp("listing"), feed_server, smtp)
+
+
 def test_stories_list_first_title_outlets_and_alerting_watchlists(
-    filled: Filled, capsys: pytest.CaptureFixture[str]
+    filled_once: Filled, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = filled.config
+    config = filled_once.config
     stories = rows(config, capsys, "stories")
     by_title = {story["title"]: story for story in stories}
     assert len(stories) == 4
@@ -117,7 +134,7 @@ def test_stories_list_first_title_outlets_and_alerting_watchlists(
     ]
     copies = rows(config, capsys, "stories", "--feed", "Outlet 1")
     assert {s["story"] for s in copies} == {otan["story"], summit["story"]}
-    by_url = rows(config, capsys, "stories", "--feed", filled.copy_url)
+    by_url = rows(config, capsys, "stories", "--feed", filled_once.copy_url)
     assert by_url == copies
     assert OLD_NEWS["title"] not in {
         s["title"] for s in rows(config, capsys, "stories", "--since", "2d")
@@ -133,9 +150,9 @@ def test_stories_list_first_title_outlets_and_alerting_watchlists(
 
 
 def test_items_list_the_ids_explain_takes(
-    filled: Filled, capsys: pytest.CaptureFixture[str]
+    filled_once: Filled, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = filled.config
+    config = filled_once.config
     found = rows(config, capsys, "items")
     assert [item["title"] for item in found[-1:]] == [OLD_NEWS["title"]]
     by_title = {item["title"]: item for item in found}
@@ -165,9 +182,9 @@ def test_items_list_the_ids_explain_takes(
 
 
 def test_alerts_show_each_channel_delivery(
-    filled: Filled, capsys: pytest.CaptureFixture[str]
+    filled_once: Filled, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = filled.config
+    config = filled_once.config
     listed = rows(config, capsys, "alerts")
     assert [(a["alert"], a["watchlist"]) for a in listed] == [
         (3, "otan"),
@@ -209,9 +226,9 @@ def test_alerts_show_each_channel_delivery(
 
 
 def test_filters_refuse_what_they_cannot_read(
-    filled: Filled, capsys: pytest.CaptureFixture[str]
+    filled_once: Filled, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = filled.config
+    config = filled_once.config
     code, error = failing(config, capsys, "stories", "--feed", "Nowhere")
     assert code == 2 and "no feed named or at 'Nowhere'" in error
     for bad in (["items", "--since", "2"], ["alerts", "--limit", "0"], ["alerts", "--status", "x"]):
