@@ -20,7 +20,7 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -60,8 +60,9 @@ class SmtpServer:
                 "authenticator": _Authenticator(*self.credentials),
                 "auth_require_tls": False,
             }
-        controller = Controller(_Handler(self), hostname=self.host, port=self.port, **options)
+        controller = _Controller(_Handler(self), hostname=self.host, port=self.port, **options)
         controller.start()
+        self.port = controller.port  # the one the system chose, when asked for port 0
         self._controller = controller
 
     def stop(self) -> None:
@@ -142,14 +143,28 @@ def running_smtp_server(
     refusal: str = "554 Transaction failed",
     credentials: tuple[str, str] | None = None,
 ) -> Iterator[SmtpServer]:
-    server = SmtpServer(
-        HOST, _free_port(), refuse_at=refuse_at, refusal=refusal, credentials=credentials
-    )
+    server = SmtpServer(HOST, 0, refuse_at=refuse_at, refusal=refusal, credentials=credentials)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+class _Controller(Controller):
+    """aiosmtpd's Controller on port 0 too: the port the system chose is read off the bound
+    socket before the controller connects to it to check that it is up. A free port found
+    first and bound after could be taken in between (tests run in parallel)."""
+
+    def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
+        created = super()._create_server()
+
+        async def bound() -> asyncio.AbstractServer:
+            server = await created
+            self.port = server.sockets[0].getsockname()[1]
+            return server
+
+        return bound()
 
 
 @dataclass
