@@ -105,18 +105,24 @@ def test_three_instances_share_the_feeds_survive_a_kill_and_lose_nothing(
             return {url.removeprefix(feed_server.url("")) for url in rows}
 
     def kill_holding_claims(victim: Daemon) -> set[str]:
-        """SIGKILL the victim while it holds claims; the feeds it held. Frozen (SIGSTOP) while
-        its claims are read, so that it cannot release them between the read and the kill."""
+        """SIGKILL the victim while it holds claims; the feeds it held. Once it is seen holding
+        some, it is frozen (SIGSTOP) while they are read again, so that it cannot release them
+        between that read and the kill; frozen only then, so that it polls undisturbed."""
+        pid = victim.process.pid
         deadline = time.monotonic() + WAIT
         while True:
+            while not claimed_by(pid):
+                assert time.monotonic() < deadline, (
+                    f"the victim (exit status {victim.process.poll()}) held no claim in"
+                    f" {WAIT:g} s; its log:\n" + "\n".join(victim.read_log()[-40:])
+                )
+                time.sleep(0.02)
             victim.freeze()
-            held = claimed_by(victim.process.pid)
+            held = claimed_by(pid)
             if held:
                 victim.kill()
                 return held
             victim.thaw()
-            assert time.monotonic() < deadline, "the victim never held a claim"
-            time.sleep(0.05)
 
     def fetched_since(path: str, since: float) -> bool:
         with feed_server.lock:
