@@ -10,7 +10,7 @@ with what is found, not with the number of watchlists.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.config.schema import TermSpec, WatchlistSpec
@@ -18,7 +18,7 @@ from monitor.match.evaluate import CompiledWatchlist, RawHit, decide, fired_hits
 from monitor.match.query import all_atoms, parse_query
 from monitor.match.query_ast import Atom
 from monitor.match.scanner import Found, Scanner, Unit
-from monitor.match.spelling import WordTest, compile_spelling
+from monitor.match.spelling import Span, WordTest, compile_spelling
 from monitor.model import FIELDS, Hit, ItemText, WatchlistMatch
 from monitor.text.language import detect_language
 from monitor.text.wordfold import WordFold, fold_words
@@ -101,28 +101,61 @@ class Matcher:
     def __init__(self, watchlists: Sequence[CompiledWatchlist], scanner: Scanner) -> None:
         self._watchlists = tuple(watchlists)
         self._scanner = scanner
-        triggers: dict[int, list[int]] = {}
         owners: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
         for index, watchlist in enumerate(self._watchlists):
-            for unit in watchlist.positive_units():
-                triggers.setdefault(unit, []).append(index)
             for unit, terms in watchlist.term_units.items():
                 owners.setdefault(unit, []).append((index, terms))
-        self._triggers = {unit: tuple(indexes) for unit, indexes in triggers.items()}
         self._term_owners = {unit: tuple(entries) for unit, entries in owners.items()}
+        # Unit -> (watchlist index, the terms it spells there) for every watchlist its
+        # occurrence can make fire; a query word spells no term (). One look-up per found unit
+        # gives both the watchlists to evaluate and the hits of their terms.
+        plans: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        for index, watchlist in enumerate(self._watchlists):
+            for unit in sorted(watchlist.positive_units()):
+                plans.setdefault(unit, []).append((index, watchlist.term_units.get(unit, ())))
+        self._plans = {unit: tuple(entries) for unit, entries in plans.items()}
+        self._plain = tuple(watchlist.plain for watchlist in self._watchlists)
 
     def match(self, item: ItemText) -> tuple[WatchlistMatch, ...]:
         """The watchlists that fire for `item`, ordered by name, each with its hits ordered by
         field then offset; offsets are into the item's fields as given."""
         folds, found = self._scan(item)
-        candidates = sorted({index for unit in found for index in self._triggers.get(unit, ())})
-        hits = term_hits(found, self._term_owners)
+        # Watchlist index -> (terms, where found) of each found unit that can make it fire; a
+        # query word spells no term (). Hits are built only below, for watchlists that fire.
+        pending: dict[int, list[tuple[tuple[str, ...], Mapping[str, Sequence[Span]]]]] = {}
+        plans = self._plans
+        for unit, by_field in found.items():
+            for index, terms in plans.get(unit, ()):
+                entries = pending.get(index)
+                if entries is None:
+                    pending[index] = [(terms, by_field)]
+                else:
+                    entries.append((terms, by_field))
+        candidates = sorted(pending)
+        watchlists, plain = self._watchlists, self._plain
         matches = []
         for index in candidates:
-            watchlist = self._watchlists[index]
-            fired = fired_hits(watchlist, hits.get(index, ()), found, folds)
+            name = watchlists[index].name
+            entries = pending[index]
+            if plain[index] and len(entries) == 1:
+                # The common case: a watchlist of terms only, one of which is found once.
+                terms, by_field = entries[0]
+                if len(terms) == 1 and len(by_field) == 1:
+                    ((field, spans),) = by_field.items()
+                    if len(spans) == 1:
+                        hit = _hit(name, terms[0], field, spans[0], folds[field])
+                        matches.append(_new_match(name, (hit,)))
+                        continue
+            raw_hits = [
+                RawHit(term, field, span)
+                for terms, by_field in entries
+                for term in terms
+                for field, spans in by_field.items()
+                for span in spans
+            ]
+            fired = fired_hits(watchlists[index], raw_hits, found, folds)
             if fired is not None:
-                matches.append(WatchlistMatch(watchlist.name, _hits(watchlist.name, fired, folds)))
+                matches.append(_new_match(name, _hits(name, fired, folds)))
         # Only items holding some watchlist's term: most items hold none.
         if candidates and log.isEnabledFor(logging.DEBUG):
             fired_names = [match.watchlist for match in matches]
@@ -168,9 +201,33 @@ class Matcher:
 def _hits(
     watchlist: str, raw_hits: Sequence[RawHit], folds: dict[str, WordFold]
 ) -> tuple[Hit, ...]:
-    hits = []
-    for term, field, span in raw_hits:
-        fold = folds[field]
+    return tuple(_hit(watchlist, term, field, span, folds[field]) for term, field, span in raw_hits)
+
+
+def _hit(watchlist: str, term: str, field: str, span: Span, fold: WordFold) -> Hit:
+    if fold.aligned:  # `source_span` of the common case, inline: this runs for every hit
+        start, end = span.start - 1, span.end - 1
+    else:
         start, end = fold.source_span(span.start, span.end)
-        hits.append(Hit(watchlist, term, field, start, end, fold.source[start:end]))
-    return tuple(hits)
+    return _new_hit(watchlist, term, field, start, end, fold.source[start:end])
+
+
+# Matching makes one Hit per hit and one WatchlistMatch per fired watchlist, ~35 objects per
+# item at 10,000 terms. A frozen dataclass's __init__ sets each field through
+# object.__setattr__, about three times the cost of filling its __dict__ directly, which builds
+# the same object (equal, same hash, still frozen to its users).
+_new_object = object.__new__
+
+
+def _new_hit(watchlist: str, term: str, field: str, start: int, end: int, text: str) -> Hit:
+    hit: Hit = _new_object(Hit)
+    hit.__dict__.update(
+        watchlist=watchlist, term=term, field=field, start=start, end=end, text=text
+    )
+    return hit
+
+
+def _new_match(watchlist: str, hits: tuple[Hit, ...]) -> WatchlistMatch:
+    match: WatchlistMatch = _new_object(WatchlistMatch)
+    match.__dict__.update(watchlist=watchlist, hits=hits)
+    return match

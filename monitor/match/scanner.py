@@ -123,12 +123,13 @@ def _anchor(unit_id: int, unit: Unit, key: str, kind: str, language: str | None)
 
 
 # The value of one automaton key: (key length, kind, length of the anchor word in a WORD key,
-# the token lengths any of its fuzzy pieces can accept or None, the anchors it stands for). The
-# shape of a key tells its kind (` word `, ` pre`, `suf `, `piece`, ` pair wo`), and so where
-# the token it found starts and ends, the same for every unit the key stands for. A plain tuple,
-# not a named one: the automaton holds one per key (over a hundred thousand for 10,000 terms),
-# built several times faster, and the scan unpacks it whole.
-_Key = tuple[int, str, int, frozenset[int] | None, tuple[_Anchor, ...]]
+# the token lengths any of its fuzzy pieces can accept or None, the units the key alone finds
+# (`_Anchor.whole`: most keys, one plain word), the other anchors it stands for). The shape of a
+# key tells its kind (` word `, ` pre`, `suf `, `piece`, ` pair wo`), and so where the token it
+# found starts and ends, the same for every unit the key stands for. A plain tuple, not a named
+# one: the automaton holds one per key (over a hundred thousand for 10,000 terms), built several
+# times faster, and the scan unpacks it whole.
+_Key = tuple[int, str, int, frozenset[int] | None, tuple[int, ...], tuple[_Anchor, ...]]
 
 
 class _LanguageScan:
@@ -156,7 +157,9 @@ class _LanguageScan:
             # Only the keys of fuzzy pieces filter on the token length (a wildcard's do not).
             if kind != WORD and all(anchor.lengths is not None for anchor in key_anchors):
                 token_lengths = frozenset().union(*(anchor.lengths or () for anchor in key_anchors))
-            value: _Key = (len(key), kind, word_length, token_lengths, key_anchors)
+            whole = tuple(anchor.unit_id for anchor in key_anchors if anchor.whole)
+            others = tuple(anchor for anchor in key_anchors if not anchor.whole)
+            value: _Key = (len(key), kind, word_length, token_lengths, whole, others)
             self.automaton.add_word(key, values.setdefault(value, value))
         self.empty = not entries
         if not self.empty:
@@ -198,33 +201,35 @@ class Scanner:
         for field, fold in folds.items():
             text = fold.text
             tried: set[tuple[int, int]] = set()
-            for end, (length, kind, word_length, token_lengths, anchors) in iterate(text):
-                start = end - length + 1
-                # The most frequent kind first: the pieces of fuzzy words at word ends.
-                if kind == SUFFIX:
-                    first, last = text.rfind(" ", 0, start) + 1, end  # the key ends the word
-                elif kind == WORD:
-                    first, last = start + 1, start + 1 + word_length
+            for end, (length, kind, word_length, token_lengths, whole, anchors) in iterate(text):
+                # The most frequent kind first: whole words (and one-edit variants).
+                if kind == WORD:
+                    first = end - length + 2
+                    last = first + word_length
+                elif kind == SUFFIX:  # the key ends the word
+                    first, last = text.rfind(" ", 0, end - length + 1) + 1, end
                 elif kind == PREFIX:
-                    first, last = start + 1, text.find(" ", start + 1)
+                    first = end - length + 2
+                    last = text.find(" ", first)
                 else:
-                    first, last = token_at(text, start)
+                    first, last = token_at(text, end - length + 1)
                 # Pieces of fuzzy words find many near-misses: most fail on their length.
                 if token_lengths is not None and last - first not in token_lengths:
                     continue
                 token = Span(first, last)
+                for unit_id in whole:
+                    # Most candidates: one word, found whole in this language's forms.
+                    by_field = found.get(unit_id)
+                    if by_field is None:
+                        found[unit_id] = {field: [token]}
+                        continue
+                    spans = by_field.get(field)
+                    if spans is None:
+                        by_field[field] = [token]
+                    else:
+                        spans.append(token)
                 word = None
                 for anchor in anchors:
-                    if anchor.whole:
-                        # Most candidates: one word, found whole in this language's forms.
-                        by_field = found.get(anchor.unit_id)
-                        if by_field is None:
-                            by_field = found[anchor.unit_id] = {}
-                        spans = by_field.get(field)
-                        if spans is None:
-                            spans = by_field[field] = []
-                        spans.append(token)
-                        continue
                     if anchor.lengths is not None:
                         word = word or text[first:last]
                         if not _accepts(anchor, word):
