@@ -9,15 +9,18 @@ with what is found, not with the number of watchlists.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import pickle
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from monitor.config.schema import TermSpec, WatchlistSpec
 from monitor.match.evaluate import CompiledWatchlist, RawHit, decide, fired_hits, term_hits
 from monitor.match.query import all_atoms, parse_query
 from monitor.match.query_ast import Atom
-from monitor.match.scanner import Found, Scanner, Unit
+from monitor.match.scanner import AutomatonCache, Found, Scanner, Unit
 from monitor.match.spelling import Span, WordTest, compile_spelling
 from monitor.model import FIELDS, Hit, ItemText, WatchlistMatch
 from monitor.text.language import detect_language
@@ -68,8 +71,38 @@ class _Units:
         return self.add(compile_spelling(atom.text, wildcard=atom.wildcard))
 
 
-def compile_watchlists(watchlists: Sequence[WatchlistSpec]) -> Matcher:
-    """Compile every watchlist once; the result is reused for every item."""
+def compile_watchlists(
+    watchlists: Sequence[WatchlistSpec], *, cache: AutomatonCache | None = None
+) -> Matcher:
+    """Compile every watchlist once; the result is reused for every item. With `cache`, a
+    large compilation and its automaton are read from there instead of made, when it holds
+    them for the same watchlists, and saved there once made."""
+    if cache is None:
+        return Matcher(*_compile(watchlists, None))
+    # The watchlists as validated decide the compilation (with the code, which the cache
+    # itself tells apart).
+    key = f"compiled {_FORMAT} " + hashlib.sha256(repr(list(watchlists)).encode()).hexdigest()
+    data = cache.load(key)
+    if data is not None:
+        with suppress(Exception):  # unreadable, another format: compile again
+            compiled, units = pickle.loads(data)  # noqa: S301 - the caller's own cache
+            if all(isinstance(each, CompiledWatchlist) for each in compiled):
+                return Matcher(compiled, Scanner(units, cache))
+    compiled, scanner = _compile(watchlists, cache)
+    if len(scanner.units) >= _CACHED_UNITS:
+        cache.save(key, pickle.dumps((compiled, scanner.units), protocol=pickle.HIGHEST_PROTOCOL))
+    return Matcher(compiled, scanner)
+
+
+# Below this many spellings, compiling is quicker than a cache look-up is worth.
+_CACHED_UNITS = 2_000
+# Bumped whenever compiled watchlists or units change shape.
+_FORMAT = 1
+
+
+def _compile(
+    watchlists: Sequence[WatchlistSpec], cache: AutomatonCache | None
+) -> tuple[list[CompiledWatchlist], Scanner]:
     units = _Units()
     compiled = []
     for spec in sorted(watchlists, key=lambda spec: spec.name):
@@ -92,7 +125,7 @@ def compile_watchlists(watchlists: Sequence[WatchlistSpec]) -> Matcher:
                 atom_units=atom_units,
             )
         )
-    return Matcher(compiled, Scanner(units.units))
+    return compiled, Scanner(units.units, cache)
 
 
 class Matcher:
