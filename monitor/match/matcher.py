@@ -148,6 +148,7 @@ class Matcher:
                 plans.setdefault(unit, []).append((index, watchlist.term_units.get(unit, ())))
         self._plans = {unit: tuple(entries) for unit, entries in plans.items()}
         self._plain = tuple(watchlist.plain for watchlist in self._watchlists)
+        self._names = tuple(watchlist.name for watchlist in self._watchlists)
 
     def match(self, item: ItemText) -> tuple[WatchlistMatch, ...]:
         """The watchlists that fire for `item`, ordered by name, each with its hits ordered by
@@ -165,10 +166,10 @@ class Matcher:
                 else:
                     entries.append((terms, by_field))
         candidates = sorted(pending)
-        watchlists, plain = self._watchlists, self._plain
+        watchlists, names, plain = self._watchlists, self._names, self._plain
         matches = []
         for index in candidates:
-            name = watchlists[index].name
+            name = names[index]
             entries = pending[index]
             if plain[index] and len(entries) == 1:
                 # The common case: a watchlist of terms only, one of which is found once.
@@ -176,7 +177,13 @@ class Matcher:
                 if len(terms) == 1 and len(by_field) == 1:
                     ((field, spans),) = by_field.items()
                     if len(spans) == 1:
-                        hit = _hit(name, terms[0], field, spans[0], folds[field])
+                        fold = folds[field]
+                        start, end = spans[0]
+                        if fold.aligned:  # `source_span` of the common case, inline
+                            start, end = start - 1, end - 1
+                        else:
+                            start, end = fold.source_span(start, end)
+                        hit = _new_hit(name, terms[0], field, start, end, fold.source[start:end])
                         matches.append(_new_match(name, (hit,)))
                         continue
             raw_hits = [

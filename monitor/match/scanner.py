@@ -289,6 +289,9 @@ class Scanner:
             return found
         units = self._units
         iterate = compiled.automaton.iter
+        # `Span(first, last)` without the Python frame of a named tuple's __new__: one per
+        # candidate, tens per item.
+        new_span = tuple.__new__
         for field, fold in folds.items():
             text = fold.text
             tried: set[tuple[int, int]] = set()
@@ -310,7 +313,7 @@ class Scanner:
                 # Pieces of fuzzy words find many near-misses: most fail on their length.
                 if token_lengths is not None and last - first not in token_lengths:
                     continue
-                token = Span(first, last)
+                token = new_span(Span, (first, last))
                 for unit_id in whole:
                     # Most candidates: one word, found whole in this language's forms.
                     by_field = found.get(unit_id)
