@@ -149,6 +149,10 @@ class Matcher:
         self._plans = {unit: tuple(entries) for unit, entries in plans.items()}
         self._plain = tuple(watchlist.plain for watchlist in self._watchlists)
         self._names = tuple(watchlist.name for watchlist in self._watchlists)
+        self._required = tuple(
+            watchlist.required_units if watchlist.query is not None else None
+            for watchlist in self._watchlists
+        )
 
     def match(self, item: ItemText) -> tuple[WatchlistMatch, ...]:
         """The watchlists that fire for `item`, ordered by name, each with its hits ordered by
@@ -186,6 +190,12 @@ class Matcher:
                         hit = _new_hit(name, terms[0], field, start, end, fold.source[start:end])
                         matches.append(_new_match(name, (hit,)))
                         continue
+            if not any(terms for terms, _ in entries):
+                # Only query words found: the query decides, and it cannot hold without every
+                # word it requires (most queries a found word triggers are false).
+                required = self._required[index]
+                if required is None or not required <= found.keys():
+                    continue
             raw_hits = [
                 RawHit(term, field, span)
                 for terms, by_field in entries
