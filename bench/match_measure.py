@@ -206,12 +206,17 @@ def profile_stages(size: int, *, pool: int, seed: int) -> dict[str, float]:
     scanned = {id(item): matcher._scan(item) for item in items}
     matcher._scan = lambda item: scanned[id(item)]  # type: ignore[method-assign]
     with_hits = best(matcher.match, items)
-    new_hit, new_match = matcher_module._new_hit, matcher_module._new_match
-    matcher_module._new_hit = matcher_module._new_match = lambda *fields: None
+    # What makes the Hit and WatchlistMatch objects, stubbed out (older engines call the classes).
+    makers = [name for name in ("_new_hit", "_new_match") if hasattr(matcher_module, name)]
+    makers = makers or ["Hit", "WatchlistMatch"]
+    saved = {name: getattr(matcher_module, name) for name in makers}
+    for name in makers:
+        setattr(matcher_module, name, lambda *fields: None)
     try:
         stages["evaluation"] = best(matcher.match, items)
     finally:
-        matcher_module._new_hit, matcher_module._new_match = new_hit, new_match
+        for name, maker in saved.items():
+            setattr(matcher_module, name, maker)
     stages["Hit objects"] = with_hits - stages["evaluation"]
     stages["total"] = sum(stages.values())
     return stages
