@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -24,7 +25,15 @@ from typing import Any
 
 import yaml
 from corpus_fr import RawItem, Vocabulary, make_items
-from match_measure import detect_features, measure_size, measure_traced_peak, normalize
+from match_measure import (
+    TRACED_ITEMS,
+    detect_features,
+    measure_languages,
+    measure_size,
+    measure_traced_peak,
+    normalize,
+    profile_stages,
+)
 from pinning import pin_to_one_core
 from watchlist_sets import count_spellings, make_watchlists
 
@@ -46,14 +55,18 @@ COLUMNS = (
     ("max RSS MB", 10, "{:>10.1f}"),
     ("naive items/s", 13, "{:>13,.2f}"),
     ("ratio", 8, "{:>7,.0f}x"),
+    ("bare AC items/s", 15, "{:>15,.0f}"),
+    ("3 lang peak MB", 14, "{:>14.1f}"),
+    ("3 lang RSS MB", 13, "{:>13.1f}"),
 )
+# Items in these languages one after the other, for the memory of a multilingual deployment.
+LANGUAGES = ("fr", "de", "es")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     if args.worker is not None:
-        measure = measure_traced_peak if args.trace else measure_size
-        print(json.dumps(measure(args.worker, seconds=args.seconds, pool=args.pool, seed=SEED)))
+        print(json.dumps(_worker(args)))
         return 0
     pinned = pin_to_one_core()
     _print_header(args, pinned)
@@ -63,9 +76,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "error" not in row:
             traced = _run_worker(size, args, trace=True)
             row["peak MB"] = traced.get("peak MB")
+            languages = _run_worker(size, args, extra=["--languages", "--trace"])
+            row["3 lang peak MB"] = languages.get("peak MB")
+            languages = _run_worker(size, args, extra=["--languages"])
+            row["3 lang RSS MB"] = languages.get("max RSS MB")
         _print_row(row)
+    if args.profile:
+        _print_profile(args)
     _print_cli_start(max(args.sizes), args.cli_runs)
     return 0
+
+
+def _worker(args: argparse.Namespace) -> dict[str, Any]:
+    if args.profile_stages:
+        return profile_stages(args.worker, pool=args.pool, seed=SEED)
+    if args.languages:
+        return measure_languages(args.worker, languages=LANGUAGES, seed=SEED, traced=args.trace)
+    measure = measure_traced_peak if args.trace else measure_size
+    return measure(args.worker, seconds=args.seconds, pool=args.pool, seed=SEED)
+
+
+def _print_profile(args: argparse.Namespace) -> None:
+    """Where the time of normalize + match goes, per stage, at each size."""
+    print()
+    print("profile: CPU microseconds per item of each stage, timed apart (best of 5 rounds)")
+    profiles = {size: _run_worker(size, args, extra=["--profile-stages"]) for size in args.sizes}
+    stages = next(iter(profiles.values())).keys()
+    print(f"  {'stage':<20}" + "".join(f"{size:>10,}" for size in profiles))
+    for stage in stages:
+        cells = "".join(f"{profile.get(stage, 0):>10.1f}" for profile in profiles.values())
+        print(f"  {stage:<20}{cells}")
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -77,8 +117,13 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--seconds", type=float, default=2.0, help="CPU seconds of matching per size"
     )
     parser.add_argument("--pool", type=int, default=500, help="distinct items, cycled through")
-    parser.add_argument("--cli-runs", type=int, default=2, help="times to run `monitor match`")
+    parser.add_argument("--cli-runs", type=int, default=3, help="times to run `monitor match`")
     parser.add_argument("--quick", action="store_true", help="a small run, for a smoke test")
+    parser.add_argument(
+        "--profile", action="store_true", help="also time each stage of matching apart"
+    )
+    parser.add_argument("--languages", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile-stages", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -118,6 +163,10 @@ def _print_header(args: argparse.Namespace, pinned: str) -> None:
         "  naive: one re.compile(r'\\b<spelling>\\b', re.I) per spelling over the folded text;"
         " ratio = items/s / naive items/s"
     )
+    print(
+        "  bare AC: the engine's automaton iterated over the same items' folded fields (folded"
+        f" beforehand); 3 lang: {TRACED_ITEMS} items in each of {', '.join(LANGUAGES)}"
+    )
     print()
 
 
@@ -129,11 +178,14 @@ def _normalize_rate(items: Sequence[RawItem]) -> float:
     return len(items) / (time.process_time() - started)
 
 
-def _run_worker(size: int, args: argparse.Namespace, *, trace: bool) -> dict[str, Any]:
+def _run_worker(
+    size: int, args: argparse.Namespace, *, trace: bool = False, extra: Sequence[str] = ()
+) -> dict[str, Any]:
     """Measure one size in a fresh interpreter: its caches and max RSS are that size's alone."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(size)]
     command += ["--seconds", str(args.seconds), "--pool", str(args.pool)]
     command += ["--trace"] if trace else []
+    command += list(extra)
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-3:]
@@ -188,10 +240,19 @@ def _print_cli_start(size: int, runs: int) -> None:
             f" of YAML), {CLI_ITEMS} items on stdin"
         )
         command = [sys.executable, "-m", "monitor", "--config", str(config), "match"]
+        # A cache of its own: the first run compiles and fills it, the next ones read it.
+        environment = {**os.environ, "XDG_CACHE_HOME": str(Path(directory) / "cache")}
+        environment.pop("CACHE_DIRECTORY", None)
         for run in range(1, runs + 1):
             cpu_before, started = _children_cpu(), time.perf_counter()
             done = subprocess.run(
-                command, input=lines, capture_output=True, text=True, cwd=directory, check=False
+                command,
+                input=lines,
+                capture_output=True,
+                text=True,
+                cwd=directory,
+                env=environment,
+                check=False,
             )
             wall, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
             outcome = f"{len(done.stdout.splitlines())} output lines"
@@ -199,7 +260,8 @@ def _print_cli_start(size: int, runs: int) -> None:
                 outcome = f"FAILED (exit {done.returncode}): {done.stderr.strip()[-300:]}"
             print(
                 f"  run {run}: {wall:.2f} s wall, {cpu:.2f} s CPU"
-                f" (start + load + compile + match), {outcome}"
+                f" (start + load + compile + match, {'compiled' if run == 1 else 'cached'}),"
+                f" {outcome}"
             )
 
 

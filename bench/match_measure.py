@@ -7,6 +7,7 @@ Uses only the public matching API (`compile_watchlists`, `Matcher.match`, `html_
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import re
 import resource
@@ -24,6 +25,7 @@ from monitor.config.schema import TermSpec, WatchlistSpec
 from monitor.match import compile_watchlists
 from monitor.model import FIELDS, ItemText
 from monitor.text.html import html_to_text
+from monitor.text.wordfold import fold_words
 
 WARM_UP_ITEMS = 20
 TRACED_ITEMS = 200  # tracemalloc slows allocation several times: trace a sample, not the run
@@ -66,6 +68,7 @@ def measure_size(size: int, *, seconds: float, pool: int, seed: int) -> dict[str
     run = _run_for(seconds, items, match_one)
     result.update(
         {
+            "bare AC items/s": None,
             "items": run.items,
             "CPU s": run.cpu,
             "wall s": run.wall,
@@ -73,12 +76,11 @@ def measure_size(size: int, *, seconds: float, pool: int, seed: int) -> dict[str
             "MB/s": run.bytes / run.cpu / 1e6,
             "hits/item": run.hits / run.items,
             "no hit": run.without_hits / run.items,
-            # ru_maxrss is KiB on Linux, bytes on macOS.
-            "max RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            * (1 if sys.platform == "darwin" else 1024)
-            / 1e6,
+            "max RSS MB": _max_rss_mb(),
         }
     )
+
+    result["bare AC items/s"] = _bare_automaton_rate(matcher, items, seconds)
 
     naive = _NaiveLoop(specs)
     naive_run = _run_for(seconds, items, naive.match)
@@ -87,6 +89,137 @@ def measure_size(size: int, *, seconds: float, pool: int, seed: int) -> dict[str
     result["naive items/s"] = naive_run.items / naive_run.cpu
     result["ratio"] = result["items/s"] / result["naive items/s"]
     return result
+
+
+def _folded_fields(items: Sequence[RawItem]) -> list[list[str]]:
+    folded = []
+    for raw in items:
+        item = normalize(raw)
+        folded.append([fold_words(text).text for name in FIELDS if (text := item.field_text(name))])
+    return folded
+
+
+def _engine_automaton(matcher: Any, language: str | None) -> Any:
+    """The engine's own automaton (an internal: only for the bare pass and the profile)."""
+    return matcher._scanner._for(language).automaton
+
+
+def _bare_automaton_rate(matcher: Any, items: Sequence[RawItem], seconds: float) -> float | None:
+    """Items per CPU second of a bare pyahocorasick pass over the folded fields (folded
+    beforehand), with the engine's automaton: the floor under the scan."""
+    try:
+        iterate = _engine_automaton(matcher, None).iter
+    except AttributeError:
+        return None
+    folded = _folded_fields(items)
+    done, started = 0, time.process_time()
+    while True:
+        for text in folded[done % len(folded)]:
+            for _ in iterate(text):
+                pass
+        done += 1
+        if time.process_time() - started >= seconds:
+            return done / (time.process_time() - started)
+
+
+def measure_languages(
+    size: int, *, languages: Sequence[str], seed: int, traced: bool
+) -> dict[str, Any]:
+    """Compile, then match TRACED_ITEMS items in each of `languages` in turn: the memory of a
+    deployment reading several languages (the automaton covers each one met)."""
+    vocabulary = Vocabulary(seed)
+    raw_watchlists = make_watchlists(size, vocabulary, detect_features(), seed=seed)
+    specs = [WatchlistSpec.model_validate(watchlist) for watchlist in raw_watchlists]
+    items = [normalize(raw) for raw in make_items(vocabulary, TRACED_ITEMS, seed=seed)]
+    gc.collect()
+    if traced:
+        tracemalloc.start()
+    started = time.process_time()
+    matcher = compile_watchlists(specs)
+    for language in languages:
+        for item in items:
+            matcher.match(dataclasses.replace(item, language=language))
+    result: dict[str, Any] = {"terms": size, "CPU s": time.process_time() - started}
+    if traced:
+        result["peak MB"] = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    result["max RSS MB"] = _max_rss_mb()
+    return result
+
+
+def _max_rss_mb() -> float:
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e6
+
+
+def profile_stages(size: int, *, pool: int, seed: int) -> dict[str, float]:
+    """Microseconds per item of each stage of normalize + match, each timed apart over the
+    same items (best of several rounds), by reaching into the engine: it follows the engine's
+    internals and may need changing with them."""
+    from monitor.match import matcher as matcher_module
+    from monitor.match import scanner as scanner_module
+
+    vocabulary = Vocabulary(seed)
+    raw_watchlists = make_watchlists(size, vocabulary, detect_features(), seed=seed)
+    specs = [WatchlistSpec.model_validate(watchlist) for watchlist in raw_watchlists]
+    raws = make_items(vocabulary, pool, seed=seed)
+    matcher = compile_watchlists(specs)
+    items = [normalize(raw) for raw in raws]
+    folds = [
+        {name: fold_words(text) for name in FIELDS if (text := item.field_text(name))}
+        for item in items
+    ]
+    scanner = matcher._scanner
+    iterate = _engine_automaton(matcher, None).iter
+
+    def bare(fields: dict[str, Any]) -> None:
+        for fold in fields.values():
+            for _ in iterate(fold.text):
+                pass
+
+    def best(function: Callable[[Any], Any], arguments: Sequence[Any]) -> float:
+        rounds = []
+        for _ in range(5):
+            started = time.process_time()
+            for argument in arguments:
+                function(argument)
+            rounds.append(time.process_time() - started)
+        return min(rounds) / len(arguments) * 1e6
+
+    stages: dict[str, float] = {}
+    stages["HTML to text"] = best(normalize, raws)
+    stages["folding"] = best(
+        lambda item: {name: fold_words(t) for name in FIELDS if (t := item.field_text(name))},
+        items,
+    )
+    stages["automaton iteration"] = best(bare, folds)
+    scan_all = best(lambda fields: scanner.scan(fields, "fr"), folds)
+    verify = scanner_module.verify
+    scanner_module.verify = lambda tests, anchor, fold, token, language: token
+    try:
+        scan_without_phrases = best(lambda fields: scanner.scan(fields, "fr"), folds)
+    finally:
+        scanner_module.verify = verify
+    stages["scan loop"] = scan_without_phrases - stages["automaton iteration"]
+    stages["phrase checks"] = scan_all - scan_without_phrases
+    scanned = {id(item): matcher._scan(item) for item in items}
+    matcher._scan = lambda item: scanned[id(item)]  # type: ignore[method-assign]
+    with_hits = best(matcher.match, items)
+    # What makes the Hit and WatchlistMatch objects, stubbed out (older engines call the classes).
+    makers = [name for name in ("_new_hit", "_new_match") if hasattr(matcher_module, name)]
+    makers = makers or ["Hit", "WatchlistMatch"]
+    saved = {name: getattr(matcher_module, name) for name in makers}
+    for name in makers:
+        setattr(matcher_module, name, lambda *fields: None)
+    try:
+        stages["evaluation"] = best(matcher.match, items)
+    finally:
+        for name, maker in saved.items():
+            setattr(matcher_module, name, maker)
+    stages["Hit objects"] = with_hits - stages["evaluation"]
+    stages["total"] = sum(stages.values())
+    return stages
 
 
 def measure_traced_peak(size: int, *, seconds: float, pool: int, seed: int) -> dict[str, Any]:

@@ -651,10 +651,11 @@ def _resend(runtime: Runtime, alert_id: int, channel: str | None) -> int:
 
 
 def _offline(args: argparse.Namespace, loaded: LoadedConfig) -> int:
+    from monitor.daemon.automaton_cache import FileAutomatonCache
     from monitor.match import ConfiguredFeeds, compile_watchlists
     from monitor.offline import run_explain, run_match, write_stored_explanation
 
-    matcher = compile_watchlists(loaded.config.watchlists)
+    matcher = compile_watchlists(loaded.config.watchlists, cache=FileAutomatonCache())
     feeds = ConfiguredFeeds(loaded.config.feeds)
     if args.command == "match":
         return run_match(matcher, sys.stdin, sys.stdout, sys.stderr, feeds)

@@ -43,10 +43,25 @@ class ParsedYaml:
     problems: tuple[tuple[KeyPath, int, str], ...]
 
 
+# libyaml's parser when PyYAML was built with it: several times faster on the large watchlist
+# files start-up reads (docs/design.md §4, performance). Its error messages differ from the
+# pure-Python parser's, so a text it refuses is parsed again by the latter to report the error.
+_FAST_LOADER: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+
+
 def parse_yaml(text: str) -> ParsedYaml:
     """Parse one YAML document safely. Raises YamlSyntaxError when the text is not YAML."""
+    if _FAST_LOADER is not None:
+        try:
+            return _parse(text, _FAST_LOADER)
+        except (YamlSyntaxError, yaml.YAMLError):
+            pass
+    return _parse(text, yaml.SafeLoader)
+
+
+def _parse(text: str, loader_class: type[yaml.SafeLoader]) -> ParsedYaml:
     try:
-        loader = yaml.SafeLoader(text)
+        loader = loader_class(text)
     except yaml.reader.ReaderError as error:  # a control character YAML does not allow
         line = text.count("\n", 0, error.position) + 1
         raise YamlSyntaxError(line, f"character #x{error.character:04x} is not allowed") from None

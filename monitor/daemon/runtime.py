@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from monitor.config import LoadedConfig
 from monitor.config.schema import Config, FetchSpec
+from monitor.daemon.automaton_cache import FileAutomatonCache
 from monitor.daemon.health import FeedCounts, FeedLimits, Vitals
 from monitor.feeds import (
     FEED_JOB,
@@ -100,7 +101,7 @@ class Runtime:
     instance: str = field(default_factory=instance_name)
 
     def __post_init__(self) -> None:
-        self.matcher = compile_watchlists(self.config.watchlists)
+        self.matcher = compile_watchlists(self.config.watchlists, cache=FileAutomatonCache())
         self.fetch_policy = fetch_policy(self.config.fetch)
 
     @property
@@ -131,7 +132,11 @@ class Runtime:
         process."""
         unchanged = loaded.config.watchlists == self.config.watchlists
         # Compiling thousands of terms takes a moment: only when the watchlists changed.
-        matcher = self.matcher if unchanged else compile_watchlists(loaded.config.watchlists)
+        matcher = (
+            self.matcher
+            if unchanged
+            else compile_watchlists(loaded.config.watchlists, cache=FileAutomatonCache())
+        )
         with self.engine.begin() as connection:
             sync_feeds(
                 connection, [(feed.url, feed.name) for feed in loaded.config.feeds], self.clock()

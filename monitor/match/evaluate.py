@@ -164,8 +164,17 @@ def fired_hits(
     watchlists are plain: the hits of their terms decide, without the bookkeeping."""
     if watchlist.plain:
         return _without_nested(hits_of_terms) if hits_of_terms else None
-    decision = decide(watchlist, hits_of_terms, found, folds)
-    return decision.hits if decision.fired else None
+    if watchlist.query is not None and watchlist.required_units <= found.keys():
+        decision = decide(watchlist, hits_of_terms, found, folds)
+        return decision.hits if decision.fired else None
+    # The query cannot hold (most query watchlists a found word triggers): `decide` without
+    # its bookkeeping, the terms alone decide.
+    for unit in watchlist.exclude_units:
+        if unit in found:
+            return None
+    if len(watchlist.fields) < len(FIELDS):
+        hits_of_terms = [hit for hit in hits_of_terms if hit.field in watchlist.fields]
+    return _without_nested(hits_of_terms) if hits_of_terms else None
 
 
 class _QueryWalk:

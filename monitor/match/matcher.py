@@ -9,8 +9,11 @@ with what is found, not with the number of watchlists.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Sequence
+import pickle
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from monitor.config.schema import TermSpec, WatchlistSpec
@@ -18,9 +21,9 @@ from monitor.match.edits import hit_edits
 from monitor.match.evaluate import CompiledWatchlist, RawHit, decide, fired_hits, term_hits
 from monitor.match.query import all_atoms, parse_query
 from monitor.match.query_ast import Atom
-from monitor.match.scanner import Found, Scanner, Unit
+from monitor.match.scanner import AutomatonCache, Found, Scanner, Unit
 from monitor.match.scope import FeedIdentity, FeedScopes, WatchlistScope
-from monitor.match.spelling import WordTest, compile_spelling
+from monitor.match.spelling import Span, WordTest, compile_spelling
 from monitor.model import FIELDS, Hit, ItemText, WatchlistMatch
 from monitor.text.inflect import language_key
 from monitor.text.language import detect_language
@@ -73,13 +76,49 @@ class _Units:
         return self.add(compile_spelling(atom.text, wildcard=atom.wildcard))
 
 
-def compile_watchlists(watchlists: Sequence[WatchlistSpec]) -> Matcher:
-    """Compile every watchlist once; the result is reused for every item."""
+def compile_watchlists(
+    watchlists: Sequence[WatchlistSpec], *, cache: AutomatonCache | None = None
+) -> Matcher:
+    """Compile every watchlist once; the result is reused for every item. With `cache`, a
+    large compilation and its automaton are read from there instead of made, when it holds
+    them for the same watchlists, and saved there once made."""
+    ordered = sorted(watchlists, key=lambda spec: spec.name)
+    scopes = FeedScopes([WatchlistScope.of(spec) for spec in ordered])
+    if cache is None:
+        compiled, scanner, spellings = _compile(ordered, None)
+        return Matcher(compiled, scanner, scopes, spellings)
+    # The watchlists as validated decide the compilation (with the code, which the cache
+    # itself tells apart).
+    key = f"compiled {_FORMAT} " + hashlib.sha256(repr(list(watchlists)).encode()).hexdigest()
+    data = cache.load(key)
+    if data is not None:
+        with suppress(Exception):  # unreadable, another format: compile again
+            compiled, units, spellings = pickle.loads(data)  # noqa: S301 - the caller's own cache
+            if all(isinstance(each, CompiledWatchlist) for each in compiled):
+                return Matcher(compiled, Scanner(units, cache), scopes, spellings)
+    compiled, scanner, spellings = _compile(ordered, cache)
+    if len(scanner.units) >= _CACHED_UNITS:
+        cache.save(
+            key,
+            pickle.dumps((compiled, scanner.units, spellings), protocol=pickle.HIGHEST_PROTOCOL),
+        )
+    return Matcher(compiled, scanner, scopes, spellings)
+
+
+# Below this many spellings, compiling is quicker than a cache look-up is worth.
+_CACHED_UNITS = 2_000
+# Bumped whenever compiled watchlists or units change shape.
+_FORMAT = 2
+
+
+def _compile(
+    ordered: Sequence[WatchlistSpec], cache: AutomatonCache | None
+) -> tuple[list[CompiledWatchlist], Scanner, list[str]]:
+    """The watchlists (sorted by name) compiled, their scanner, and each unit's spelling as
+    first written (for `explain`)."""
     units = _Units()
     compiled = []
-    scopes = []
-    for spec in sorted(watchlists, key=lambda spec: spec.name):
-        scopes.append(WatchlistScope.of(spec))
+    for spec in ordered:
         query = parse_query(spec.query) if spec.query else None
         atom_units: dict[Atom, int] = {}
         for atom in all_atoms(query) if query is not None else ():
@@ -99,7 +138,7 @@ def compile_watchlists(watchlists: Sequence[WatchlistSpec]) -> Matcher:
                 atom_units=atom_units,
             )
         )
-    return Matcher(compiled, Scanner(units.units), FeedScopes(scopes), units.spellings)
+    return compiled, Scanner(units.units, cache), units.spellings
 
 
 class Matcher:
@@ -118,15 +157,25 @@ class Matcher:
         self._scopes = scopes if scopes is not None else FeedScopes(())
         self._scoped = bool(self._scopes)
         self._spellings = tuple(spellings)
-        triggers: dict[int, list[int]] = {}
         owners: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
         for index, watchlist in enumerate(self._watchlists):
-            for unit in watchlist.positive_units():
-                triggers.setdefault(unit, []).append(index)
             for unit, terms in watchlist.term_units.items():
                 owners.setdefault(unit, []).append((index, terms))
-        self._triggers = {unit: tuple(indexes) for unit, indexes in triggers.items()}
         self._term_owners = {unit: tuple(entries) for unit, entries in owners.items()}
+        # Unit -> (watchlist index, the terms it spells there) for every watchlist its
+        # occurrence can make fire; a query word spells no term (). One look-up per found unit
+        # gives both the watchlists to evaluate and the hits of their terms.
+        plans: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        for index, watchlist in enumerate(self._watchlists):
+            for unit in sorted(watchlist.positive_units()):
+                plans.setdefault(unit, []).append((index, watchlist.term_units.get(unit, ())))
+        self._plans = {unit: tuple(entries) for unit, entries in plans.items()}
+        self._plain = tuple(watchlist.plain for watchlist in self._watchlists)
+        self._names = tuple(watchlist.name for watchlist in self._watchlists)
+        self._required = tuple(
+            watchlist.required_units if watchlist.query is not None else None
+            for watchlist in self._watchlists
+        )
 
     def match(self, item: ItemText, feed: FeedIdentity | None = None) -> tuple[WatchlistMatch, ...]:
         """The watchlists that fire for `item`, ordered by name, each with its hits ordered by
@@ -134,18 +183,58 @@ class Matcher:
         `sources` leave out `feed`, or whose `languages` leave out the item's, never fires;
         without `feed` (an item read without one), `sources` are not applied."""
         folds, found, language = self._scan(item)
-        candidates = sorted({index for unit in found for index in self._triggers.get(unit, ())})
+        # Watchlist index -> (terms, where found) of each found unit that can make it fire; a
+        # query word spells no term (). Hits are built only below, for watchlists that fire.
+        pending: dict[int, list[tuple[tuple[str, ...], Mapping[str, Sequence[Span]]]]] = {}
+        plans = self._plans
+        for unit, by_field in found.items():
+            for index, terms in plans.get(unit, ()):
+                entries = pending.get(index)
+                if entries is None:
+                    pending[index] = [(terms, by_field)]
+                else:
+                    entries.append((terms, by_field))
+        candidates = sorted(pending)
         if self._scoped and candidates:
             out = self._scopes.out_of_scope(feed, language)
             if out:
                 candidates = [index for index in candidates if index not in out]
-        hits = term_hits(found, self._term_owners)
+        watchlists, names, plain = self._watchlists, self._names, self._plain
         matches = []
         for index in candidates:
-            watchlist = self._watchlists[index]
-            fired = fired_hits(watchlist, hits.get(index, ()), found, folds)
+            name = names[index]
+            entries = pending[index]
+            if plain[index] and len(entries) == 1:
+                # The common case: a watchlist of terms only, one of which is found once.
+                terms, by_field = entries[0]
+                if len(terms) == 1 and len(by_field) == 1:
+                    ((field, spans),) = by_field.items()
+                    if len(spans) == 1:
+                        fold = folds[field]
+                        start, end = spans[0]
+                        if fold.aligned:  # `source_span` of the common case, inline
+                            start, end = start - 1, end - 1
+                        else:
+                            start, end = fold.source_span(start, end)
+                        hit = _new_hit(name, terms[0], field, start, end, fold.source[start:end])
+                        matches.append(_new_match(name, (hit,)))
+                        continue
+            if not any(terms for terms, _ in entries):
+                # Only query words found: the query decides, and it cannot hold without every
+                # word it requires (most queries a found word triggers are false).
+                required = self._required[index]
+                if required is None or not required <= found.keys():
+                    continue
+            raw_hits = [
+                RawHit(term, field, span)
+                for terms, by_field in entries
+                for term in terms
+                for field, spans in by_field.items()
+                for span in spans
+            ]
+            fired = fired_hits(watchlists[index], raw_hits, found, folds)
             if fired is not None:
-                matches.append(WatchlistMatch(watchlist.name, _hits(watchlist.name, fired, folds)))
+                matches.append(_new_match(name, _hits(name, fired, folds)))
         # Only items holding some watchlist's term: most items hold none.
         if candidates and log.isEnabledFor(logging.DEBUG):
             fired_names = [match.watchlist for match in matches]
@@ -223,9 +312,33 @@ def _words(folds: dict[str, WordFold]) -> list[str]:
 def _hits(
     watchlist: str, raw_hits: Sequence[RawHit], folds: dict[str, WordFold]
 ) -> tuple[Hit, ...]:
-    hits = []
-    for term, field, span in raw_hits:
-        fold = folds[field]
+    return tuple(_hit(watchlist, term, field, span, folds[field]) for term, field, span in raw_hits)
+
+
+def _hit(watchlist: str, term: str, field: str, span: Span, fold: WordFold) -> Hit:
+    if fold.aligned:  # `source_span` of the common case, inline: this runs for every hit
+        start, end = span.start - 1, span.end - 1
+    else:
         start, end = fold.source_span(span.start, span.end)
-        hits.append(Hit(watchlist, term, field, start, end, fold.source[start:end]))
-    return tuple(hits)
+    return _new_hit(watchlist, term, field, start, end, fold.source[start:end])
+
+
+# Matching makes one Hit per hit and one WatchlistMatch per fired watchlist, ~35 objects per
+# item at 10,000 terms. A frozen dataclass's __init__ sets each field through
+# object.__setattr__, about three times the cost of filling its __dict__ directly, which builds
+# the same object (equal, same hash, still frozen to its users).
+_new_object = object.__new__
+
+
+def _new_hit(watchlist: str, term: str, field: str, start: int, end: int, text: str) -> Hit:
+    hit: Hit = _new_object(Hit)
+    hit.__dict__.update(
+        watchlist=watchlist, term=term, field=field, start=start, end=end, text=text
+    )
+    return hit
+
+
+def _new_match(watchlist: str, hits: tuple[Hit, ...]) -> WatchlistMatch:
+    match: WatchlistMatch = _new_object(WatchlistMatch)
+    match.__dict__.update(watchlist=watchlist, hits=hits)
+    return match

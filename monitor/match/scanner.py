@@ -10,10 +10,15 @@ every word, so the automaton itself enforces whole words: `otan` is never a cand
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import pickle
+import sys
 import threading
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import ahocorasick
 from rapidfuzz.distance import Levenshtein
@@ -133,71 +138,159 @@ def _anchor(unit_id: int, unit: Unit, key: str, kind: str, language: str | None)
 
 
 # The value of one automaton key: (key length, kind, length of the anchor word in a WORD key,
-# the token lengths any of its fuzzy pieces can accept or None, the anchors it stands for). The
-# shape of a key tells its kind (` word `, ` pre`, `suf `, `piece`, ` pair wo`), and so where
-# the token it found starts and ends, the same for every unit the key stands for. A plain tuple,
-# not a named one: the automaton holds one per key (over a hundred thousand for 10,000 terms),
-# built several times faster, and the scan unpacks it whole.
-_Key = tuple[int, str, int, frozenset[int] | None, tuple[_Anchor, ...]]
+# the token lengths any of its fuzzy pieces can accept or None, the units the key alone finds
+# (`_Anchor.whole`: most keys, one plain word), the other anchors it stands for, and None; or,
+# for a key that stands for other units in other languages (`zones` is a form of `zone` in
+# French, not in German), empty units and anchors and a map of language -> (units, anchors)).
+# The shape of a key tells its kind (` word `, ` pre`, `suf `, `piece`, ` pair wo`), and so
+# where the token it found starts and ends, the same for every unit and language. A plain tuple,
+# not a named one: the automaton holds one per key (over two hundred thousand for 10,000
+# terms), built several times faster, and the scan unpacks it whole.
+_Found = tuple[tuple[int, ...], tuple[_Anchor, ...]]
+_Key = tuple[
+    int, str, int, frozenset[int] | None, tuple[int, ...], tuple[_Anchor, ...],
+    Mapping[str | None, _Found] | None,
+]  # fmt: skip
+_NOTHING: _Found = ((), ())
+# Below this many keys an automaton builds in a blink: not worth a cache entry.
+_CACHED_KEYS = 20_000
+# Bumped whenever the keys or their values change shape: a cached automaton of another format
+# is never loaded.
+_FORMAT = 1
 
 
-class _LanguageScan:
-    """The automaton for one language's inflection rules."""
+class _SharedScan:
+    """One automaton for all the languages met so far (their inflection rules). Most keys mean
+    the same in every language (the one-edit variants of fuzzy words, most word forms): stored
+    once, where one automaton per language would hold them all again."""
 
-    def __init__(self, units: Sequence[Unit], language: str | None) -> None:
-        entries: dict[str, tuple[str, int, tuple[_Anchor, ...]]] = {}
-        for unit_id, unit in enumerate(units):
-            # The keys of a whole word (every inflected form, every gap of a pair) share one
-            # anchor: a unit can have dozens of keys, and the automaton holds every unit's.
-            shared: tuple[_Anchor, ...] | None = None
-            for key, kind, word_length in unit.anchor_keys(language):
-                anchor_test = unit.tests[unit.anchor]
-                if kind == WORD or anchor_test.prefix or anchor_test.translit:
-                    anchors = shared = shared or (_anchor(unit_id, unit, key, kind, language),)
-                else:
-                    anchors = (_anchor(unit_id, unit, key, kind, language),)
-                entry = entries.get(key)
-                entries[key] = (kind, word_length, anchors if entry is None else entry[2] + anchors)
-        self.automaton = ahocorasick.Automaton()
+    def __init__(self, units: Sequence[Unit], languages: tuple[str | None, ...]) -> None:
+        self.languages = languages
+        # While building, the automaton is the dictionary of keys (a trie holds them in far
+        # less memory than a dict of strings): key -> (kind, word length, then the anchors in
+        # each of `languages`), then each key gets its final value.
+        self.automaton = automaton = ahocorasick.Automaton()
+        get, add = automaton.get, automaton.add_word
+        nowhere: tuple[tuple[_Anchor, ...], ...] = ((),) * len(languages)
+        for position, language in enumerate(languages):
+            for unit_id, unit in enumerate(units):
+                # The keys of a whole word (every inflected form, every gap of a pair) share one
+                # anchor: a unit can have dozens of keys, and the automaton holds every unit's.
+                shared: tuple[_Anchor, ...] | None = None
+                for key, kind, word_length in unit.anchor_keys(language):
+                    anchor_test = unit.tests[unit.anchor]
+                    if kind == WORD or anchor_test.prefix or anchor_test.translit:
+                        anchors = shared = shared or (_anchor(unit_id, unit, key, kind, language),)
+                    else:
+                        anchors = (_anchor(unit_id, unit, key, kind, language),)
+                    entry = get(key, None)
+                    if entry is None:
+                        entry = (kind, word_length, *nowhere)
+                    at = 2 + position
+                    add(key, (*entry[:at], entry[at] + anchors, *entry[at + 1 :]))
         # Equal values are stored once: the keys of one word (its inflected forms, the few
         # hundred one-edit variants of a fuzzy word) mostly carry the same value.
-        values: dict[_Key, _Key] = {}
-        for key, (kind, word_length, key_anchors) in entries.items():
-            token_lengths = None
-            # Only the keys of fuzzy pieces filter on the token length (a wildcard's do not).
-            if kind != WORD and all(anchor.lengths is not None for anchor in key_anchors):
-                token_lengths = frozenset().union(*(anchor.lengths or () for anchor in key_anchors))
-            value: _Key = (len(key), kind, word_length, token_lengths, key_anchors)
-            self.automaton.add_word(key, values.setdefault(value, value))
-        self.empty = not entries
+        values: dict[tuple[Any, ...], _Key] = {}
+        for key in list(automaton.keys()):
+            kind, word_length, *slots = get(key)
+            by_position = tuple(slots)
+            shape = (len(key), kind, word_length, by_position)
+            value = values.get(shape)
+            if value is None:
+                value = values[shape] = _value(len(key), kind, word_length, by_position, languages)
+            add(key, value)
+        self.empty = not len(automaton)
         if not self.empty:
-            self.automaton.make_automaton()
+            automaton.make_automaton()
+
+
+def _value(
+    length: int,
+    kind: str,
+    word_length: int,
+    by_position: tuple[tuple[_Anchor, ...], ...],
+    languages: tuple[str | None, ...],
+) -> _Key:
+    every = [anchor for anchors in by_position for anchor in anchors]
+    token_lengths = None
+    # Only the keys of fuzzy pieces filter on the token length (a wildcard's do not).
+    if kind != WORD and all(anchor.lengths is not None for anchor in every):
+        token_lengths = frozenset().union(*(anchor.lengths or () for anchor in every))
+    found = [_split(anchors) for anchors in by_position]
+    if all(each == found[0] for each in found):
+        return (length, kind, word_length, token_lengths, *found[0], None)
+    by_language = {
+        language: each for language, each in zip(languages, found, strict=True) if each != _NOTHING
+    }
+    return (length, kind, word_length, token_lengths, (), (), by_language)
+
+
+def _split(anchors: tuple[_Anchor, ...]) -> _Found:
+    return (
+        tuple(anchor.unit_id for anchor in anchors if anchor.whole),
+        tuple(anchor for anchor in anchors if not anchor.whole),
+    )
 
 
 # Unit id -> field -> spans, in text order.
 Found = Mapping[int, Mapping[str, Sequence[Span]]]
 
 
-class Scanner:
-    """Finds every unit in an item's folded fields. Inflected forms differ by language, so
-    there is one automaton per language, built the first time an item of that language comes
-    (most deployments read one or two languages)."""
+class AutomatonCache(Protocol):
+    """Where compiled automata are kept between runs (the caller's: matching does no I/O).
+    `load` returns None for a key it does not hold, or cannot read."""
 
-    def __init__(self, units: Sequence[Unit]) -> None:
-        self._units = tuple(units)
-        self.units = self._units
-        self._by_language: dict[str | None, _LanguageScan] = {}
+    def load(self, key: str) -> bytes | memoryview | None: ...
+
+    def save(self, key: str, data: bytes) -> None: ...
+
+
+class Scanner:
+    """Finds every unit in an item's folded fields. Inflected forms differ by language: the
+    automaton covers the languages met so far, and is built again, for one more, the first
+    time an item of another language comes (most deployments read one to three)."""
+
+    def __init__(self, units: Sequence[Unit], cache: AutomatonCache | None = None) -> None:
+        self.units = self._units = tuple(units)
+        self._cache = cache
+        self._shared: _SharedScan | None = None
         self._lock = threading.Lock()
 
-    def _for(self, language: str | None) -> _LanguageScan:
-        compiled = self._by_language.get(language)
-        if compiled is None:
+    def _for(self, language: str | None) -> _SharedScan:
+        compiled = self._shared
+        if compiled is None or language not in compiled.languages:
             with self._lock:
-                compiled = self._by_language.get(language)
-                if compiled is None:
-                    compiled = _LanguageScan(self._units, language)
-                    self._by_language[language] = compiled
+                compiled = self._shared
+                if compiled is None or language not in compiled.languages:
+                    languages = (*compiled.languages, language) if compiled else (language,)
+                    # Dropped before the next is built: both at once would double the peak.
+                    self._shared = compiled = None
+                    compiled = self._shared = self._build(languages)
         return compiled
+
+    def _build(self, languages: tuple[str | None, ...]) -> _SharedScan:
+        if self._cache is None:
+            return _SharedScan(self._units, languages)
+        key = self._cache_key(languages)
+        data = self._cache.load(key)
+        if data is not None:
+            with suppress(Exception):  # unreadable, truncated, another format: build it
+                loaded = pickle.loads(data)  # noqa: S301 - the caller's own cache directory
+                if isinstance(loaded, _SharedScan) and loaded.languages == languages:
+                    return loaded
+        built = _SharedScan(self._units, languages)
+        if len(built.automaton) >= _CACHED_KEYS:
+            self._cache.save(key, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
+        return built
+
+    def _cache_key(self, languages: tuple[str | None, ...]) -> str:
+        """What the automaton is built from: the units, the languages, and the versions of
+        everything that shapes or reads its keys."""
+        digest = hashlib.sha256()
+        versions = (_FORMAT, sys.version, importlib.metadata.version("pyahocorasick"))
+        for part in (versions, languages, self._units):
+            digest.update(repr(part).encode())
+        return digest.hexdigest()
 
     def scan(self, folds: Mapping[str, WordFold], language: str | None) -> Found:
         language = language_key(language)
@@ -207,36 +300,44 @@ class Scanner:
             return found
         units = self._units
         iterate = compiled.automaton.iter
+        # `Span(first, last)` without the Python frame of a named tuple's __new__: one per
+        # candidate, tens per item.
+        new_span = tuple.__new__
         for field, fold in folds.items():
             text = fold.text
             tried: set[tuple[int, int]] = set()
-            for end, (length, kind, word_length, token_lengths, anchors) in iterate(text):
-                start = end - length + 1
-                # The most frequent kind first: the pieces of fuzzy words at word ends.
-                if kind == SUFFIX:
-                    first, last = text.rfind(" ", 0, start) + 1, end  # the key ends the word
-                elif kind == WORD:
-                    first, last = start + 1, start + 1 + word_length
+            for end, value in iterate(text):
+                length, kind, word_length, token_lengths, whole, anchors, by_language = value
+                if by_language is not None:
+                    whole, anchors = by_language.get(language, _NOTHING)
+                # The most frequent kind first: whole words (and one-edit variants).
+                if kind == WORD:
+                    first = end - length + 2
+                    last = first + word_length
+                elif kind == SUFFIX:  # the key ends the word
+                    first, last = text.rfind(" ", 0, end - length + 1) + 1, end
                 elif kind == PREFIX:
-                    first, last = start + 1, text.find(" ", start + 1)
+                    first = end - length + 2
+                    last = text.find(" ", first)
                 else:
-                    first, last = token_at(text, start)
+                    first, last = token_at(text, end - length + 1)
                 # Pieces of fuzzy words find many near-misses: most fail on their length.
                 if token_lengths is not None and last - first not in token_lengths:
                     continue
-                token = Span(first, last)
+                token = new_span(Span, (first, last))
+                for unit_id in whole:
+                    # Most candidates: one word, found whole in this language's forms.
+                    by_field = found.get(unit_id)
+                    if by_field is None:
+                        found[unit_id] = {field: [token]}
+                        continue
+                    spans = by_field.get(field)
+                    if spans is None:
+                        by_field[field] = [token]
+                    else:
+                        spans.append(token)
                 word = None
                 for anchor in anchors:
-                    if anchor.whole:
-                        # Most candidates: one word, found whole in this language's forms.
-                        by_field = found.get(anchor.unit_id)
-                        if by_field is None:
-                            by_field = found[anchor.unit_id] = {}
-                        spans = by_field.get(field)
-                        if spans is None:
-                            spans = by_field[field] = []
-                        spans.append(token)
-                        continue
                     if anchor.lengths is not None:
                         word = word or text[first:last]
                         if not _accepts(anchor, word):

@@ -1,0 +1,123 @@
+"""The compiled automaton: shared by the languages met, cached between runs (docs/design.md §4,
+performance). What is found must never depend on either."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from monitor.config.schema import WatchlistSpec
+from monitor.daemon.automaton_cache import FileAutomatonCache
+from monitor.match import compile_watchlists, matcher, scanner
+from monitor.model import ItemText, WatchlistMatch
+
+WATCHLISTS = [
+    WatchlistSpec.model_validate(spec)
+    for spec in (
+        {"name": "sanctions", "terms": ["Sanktion", "sanction", "zone d'exclusion aérienne"]},
+        {"name": "peskov", "terms": [{"term": "Dmitri Peskov", "aliases": ["Peskov"], "fuzzy": 1}]},
+        {
+            "name": "ministre",
+            "terms": ["Ministerin", "ministre"],
+            "query": "ministre OR Ministerin",
+        },
+    )
+]
+# `Sanktionen` is a plural of `Sanktion` in German only, `sanctions` of `sanction` in French.
+ITEMS = [
+    ItemText(title="Neue Sanktionen gegen Moskau", content="Die Ministerinnen", language="de"),
+    ItemText(title="De nouvelles sanctions", content="Sanktionen, zones d’exclusion aériennes"),
+    ItemText(title="Peskow a dit", content="la ministre et les ministres", language="fr"),
+    ItemText(title="Las sanciones y Peskov", content="Sanktionen", language="es"),
+]
+
+
+class MemoryCache:
+    def __init__(self) -> None:
+        self.entries: dict[str, bytes] = {}
+        self.loads = 0
+
+    def load(self, key: str) -> bytes | None:
+        self.loads += 1
+        return self.entries.get(key)
+
+    def save(self, key: str, data: bytes) -> None:
+        self.entries[key] = data
+
+
+def _each_alone() -> list[tuple[WatchlistMatch, ...]]:
+    return [compile_watchlists(WATCHLISTS).match(item) for item in ITEMS]
+
+
+def test_one_automaton_for_every_language_finds_what_one_per_language_finds() -> None:
+    shared = compile_watchlists(WATCHLISTS)
+    # Every order of languages: the automaton is rebuilt for each new one.
+    assert [shared.match(item) for item in ITEMS] == _each_alone()
+    assert [shared.match(item) for item in reversed(ITEMS)] == _each_alone()[::-1]
+    assert {m.watchlist for m in shared.match(ITEMS[0])} == {"sanctions", "ministre"}
+    assert [m.watchlist for m in shared.match(ITEMS[1])] == ["sanctions"]
+
+
+@pytest.fixture
+def cache_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(matcher, "_CACHED_UNITS", 0)
+    monkeypatch.setattr(scanner, "_CACHED_KEYS", 0)
+
+
+@pytest.mark.usefixtures("cache_everything")
+def test_a_cached_compilation_matches_like_a_fresh_one() -> None:
+    cache = MemoryCache()
+    first = compile_watchlists(WATCHLISTS, cache=cache)
+    assert [first.match(item) for item in ITEMS] == _each_alone()
+    assert len(cache.entries) == 4  # the compilation, and the automaton for 1, 2, 3 languages
+    again = compile_watchlists(WATCHLISTS, cache=cache)
+    assert [again.match(item) for item in ITEMS] == _each_alone()
+    assert len(cache.entries) == 4
+    other = compile_watchlists(WATCHLISTS[:2], cache=cache)
+    assert [m.watchlist for m in other.match(ITEMS[2])] == ["peskov"]
+
+
+@pytest.mark.usefixtures("cache_everything")
+def test_a_corrupt_or_foreign_cache_entry_is_compiled_again() -> None:
+    cache = MemoryCache()
+    compile_watchlists(WATCHLISTS, cache=cache).match(ITEMS[1])
+    for key in cache.entries:
+        cache.entries[key] = cache.entries[key][:100]
+    assert [compile_watchlists(WATCHLISTS, cache=cache).match(item) for item in ITEMS] == (
+        _each_alone()
+    )
+    for key in cache.entries:
+        cache.entries[key] = pickle.dumps(["not", "an", "automaton"])
+    assert [compile_watchlists(WATCHLISTS, cache=cache).match(item) for item in ITEMS] == (
+        _each_alone()
+    )
+
+
+def test_small_watchlists_are_not_cached() -> None:
+    cache = MemoryCache()
+    compile_watchlists(WATCHLISTS, cache=cache).match(ITEMS[0])
+    assert cache.entries == {}
+
+
+def test_the_file_cache_reads_back_what_it_wrote_and_nothing_damaged(tmp_path: Path) -> None:
+    cache = FileAutomatonCache(tmp_path / "cache")
+    assert cache.load("k") is None
+    cache.save("k", b"compiled")
+    assert cache.load("k") == b"compiled"
+    (entry,) = (tmp_path / "cache").iterdir()
+    entry.write_bytes(entry.read_bytes()[:-1] + b"X")
+    assert cache.load("k") is None
+    for index in range(6):
+        cache.save(f"k{index}", b"x")
+    assert len(list((tmp_path / "cache").iterdir())) == 4
+    assert cache.load("k5") == b"x"
+
+
+def test_a_cache_directory_that_cannot_be_written_is_skipped(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    cache = FileAutomatonCache(blocked / "cache")
+    cache.save("k", b"compiled")
+    assert cache.load("k") is None
