@@ -60,7 +60,8 @@ def run_match(
             status = 1
             continue
         item_id, feed, text = entry
-        matches = matcher.match(text, feed_of(feed))
+        identity = feed_of(feed)
+        matches = matcher.match(identity.item(text) if identity else text, identity)
         record = {
             "id": item_id,
             "watchlists": sorted(match.watchlist for match in matches),
@@ -168,7 +169,10 @@ def run_explain(
             status = 1
             continue
         item_id, feed, text = entry
-        explanations = matcher.explain(text, feed_of(feed))
+        identity = feed_of(feed)
+        if identity is not None:
+            text = identity.item(text)
+        explanations = matcher.explain(text, identity)
         write_explanation(item_id, text, explanations, out, as_json=as_json)
     return status
 

@@ -91,6 +91,13 @@ def explain(
             " between (at most 3)",
         ),
         (
+            {"id": 10, "content": "<p>Le gaz manque.</p><p>La Russie coupe.</p>"},
+            "energie",
+            False,
+            "('gaz' OR 'gas') NEAR/3 ('Russie' OR 'Russia'): the two occur in one field only in"
+            " different paragraphs",
+        ),
+        (
             {"id": 9, "content": "du gaz pour la France"},
             "energie",
             False,

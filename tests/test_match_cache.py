@@ -121,3 +121,53 @@ def test_a_cache_directory_that_cannot_be_written_is_skipped(tmp_path: Path) -> 
     cache = FileAutomatonCache(blocked / "cache")
     cache.save("k", b"compiled")
     assert cache.load("k") is None
+
+
+def _planted(cache: FileAutomatonCache, key: str, proof: Path) -> None:
+    """An entry with a valid checksum whose pickle, once loaded, creates `proof`."""
+
+    class Plant:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (Path.touch, (str(proof),))  # type: ignore[return-value]
+
+    cache.save(key, pickle.dumps(Plant()))
+
+
+def test_a_cache_directory_others_may_write_to_is_not_read(tmp_path: Path) -> None:
+    """A planted pickle is never unpickled: the directory (or the entry) must be this user's
+    alone, or the cache is not used."""
+    proof = tmp_path / "planted-code-ran"
+    directory = tmp_path / "cache"
+    cache = FileAutomatonCache(directory)
+    _planted(cache, "k", proof)
+    directory.chmod(0o777)  # anyone could have replaced the entry
+    assert cache.load("k") is None
+    directory.chmod(0o700)
+    (entry,) = directory.iterdir()
+    entry.chmod(0o666)
+    assert cache.load("k") is None
+    entry.chmod(0o600)
+    assert cache.load("k") is not None  # ours alone again: read (and not unpickled here)
+    assert not proof.exists()
+
+
+def test_links_are_not_followed(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    FileAutomatonCache(elsewhere).save("k", b"compiled")
+    (entry,) = elsewhere.iterdir()
+    linked_directory = tmp_path / "linked"
+    linked_directory.symlink_to(elsewhere)
+    assert FileAutomatonCache(linked_directory).load("k") is None
+    directory = tmp_path / "cache"
+    cache = FileAutomatonCache(directory)
+    cache.save("other", b"x")
+    (directory / entry.name).symlink_to(entry)
+    assert cache.load("k") is None
+    assert FileAutomatonCache(elsewhere).load("k") == b"compiled"
+
+
+def test_entries_are_written_owner_only(tmp_path: Path) -> None:
+    cache = FileAutomatonCache(tmp_path / "cache")
+    cache.save("k", b"compiled")
+    (entry,) = (tmp_path / "cache").iterdir()
+    assert entry.stat().st_mode & 0o077 == 0

@@ -343,6 +343,34 @@ def test_explain_and_match_read_the_items_feed_by_name_or_url(
     assert "etranger" in records[2]["watchlists"]  # no feed: no sources
 
 
+def test_match_and_explain_give_an_item_its_feeds_language_as_the_daemon_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An item naming no language is in its configured feed's `language:` (French words in an
+    English feed are still English items), unless it names its own."""
+    config = write(tmp_path, FEEDS + WATCHLISTS)
+    item = {"title": "Macron à Berlin avec la chancelière"}
+    records = run(
+        config,
+        ["match"],
+        [
+            {"id": 1, "feed": "Foreign", **item},
+            {"id": 2, "feed": "Foreign", "language": "fr", **item},
+            {"id": 3, "feed": "Presse FR", **item},
+        ],
+        monkeypatch,
+        capsys,
+    )
+    assert "francais" not in records[0]["watchlists"]
+    assert "francais" in records[1]["watchlists"]
+    assert "francais" in records[2]["watchlists"]
+    [record] = run(
+        config, ["explain", "--json"], [{"id": 1, "feed": "Foreign", **item}], monkeypatch, capsys
+    )
+    entries = {entry["watchlist"]: entry for entry in record["watchlists"]}
+    assert entries["francais"]["fires"] is False
+
+
 def test_replay_of_json_lines_honours_scopes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

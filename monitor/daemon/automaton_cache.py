@@ -7,6 +7,12 @@ with a fingerprint of the matching engine's source and the package version: a ca
 is never read by another version of the code. Every failure is a miss: a file absent,
 unreadable, truncated or damaged (its checksum is verified before it is unpickled) means the
 automaton is built again, and a cache directory that cannot be written is skipped.
+
+An entry is unpickled, so only what this user alone could have written is read: the directory
+must be ours and writable by nobody else (not a link), and so must each entry (opened without
+following links); entries are written owner-only through a new temporary file. Anything else
+and the cache is not used: a shared `$XDG_CACHE_HOME` or `HOME=/tmp` costs the speed, never
+runs a stranger's pickle.
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ import hashlib
 import importlib.metadata
 import logging
 import os
+import stat
+import tempfile
 import zlib
+from collections.abc import Callable
 from contextlib import suppress
 from functools import cache
 from pathlib import Path
@@ -48,41 +57,86 @@ class FileAutomatonCache:
         self.directory = cache_directory() if directory is None else directory
 
     def load(self, key: str) -> memoryview | None:
+        if not self._trusted_directory():
+            return None
+        path = self._path(key)
         try:
-            stored = self._path(key).read_bytes()
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
             return None
+        with os.fdopen(descriptor, "rb") as entry:
+            try:
+                if not _ours_alone(os.fstat(entry.fileno()), stat.S_ISREG):
+                    log.info("cached automaton %s is not this user's alone: ignored", path.name)
+                    return None
+                stored = entry.read()
+                os.utime(entry.fileno())  # used now: pruned last
+            except OSError:
+                return None
         data = memoryview(stored)[_CHECKSUM:]  # not a copy: an automaton is tens of MB
         if stored[:_CHECKSUM] != _crc(data):
-            log.info("cached automaton %s is corrupt: building it again", self._path(key).name)
+            log.info("cached automaton %s is corrupt: building it again", path.name)
             return None
         return data
 
     def save(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial: str | None = None
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with partial.open("wb") as out:
+            if not self._trusted_directory():
+                return
+            # A new file of its own (O_EXCL, 0600): never one planted under a guessable name.
+            descriptor, partial = tempfile.mkstemp(prefix=".", dir=self.directory)
+            with os.fdopen(descriptor, "wb") as out:
                 out.write(_crc(data))
                 out.write(data)
             os.replace(partial, path)  # readers see the whole entry or none
+            partial = None
             self._prune()
         except OSError as error:
             log.info("cannot cache the compiled automaton in %s: %s", self.directory, error)
-            with suppress(OSError):
-                partial.unlink(missing_ok=True)
+        finally:
+            if partial is not None:
+                with suppress(OSError):
+                    os.unlink(partial)
+
+    def _trusted_directory(self) -> bool:
+        """The directory exists, is a directory (not a link to one), is this user's, and
+        nobody else may write in it."""
+        try:
+            found = os.lstat(self.directory)
+        except OSError:
+            return False
+        if _ours_alone(found, stat.S_ISDIR):
+            return True
+        log.info(
+            "cache directory %s is not this user's alone (owner, mode or a link): not used",
+            self.directory,
+        )
+        return False
 
     def _path(self, key: str) -> Path:
         name = hashlib.sha256(f"{_engine_fingerprint()}\n{key}".encode()).hexdigest()
         return self.directory / f"{name}{_SUFFIX}"
 
     def _prune(self) -> None:
-        entries = sorted(
-            self.directory.glob(f"*{_SUFFIX}"), key=lambda entry: entry.stat().st_mtime
-        )
-        for stale in entries[:-_KEPT]:
-            stale.unlink(missing_ok=True)
+        """Keep the `_KEPT` entries used last (`load` touches what it reads)."""
+        entries = []
+        for entry in self.directory.glob(f"*{_SUFFIX}"):
+            with suppress(OSError):  # another process pruned it meanwhile
+                entries.append((entry.lstat().st_mtime, entry))
+        for _, stale in sorted(entries)[:-_KEPT]:
+            with suppress(OSError):
+                stale.unlink()
+
+
+def _ours_alone(found: os.stat_result, kind: Callable[[int], bool]) -> bool:
+    return (
+        kind(found.st_mode)
+        and found.st_uid == os.geteuid()
+        and not found.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
 
 
 def _crc(data: bytes | memoryview) -> bytes:

@@ -237,6 +237,7 @@ class _QueryWalk:
         left = [(atom, spans) for atom in node.left if (spans := self._spans(atom))]
         right = [(atom, spans) for atom in node.right if (spans := self._spans(atom))]
         closest: int | None = None
+        apart = False  # some pair in one field, a block boundary between (rule 16)
         pairs: list[tuple[str, Atom, Span, Atom, Span]] = []
         for left_atom, left_spans in left:
             for right_atom, right_spans in right:
@@ -249,7 +250,8 @@ class _QueryWalk:
                             first, second = (a, b) if a.start < b.start else (b, a)
                             between = _words_between(fold, first, second)
                             if between is None:
-                                continue  # in two paragraphs (rule 16)
+                                apart = True  # in two paragraphs (rule 16)
+                                continue
                             closest = between if closest is None else min(closest, between)
                             if between <= node.distance:
                                 pairs.append((name, left_atom, a, right_atom, b))
@@ -263,6 +265,11 @@ class _QueryWalk:
                 self.reasons.append(
                     f"{label}: the closest pair has {closest} words between (at most"
                     f" {node.distance})"
+                )
+            elif apart:
+                self.reasons.append(
+                    f"{label}: the two occur in one field only in different paragraphs (or"
+                    " list items, cells, lines broken by <br>)"
                 )
             elif left and right:
                 self.reasons.append(f"{label}: the two never occur in the same field")

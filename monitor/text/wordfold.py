@@ -38,7 +38,13 @@ _COMMON_WIDE_SEPARATORS = "’‘‚‛ʼ“”„–—―‑‐…•\u202f\u2
 AMPERSAND = "&"
 _AMPERSAND_WORD = f" {AMPERSAND} "
 # Links are not prose (rule 15). A link ends at whitespace; what precedes `www.` is not a letter.
-_LINK = re.compile(r"(?:https?://|(?<![\w.])www\.)\S*", re.IGNORECASE)
+# A link runs to the next space, quote, angle bracket or closing bracket, less the punctuation
+# that ends a sentence after it (as GitHub's autolinks read them): `(https://x.fr/a)OTAN` and
+# `https://x.fr/a. OTAN` keep their OTAN.
+_LINK = re.compile(
+    r"(?:https?://|(?<![\w.])www\.)[^\s<>\"«»“”)\]]*?(?=[.,;:!?]*(?:[\s<>\"«»“”)\]]|$))",
+    re.IGNORECASE,
+)
 # The scanner finds a phrase's words with at most three spaces between them (`l' OTAN`): a
 # longer run of spaces that can be a phrase gap (whitespace kept as given, rule 13, with
 # apostrophes and hyphens) folds to one. Runs with other punctuation (`OTAN », a`) stay.
