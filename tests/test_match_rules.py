@@ -133,6 +133,18 @@ def test_matching_rule(case: Case) -> None:
         assert _unmatched(case.hits, hits) == []
 
 
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_explain_decides_as_match_does(case: Case) -> None:
+    """`explain` walks its own path (every watchlist, with reasons): the same verdict and the
+    same hits as `match`, case by case."""
+    matcher = compile_watchlists([WatchlistSpec.model_validate(case.watchlist)])
+    matches = matcher.match(case.item)
+    (explanation,) = matcher.explain(case.item)
+    assert explanation.fired == bool(matches)
+    if matches:
+        assert sorted(explanation.hits, key=repr) == sorted(matches[0].hits, key=repr)
+
+
 def test_all_watchlists_compiled_together_answer_like_each_alone() -> None:
     """One matcher for the whole table (the compile-once automaton): every case's watchlist must
     fire exactly when the table says, whatever the other watchlists are."""
