@@ -205,20 +205,24 @@ class Matcher:
             name = names[index]
             entries = pending[index]
             if plain[index] and len(entries) == 1:
-                # The common case: a watchlist of terms only, one of which is found once.
+                # The common case: a watchlist of terms only, whose hits all come from one
+                # unit. They are that unit's places as the scan lists them, in field then text
+                # order, none inside another (one spelling's places never nest), each once;
+                # terms spelled alike report the first, as `_without_nested` keeps it.
                 terms, by_field = entries[0]
-                if len(terms) == 1 and len(by_field) == 1:
-                    ((field, spans),) = by_field.items()
-                    if len(spans) == 1:
-                        fold = folds[field]
-                        start, end = spans[0]
-                        if fold.aligned:  # `source_span` of the common case, inline
+                term = terms[0]
+                hits = []
+                for field, spans in by_field.items():
+                    fold = folds[field]
+                    source, aligned = fold.source, fold.aligned
+                    for start, end in spans:
+                        if aligned:  # `source_span` of the common case, inline
                             start, end = start - 1, end - 1
                         else:
                             start, end = fold.source_span(start, end)
-                        hit = _new_hit(name, terms[0], field, start, end, fold.source[start:end])
-                        matches.append(_new_match(name, (hit,)))
-                        continue
+                        hits.append(_new_hit(name, term, field, start, end, source[start:end]))
+                matches.append(_new_match(name, tuple(hits)))
+                continue
             if not any(terms for terms, _ in entries):
                 # Only query words found: the query decides, and it cannot hold without every
                 # word it requires (most queries a found word triggers are false).
