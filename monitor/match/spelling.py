@@ -69,7 +69,9 @@ class WordTest:
     def accepts_source(self, source_word: str, field: str) -> bool:
         """The case test on the word as written; `field` is the whole field it stands in."""
         if self.acronym:
-            first_letter = next((char for char in source_word if char.isalpha()), "")
+            first_letter = source_word[:1]  # most words start with a letter
+            if not first_letter.isalpha():
+                first_letter = next((char for char in source_word if char.isalpha()), "")
             if not first_letter.isupper():
                 return False
         if self.exact_case is not None:
@@ -292,10 +294,13 @@ def _check_source(
     tests: tuple[WordTest, ...], fold: WordFold, spans: list[tuple[int, int]]
 ) -> Span | None:
     """The checks on the original text: case where it matters, and phrase gaps."""
-    source = fold.source
+    source, aligned = fold.source, fold.aligned
     previous_end: int | None = None
     for test, (start, end) in zip(tests, spans, strict=True):
-        source_start, source_end = fold.source_span(start, end)
+        if aligned:  # `source_span` of the common case, inline: several calls per item
+            source_start, source_end = start - 1, end - 1
+        else:
+            source_start, source_end = fold.source_span(start, end)
         if test.checks_source and not test.accepts_source(source[source_start:source_end], source):
             return None
         if (
