@@ -209,6 +209,8 @@ class Matcher:
             if out:
                 candidates = [index for index in candidates if index not in out]
         watchlists, names, plain = self._watchlists, self._names, self._plain
+        # `RawHit(...)` without the Python frame of a named tuple's __new__.
+        new_raw_hit = tuple.__new__
         matches = []
         for index in candidates:
             name = names[index]
@@ -233,7 +235,7 @@ class Matcher:
                 matches.append(_new_match(name, tuple(hits)))
                 continue
             raw_hits = [
-                RawHit(term, field, span)
+                new_raw_hit(RawHit, (term, field, span))
                 for terms, by_field in entries
                 for term in terms
                 for field, spans in by_field.items()
