@@ -38,9 +38,7 @@ _SPACE_RUN = re.compile(r"[\t\n\r\f][ \t\n\r\f]*| [ \t\n\r\f]+")
 _TAG_START = re.compile(r"<[A-Za-z/!?]")
 # Markup the fast path may handle: plain tags only. Comments, CDATA, declarations and elements
 # whose contents are dropped go through the full parser.
-# The leading `<` stays outside the case-insensitive group: a literal first character lets the
-# search skip to each `<` instead of trying the pattern at every character.
-_NEEDS_PARSER = re.compile(r"<(?:[!?]|(?i:script|style|template|noscript)\b)")
+_NEEDS_PARSER = re.compile(r"<[!?]|<(?:script|style|template|noscript)\b", re.IGNORECASE)
 _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?:\s[^<>]*)?/?>")
 
 
