@@ -141,6 +141,10 @@ def _compile(
     return compiled, Scanner(units.units, cache), units.spellings
 
 
+# (watchlist index, terms the unit spells there, units the query requires if it spells none)
+_PlanEntry = tuple[int, tuple[str, ...], frozenset[int] | None]
+
+
 class Matcher:
     """Matches items against the watchlists it was compiled from; holds no per-item state
     (what it keeps, the watchlists out of scope per feed, depends on the feed alone)."""
@@ -162,20 +166,19 @@ class Matcher:
             for unit, terms in watchlist.term_units.items():
                 owners.setdefault(unit, []).append((index, terms))
         self._term_owners = {unit: tuple(entries) for unit, entries in owners.items()}
-        # Unit -> (watchlist index, the terms it spells there) for every watchlist its
-        # occurrence can make fire; a query word spells no term (). One look-up per found unit
-        # gives both the watchlists to evaluate and the hits of their terms.
-        plans: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        # Unit -> (watchlist index, the terms it spells there, None) for every watchlist its
+        # occurrence can make fire; a query word spells no term () and comes with the units its
+        # query requires. One look-up per found unit gives both the watchlists to evaluate and
+        # the hits of their terms.
+        plans: dict[int, list[_PlanEntry]] = {}
         for index, watchlist in enumerate(self._watchlists):
             for unit in sorted(watchlist.positive_units()):
-                plans.setdefault(unit, []).append((index, watchlist.term_units.get(unit, ())))
+                terms = watchlist.term_units.get(unit, ())
+                required = None if terms else watchlist.required_units
+                plans.setdefault(unit, []).append((index, terms, required))
         self._plans = {unit: tuple(entries) for unit, entries in plans.items()}
         self._plain = tuple(watchlist.plain for watchlist in self._watchlists)
         self._names = tuple(watchlist.name for watchlist in self._watchlists)
-        self._required = tuple(
-            watchlist.required_units if watchlist.query is not None else None
-            for watchlist in self._watchlists
-        )
 
     def match(self, item: ItemText, feed: FeedIdentity | None = None) -> tuple[WatchlistMatch, ...]:
         """The watchlists that fire for `item`, ordered by name, each with its hits ordered by
@@ -187,8 +190,14 @@ class Matcher:
         # query word spells no term (). Hits are built only below, for watchlists that fire.
         pending: dict[int, list[tuple[tuple[str, ...], Mapping[str, Sequence[Span]]]]] = {}
         plans = self._plans
+        found_units = found.keys()
         for unit, by_field in found.items():
-            for index, terms in plans.get(unit, ()):
+            for index, terms, required in plans.get(unit, ()):
+                if required is not None and not required <= found_units:
+                    # A query word whose query cannot hold without some word not found (most
+                    # queries a found word triggers): it alone makes nothing fire, and adds
+                    # no hit to the watchlist's terms.
+                    continue
                 entries = pending.get(index)
                 if entries is None:
                     pending[index] = [(terms, by_field)]
@@ -200,33 +209,33 @@ class Matcher:
             if out:
                 candidates = [index for index in candidates if index not in out]
         watchlists, names, plain = self._watchlists, self._names, self._plain
+        # `RawHit(...)` without the Python frame of a named tuple's __new__.
+        new_raw_hit = tuple.__new__
         matches = []
         for index in candidates:
             name = names[index]
             entries = pending[index]
             if plain[index] and len(entries) == 1:
-                # The common case: a watchlist of terms only, one of which is found once.
+                # The common case: a watchlist of terms only, whose hits all come from one
+                # unit. They are that unit's places as the scan lists them, in field then text
+                # order, none inside another (one spelling's places never nest), each once;
+                # terms spelled alike report the first, as `_without_nested` keeps it.
                 terms, by_field = entries[0]
-                if len(terms) == 1 and len(by_field) == 1:
-                    ((field, spans),) = by_field.items()
-                    if len(spans) == 1:
-                        fold = folds[field]
-                        start, end = spans[0]
-                        if fold.aligned:  # `source_span` of the common case, inline
+                term = terms[0]
+                hits = []
+                for field, spans in by_field.items():
+                    fold = folds[field]
+                    source, aligned = fold.source, fold.aligned
+                    for start, end in spans:
+                        if aligned:  # `source_span` of the common case, inline
                             start, end = start - 1, end - 1
                         else:
                             start, end = fold.source_span(start, end)
-                        hit = _new_hit(name, terms[0], field, start, end, fold.source[start:end])
-                        matches.append(_new_match(name, (hit,)))
-                        continue
-            if not any(terms for terms, _ in entries):
-                # Only query words found: the query decides, and it cannot hold without every
-                # word it requires (most queries a found word triggers are false).
-                required = self._required[index]
-                if required is None or not required <= found.keys():
-                    continue
+                        hits.append(_new_hit(name, term, field, start, end, source[start:end]))
+                matches.append(_new_match(name, tuple(hits)))
+                continue
             raw_hits = [
-                RawHit(term, field, span)
+                new_raw_hit(RawHit, (term, field, span))
                 for terms, by_field in entries
                 for term in terms
                 for field, spans in by_field.items()

@@ -69,7 +69,9 @@ class WordTest:
     def accepts_source(self, source_word: str, field: str) -> bool:
         """The case test on the word as written; `field` is the whole field it stands in."""
         if self.acronym:
-            first_letter = next((char for char in source_word if char.isalpha()), "")
+            first_letter = source_word[:1]  # most words start with a letter
+            if not first_letter.isalpha():
+                first_letter = next((char for char in source_word if char.isalpha()), "")
             if not first_letter.isupper():
                 return False
         if self.exact_case is not None:
@@ -238,25 +240,6 @@ def token_at(text: str, position: int) -> tuple[int, int]:
     return text.rfind(" ", 0, position) + 1, text.find(" ", position)
 
 
-def _previous_token(text: str, start: int) -> tuple[int, int] | None:
-    end = start
-    while end > 0 and text[end - 1] == " ":
-        end -= 1
-    if end == 0:
-        return None
-    return text.rfind(" ", 0, end) + 1, end
-
-
-def _next_token(text: str, end: int) -> tuple[int, int] | None:
-    length = len(text)
-    start = end
-    while start < length and text[start] == " ":
-        start += 1
-    if start >= length:
-        return None
-    return start, text.find(" ", start)
-
-
 def verify(
     tests: tuple[WordTest, ...],
     anchor: int,
@@ -268,23 +251,45 @@ def verify(
     accepted already unless it is a `translit` word (its anchors only start the word); its
     span if so."""
     text = fold.text
-    if tests[anchor].translit and not tests[anchor].accepts(text[token[0] : token[1]], language):
+    anchor_test = tests[anchor]
+    if anchor_test.translit and not anchor_test.accepts(text[token[0] : token[1]], language):
         return None
+    if len(tests) == 1:  # one word (an acronym, most often): only its source can refuse it
+        if anchor_test.checks_source:
+            source = fold.source
+            if fold.aligned:
+                source_start, source_end = token[0] - 1, token[1] - 1
+            else:
+                source_start, source_end = fold.source_span(token[0], token[1])
+            if not anchor_test.accepts_source(source[source_start:source_end], source):
+                return None
+        return Span(token[0], token[1])
+    # The words before the anchor, then after it, each the next word of the folded text (words
+    # are separated by spaces only): this runs for every candidate, so the steps are inline.
     spans: list[tuple[int, int]] = [token]
-    current = token
+    start = token[0]
     for index in range(anchor - 1, -1, -1):
-        found = _previous_token(text, current[0])
-        if found is None or not tests[index].accepts(text[found[0] : found[1]], language):
+        end = start
+        while end > 0 and text[end - 1] == " ":
+            end -= 1
+        if end == 0:
             return None
-        spans.insert(0, found)
-        current = found
-    current = token
+        start = text.rfind(" ", 0, end) + 1
+        if not tests[index].accepts(text[start:end], language):
+            return None
+        spans.insert(0, (start, end))
+    end = token[1]
+    length = len(text)
     for index in range(anchor + 1, len(tests)):
-        found = _next_token(text, current[1])
-        if found is None or not tests[index].accepts(text[found[0] : found[1]], language):
+        start = end
+        while start < length and text[start] == " ":
+            start += 1
+        if start >= length:
             return None
-        spans.append(found)
-        current = found
+        end = text.find(" ", start)
+        if not tests[index].accepts(text[start:end], language):
+            return None
+        spans.append((start, end))
     return _check_source(tests, fold, spans)
 
 
@@ -292,10 +297,13 @@ def _check_source(
     tests: tuple[WordTest, ...], fold: WordFold, spans: list[tuple[int, int]]
 ) -> Span | None:
     """The checks on the original text: case where it matters, and phrase gaps."""
-    source = fold.source
+    source, aligned = fold.source, fold.aligned
     previous_end: int | None = None
     for test, (start, end) in zip(tests, spans, strict=True):
-        source_start, source_end = fold.source_span(start, end)
+        if aligned:  # `source_span` of the common case, inline: several calls per item
+            source_start, source_end = start - 1, end - 1
+        else:
+            source_start, source_end = fold.source_span(start, end)
         if test.checks_source and not test.accepts_source(source[source_start:source_end], source):
             return None
         if (

@@ -105,3 +105,9 @@ def fold(text: str, *, keep_case: bool = False) -> Folded:
 def fold_char(char: str) -> str:
     """The case-folded comparison form of one character ("" for marks, " " for separators)."""
     return _fold_char(char, False)
+
+
+def fold_char_uncached(char: str) -> str:
+    """`fold_char` without its cache, for tables that visit every character once: the cache
+    would cost more than it saves, and evict the characters text is made of."""
+    return _fold_char.__wrapped__(char, False)
