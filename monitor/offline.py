@@ -60,8 +60,7 @@ def run_match(
             status = 1
             continue
         item_id, feed, text = entry
-        identity = feed_of(feed)
-        matches = matcher.match(identity.item(text) if identity else text, identity)
+        matches = matcher.match(text, feed_of(feed))
         record = {
             "id": item_id,
             "watchlists": sorted(match.watchlist for match in matches),
@@ -169,10 +168,7 @@ def run_explain(
             status = 1
             continue
         item_id, feed, text = entry
-        identity = feed_of(feed)
-        if identity is not None:
-            text = identity.item(text)
-        explanations = matcher.explain(text, identity)
+        explanations = matcher.explain(text, feed_of(feed))
         write_explanation(item_id, text, explanations, out, as_json=as_json)
     return status
 

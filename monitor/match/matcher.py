@@ -185,7 +185,7 @@ class Matcher:
         field then offset; offsets are into the item's fields as given. A watchlist whose
         `sources` leave out `feed`, or whose `languages` leave out the item's, never fires;
         without `feed` (an item read without one), `sources` are not applied."""
-        folds, found, language = self._scan(item)
+        folds, found, language = self._scan(item, feed)
         # Watchlist index -> (terms, where found) of each found unit that can make it fire; a
         # query word spells no term (). Hits are built only below, for watchlists that fire.
         pending: dict[int, list[tuple[tuple[str, ...], Mapping[str, Sequence[Span]]]]] = {}
@@ -262,7 +262,7 @@ class Matcher:
 
     def explain(self, item: ItemText, feed: FeedIdentity | None = None) -> tuple[Explanation, ...]:
         """For every watchlist: whether it fires, its hits, and the reasons it does not."""
-        folds, found, item_language = self._scan(item)
+        folds, found, item_language = self._scan(item, feed)
         language = language_key(item_language)
         hits = term_hits(found, self._term_owners)
         explanations = []
@@ -302,15 +302,18 @@ class Matcher:
                 return hit_edits(tests, spelling, folds[hit.field], hit.span, language)
         return ()
 
-    def _scan(self, item: ItemText) -> tuple[dict[str, WordFold], Found, str | None]:
-        """The folded fields, what was found in them, and the item's language (declared, else
-        detected; None when unclear)."""
+    def _scan(
+        self, item: ItemText, feed: FeedIdentity | None
+    ) -> tuple[dict[str, WordFold], Found, str | None]:
+        """The folded fields, what was found in them, and the item's language: its own, else
+        its feed's configured one (as the daemon gives a feed's items), else detected; None
+        when unclear."""
         folds = {
             name: fold_words(text, without_links=True)
             for name in FIELDS
             if (text := item.field_text(name))
         }
-        language = item.language or detect_language(_words(folds))
+        language = item.language or (feed and feed.language) or detect_language(_words(folds))
         return folds, self._scanner.scan(folds, language), language
 
 

@@ -8,17 +8,16 @@ or `languages` costs nothing per item, and one with them costs a dictionary look
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from monitor.config.schema import FeedSpec, SourcesSpec, WatchlistSpec, language_code
-from monitor.model import ItemText
 
 
 @dataclass(frozen=True)
 class FeedIdentity:
     """What a watchlist's `sources` are judged on: the feed's URL, its configured name, its
     tags. An item read without a feed has none, and `sources` are then not applied. Its
-    configured `language`, which the daemon gives the feed's items."""
+    configured `language`: the language of its items that name none (as the daemon gives them)."""
 
     url: str
     name: str | None = None
@@ -28,13 +27,6 @@ class FeedIdentity:
     @classmethod
     def of(cls, spec: FeedSpec) -> FeedIdentity:
         return cls(spec.url, spec.name, spec.tags, spec.language)
-
-    def item(self, text: ItemText) -> ItemText:
-        """`text` as the daemon matches an item of this feed: in the feed's configured language
-        when the item names none itself."""
-        if self.language is None or text.language:
-            return text
-        return replace(text, language=self.language)
 
     @property
     def shown(self) -> str:
