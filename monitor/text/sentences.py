@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import re
 
+from monitor.text.blocks import BLOCK_BREAK
+
 _END_OF_SENTENCE = re.compile(r"[.!?…]+[\"'”’»)\]]*(?P<gap>\s+)")
-_PARAGRAPH_BREAK = re.compile(r"\s*(?:\n[^\S\n]*\n|\r[^\S\r\n]*\r|[\u2028\u2029])\s*")
+# A block's end (rule 16's, `monitor.text.blocks`), or a line separator, with the whitespace
+# around it.
+_PARAGRAPH_BREAK = re.compile(rf"\s*(?:{BLOCK_BREAK.pattern}|\u2028)\s*")
 _OPENING_PUNCTUATION = frozenset("«\"“‘'([¿¡—–-")
 # Titles written before a name; exact case, since "me." or "st." end sentences.
 _TITLES = frozenset(
