@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import pickle
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 
 from monitor.config.schema import TermSpec, WatchlistSpec
@@ -21,7 +19,7 @@ from monitor.match.edits import hit_edits
 from monitor.match.evaluate import CompiledWatchlist, RawHit, decide, fired_hits, term_hits
 from monitor.match.query import all_atoms, parse_query
 from monitor.match.query_ast import Atom
-from monitor.match.scanner import AutomatonCache, Found, Scanner, Unit
+from monitor.match.scanner import AutomatonCache, Found, Scanner, Unit, cached
 from monitor.match.scope import FeedIdentity, FeedScopes, WatchlistScope
 from monitor.match.spelling import Span, WordTest, compile_spelling
 from monitor.model import FIELDS, Hit, ItemText, WatchlistMatch
@@ -85,24 +83,27 @@ def compile_watchlists(
     ordered = sorted(watchlists, key=lambda spec: spec.name)
     scopes = FeedScopes([WatchlistScope.of(spec) for spec in ordered])
     if cache is None:
-        compiled, scanner, spellings = _compile(ordered, None)
-        return Matcher(compiled, scanner, scopes, spellings)
-    # The watchlists as validated decide the compilation (with the code, which the cache
-    # itself tells apart).
-    key = f"compiled {_FORMAT} " + hashlib.sha256(repr(list(watchlists)).encode()).hexdigest()
-    data = cache.load(key)
-    if data is not None:
-        with suppress(Exception):  # unreadable, another format: compile again
-            compiled, units, spellings = pickle.loads(data)  # noqa: S301 - the caller's own cache
-            if all(isinstance(each, CompiledWatchlist) for each in compiled):
-                return Matcher(compiled, Scanner(units, cache), scopes, spellings)
-    compiled, scanner, spellings = _compile(ordered, cache)
-    if len(scanner.units) >= _CACHED_UNITS:
-        cache.save(
+        compiled, units, spellings = _compile(ordered)
+    else:
+        # The watchlists as validated decide the compilation (with the code, which the cache
+        # itself tells apart).
+        key = f"compiled {_FORMAT} " + hashlib.sha256(repr(list(watchlists)).encode()).hexdigest()
+        compiled, units, spellings = cached(
+            cache,
             key,
-            pickle.dumps((compiled, scanner.units, spellings), protocol=pickle.HIGHEST_PROTOCOL),
+            lambda: _compile(ordered),
+            valid=_is_compilation,
+            worth_keeping=lambda built: len(built[1]) >= _CACHED_UNITS,
         )
-    return Matcher(compiled, scanner, scopes, spellings)
+    return Matcher(compiled, Scanner(units, cache), scopes, spellings)
+
+
+def _is_compilation(loaded: object) -> bool:
+    return (
+        isinstance(loaded, tuple)
+        and len(loaded) == 3
+        and all(isinstance(each, CompiledWatchlist) for each in loaded[0])
+    )
 
 
 # Below this many spellings, compiling is quicker than a cache look-up is worth.
@@ -112,10 +113,10 @@ _FORMAT = 2
 
 
 def _compile(
-    ordered: Sequence[WatchlistSpec], cache: AutomatonCache | None
-) -> tuple[list[CompiledWatchlist], Scanner, list[str]]:
-    """The watchlists (sorted by name) compiled, their scanner, and each unit's spelling as
-    first written (for `explain`)."""
+    ordered: Sequence[WatchlistSpec],
+) -> tuple[list[CompiledWatchlist], list[Unit], list[str]]:
+    """The watchlists (sorted by name) compiled, the units they look for, and each unit's
+    spelling as first written (for `explain`)."""
     units = _Units()
     compiled = []
     for spec in ordered:
@@ -138,7 +139,7 @@ def _compile(
                 atom_units=atom_units,
             )
         )
-    return compiled, Scanner(units.units, cache), units.spellings
+    return compiled, units.units, units.spellings
 
 
 # (watchlist index, terms the unit spells there, units the query requires if it spells none)

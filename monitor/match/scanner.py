@@ -15,10 +15,10 @@ import importlib.metadata
 import pickle
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
 import ahocorasick
 from rapidfuzz.distance import Levenshtein
@@ -245,6 +245,31 @@ class AutomatonCache(Protocol):
     def save(self, key: str, data: bytes) -> None: ...
 
 
+_Built = TypeVar("_Built")
+
+
+def cached(
+    cache: AutomatonCache,
+    key: str,
+    build: Callable[[], _Built],
+    *,
+    valid: Callable[[object], bool],
+    worth_keeping: Callable[[_Built], bool],
+) -> _Built:
+    """What `cache` holds under `key`, when it unpickles to something `valid`; else `build()`,
+    saved there when `worth_keeping` (small ones build quicker than a look-up is worth)."""
+    data = cache.load(key)
+    if data is not None:
+        with suppress(Exception):  # unreadable, truncated, another format: build it
+            loaded = pickle.loads(data)  # noqa: S301 - the caller's own cache directory
+            if valid(loaded):
+                return cast(_Built, loaded)
+    built = build()
+    if worth_keeping(built):
+        cache.save(key, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
+    return built
+
+
 class Scanner:
     """Finds every unit in an item's folded fields. Inflected forms differ by language: the
     automaton covers the languages met so far, and is built again, for one more, the first
@@ -271,17 +296,13 @@ class Scanner:
     def _build(self, languages: tuple[str | None, ...]) -> _SharedScan:
         if self._cache is None:
             return _SharedScan(self._units, languages)
-        key = self._cache_key(languages)
-        data = self._cache.load(key)
-        if data is not None:
-            with suppress(Exception):  # unreadable, truncated, another format: build it
-                loaded = pickle.loads(data)  # noqa: S301 - the caller's own cache directory
-                if isinstance(loaded, _SharedScan) and loaded.languages == languages:
-                    return loaded
-        built = _SharedScan(self._units, languages)
-        if len(built.automaton) >= _CACHED_KEYS:
-            self._cache.save(key, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
-        return built
+        return cached(
+            self._cache,
+            self._cache_key(languages),
+            lambda: _SharedScan(self._units, languages),
+            valid=lambda loaded: isinstance(loaded, _SharedScan) and loaded.languages == languages,
+            worth_keeping=lambda built: len(built.automaton) >= _CACHED_KEYS,
+        )
 
     def _cache_key(self, languages: tuple[str | None, ...]) -> str:
         """What the automaton is built from: the units, the languages, and the versions of
