@@ -203,8 +203,8 @@ def profile_stages(size: int, *, pool: int, seed: int) -> dict[str, float]:
         scanner_module.verify = verify
     stages["scan loop"] = scan_without_phrases - stages["automaton iteration"]
     stages["phrase checks"] = scan_all - scan_without_phrases
-    scanned = {id(item): matcher._scan(item) for item in items}
-    matcher._scan = lambda item: scanned[id(item)]  # type: ignore[method-assign]
+    scanned = {id(item): matcher._scan(item, None) for item in items}
+    matcher._scan = lambda item, feed=None: scanned[id(item)]  # type: ignore[method-assign]
     with_hits = best(matcher.match, items)
     # What makes the Hit and WatchlistMatch objects, stubbed out (older engines call the classes).
     makers = [name for name in ("_new_hit", "_new_match") if hasattr(matcher_module, name)]
