@@ -1,4 +1,4 @@
-"""The scan: every spelling of every watchlist in one Aho-Corasick automaton (pyahocorasick),
+"""The scan: every spelling of every watchlist in one Aho-Corasick automaton (ahocorasick_rs),
 each field of an item folded and scanned once (docs/design.md §4, the Lucene Monitor idea).
 
 The automaton holds the anchors of each spelling: every inflected form of its most selective
@@ -11,7 +11,6 @@ every word, so the automaton itself enforces whole words: `otan` is never a cand
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import pickle
 import sys
 import threading
@@ -20,7 +19,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
-import ahocorasick
+from ahocorasick_rs import AhoCorasick, Implementation
 from rapidfuzz.distance import Levenshtein
 
 from monitor.match.spelling import (
@@ -137,26 +136,88 @@ def _anchor(unit_id: int, unit: Unit, key: str, kind: str, language: str | None)
     return _Anchor(unit_id, False, alone, frozenset(lengths), forms, test.word, test.fuzzy)
 
 
-# The value of one automaton key: (key length, kind, length of the anchor word in a WORD key,
-# the token lengths any of its fuzzy pieces can accept or None, the units the key alone finds
+# The value of one automaton key: (kind, length of the anchor word in a WORD key, the token
+# lengths any of its fuzzy pieces can accept or None, the units the key alone finds
 # (`_Anchor.whole`: most keys, one plain word), the other anchors it stands for, and None; or,
 # for a key that stands for other units in other languages (`zones` is a form of `zone` in
 # French, not in German), empty units and anchors and a map of language -> (units, anchors)).
 # The shape of a key tells its kind (` word `, ` pre`, `suf `, `piece`, ` pair wo`), and so
 # where the token it found starts and ends, the same for every unit and language. A plain tuple,
-# not a named one: the automaton holds one per key (over two hundred thousand for 10,000
-# terms), built several times faster, and the scan unpacks it whole.
+# not a named one: there is one per distinct value (most keys share theirs), and the scan
+# unpacks it whole.
 _Found = tuple[tuple[int, ...], tuple[_Anchor, ...]]
 _Key = tuple[
-    int, str, int, frozenset[int] | None, tuple[int, ...], tuple[_Anchor, ...],
+    str, int, frozenset[int] | None, tuple[int, ...], tuple[_Anchor, ...],
     Mapping[str | None, _Found] | None,
 ]  # fmt: skip
 _NOTHING: _Found = ((), ())
 # Below this many keys an automaton builds in a blink: not worth a cache entry.
 _CACHED_KEYS = 20_000
-# Bumped whenever the keys or their values change shape: a cached automaton of another format
+# Bumped whenever the keys or their values change shape: a cached key table of another format
 # is never loaded.
-_FORMAT = 1
+_FORMAT = 2
+
+
+@dataclass(frozen=True)
+class _KeyTable:
+    """Every automaton key for the languages met so far, and the value of each (same order):
+    what the cache keeps. The automaton itself is built from it in a fraction of a second,
+    and cannot be pickled."""
+
+    languages: tuple[str | None, ...]
+    keys: list[str]
+    values: list[_Key]
+
+    @classmethod
+    def of(cls, units: Sequence[Unit], languages: tuple[str | None, ...]) -> _KeyTable:
+        # Key -> the index of its shape in `shapes`: (kind, word length, then its anchors in
+        # each of `languages`). Most keys share a shape (a word's inflected forms, the hundreds
+        # of one-edit variants of a fuzzy word), so a key costs its string and a shared int.
+        entries: dict[str, int] = {}
+        shapes: list[tuple[Any, ...]] = []
+        shape_ids: dict[tuple[Any, ...], int] = {}
+        # (shape index or -1, kind, word length, language position, anchors) -> the shape with
+        # them added, for the anchors one unit shares between its keys: found by identity, not
+        # by hashing them.
+        added: dict[tuple[int, str, int, int, int], int] = {}
+        kept: list[tuple[_Anchor, ...]] = []  # keeps each shared anchors' identity unique
+        nowhere: tuple[tuple[_Anchor, ...], ...] = ((),) * len(languages)
+        for position, language in enumerate(languages):
+            at = 2 + position
+            for unit_id, unit in enumerate(units):
+                # The keys of a whole word (every inflected form, every gap of a pair) share one
+                # anchor: a unit can have dozens of keys, and the automaton holds every unit's.
+                shared: tuple[_Anchor, ...] | None = None
+                anchor_test = unit.tests[unit.anchor]
+                for key, kind, word_length in unit.anchor_keys(language):
+                    if kind == WORD or anchor_test.prefix or anchor_test.translit:
+                        if shared is None:
+                            shared = (_anchor(unit_id, unit, key, kind, language),)
+                            kept.append(shared)
+                        anchors = shared
+                    else:
+                        anchors = (_anchor(unit_id, unit, key, kind, language),)
+                    old = entries.get(key, -1)
+                    step = (old, kind, word_length, at, id(anchors))
+                    shape_id = added.get(step) if anchors is shared else None
+                    if shape_id is None:
+                        entry: tuple[Any, ...] = (
+                            shapes[old] if old >= 0 else (kind, word_length, *nowhere)
+                        )
+                        shape = (*entry[:at], entry[at] + anchors, *entry[at + 1 :])
+                        shape_id = shape_ids.get(shape)
+                        if shape_id is None:
+                            shape_id = shape_ids[shape] = len(shapes)
+                            shapes.append(shape)
+                        if anchors is shared:
+                            added[step] = shape_id
+                    entries[key] = shape_id
+        finished = [
+            _value(kind, word_length, tuple(slots), languages)
+            for kind, word_length, *slots in shapes
+        ]
+        values = [finished[shape_id] for shape_id in entries.values()]
+        return cls(languages, list(entries), values)
 
 
 class _SharedScan:
@@ -164,48 +225,31 @@ class _SharedScan:
     the same in every language (the one-edit variants of fuzzy words, most word forms): stored
     once, where one automaton per language would hold them all again."""
 
-    def __init__(self, units: Sequence[Unit], languages: tuple[str | None, ...]) -> None:
-        self.languages = languages
-        # While building, the automaton is the dictionary of keys (a trie holds them in far
-        # less memory than a dict of strings): key -> (kind, word length, then the anchors in
-        # each of `languages`), then each key gets its final value.
-        self.automaton = automaton = ahocorasick.Automaton()
-        get, add = automaton.get, automaton.add_word
-        nowhere: tuple[tuple[_Anchor, ...], ...] = ((),) * len(languages)
-        for position, language in enumerate(languages):
-            for unit_id, unit in enumerate(units):
-                # The keys of a whole word (every inflected form, every gap of a pair) share one
-                # anchor: a unit can have dozens of keys, and the automaton holds every unit's.
-                shared: tuple[_Anchor, ...] | None = None
-                for key, kind, word_length in unit.anchor_keys(language):
-                    anchor_test = unit.tests[unit.anchor]
-                    if kind == WORD or anchor_test.prefix or anchor_test.translit:
-                        anchors = shared = shared or (_anchor(unit_id, unit, key, kind, language),)
-                    else:
-                        anchors = (_anchor(unit_id, unit, key, kind, language),)
-                    entry = get(key, None)
-                    if entry is None:
-                        entry = (kind, word_length, *nowhere)
-                    at = 2 + position
-                    add(key, (*entry[:at], entry[at] + anchors, *entry[at + 1 :]))
-        # Equal values are stored once: the keys of one word (its inflected forms, the few
-        # hundred one-edit variants of a fuzzy word) mostly carry the same value.
-        values: dict[tuple[Any, ...], _Key] = {}
-        for key in list(automaton.keys()):
-            kind, word_length, *slots = get(key)
-            by_position = tuple(slots)
-            shape = (len(key), kind, word_length, by_position)
-            value = values.get(shape)
-            if value is None:
-                value = values[shape] = _value(len(key), kind, word_length, by_position, languages)
-            add(key, value)
-        self.empty = not len(automaton)
+    def __init__(self, table: _KeyTable) -> None:
+        self.languages = table.languages
+        self.values = table.values
+        self.empty = not table.keys
+        # The matches of one text as (key index, start, end), in one call: a contiguous NFA
+        # (ahocorasick_rs) walks folded text several times faster than a linked trie does, and
+        # hands back every match at once instead of one Python object per step.
+        self.automaton = None
         if not self.empty:
-            automaton.make_automaton()
+            self.automaton = AhoCorasick(
+                table.keys, store_patterns=False, implementation=Implementation.ContiguousNFA
+            )
+        # For each key that is one whole word (` word `) whose units it alone finds, the same in
+        # every language (most keys), those units; else None, and the key's value says more.
+        self.words = [
+            whole
+            if kind == WORD and word_length == len(key) - 2 and not anchors and by_language is None
+            else None
+            for key, (kind, word_length, _, whole, anchors, by_language) in zip(
+                table.keys, table.values, strict=True
+            )
+        ]
 
 
 def _value(
-    length: int,
     kind: str,
     word_length: int,
     by_position: tuple[tuple[_Anchor, ...], ...],
@@ -218,11 +262,11 @@ def _value(
         token_lengths = frozenset().union(*(anchor.lengths or () for anchor in every))
     found = [_split(anchors) for anchors in by_position]
     if all(each == found[0] for each in found):
-        return (length, kind, word_length, token_lengths, *found[0], None)
+        return (kind, word_length, token_lengths, *found[0], None)
     by_language = {
         language: each for language, each in zip(languages, found, strict=True) if each != _NOTHING
     }
-    return (length, kind, word_length, token_lengths, (), (), by_language)
+    return (kind, word_length, token_lengths, (), (), by_language)
 
 
 def _split(anchors: tuple[_Anchor, ...]) -> _Found:
@@ -295,20 +339,24 @@ class Scanner:
 
     def _build(self, languages: tuple[str | None, ...]) -> _SharedScan:
         if self._cache is None:
-            return _SharedScan(self._units, languages)
-        return cached(
-            self._cache,
-            self._cache_key(languages),
-            lambda: _SharedScan(self._units, languages),
-            valid=lambda loaded: isinstance(loaded, _SharedScan) and loaded.languages == languages,
-            worth_keeping=lambda built: len(built.automaton) >= _CACHED_KEYS,
+            return _SharedScan(_KeyTable.of(self._units, languages))
+        return _SharedScan(
+            cached(
+                self._cache,
+                self._cache_key(languages),
+                lambda: _KeyTable.of(self._units, languages),
+                valid=lambda loaded: (
+                    isinstance(loaded, _KeyTable) and loaded.languages == languages
+                ),
+                worth_keeping=lambda built: len(built.keys) >= _CACHED_KEYS,
+            )
         )
 
     def _cache_key(self, languages: tuple[str | None, ...]) -> str:
         """What the automaton is built from: the units, the languages, and the versions of
         everything that shapes or reads its keys."""
         digest = hashlib.sha256()
-        versions = (_FORMAT, sys.version, importlib.metadata.version("pyahocorasick"))
+        versions = (_FORMAT, sys.version)
         for part in (versions, languages, self._units):
             digest.update(repr(part).encode())
         return digest.hexdigest()
@@ -320,34 +368,44 @@ class Scanner:
         if compiled.empty:
             return found
         units = self._units
-        iterate = compiled.automaton.iter
+        assert compiled.automaton is not None
+        find = compiled.automaton.find_matches_as_indexes
+        values, words = compiled.values, compiled.words
         # `Span(first, last)` without the Python frame of a named tuple's __new__: one per
         # candidate, tens per item.
         new_span = tuple.__new__
         for field, fold in folds.items():
             text = fold.text
             tried: set[tuple[int, int]] = set()
-            for end, value in iterate(text):
-                length, kind, word_length, token_lengths, whole, anchors, by_language = value
-                if by_language is not None:
-                    whole, anchors = by_language.get(language, _NOTHING)
-                # The most frequent kind first: whole words (and one-edit variants).
-                if kind == WORD:
-                    first = end - length + 2
-                    last = first + word_length
-                elif kind == SUFFIX:  # the key ends the word
-                    first, last = text.rfind(" ", 0, end - length + 1) + 1, end
-                elif kind == PREFIX:
-                    first = end - length + 2
-                    last = text.find(" ", first)
+            for key_index, start, end in find(text, True):
+                whole = words[key_index]
+                if whole is not None:
+                    # Most keys: ` word `, whose units it alone finds, in every language.
+                    token = new_span(Span, (start + 1, end - 1))
+                    anchors: tuple[_Anchor, ...] = ()
                 else:
-                    first, last = token_at(text, end - length + 1)
-                # Pieces of fuzzy words find many near-misses: most fail on their length.
-                if token_lengths is not None and last - first not in token_lengths:
-                    continue
-                token = new_span(Span, (first, last))
+                    kind, word_length, token_lengths, whole, anchors, by_language = values[
+                        key_index
+                    ]
+                    if by_language is not None:
+                        whole, anchors = by_language.get(language, _NOTHING)
+                    # A key starts with the space before its word, or ends with the space after
+                    # it (a pair's key: its first word, then the next).
+                    if kind == WORD:
+                        first = start + 1
+                        last = first + word_length
+                    elif kind == SUFFIX:  # the key ends the word
+                        first, last = text.rfind(" ", 0, start) + 1, end - 1
+                    elif kind == PREFIX:
+                        first = start + 1
+                        last = text.find(" ", first)
+                    else:
+                        first, last = token_at(text, start)
+                    # Pieces of fuzzy words find many near-misses: most fail on their length.
+                    if token_lengths is not None and last - first not in token_lengths:
+                        continue
+                    token = new_span(Span, (first, last))
                 for unit_id in whole:
-                    # Most candidates: one word, found whole in this language's forms.
                     by_field = found.get(unit_id)
                     if by_field is None:
                         found[unit_id] = {field: [token]}
@@ -357,6 +415,7 @@ class Scanner:
                         by_field[field] = [token]
                     else:
                         spans.append(token)
+                first, last = token
                 word = None
                 for anchor in anchors:
                     if anchor.lengths is not None:
@@ -376,7 +435,8 @@ class Scanner:
         for by_field in found.values():
             for spans in by_field.values():
                 if len(spans) > 1:
-                    spans.sort(key=_start)
+                    # By start (one unit's places never share a start), in C.
+                    spans.sort()
         return found
 
 
@@ -389,7 +449,3 @@ def _accepts(anchor: _Anchor, word: str) -> bool:
         abs(len(word) - len(anchor.word)) <= anchor.fuzzy
         and Levenshtein.distance(anchor.word, word, score_cutoff=anchor.fuzzy) <= anchor.fuzzy
     )
-
-
-def _start(span: Span) -> int:
-    return span.start
