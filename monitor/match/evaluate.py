@@ -47,6 +47,12 @@ class CompiledWatchlist:
         return self.query is None and not self.exclude_units and len(self.fields) == len(FIELDS)
 
     @cached_property
+    def unit_of_atom(self) -> dict[int, int]:
+        """`atom_units` by the atom's identity: the query walk looks atoms up on every item,
+        and hashing an atom (a dataclass) runs Python code."""
+        return {id(atom): unit for atom, unit in self.atom_units.items()}
+
+    @cached_property
     def required_units(self) -> frozenset[int]:
         """Units that must all occur for the query to hold. Most queries that a found unit
         triggers are false (`A AND B` with B absent); this tells without walking them."""
@@ -197,9 +203,14 @@ class _QueryWalk:
             return self._watchlist.fields
         return (atom.field,) if atom.field in self._watchlist.fields else ()
 
-    def _spans(self, atom: Atom) -> dict[str, Sequence[Span]]:
-        by_field = self._found.get(self._watchlist.atom_units[atom], {})
-        return {name: by_field[name] for name in self._fields(atom) if name in by_field}
+    def _spans(self, atom: Atom) -> Mapping[str, Sequence[Span]]:
+        by_field = self._found.get(self._watchlist.unit_of_atom[id(atom)])
+        if not by_field:
+            return {}
+        fields = self._fields(atom)
+        if len(fields) == len(FIELDS):
+            return by_field  # the found fields in FIELDS order, as the scan fills them
+        return {name: by_field[name] for name in fields if name in by_field}
 
     def holds(self, node: Node, negated: bool = False) -> bool:
         if isinstance(node, Atom):

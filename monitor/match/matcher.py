@@ -325,15 +325,15 @@ def _words(folds: dict[str, WordFold]) -> list[str]:
 def _hits(
     watchlist: str, raw_hits: Sequence[RawHit], folds: dict[str, WordFold]
 ) -> tuple[Hit, ...]:
-    return tuple(_hit(watchlist, term, field, span, folds[field]) for term, field, span in raw_hits)
-
-
-def _hit(watchlist: str, term: str, field: str, span: Span, fold: WordFold) -> Hit:
-    if fold.aligned:  # `source_span` of the common case, inline: this runs for every hit
-        start, end = span.start - 1, span.end - 1
-    else:
-        start, end = fold.source_span(span.start, span.end)
-    return _new_hit(watchlist, term, field, start, end, fold.source[start:end])
+    hits = []
+    for term, field, (start, end) in raw_hits:
+        fold = folds[field]
+        if fold.aligned:  # `source_span` of the common case, inline: this runs for every hit
+            start, end = start - 1, end - 1
+        else:
+            start, end = fold.source_span(start, end)
+        hits.append(_new_hit(watchlist, term, field, start, end, fold.source[start:end]))
+    return tuple(hits)
 
 
 # Matching makes one Hit per hit and one WatchlistMatch per fired watchlist, ~35 objects per
@@ -345,13 +345,20 @@ _new_object = object.__new__
 
 def _new_hit(watchlist: str, term: str, field: str, start: int, end: int, text: str) -> Hit:
     hit: Hit = _new_object(Hit)
-    hit.__dict__.update(
-        watchlist=watchlist, term=term, field=field, start=start, end=end, text=text
-    )
+    # Item by item: a quarter cheaper than `update` with keywords, which builds a dict first.
+    fields = hit.__dict__
+    fields["watchlist"] = watchlist
+    fields["term"] = term
+    fields["field"] = field
+    fields["start"] = start
+    fields["end"] = end
+    fields["text"] = text
     return hit
 
 
 def _new_match(watchlist: str, hits: tuple[Hit, ...]) -> WatchlistMatch:
     match: WatchlistMatch = _new_object(WatchlistMatch)
-    match.__dict__.update(watchlist=watchlist, hits=hits)
+    fields = match.__dict__
+    fields["watchlist"] = watchlist
+    fields["hits"] = hits
     return match
