@@ -85,6 +85,10 @@ class RawHit(NamedTuple):
     span: Span
 
 
+# `RawHit(...)` without the Python frame of a named tuple's __new__: one per hit.
+new_raw_hit = tuple.__new__
+
+
 @dataclass
 class Decision:
     fired: bool
@@ -110,7 +114,7 @@ def term_hits(
             for term in terms:
                 for name, spans in by_field.items():
                     for span in spans:
-                        hits.append(RawHit(term, name, span))
+                        hits.append(new_raw_hit(RawHit, (term, name, span)))
     return by_watchlist
 
 
@@ -217,8 +221,10 @@ class _QueryWalk:
             spans = self._spans(node)
             if spans and not negated:
                 label = _label(node)
+                hits = self.hits
                 for name, found in spans.items():
-                    self.hits.extend(RawHit(label, name, span) for span in found)
+                    for span in found:
+                        hits.append(new_raw_hit(RawHit, (label, name, span)))
             if self._explain and not spans and not negated:
                 self.reasons.append(self._absent(node))
             if self._explain and spans and negated:

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 from monitor.config.schema import TermSpec, WatchlistSpec
 from monitor.match.edits import hit_edits
-from monitor.match.evaluate import CompiledWatchlist, RawHit, decide, fired_hits, term_hits
+from monitor.match.evaluate import (
+    CompiledWatchlist,
+    RawHit,
+    decide,
+    fired_hits,
+    new_raw_hit,
+    term_hits,
+)
 from monitor.match.query import all_atoms, parse_query
 from monitor.match.query_ast import Atom
 from monitor.match.scanner import AutomatonCache, Found, Scanner, Unit, cached
@@ -210,8 +217,6 @@ class Matcher:
             if out:
                 candidates = [index for index in candidates if index not in out]
         watchlists, names, plain = self._watchlists, self._names, self._plain
-        # `RawHit(...)` without the Python frame of a named tuple's __new__.
-        new_raw_hit = tuple.__new__
         matches = []
         for index in candidates:
             name = names[index]
