@@ -10,8 +10,10 @@ every word, so the automaton itself enforces whole words: `otan` is never a cand
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import pickle
+import re
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -30,6 +32,7 @@ from monitor.match.spelling import (
     Span,
     WordTest,
     anchor_index,
+    phrase_pattern,
     token_at,
     verify,
 )
@@ -50,6 +53,17 @@ class Unit:
     tests: tuple[WordTest, ...]
     anchor: int
     pair: bool = False
+    # Language -> `phrase_pattern`, made the first time a candidate needs it.
+    _patterns: dict[str | None, re.Pattern[str] | None] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def pattern(self, language: str | None) -> re.Pattern[str] | None:
+        try:
+            return self._patterns[language]
+        except KeyError:
+            made = self._patterns[language] = phrase_pattern(self.tests, language)
+            return made
 
     @classmethod
     def of(cls, tests: tuple[WordTest, ...]) -> Unit:
@@ -429,7 +443,9 @@ class Scanner:
                         span: Span | None = token
                     else:
                         unit = units[anchor.unit_id]
-                        span = verify(unit.tests, unit.anchor, fold, token, language)
+                        span = verify(
+                            unit.tests, unit.anchor, fold, token, language, unit.pattern(language)
+                        )
                     if span is not None:
                         found.setdefault(anchor.unit_id, {}).setdefault(field, []).append(span)
         for by_field in found.values():

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from itertools import pairwise
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, cast
 
 from rapidfuzz.distance import Levenshtein
 
 from monitor.text.fold import fold
 from monitor.text.inflect import MIN_LETTERS, inflected_forms, shortest_base
 from monitor.text.translit import anchor_prefixes, translit_key
-from monitor.text.wordfold import AMPERSAND, WordFold, fold_word_text
+from monitor.text.wordfold import AMPERSAND, WordFold, fold_word_text, separator_chars
 
 FUZZY_MIN_LETTERS = 5
 TRANSLIT = "translit"
@@ -246,11 +246,16 @@ def verify(
     fold: WordFold,
     token: tuple[int, int],
     language: str | None,
+    pattern: re.Pattern[str] | None = None,
 ) -> Span | None:
     """Whether the spelling occurs with its anchor word at `token`, which the caller has
     accepted already unless it is a `translit` word (its anchors only start the word); its
-    span if so."""
+    span if so. `pattern` is the spelling's `phrase_pattern`, when it has one."""
     text = fold.text
+    if pattern is not None and fold.aligned:
+        plain = _plain_phrase(pattern, anchor, fold, token)
+        if plain is not False:
+            return cast(Span | None, plain)
     anchor_test = tests[anchor]
     if anchor_test.translit and not anchor_test.accepts(text[token[0] : token[1]], language):
         return None
@@ -291,6 +296,60 @@ def verify(
             return None
         spans.append((start, end))
     return _check_source(tests, fold, spans)
+
+
+def phrase_pattern(tests: tuple[WordTest, ...], language: str | None) -> re.Pattern[str] | None:
+    """For a phrase of plain words (no fuzzy, transliterated, wildcard or case-tested word):
+    its words in folded text as one regular expression, each word any of the forms its test
+    accepts, run in C where `verify` would step word by word in Python. None for others."""
+    if len(tests) < 2 or any(
+        test.fuzzy or test.translit or test.prefix or test.checks_source for test in tests
+    ):
+        return None
+    words = [
+        "(?:"
+        + "|".join(
+            re.escape(form) for form in sorted(test.exact_forms(language), key=len, reverse=True)
+        )
+        + ")"
+        for test in tests
+    ]
+    return re.compile(" +".join(words) + "(?= )")
+
+
+def _plain_phrase(
+    pattern: re.Pattern[str], anchor: int, fold: WordFold, token: tuple[int, int]
+) -> Span | bool | None:
+    """`verify` of a phrase with a `phrase_pattern` in aligned text (one source character per
+    folded one), when its words stand one space apart in folded text, the usual case; False
+    when they do not (longer gaps: `verify` checks each gap with the full rule)."""
+    text = fold.text
+    first = token[0]
+    for _ in range(anchor):  # back to the phrase's first word, where the pattern starts
+        end = first - 1
+        if text[end - 1] == " ":  # a longer gap, or the start of the text
+            return False
+        first = text.rfind(" ", 0, end) + 1
+    found = pattern.match(text, first)
+    if found is None:
+        return None
+    end = found.end()
+    if text.find("  ", first, end) >= 0:
+        return False
+    # Each gap is one source character: a phrase gap (rule 4) or punctuation that breaks it.
+    if _not_a_phrase_gap().search(fold.source, first - 1, end - 1) is not None:
+        return None
+    return Span(first, end)
+
+
+@cache
+def _not_a_phrase_gap() -> re.Pattern[str]:
+    """The characters that fold to a word separator but cannot stand between the words of a
+    phrase alone: punctuation (`zone, d'exclusion`); apostrophes, hyphens, spaces and one line
+    break can (`_PHRASE_GAP`)."""
+    gap = re.compile(_GAP_CHAR + "|[\n\r]")
+    others = "".join(re.escape(char) for char in separator_chars() if not gap.fullmatch(char))
+    return re.compile(f"[{others}]")
 
 
 def _check_source(

@@ -138,6 +138,16 @@ def _tables() -> _Tables:
     )
 
 
+@cache
+def separator_chars() -> str:
+    """Every character of the Basic Multilingual Plane that folds to one word separator (one
+    space) in aligned text: in Latin-1 by the byte table, beyond it by the full one."""
+    tables = _tables()
+    latin1 = [chr(code) for code in range(256) if tables.latin1[code] == ord(" ")]
+    wider = [char for char, folded in tables.mapping.items() if folded == " " and ord(char) > 0xFF]
+    return "".join(latin1 + wider)
+
+
 def _latin1_fold(char: str, mapping: dict[str, str]) -> int:
     folded = mapping.get(char, char)
     # Characters that fold to several (ß, æ) never get here: the slow path takes them. One that
