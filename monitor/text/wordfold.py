@@ -196,20 +196,26 @@ def _gap_runs(fold: WordFold) -> list[tuple[int, int]]:
     """The runs of four spaces or more of `fold.text` that can be phrase gaps, each as the
     span to drop (all its spaces but the first)."""
     runs = []
-    text, source, aligned = fold.text, fold.source, fold.aligned
+    text, source = fold.text, fold.source
+    # Only the leading space has no source character: an aligned fold's other runs come from
+    # the same span of the source, checked where it is rather than sliced out.
+    in_place = fold.aligned and not text.startswith(_LONG_GAP)
+    length = len(text)
     start = text.find(_LONG_GAP)
     while start >= 0:
         end = start + len(_LONG_GAP)
-        while end < len(text) and text[end] == " ":
+        while end < length and text[end] == " ":
             end += 1
-        if end < len(text):
-            if aligned:
-                gap = source[start - 1 : end - 1]
-            else:
-                gap = source[fold.source_index(start) : fold.source_index(end)]
+        if end < length:
             # Most long runs hold punctuation (`OTAN », a`): the regular expression says no at
-            # its first character.
-            if gap.isspace() or _GAP_SOURCE.fullmatch(gap):
+            # its first character. It takes every whitespace character that `isspace` takes.
+            if in_place:
+                is_gap = _GAP_SOURCE.fullmatch(source, start - 1, end - 1)
+            else:
+                is_gap = _GAP_SOURCE.fullmatch(
+                    source[fold.source_index(start) : fold.source_index(end)]
+                )
+            if is_gap:
                 runs.append((start + 1, end))
         start = text.find(_LONG_GAP, end)
     return runs
