@@ -41,6 +41,7 @@ _AMPERSAND_WORD = f" {AMPERSAND} "
 # A link runs to the next space, quote, angle bracket or closing bracket, less the punctuation
 # that ends a sentence after it (as GitHub's autolinks read them): `(https://x.fr/a)OTAN` and
 # `https://x.fr/a. OTAN` keep their OTAN.
+_SLASH, _LOWER_W, _UPPER_W = b"/wW"
 _LINK = re.compile(
     r"(?:https?://|(?<![\w.])www\.)[^\s<>\"«»“”)\]]*?(?=[.,;:!?]*(?:[\s<>\"«»“”)\]]|$))",
     re.IGNORECASE,
@@ -80,6 +81,11 @@ class WordFold:
         return self.source_index(start), source_end
 
 
+# What the Latin-1 table gives the characters folding to zero or several characters: no other
+# character folds to NUL (it folds to a space), so one memchr of the folded bytes finds them.
+_SLOW_MARK = 0
+
+
 @dataclass(frozen=True)
 class _Tables:
     translate: dict[int, str]
@@ -87,8 +93,7 @@ class _Tables:
     slow: re.Pattern[str]  # characters folding to zero or several characters
     # Punctuation of the General Punctuation block and its neighbours, which folds to a space.
     wide_separators: re.Pattern[str]
-    latin1: bytes
-    latin1_slow: bytes  # the `slow` characters that are in Latin-1 (ß, æ, ½)
+    latin1: bytes  # with `_SLOW_MARK` for the `slow` characters that are in Latin-1 (ß, æ, ½)
     # Latin-1 characters that `translate` folds beyond Latin-1 (µ to Greek mu), where the byte
     # table has a space.
     latin1_unlike: str
@@ -131,7 +136,6 @@ def _tables() -> _Tables:
         slow=re.compile("[" + "".join(re.escape(char) for char in slow) + "]"),
         wide_separators=re.compile(f"[{wide}]"),
         latin1=latin1,
-        latin1_slow=bytes(ord(char) for char in slow if ord(char) < 256),
         latin1_unlike="".join(
             chr(code) for code in range(256) if translate.get(code, chr(code)) != chr(latin1[code])
         ).translate({ord(char): None for char in slow}),
@@ -140,9 +144,10 @@ def _tables() -> _Tables:
 
 def _latin1_fold(char: str, mapping: dict[str, str]) -> int:
     folded = mapping.get(char, char)
-    # Characters that fold to several (ß, æ) never get here: the slow path takes them. One that
-    # folds outside Latin-1 (µ to Greek mu) is not a word character for us: a space.
-    return ord(folded) if len(folded) == 1 and ord(folded) < 256 else ord(" ")
+    if len(folded) != 1:  # ß, æ: the slow path takes the text
+        return _SLOW_MARK
+    # One that folds outside Latin-1 (µ to Greek mu) is not a word character for us: a space.
+    return ord(folded) if ord(folded) < 256 else ord(" ")
 
 
 def _fold_aligned(text: str, tables: _Tables) -> str:
@@ -224,22 +229,48 @@ def _gap_runs(fold: WordFold) -> list[tuple[int, int]]:
 def _fold_words(text: str, without_links: bool) -> WordFold:
     tables = _tables()
     source = text
-    text = _without_common_separators(text)
-    try:
+    text, encoded = _as_latin1(text)
+    if encoded is None:
+        if without_links and _may_hold_link(text):
+            text = _without_links(text)
+        return _fold_with_shifts(source, text, tables)
+    # Searching bytes is several times faster than searching text with wide characters.
+    if without_links and _may_hold_link_latin1(encoded):
+        text = _without_links(text)
         encoded = text.encode("latin-1")
-    except UnicodeEncodeError:
-        if without_links and ("://" in text or "www." in text.lower()):
-            text = _without_links(text)
-    else:
-        # Searching bytes is several times faster than searching text with wide characters.
-        if without_links and (b"://" in encoded or b"www." in encoded.lower()):
-            text = _without_links(text)
-            encoded = text.encode("latin-1")
-        # `in` on bytes is a memchr: much cheaper than a regular expression search.
-        if not any(byte in encoded for byte in tables.latin1_slow):
-            folded = encoded.translate(tables.latin1).decode("latin-1")
-            return WordFold(source, f" {folded} ", aligned=True)
+    folded = encoded.translate(tables.latin1)
+    # `in` on bytes is a memchr: much cheaper than a regular expression search.
+    if _SLOW_MARK not in folded:
+        return WordFold(source, f" {folded.decode('latin-1')} ", aligned=True)
     return _fold_with_shifts(source, text, tables)
+
+
+def _as_latin1(text: str) -> tuple[str, bytes | None]:
+    """`text` with the common wide separators as spaces, and then its Latin-1 bytes if it fits.
+    Most news text holds one or two of those separators (’ …): finding them from the failures
+    of the encoding costs less than looking for each of the twenty in turn."""
+    while True:
+        try:
+            return text, text.encode("latin-1")
+        except UnicodeEncodeError as beyond:
+            char = text[beyond.start]
+            if char not in _COMMON_WIDE_SEPARATORS:  # a letter beyond Latin-1 (ğ, Ж)
+                return _without_common_separators(text), None
+            text = text.replace(char, " ")
+
+
+def _may_hold_link(text: str) -> bool:
+    # `/` and `w` are rare in most prose: a memchr for each spares the costlier searches.
+    return ("/" in text and "://" in text) or (
+        ("w" in text or "W" in text) and "www." in text.lower()
+    )
+
+
+def _may_hold_link_latin1(encoded: bytes) -> bool:
+    # As `_may_hold_link`; an int is looked for with a plain memchr, cheaper than a bytes needle.
+    return (_SLASH in encoded and b"://" in encoded) or (
+        (_LOWER_W in encoded or _UPPER_W in encoded) and b"www." in encoded.lower()
+    )
 
 
 def _without_links(text: str) -> str:
