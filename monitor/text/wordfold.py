@@ -33,6 +33,7 @@ _BEYOND_LATIN1 = re.compile("[^\x00-\xff]+")
 _MAX_MIXED_RUNS = 64
 # The typographic characters news text is full of, beyond Latin-1: replaced with plain
 # `str.replace` (memchr-fast) so most text then fits in Latin-1 and takes the byte-table path.
+_APOSTROPHE = "’"
 _COMMON_WIDE_SEPARATORS = "’‘‚‛ʼ“”„–—―‑‐…•\u202f\u2009\u200a\u2002\u2003\u2007\u2008"
 # `&` belongs to names (`P&O`): a word of its own, whether spaces surround it or not.
 AMPERSAND = "&"
@@ -50,6 +51,7 @@ _LINK = re.compile(
 # longer run of spaces that can be a phrase gap (whitespace kept as given, rule 13, with
 # apostrophes and hyphens) folds to one. Runs with other punctuation (`OTAN », a`) stay.
 _LONG_GAP = " " * 4
+_LONG_GAP_BYTES = _LONG_GAP.encode()
 _GAP_SOURCE = re.compile(r"[\s'’ʼ‘´`′＇\-‐‑‒–—―−﹣－\u00ad\u200b-\u200d\u2060\ufeff]*")
 
 
@@ -94,6 +96,8 @@ class _Tables:
     # Punctuation of the General Punctuation block and its neighbours, which folds to a space.
     wide_separators: re.Pattern[str]
     latin1: bytes  # with `_SLOW_MARK` for the `slow` characters that are in Latin-1 (ß, æ, ½)
+    # A space for the Latin-1 characters a phrase gap can hold (`_GAP_SOURCE`), `x` for others.
+    latin1_gaps: bytes
     # Latin-1 characters that `translate` folds beyond Latin-1 (µ to Greek mu), where the byte
     # table has a space.
     latin1_unlike: str
@@ -136,6 +140,9 @@ def _tables() -> _Tables:
         slow=re.compile("[" + "".join(re.escape(char) for char in slow) + "]"),
         wide_separators=re.compile(f"[{wide}]"),
         latin1=latin1,
+        latin1_gaps=bytes(
+            ord(" " if _GAP_SOURCE.fullmatch(chr(code)) else "x") for code in range(256)
+        ),
         latin1_unlike="".join(
             chr(code) for code in range(256) if translate.get(code, chr(code)) != chr(latin1[code])
         ).translate({ord(char): None for char in slow}),
@@ -190,11 +197,23 @@ def _without_common_separators(text: str) -> str:
 
 def fold_words(text: str, *, without_links: bool = False) -> WordFold:
     """`without_links`: links fold to spaces (rule 15), as matching reads text."""
-    fold = _fold_words(text, without_links)
+    fold, latin1 = _fold_words(text, without_links)
     if _LONG_GAP not in fold.text:  # most text
+        return fold
+    if latin1 is not None and not _may_hold_gap(fold.text, latin1):
         return fold
     runs = _gap_runs(fold)
     return _with_runs_collapsed(fold, runs) if runs else fold
+
+
+def _may_hold_gap(folded: str, latin1: bytes) -> bool:
+    """Whether an aligned fold's long runs of spaces can be phrase gaps, from `latin1`, the
+    Latin-1 text it folds. French quotations and sentence ends make many long runs (`OTAN\xa0»,
+    a`) and few gaps, and checking each run costs more than one pass over the whole text."""
+    # The leading space has no source character: that run is for `_gap_runs` to judge.
+    return folded.startswith(_LONG_GAP) or _LONG_GAP_BYTES in latin1.translate(
+        _tables().latin1_gaps
+    )
 
 
 def _gap_runs(fold: WordFold) -> list[tuple[int, int]]:
@@ -226,14 +245,16 @@ def _gap_runs(fold: WordFold) -> list[tuple[int, int]]:
     return runs
 
 
-def _fold_words(text: str, without_links: bool) -> WordFold:
+def _fold_words(text: str, without_links: bool) -> tuple[WordFold, bytes | None]:
+    """The fold, and when it is aligned the Latin-1 text it folds (links and wide separators
+    as spaces)."""
     tables = _tables()
     source = text
     text, encoded = _as_latin1(text)
     if encoded is None:
         if without_links and _may_hold_link(text):
             text = _without_links(text)
-        return _fold_with_shifts(source, text, tables)
+        return _fold_with_shifts(source, text, tables), None
     # Searching bytes is several times faster than searching text with wide characters.
     if without_links and _may_hold_link_latin1(encoded):
         text = _without_links(text)
@@ -241,14 +262,17 @@ def _fold_words(text: str, without_links: bool) -> WordFold:
     folded = encoded.translate(tables.latin1)
     # `in` on bytes is a memchr: much cheaper than a regular expression search.
     if _SLOW_MARK not in folded:
-        return WordFold(source, f" {folded.decode('latin-1')} ", aligned=True)
-    return _fold_with_shifts(source, text, tables)
+        return WordFold(source, f" {folded.decode('latin-1')} ", aligned=True), encoded
+    return _fold_with_shifts(source, text, tables), None
 
 
 def _as_latin1(text: str) -> tuple[str, bytes | None]:
     """`text` with the common wide separators as spaces, and then its Latin-1 bytes if it fits.
     Most news text holds one or two of those separators (’ …): finding them from the failures
     of the encoding costs less than looking for each of the twenty in turn."""
+    # The apostrophe of French elisions, in most items: looked for first, without a failure.
+    if _APOSTROPHE in text:
+        text = text.replace(_APOSTROPHE, " ")
     while True:
         try:
             return text, text.encode("latin-1")
