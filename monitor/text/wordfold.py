@@ -34,6 +34,8 @@ _MAX_MIXED_RUNS = 64
 # The typographic characters news text is full of, beyond Latin-1: replaced with plain
 # `str.replace` (memchr-fast) so most text then fits in Latin-1 and takes the byte-table path.
 _APOSTROPHE = "’"
+# A failed Latin-1 encoding costs about what looking for every separator in turn costs.
+_MAX_FAILED_ENCODINGS = 3
 _COMMON_WIDE_SEPARATORS = "’‘‚‛ʼ“”„–—―‑‐…•\u202f\u2009\u200a\u2002\u2003\u2007\u2008"
 # `&` belongs to names (`P&O`): a word of its own, whether spaces surround it or not.
 AMPERSAND = "&"
@@ -273,7 +275,7 @@ def _as_latin1(text: str) -> tuple[str, bytes | None]:
     # The apostrophe of French elisions, in most items: looked for first, without a failure.
     if _APOSTROPHE in text:
         text = text.replace(_APOSTROPHE, " ")
-    while True:
+    for _ in range(_MAX_FAILED_ENCODINGS):
         try:
             return text, text.encode("latin-1")
         except UnicodeEncodeError as beyond:
@@ -281,6 +283,12 @@ def _as_latin1(text: str) -> tuple[str, bytes | None]:
             if char not in _COMMON_WIDE_SEPARATORS:  # a letter beyond Latin-1 (ğ, Ж)
                 return _without_common_separators(text), None
             text = text.replace(char, " ")
+    # Text full of typographic characters: more failures would cost more than one look each.
+    text = _without_common_separators(text)
+    try:
+        return text, text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text, None
 
 
 def _may_hold_link(text: str) -> bool:
