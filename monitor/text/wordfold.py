@@ -8,7 +8,7 @@ nothing (combining marks, soft hyphens) or to several characters (`œ`, `ß`) ar
 points, and a folded offset maps back through them.
 
 This runs on every field of every item, so the common case stays in C: typographic
-punctuation (’ « — …) becomes spaces with one `re.sub`, and text that then fits in Latin-1
+punctuation (’ — …) becomes spaces with `str.replace`, and text that then fits in Latin-1
 (French, English and the other Western European languages) is folded with a 256-byte table;
 only other scripts go through `str.translate` with the full table, several times slower.
 
@@ -33,10 +33,10 @@ _BEYOND_LATIN1 = re.compile("[^\x00-\xff]+")
 _MAX_MIXED_RUNS = 64
 # The typographic characters news text is full of, beyond Latin-1: replaced with plain
 # `str.replace` (memchr-fast) so most text then fits in Latin-1 and takes the byte-table path.
+_COMMON_WIDE_SEPARATORS = "’‘‚‛ʼ“”„–—―‑‐…•\u202f\u2009\u200a\u2002\u2003\u2007\u2008"
 _APOSTROPHE = "’"
 # A failed Latin-1 encoding costs about what looking for every separator in turn costs.
 _MAX_FAILED_ENCODINGS = 3
-_COMMON_WIDE_SEPARATORS = "’‘‚‛ʼ“”„–—―‑‐…•\u202f\u2009\u200a\u2002\u2003\u2007\u2008"
 # `&` belongs to names (`P&O`): a word of its own, whether spaces surround it or not.
 AMPERSAND = "&"
 _AMPERSAND_WORD = f" {AMPERSAND} "
@@ -44,11 +44,12 @@ _AMPERSAND_WORD = f" {AMPERSAND} "
 # A link runs to the next space, quote, angle bracket or closing bracket, less the punctuation
 # that ends a sentence after it (as GitHub's autolinks read them): `(https://x.fr/a)OTAN` and
 # `https://x.fr/a. OTAN` keep their OTAN.
-_SLASH, _LOWER_W, _UPPER_W = b"/wW"
 _LINK = re.compile(
     r"(?:https?://|(?<![\w.])www\.)[^\s<>\"«»“”)\]]*?(?=[.,;:!?]*(?:[\s<>\"«»“”)\]]|$))",
     re.IGNORECASE,
 )
+# Links need one of these, rare in prose: a memchr for each spares the costlier searches.
+_SLASH, _LOWER_W, _UPPER_W = b"/wW"
 # The scanner finds a phrase's words with at most three spaces between them (`l' OTAN`): a
 # longer run of spaces that can be a phrase gap (whitespace kept as given, rule 13, with
 # apostrophes and hyphens) folds to one. Runs with other punctuation (`OTAN », a`) stay.
@@ -210,8 +211,8 @@ def fold_words(text: str, *, without_links: bool = False) -> WordFold:
 
 def _may_hold_gap(folded: str, latin1: bytes) -> bool:
     """Whether an aligned fold's long runs of spaces can be phrase gaps, from `latin1`, the
-    Latin-1 text it folds. French quotations and sentence ends make many long runs (`OTAN\xa0»,
-    a`) and few gaps, and checking each run costs more than one pass over the whole text."""
+    Latin-1 text it folds. French quotations and sentence ends make many long runs (`OTAN »,
+    a`) and few gaps: one pass over the whole text costs less than checking each run."""
     # The leading space has no source character: that run is for `_gap_runs` to judge.
     return folded.startswith(_LONG_GAP) or _LONG_GAP_BYTES in latin1.translate(
         _tables().latin1_gaps
@@ -292,14 +293,13 @@ def _as_latin1(text: str) -> tuple[str, bytes | None]:
 
 
 def _may_hold_link(text: str) -> bool:
-    # `/` and `w` are rare in most prose: a memchr for each spares the costlier searches.
     return ("/" in text and "://" in text) or (
         ("w" in text or "W" in text) and "www." in text.lower()
     )
 
 
 def _may_hold_link_latin1(encoded: bytes) -> bool:
-    # As `_may_hold_link`; an int is looked for with a plain memchr, cheaper than a bytes needle.
+    # An int is looked for with a plain memchr, cheaper than a one-byte needle.
     return (_SLASH in encoded and b"://" in encoded) or (
         (_LOWER_W in encoded or _UPPER_W in encoded) and b"www." in encoded.lower()
     )
