@@ -214,9 +214,11 @@ def _may_hold_gap(folded: str, latin1: bytes) -> bool:
     Latin-1 text it folds. French quotations and sentence ends make many long runs (`OTAN »,
     a`) and few gaps: one pass over the whole text costs less than checking each run."""
     # The leading space has no source character: that run is for `_gap_runs` to judge.
-    return folded.startswith(_LONG_GAP) or _LONG_GAP_BYTES in latin1.translate(
-        _tables().latin1_gaps
-    )
+    if folded.startswith(_LONG_GAP):
+        return True
+    # `rfind` rather than `in`: CPython's backward search loop is a quarter faster on text where
+    # the needle's character is this frequent (spaces between words).
+    return latin1.translate(_tables().latin1_gaps).rfind(_LONG_GAP_BYTES) >= 0
 
 
 def _gap_runs(fold: WordFold) -> list[tuple[int, int]]:
