@@ -192,6 +192,8 @@ def test_fold_span_rejects_empty_spans() -> None:
         ("voir https://www.lemonde.fr/l-otan_1.html et l’OTAN", "voir et l otan"),
         ("www.otan.int, WWW.NATO.INT/x OTAN", "otan"),
         ("http seul, pas de lien : OTAN", "http seul pas de lien otan"),
+        ("a’b‘c“d”e…f—g–h", "a b c d e f g h"),  # more separators than failed encodings
+        ("«\u00a0Erdoğan\u00a0» – l’OTAN… “oui”", "erdogan l otan oui"),
     ],
 )
 def test_fold_words_for_matching(text: str, words: str) -> None:
@@ -206,6 +208,7 @@ def test_fold_words_collapses_long_whitespace_gaps_only() -> None:
     fold = fold_words("zone \r\n\t d’exclusion,  «\u00a0Otan\u00a0»,  fin")
     assert "zone d exclusion" in fold.text  # whitespace: one space, for the phrase keys
     assert "otan     fin" in fold.text  # punctuation: no phrase gap, left as it is
+    assert fold_words("zone \n - \n exclusion, l’OTAN").text == " zone exclusion  l otan "
 
 
 def test_fold_words_offsets_map_back_with_ampersands_links_and_gaps() -> None:

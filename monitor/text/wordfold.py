@@ -8,7 +8,7 @@ nothing (combining marks, soft hyphens) or to several characters (`œ`, `ß`) ar
 points, and a folded offset maps back through them.
 
 This runs on every field of every item, so the common case stays in C: typographic
-punctuation (’ « — …) becomes spaces with one `re.sub`, and text that then fits in Latin-1
+punctuation (’ — …) becomes spaces with `str.replace`, and text that then fits in Latin-1
 (French, English and the other Western European languages) is folded with a 256-byte table;
 only other scripts go through `str.translate` with the full table, several times slower.
 
@@ -34,6 +34,9 @@ _MAX_MIXED_RUNS = 64
 # The typographic characters news text is full of, beyond Latin-1: replaced with plain
 # `str.replace` (memchr-fast) so most text then fits in Latin-1 and takes the byte-table path.
 _COMMON_WIDE_SEPARATORS = "’‘‚‛ʼ“”„–—―‑‐…•\u202f\u2009\u200a\u2002\u2003\u2007\u2008"
+_APOSTROPHE = "’"
+# A failed Latin-1 encoding costs about what looking for every separator in turn costs.
+_MAX_FAILED_ENCODINGS = 3
 # `&` belongs to names (`P&O`): a word of its own, whether spaces surround it or not.
 AMPERSAND = "&"
 _AMPERSAND_WORD = f" {AMPERSAND} "
@@ -45,10 +48,13 @@ _LINK = re.compile(
     r"(?:https?://|(?<![\w.])www\.)[^\s<>\"«»“”)\]]*?(?=[.,;:!?]*(?:[\s<>\"«»“”)\]]|$))",
     re.IGNORECASE,
 )
+# Links need one of these, rare in prose: a memchr for each spares the costlier searches.
+_SLASH, _LOWER_W, _UPPER_W = b"/wW"
 # The scanner finds a phrase's words with at most three spaces between them (`l' OTAN`): a
 # longer run of spaces that can be a phrase gap (whitespace kept as given, rule 13, with
 # apostrophes and hyphens) folds to one. Runs with other punctuation (`OTAN », a`) stay.
 _LONG_GAP = " " * 4
+_LONG_GAP_BYTES = _LONG_GAP.encode()
 _GAP_SOURCE = re.compile(r"[\s'’ʼ‘´`′＇\-‐‑‒–—―−﹣－\u00ad\u200b-\u200d\u2060\ufeff]*")
 
 
@@ -80,6 +86,11 @@ class WordFold:
         return self.source_index(start), source_end
 
 
+# What the Latin-1 table gives the characters folding to zero or several characters: no other
+# character folds to NUL (it folds to a space), so one memchr of the folded bytes finds them.
+_SLOW_MARK = 0
+
+
 @dataclass(frozen=True)
 class _Tables:
     translate: dict[int, str]
@@ -87,8 +98,9 @@ class _Tables:
     slow: re.Pattern[str]  # characters folding to zero or several characters
     # Punctuation of the General Punctuation block and its neighbours, which folds to a space.
     wide_separators: re.Pattern[str]
-    latin1: bytes
-    latin1_slow: bytes  # the `slow` characters that are in Latin-1 (ß, æ, ½)
+    latin1: bytes  # with `_SLOW_MARK` for the `slow` characters that are in Latin-1 (ß, æ, ½)
+    # A space for the Latin-1 characters a phrase gap can hold (`_GAP_SOURCE`), `x` for others.
+    latin1_gaps: bytes
     # Latin-1 characters that `translate` folds beyond Latin-1 (µ to Greek mu), where the byte
     # table has a space.
     latin1_unlike: str
@@ -131,7 +143,9 @@ def _tables() -> _Tables:
         slow=re.compile("[" + "".join(re.escape(char) for char in slow) + "]"),
         wide_separators=re.compile(f"[{wide}]"),
         latin1=latin1,
-        latin1_slow=bytes(ord(char) for char in slow if ord(char) < 256),
+        latin1_gaps=bytes(
+            ord(" " if _GAP_SOURCE.fullmatch(chr(code)) else "x") for code in range(256)
+        ),
         latin1_unlike="".join(
             chr(code) for code in range(256) if translate.get(code, chr(code)) != chr(latin1[code])
         ).translate({ord(char): None for char in slow}),
@@ -150,9 +164,10 @@ def separator_chars() -> str:
 
 def _latin1_fold(char: str, mapping: dict[str, str]) -> int:
     folded = mapping.get(char, char)
-    # Characters that fold to several (ß, æ) never get here: the slow path takes them. One that
-    # folds outside Latin-1 (µ to Greek mu) is not a word character for us: a space.
-    return ord(folded) if len(folded) == 1 and ord(folded) < 256 else ord(" ")
+    if len(folded) != 1:  # ß, æ: the slow path takes the text
+        return _SLOW_MARK
+    # One that folds outside Latin-1 (µ to Greek mu) is not a word character for us: a space.
+    return ord(folded) if ord(folded) < 256 else ord(" ")
 
 
 def _fold_aligned(text: str, tables: _Tables) -> str:
@@ -195,55 +210,111 @@ def _without_common_separators(text: str) -> str:
 
 def fold_words(text: str, *, without_links: bool = False) -> WordFold:
     """`without_links`: links fold to spaces (rule 15), as matching reads text."""
-    fold = _fold_words(text, without_links)
+    fold, latin1 = _fold_words(text, without_links)
     if _LONG_GAP not in fold.text:  # most text
+        return fold
+    if latin1 is not None and not _may_hold_gap(fold.text, latin1):
         return fold
     runs = _gap_runs(fold)
     return _with_runs_collapsed(fold, runs) if runs else fold
+
+
+def _may_hold_gap(folded: str, latin1: bytes) -> bool:
+    """Whether an aligned fold's long runs of spaces can be phrase gaps, from `latin1`, the
+    Latin-1 text it folds. French quotations and sentence ends make many long runs (`OTAN »,
+    a`) and few gaps: one pass over the whole text costs less than checking each run."""
+    # The leading space has no source character: that run is for `_gap_runs` to judge.
+    if folded.startswith(_LONG_GAP):
+        return True
+    # `rfind` rather than `in`: CPython's backward search loop is a quarter faster on text where
+    # the needle's character is this frequent (spaces between words).
+    return latin1.translate(_tables().latin1_gaps).rfind(_LONG_GAP_BYTES) >= 0
 
 
 def _gap_runs(fold: WordFold) -> list[tuple[int, int]]:
     """The runs of four spaces or more of `fold.text` that can be phrase gaps, each as the
     span to drop (all its spaces but the first)."""
     runs = []
-    text, source, aligned = fold.text, fold.source, fold.aligned
+    text, source = fold.text, fold.source
+    # Only the leading space has no source character: an aligned fold's other runs come from
+    # the same span of the source, checked where it is rather than sliced out.
+    in_place = fold.aligned and not text.startswith(_LONG_GAP)
+    length = len(text)
     start = text.find(_LONG_GAP)
     while start >= 0:
         end = start + len(_LONG_GAP)
-        while end < len(text) and text[end] == " ":
+        while end < length and text[end] == " ":
             end += 1
-        if end < len(text):
-            if aligned:
-                gap = source[start - 1 : end - 1]
-            else:
-                gap = source[fold.source_index(start) : fold.source_index(end)]
+        if end < length:
             # Most long runs hold punctuation (`OTAN », a`): the regular expression says no at
-            # its first character.
-            if gap.isspace() or _GAP_SOURCE.fullmatch(gap):
+            # its first character. It takes every whitespace character that `isspace` takes.
+            if in_place:
+                is_gap = _GAP_SOURCE.fullmatch(source, start - 1, end - 1)
+            else:
+                is_gap = _GAP_SOURCE.fullmatch(
+                    source[fold.source_index(start) : fold.source_index(end)]
+                )
+            if is_gap:
                 runs.append((start + 1, end))
         start = text.find(_LONG_GAP, end)
     return runs
 
 
-def _fold_words(text: str, without_links: bool) -> WordFold:
+def _fold_words(text: str, without_links: bool) -> tuple[WordFold, bytes | None]:
+    """The fold, and when it is aligned the Latin-1 text it folds (links and wide separators
+    as spaces)."""
     tables = _tables()
     source = text
+    text, encoded = _as_latin1(text)
+    if encoded is None:
+        if without_links and _may_hold_link(text):
+            text = _without_links(text)
+        return _fold_with_shifts(source, text, tables), None
+    # Searching bytes is several times faster than searching text with wide characters.
+    if without_links and _may_hold_link_latin1(encoded):
+        text = _without_links(text)
+        encoded = text.encode("latin-1")
+    folded = encoded.translate(tables.latin1)
+    # `in` on bytes is a memchr: much cheaper than a regular expression search.
+    if _SLOW_MARK not in folded:
+        return WordFold(source, f" {folded.decode('latin-1')} ", aligned=True), encoded
+    return _fold_with_shifts(source, text, tables), None
+
+
+def _as_latin1(text: str) -> tuple[str, bytes | None]:
+    """`text` with the common wide separators as spaces, and then its Latin-1 bytes if it fits.
+    Most news text holds one or two of those separators (’ …): finding them from the failures
+    of the encoding costs less than looking for each of the twenty in turn."""
+    # The apostrophe of French elisions, in most items: looked for first, without a failure.
+    if _APOSTROPHE in text:
+        text = text.replace(_APOSTROPHE, " ")
+    for _ in range(_MAX_FAILED_ENCODINGS):
+        try:
+            return text, text.encode("latin-1")
+        except UnicodeEncodeError as beyond:
+            char = text[beyond.start]
+            if char not in _COMMON_WIDE_SEPARATORS:  # a letter beyond Latin-1 (ğ, Ж)
+                return _without_common_separators(text), None
+            text = text.replace(char, " ")
+    # Text full of typographic characters: more failures would cost more than one look each.
     text = _without_common_separators(text)
     try:
-        encoded = text.encode("latin-1")
+        return text, text.encode("latin-1")
     except UnicodeEncodeError:
-        if without_links and ("://" in text or "www." in text.lower()):
-            text = _without_links(text)
-    else:
-        # Searching bytes is several times faster than searching text with wide characters.
-        if without_links and (b"://" in encoded or b"www." in encoded.lower()):
-            text = _without_links(text)
-            encoded = text.encode("latin-1")
-        # `in` on bytes is a memchr: much cheaper than a regular expression search.
-        if not any(byte in encoded for byte in tables.latin1_slow):
-            folded = encoded.translate(tables.latin1).decode("latin-1")
-            return WordFold(source, f" {folded} ", aligned=True)
-    return _fold_with_shifts(source, text, tables)
+        return text, None
+
+
+def _may_hold_link(text: str) -> bool:
+    return ("/" in text and "://" in text) or (
+        ("w" in text or "W" in text) and "www." in text.lower()
+    )
+
+
+def _may_hold_link_latin1(encoded: bytes) -> bool:
+    # An int is looked for with a plain memchr, cheaper than a one-byte needle.
+    return (_SLASH in encoded and b"://" in encoded) or (
+        (_LOWER_W in encoded or _UPPER_W in encoded) and b"www." in encoded.lower()
+    )
 
 
 def _without_links(text: str) -> str:
