@@ -10,7 +10,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 # Fields a watchlist can search, in the order alerts quote them.
 FIELDS: tuple[str, ...] = ("title", "summary", "content")
@@ -171,8 +171,10 @@ class ReplayItem:
     backlog: bool = False  # stored by its feed's first poll, which alerts on nothing
 
 
-@dataclass(frozen=True)
-class Hit:
+# Hit and WatchlistMatch are named tuples, not frozen dataclasses like the other values between
+# stages: matching makes one per hit and per fired watchlist, tens per item, and a tuple is built
+# in C several times faster (docs/design.md §4, performance). Both are immutable all the same.
+class Hit(NamedTuple):
     """One match of a watchlist term: `start`/`end` are character offsets into the decoded
     text of `field`; `text` is that slice."""
 
@@ -184,8 +186,7 @@ class Hit:
     text: str
 
 
-@dataclass(frozen=True)
-class WatchlistMatch:
+class WatchlistMatch(NamedTuple):
     """A watchlist that fired for an item, with the hits that made it fire."""
 
     watchlist: str
