@@ -75,7 +75,7 @@ class WordTest:
             if not first_letter.isupper():
                 return False
         if self.exact_case is not None:
-            kept = fold(source_word, keep_case=True).text
+            kept = _case_kept(source_word)
             # Compare the case of the part every inflected form shares: `Poutine` / `Poutines`.
             shared = len(shortest_base(self.word)) if self.inflect else len(self.word)
             if kept[:shared] == self.exact_case[:shared]:
@@ -126,6 +126,13 @@ class WordTest:
         if self.inflect:
             return tuple((form, WORD) for form in sorted(inflected_forms(self.word, language)))
         return ((self.word, WORD),)
+
+
+@lru_cache(maxsize=4096)
+def _case_kept(source_word: str) -> str:
+    """A word as written, accents folded and case kept: news repeats the names it is about,
+    and the general `fold` steps through every character in Python."""
+    return fold(source_word, keep_case=True).text
 
 
 # Folded text is lowercase ASCII for Latin scripts; substitutions and insertions draw from this
