@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import html
 import re
-from functools import lru_cache
+from collections.abc import Callable
+from functools import partial
 from html.parser import HTMLParser
 
 # Elements that end a line when rendered. Their text must not run into the next block's text.
@@ -35,11 +36,14 @@ _BREAK = "\x00"
 # block break is that break; any other run of it, or a lone tab or line break, is one space.
 _ASCII_WHITESPACE = " \t\n\r\f"
 _SPACE_RUN = re.compile(r"[\t\n\r\f][ \t\n\r\f]*| [ \t\n\r\f]+")
+# A block break with the whitespace and further breaks after it: one blank line.
+_BREAK_RUN = re.compile(r"\x00[\x00 \t\n\r\f]*")
 _TAG_START = re.compile(r"<[A-Za-z/!?]")
 # Markup the fast path may handle: plain tags only. Comments, CDATA, declarations and elements
 # whose contents are dropped go through the full parser.
 _NEEDS_PARSER = re.compile(r"<[!?]|<(?:script|style|template|noscript)\b", re.IGNORECASE)
-_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?:\s[^<>]*)?/?>")
+# A tag of the fast path; its group is the name, after the slash of an end tag.
+_TAG = re.compile(r"<(/?[A-Za-z][A-Za-z0-9]*)(?:\s[^<>]*)?/?>")
 
 
 class _TextCollector(HTMLParser):
@@ -84,15 +88,17 @@ class _TextCollector(HTMLParser):
 def _rendered_whitespace(text: str) -> str:
     """Markup's whitespace as rendered: each run one space, or one blank line where it holds a
     block break; none at either end."""
-    blocks = (block.strip(_ASCII_WHITESPACE) for block in text.split(_BREAK))
-    return "\n\n".join(_rendered_block(block) for block in blocks if block)
-
-
-def _rendered_block(block: str) -> str:
-    # Most blocks have no run to collapse: five scans in C are cheaper than one regex pass.
-    if "  " in block or "\n" in block or "\t" in block or "\r" in block or "\f" in block:
-        return _SPACE_RUN.sub(" ", block)
-    return block
+    text = text.strip(_ASCII_WHITESPACE)
+    has_breaks = _BREAK in text
+    if has_breaks:
+        # Each run of breaks takes the whitespace after it along; rstrip takes what is before.
+        blocks = _BREAK_RUN.split(text)
+        text = _BREAK.join([block.rstrip(_ASCII_WHITESPACE) for block in blocks if block])
+    # Most texts have no run to collapse: four scans in C (memchr) and one for two spaces are
+    # cheaper than a substitution, which tries its pattern at every character.
+    if "\n" in text or "\t" in text or "\r" in text or "\f" in text or "  " in text:
+        text = _SPACE_RUN.sub(" ", text)
+    return text.replace(_BREAK, "\n\n") if has_breaks else text
 
 
 def _without_unfinished_tag(markup: str) -> str:
@@ -103,19 +109,57 @@ def _without_unfinished_tag(markup: str) -> str:
     return markup[: opened.start()] if opened else markup
 
 
-# What a tag of the fast path becomes, by its lowercase name: a block break, a space, or
-# nothing (every other tag).
-_TAG_REPLACEMENTS = {name: _BREAK for name in _BLOCK_TAGS} | {name: " " for name in _SPACING_TAGS}
+class _BoundedCache(dict[str, str]):
+    """`value(key)` computed once per key: subscripting a dict is the cheapest lookup there is
+    in a comprehension (no call), and the texts repeat a handful of keys. Cleared when full, so
+    odd markup cannot grow it for ever."""
+
+    def __init__(self, value: Callable[[str], str], size: int) -> None:
+        super().__init__()
+        self._value = value
+        self._size = size
+
+    def __missing__(self, key: str) -> str:
+        if len(self) >= self._size:
+            self.clear()
+        value = self[key] = self._value(key)
+        return value
+
+
+def _tag_replacement(name: str, *, dropped_stays: bool) -> str:
+    """What a tag of the fast path becomes, by its name ("/p" for an end tag): a block break, a
+    space or nothing. A start tag whose contents are dropped stays markup if `dropped_stays`,
+    which sends the text to the parser."""
+    name = name.lower()
+    if name in _DROPPED_TAGS and dropped_stays:
+        return f"<{name}"
+    name = name.removeprefix("/")
+    if name in _BLOCK_TAGS:
+        return _BREAK
+    return " " if name in _SPACING_TAGS else ""
+
+
+def _decoded_reference(body: str) -> str:
+    # The pattern finds the same reference in `&body` alone as in context, so this is what
+    # `html.unescape` puts in its place.
+    return html.unescape(f"&{body}")
+
+
+# Telling dropped elements by their tag's name is cheaper than a search for them: it comes with
+# the split. A NUL could hide a name from that search (`<scr\x00ipt>`, `<script\x00x>`), so text
+# that had one was searched before its NULs went, and all its tags are plain.
+_TAG_REPLACEMENTS = _BoundedCache(partial(_tag_replacement, dropped_stays=True), size=1024)
+_PLAIN_TAG_REPLACEMENTS = _BoundedCache(partial(_tag_replacement, dropped_stays=False), size=1024)
+_DECODED_REFERENCES = _BoundedCache(_decoded_reference, size=4096)
 # The character references `html.unescape` decodes (its own pattern).
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
-_CACHED_CHARREF_LENGTH = 40
 
 
-def _without_tags(text: str) -> str:
+def _without_tags(text: str, replacements: dict[str, str]) -> str:
     # Splitting on the pattern (its group, the tag name, at odd indexes) and mapping the names
     # in one comprehension costs a fraction of a `re.sub` callback per tag.
     parts = _TAG.split(text)
-    parts[1::2] = [_TAG_REPLACEMENTS.get(name.lower(), "") for name in parts[1::2]]
+    parts[1::2] = [replacements[name] for name in parts[1::2]]
     return "".join(parts)
 
 
@@ -123,39 +167,37 @@ def _unescape(text: str) -> str:
     """`html.unescape`, each reference decoded alone: a news text repeats a handful of them
     (`&eacute;`, `&nbsp;`, `&#8217;`), so decoding them once is much cheaper than a callback
     per reference."""
+    if "&" not in text:
+        return text
     parts = _CHARREF.split(text)
-    parts[1::2] = [
-        _decoded(body) if len(body) <= _CACHED_CHARREF_LENGTH else html.unescape(f"&{body}")
-        for body in parts[1::2]
-    ]
+    parts[1::2] = [_DECODED_REFERENCES[body] for body in parts[1::2]]
     return "".join(parts)
-
-
-@lru_cache(maxsize=4096)
-def _decoded(body: str) -> str:
-    # The pattern finds the same reference in `&body` alone as in context, so this is what
-    # `html.unescape` puts in its place.
-    return html.unescape(f"&{body}")
 
 
 def html_to_text(markup: str) -> str:
     """Decoded plain text of `markup`; never raises, whatever the markup."""
+    if "<" not in markup:
+        # No markup: the text as given (rule 13), entities decoded.
+        return _unescape(markup.replace(_BREAK, ""))
     whole = markup
     markup = _without_unfinished_tag(markup)
-    if _NEEDS_PARSER.search(markup) is None:
-        # Plain text, or simple tags: the same result as the parser at a fraction of its cost
-        # (this runs on every field of every item). Tags go first, so an escaped `&lt;p&gt;`
-        # stays text.
-        text = markup.replace(_BREAK, "")
-        if "<" not in text or _TAG_START.search(text) is None:
-            # No markup: the text as given (rule 13), entities decoded.
-            text = _unescape(text) if "&" in text else text
-            return text if len(markup) == len(whole) else _rendered_whitespace(text)
-        text = _without_tags(text)
-        if _TAG_START.search(text) is None:
-            if "&" in text:
-                text = _unescape(text)
-            return _rendered_whitespace(text)
+    # Plain text, or simple tags: the same result as the parser at a fraction of its cost (this
+    # runs on every field of every item). Tags go first, so an escaped `&lt;p&gt;` stays text.
+    text = markup.replace(_BREAK, "")
+    had_nul = len(text) != len(markup)
+    # The long s is an `s` to a case-insensitive search (`<ſcript>`) but not to the tag pattern.
+    if (had_nul or "\u017f" in markup) and _NEEDS_PARSER.search(markup) is not None:
+        return _parsed(markup)
+    if "<" not in text or _TAG_START.search(text) is None:
+        text = _unescape(text)
+        return text if len(markup) == len(whole) else _rendered_whitespace(text)
+    text = _without_tags(text, _PLAIN_TAG_REPLACEMENTS if had_nul else _TAG_REPLACEMENTS)
+    if "<" not in text or _TAG_START.search(text) is None:
+        return _rendered_whitespace(_unescape(text))
+    return _parsed(markup)
+
+
+def _parsed(markup: str) -> str:
     collector = _TextCollector()
     try:
         collector.feed(markup)
