@@ -89,22 +89,35 @@ def _rendered_whitespace(text: str) -> str:
     """Markup's whitespace as rendered: each run one space, or one blank line where it holds a
     block break; none at either end."""
     text = text.strip(_ASCII_WHITESPACE)
-    has_breaks = _BREAK in text
-    if has_breaks:
-        # Each run of breaks takes the whitespace after it along; rstrip takes what is before.
-        blocks = _BREAK_RUN.split(text)
-        text = _BREAK.join([block.rstrip(_ASCII_WHITESPACE) for block in blocks if block])
-    # Most texts have no run to collapse: four scans in C (memchr) and one for two spaces are
-    # cheaper than a substitution, which tries its pattern at every character.
-    if "\n" in text or "\t" in text or "\r" in text or "\f" in text or "  " in text:
-        text = _SPACE_RUN.sub(" ", text)
-    return text.replace(_BREAK, "\n\n") if has_breaks else text
+    if _BREAK not in text:
+        return _SPACE_RUN.sub(" ", text) if _has_run(text, line_breaks=0) else text
+    # Each run of breaks takes the whitespace after it along; rstrip takes what is before.
+    blocks = [block.rstrip(_ASCII_WHITESPACE) for block in _BREAK_RUN.split(text) if block]
+    text = "\n\n".join(blocks)
+    if _has_run(text, line_breaks=2 * len(blocks) - 2):
+        return "\n\n".join([_SPACE_RUN.sub(" ", block) for block in blocks])
+    return text
+
+
+def _has_run(text: str, line_breaks: int) -> bool:
+    """Whether `text` has whitespace to collapse, besides the `line_breaks` of its blank lines.
+    Scans in C (memchr, and one for two spaces) are much cheaper than a substitution, which
+    tries its pattern at every character, and most texts have no run to collapse."""
+    return (
+        text.count("\n") != line_breaks
+        or "\t" in text
+        or "\r" in text
+        or "\f" in text
+        or "  " in text
+    )
 
 
 def _without_unfinished_tag(markup: str) -> str:
     """Cut a tag left open at the very end ("<p>text <b"): HTML5 drops it at end of input, where
     the stdlib parser would print it as text."""
     tail = markup.rfind(">") + 1
+    if markup.find("<", tail) < 0:
+        return markup
     opened = _TAG_START.search(markup, tail)
     return markup[: opened.start()] if opened else markup
 
