@@ -39,8 +39,8 @@ _SPACE_RUN = re.compile(r"[\t\n\r\f][ \t\n\r\f]*| [ \t\n\r\f]+")
 # A block break with the whitespace and further breaks after it: one blank line.
 _BREAK_RUN = re.compile(r"\x00[\x00 \t\n\r\f]*")
 _TAG_START = re.compile(r"<[A-Za-z/!?]")
-# Markup the fast path may handle: plain tags only. Comments, CDATA, declarations and elements
-# whose contents are dropped go through the full parser.
+# Markup the fast path does not handle: comments, CDATA, declarations and elements whose contents
+# are dropped go through the full parser. Searched for only where tag names cannot tell.
 _NEEDS_PARSER = re.compile(r"<[!?]|<(?:script|style|template|noscript)\b", re.IGNORECASE)
 # A tag of the fast path; its group is the name, after the slash of an end tag.
 _TAG = re.compile(r"<(/?[A-Za-z][A-Za-z0-9]*)(?:\s[^<>]*)?/?>")
@@ -212,6 +212,7 @@ def html_to_text(markup: str) -> str:
 
 
 def _parsed(markup: str) -> str:
+    """The full parser's text of `markup`, whatever it holds."""
     collector = _TextCollector()
     try:
         collector.feed(markup)
