@@ -8,7 +8,7 @@ import re
 import pytest
 
 from monitor.text.fold import fold
-from monitor.text.html import html_to_text
+from monitor.text.html import _parsed, html_to_text
 from monitor.text.sentences import sentence_around, sentence_span
 from monitor.text.wordfold import fold_word_text, fold_words
 
@@ -86,6 +86,26 @@ def test_html_to_text_never_raises_and_renders_markup_whitespace() -> None:
         assert text == text.strip(" \n")
         for leftover in ("  ", " \n", "\n ", "\n\n\n"):
             assert leftover not in text
+
+
+def test_html_to_text_fast_path_agrees_with_the_parser() -> None:
+    # Simple tags, references and whitespace: the fast path must render them as the parser does.
+    tags = ["<p>", "</p>", "<br>", "<br/>", "<BR />", "<b>", "</b>", "<em>", "</em>", "<li>",
+            '<a href="https://x.fr/?a=1&amp;b=2">', "</a>", "<div class='x'>", "</div>",
+            "<img src='x.png'>", "<h2>", "</h2>", "<td>", "<span>", "</span>"]  # fmt: skip
+    texts = ["OTAN", "l’Otan", "é", "&eacute;", "&amp;", "&lt;p&gt;", "&#8217;", "&#x41;",
+             "&nbsp;", "&#32;", "&copy", "\xa0", " ", "  ", "\n", "\t", "\r\n", "a < b", "1 > 0",
+             "AT&T", "«", "'", '"']  # fmt: skip
+    generator = random.Random(4321)
+    for _ in range(3000):
+        pieces = [
+            generator.choice(tags) if generator.random() < 0.35 else generator.choice(texts)
+            for _ in range(generator.randint(1, 25))
+        ]
+        if not any(piece in tags for piece in pieces):
+            continue  # no markup: the text as given, which the parser does not keep
+        markup = "".join(pieces)
+        assert html_to_text(markup) == _parsed(markup), markup
 
 
 # --- fold ---------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import html
 import re
-from functools import lru_cache
+from collections.abc import Callable
+from functools import partial
 from html.parser import HTMLParser
 
 # Elements that end a line when rendered. Their text must not run into the next block's text.
@@ -35,11 +36,14 @@ _BREAK = "\x00"
 # block break is that break; any other run of it, or a lone tab or line break, is one space.
 _ASCII_WHITESPACE = " \t\n\r\f"
 _SPACE_RUN = re.compile(r"[\t\n\r\f][ \t\n\r\f]*| [ \t\n\r\f]+")
+# A block break with the whitespace and further breaks after it: one blank line.
+_BREAK_RUN = re.compile(r"\x00[\x00 \t\n\r\f]*")
 _TAG_START = re.compile(r"<[A-Za-z/!?]")
-# Markup the fast path may handle: plain tags only. Comments, CDATA, declarations and elements
-# whose contents are dropped go through the full parser.
+# Markup the fast path does not handle: comments, CDATA, declarations and elements whose contents
+# are dropped go through the full parser. Searched for only where tag names cannot tell.
 _NEEDS_PARSER = re.compile(r"<[!?]|<(?:script|style|template|noscript)\b", re.IGNORECASE)
-_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?:\s[^<>]*)?/?>")
+# A tag of the fast path; its group is the name, after the slash of an end tag.
+_TAG = re.compile(r"<(/?[A-Za-z][A-Za-z0-9]*)(?:\s[^<>]*)?/?>")
 
 
 class _TextCollector(HTMLParser):
@@ -84,38 +88,88 @@ class _TextCollector(HTMLParser):
 def _rendered_whitespace(text: str) -> str:
     """Markup's whitespace as rendered: each run one space, or one blank line where it holds a
     block break; none at either end."""
-    blocks = (block.strip(_ASCII_WHITESPACE) for block in text.split(_BREAK))
-    return "\n\n".join(_rendered_block(block) for block in blocks if block)
+    text = text.strip(_ASCII_WHITESPACE)
+    if _BREAK not in text:
+        return _SPACE_RUN.sub(" ", text) if _has_run(text, line_breaks=0) else text
+    # Each run of breaks takes the whitespace after it along; rstrip takes what is before.
+    blocks = [block.rstrip(_ASCII_WHITESPACE) for block in _BREAK_RUN.split(text) if block]
+    text = "\n\n".join(blocks)
+    if _has_run(text, line_breaks=2 * len(blocks) - 2):
+        return "\n\n".join([_SPACE_RUN.sub(" ", block) for block in blocks])
+    return text
 
 
-def _rendered_block(block: str) -> str:
-    # Most blocks have no run to collapse: five scans in C are cheaper than one regex pass.
-    if "  " in block or "\n" in block or "\t" in block or "\r" in block or "\f" in block:
-        return _SPACE_RUN.sub(" ", block)
-    return block
+def _has_run(text: str, line_breaks: int) -> bool:
+    """Whether `text` has whitespace to collapse, besides the `line_breaks` of its blank lines.
+    Scans in C (memchr, and one for two spaces) are much cheaper than a substitution, which
+    tries its pattern at every character, and most texts have no run to collapse."""
+    return (
+        text.count("\n") != line_breaks
+        or "\t" in text
+        or "\r" in text
+        or "\f" in text
+        or "  " in text
+    )
 
 
 def _without_unfinished_tag(markup: str) -> str:
     """Cut a tag left open at the very end ("<p>text <b"): HTML5 drops it at end of input, where
     the stdlib parser would print it as text."""
     tail = markup.rfind(">") + 1
+    if markup.find("<", tail) < 0:
+        return markup
     opened = _TAG_START.search(markup, tail)
     return markup[: opened.start()] if opened else markup
 
 
-# What a tag of the fast path becomes, by its lowercase name: a block break, a space, or
-# nothing (every other tag).
-_TAG_REPLACEMENTS = {name: _BREAK for name in _BLOCK_TAGS} | {name: " " for name in _SPACING_TAGS}
+class _BoundedCache(dict[str, str]):
+    """`value(key)` computed once per key: a dict lookup mapped in C is the cheapest there is, and
+    the texts repeat a handful of keys. Cleared when full, so odd markup cannot grow it for
+    ever."""
+
+    def __init__(self, value: Callable[[str], str], size: int) -> None:
+        super().__init__()
+        self._value = value
+        self._size = size
+
+    def __missing__(self, key: str) -> str:
+        if len(self) >= self._size:
+            self.clear()
+        value = self[key] = self._value(key)
+        return value
+
+
+def _tag_replacement(name: str, *, dropped_stays: bool) -> str:
+    """What a tag of the fast path becomes, by its name ("/p" for an end tag): a block break, a
+    space or nothing. A start tag whose contents are dropped stays markup if `dropped_stays`,
+    which sends the text to the parser."""
+    name = name.lower()
+    if name in _DROPPED_TAGS and dropped_stays:
+        return f"<{name}"
+    name = name.removeprefix("/")
+    if name in _BLOCK_TAGS:
+        return _BREAK
+    return " " if name in _SPACING_TAGS else ""
+
+
+def _decoded_reference(body: str) -> str:
+    # The pattern finds the same reference in `&body` alone as in context, so this is what
+    # `html.unescape` puts in its place.
+    return html.unescape(f"&{body}")
+
+
+_TAG_REPLACEMENTS = _BoundedCache(partial(_tag_replacement, dropped_stays=True), size=1024)
+_PLAIN_TAG_REPLACEMENTS = _BoundedCache(partial(_tag_replacement, dropped_stays=False), size=1024)
+_DECODED_REFERENCES = _BoundedCache(_decoded_reference, size=4096)
 # The character references `html.unescape` decodes (its own pattern).
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
-_CACHED_CHARREF_LENGTH = 40
 
 
-def _without_tags(text: str) -> str:
+def _without_tags(text: str, replacements: dict[str, str]) -> str:
     # Splitting on the pattern (its group, the tag name, at odd indexes) and mapping the names
-    # in one comprehension costs a fraction of a `re.sub` callback per tag.
+    # through a dict in C costs a fraction of a `re.sub` callback per tag.
     parts = _TAG.split(text)
-    parts[1::2] = [_TAG_REPLACEMENTS.get(name.lower(), "") for name in parts[1::2]]
+    parts[1::2] = map(replacements.__getitem__, parts[1::2])
     return "".join(parts)
 
 
@@ -123,39 +177,42 @@ def _unescape(text: str) -> str:
     """`html.unescape`, each reference decoded alone: a news text repeats a handful of them
     (`&eacute;`, `&nbsp;`, `&#8217;`), so decoding them once is much cheaper than a callback
     per reference."""
+    if "&" not in text:
+        return text
     parts = _CHARREF.split(text)
-    parts[1::2] = [
-        _decoded(body) if len(body) <= _CACHED_CHARREF_LENGTH else html.unescape(f"&{body}")
-        for body in parts[1::2]
-    ]
+    parts[1::2] = map(_DECODED_REFERENCES.__getitem__, parts[1::2])
     return "".join(parts)
-
-
-@lru_cache(maxsize=4096)
-def _decoded(body: str) -> str:
-    # The pattern finds the same reference in `&body` alone as in context, so this is what
-    # `html.unescape` puts in its place.
-    return html.unescape(f"&{body}")
 
 
 def html_to_text(markup: str) -> str:
     """Decoded plain text of `markup`; never raises, whatever the markup."""
+    if "<" not in markup:
+        # No markup: the text as given (rule 13), entities decoded.
+        return _unescape(markup.replace(_BREAK, ""))
     whole = markup
     markup = _without_unfinished_tag(markup)
-    if _NEEDS_PARSER.search(markup) is None:
-        # Plain text, or simple tags: the same result as the parser at a fraction of its cost
-        # (this runs on every field of every item). Tags go first, so an escaped `&lt;p&gt;`
-        # stays text.
-        text = markup.replace(_BREAK, "")
-        if "<" not in text or _TAG_START.search(text) is None:
-            # No markup: the text as given (rule 13), entities decoded.
-            text = _unescape(text) if "&" in text else text
-            return text if len(markup) == len(whole) else _rendered_whitespace(text)
-        text = _without_tags(text)
-        if _TAG_START.search(text) is None:
-            if "&" in text:
-                text = _unescape(text)
-            return _rendered_whitespace(text)
+    # Plain text, or simple tags: the same result as the parser at a fraction of its cost (this
+    # runs on every field of every item). Tags go first, so an escaped `&lt;p&gt;` stays text.
+    text = markup.replace(_BREAK, "")
+    had_nul = len(text) != len(markup)
+    # What needs the parser shows after the tags go: comments and declarations stay, and so does
+    # a start tag of an element whose contents are dropped (told by its name, which comes with
+    # the split, cheaper than a search for it). Only a search finds those a NUL hid in the name
+    # (`<scr\x00ipt>`, `<script\x00x>`: searched before the NULs go, all tags then plain) and
+    # those spelt with a long s, an `s` to a case-insensitive search (`<ſcript>`).
+    if (had_nul or "\u017f" in markup) and _NEEDS_PARSER.search(markup) is not None:
+        return _parsed(markup)
+    if "<" not in text or _TAG_START.search(text) is None:
+        text = _unescape(text)
+        return text if len(markup) == len(whole) else _rendered_whitespace(text)
+    text = _without_tags(text, _PLAIN_TAG_REPLACEMENTS if had_nul else _TAG_REPLACEMENTS)
+    if "<" not in text or _TAG_START.search(text) is None:
+        return _rendered_whitespace(_unescape(text))
+    return _parsed(markup)
+
+
+def _parsed(markup: str) -> str:
+    """The full parser's text of `markup`, whatever it holds."""
     collector = _TextCollector()
     try:
         collector.feed(markup)
