@@ -154,7 +154,8 @@ def _anchor(unit_id: int, unit: Unit, key: str, kind: str, language: str | None)
 # lengths any of its fuzzy pieces can accept or None, the units the key alone finds
 # (`_Anchor.whole`: most keys, one plain word), the other anchors it stands for, and None; or,
 # for a key that stands for other units in other languages (`zones` is a form of `zone` in
-# French, not in German), empty units and anchors and a map of language -> (units, anchors)).
+# French, not in German), empty units and anchors and the (units, anchors) in each language of
+# the scan, in the order of its `languages`).
 # The shape of a key tells its kind (` word `, ` pre`, `suf `, `piece`, ` pair wo`), and so
 # where the token it found starts and ends, the same for every unit and language. A plain tuple,
 # not a named one: there is one per distinct value (most keys share theirs), and the scan
@@ -162,14 +163,14 @@ def _anchor(unit_id: int, unit: Unit, key: str, kind: str, language: str | None)
 _Found = tuple[tuple[int, ...], tuple[_Anchor, ...]]
 _Key = tuple[
     str, int, frozenset[int] | None, tuple[int, ...], tuple[_Anchor, ...],
-    Mapping[str | None, _Found] | None,
+    tuple[_Found, ...] | None,
 ]  # fmt: skip
 _NOTHING: _Found = ((), ())
 # Below this many keys an automaton builds in a blink: not worth a cache entry.
 _CACHED_KEYS = 20_000
 # Bumped whenever the keys or their values change shape: a cached key table of another format
 # is never loaded.
-_FORMAT = 2
+_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -226,9 +227,9 @@ class _KeyTable:
                         if anchors is shared:
                             added[step] = shape_id
                     entries[key] = shape_id
+        alike: dict[_Found, _Found] = {}  # one copy of each (units, anchors) in any value
         finished = [
-            _value(kind, word_length, tuple(slots), languages)
-            for kind, word_length, *slots in shapes
+            _value(kind, word_length, tuple(slots), alike) for kind, word_length, *slots in shapes
         ]
         values = [finished[shape_id] for shape_id in entries.values()]
         return cls(languages, list(entries), values)
@@ -267,20 +268,17 @@ def _value(
     kind: str,
     word_length: int,
     by_position: tuple[tuple[_Anchor, ...], ...],
-    languages: tuple[str | None, ...],
+    alike: dict[_Found, _Found],
 ) -> _Key:
     every = [anchor for anchors in by_position for anchor in anchors]
     token_lengths = None
     # Only the keys of fuzzy pieces filter on the token length (a wildcard's do not).
     if kind != WORD and all(anchor.lengths is not None for anchor in every):
         token_lengths = frozenset().union(*(anchor.lengths or () for anchor in every))
-    found = [_split(anchors) for anchors in by_position]
+    found = tuple(alike.setdefault(split, split) for split in map(_split, by_position))
     if all(each == found[0] for each in found):
         return (kind, word_length, token_lengths, *found[0], None)
-    by_language = {
-        language: each for language, each in zip(languages, found, strict=True) if each != _NOTHING
-    }
-    return (kind, word_length, token_lengths, (), (), by_language)
+    return (kind, word_length, token_lengths, (), (), found)
 
 
 def _split(anchors: tuple[_Anchor, ...]) -> _Found:
@@ -385,6 +383,7 @@ class Scanner:
         assert compiled.automaton is not None
         find = compiled.automaton.find_matches_as_indexes
         values, words = compiled.values, compiled.words
+        position = compiled.languages.index(language)
         # `Span(first, last)` without the Python frame of a named tuple's __new__: one per
         # candidate, tens per item.
         new_span = tuple.__new__
@@ -402,7 +401,7 @@ class Scanner:
                         key_index
                     ]
                     if by_language is not None:
-                        whole, anchors = by_language.get(language, _NOTHING)
+                        whole, anchors = by_language[position]
                     # A key starts with the space before its word, or ends with the space after
                     # it (a pair's key: its first word, then the next).
                     if kind == WORD:
