@@ -40,8 +40,11 @@ from monitor.text.inflect import language_key, shortest_base
 from monitor.text.wordfold import WordFold
 
 # A phrase occurs with one, two or three separators between two words: `zone d'exclusion`,
-# `l' OTAN`, `no - fly`. Longer gaps are not phrases.
-_GAPS = (" ", "  ", "   ")
+# `l' OTAN`, `no - fly` (longer gaps are not phrases, or fold to one space). A pair's key holds
+# the usual one and the next word's start; the longer gaps only the next word's first letters:
+# copies of the whole key for each gap held half of the automaton.
+_LONGER_GAPS = ("  ", "   ")
+_LONGER_GAP_LETTERS = 2
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,11 @@ class Unit:
                 follower = self.tests[self.anchor + 1]
                 # Every inflected form of the follower starts with its shortest base.
                 tail = shortest_base(follower.word) if follower.inflect else f"{follower.word} "
-                keys += [(f" {text}{gap}{tail}", WORD, len(text)) for gap in _GAPS]
+                keys.append((f" {text} {tail}", WORD, len(text)))
+                keys += [
+                    (f" {text}{gap}{tail[:_LONGER_GAP_LETTERS]}", WORD, len(text))
+                    for gap in _LONGER_GAPS
+                ]
             elif kind == WORD:
                 keys.append((f" {text} ", WORD, len(text)))
             elif kind == PREFIX:
@@ -170,7 +177,7 @@ _NOTHING: _Found = ((), ())
 _CACHED_KEYS = 20_000
 # Bumped whenever the keys or their values change shape: a cached key table of another format
 # is never loaded.
-_FORMAT = 3
+_FORMAT = 5
 
 
 @dataclass(frozen=True)
