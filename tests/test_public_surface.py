@@ -41,11 +41,12 @@ def test_one_name_imports_only_its_module() -> None:
 
 
 def test_the_offline_commands_import_no_daemon_library() -> None:
-    # `monitor match` and `explain` read JSON lines and match: the database, HTTP, Apprise and
-    # story folding's numpy would cost them most of their start-up time.
+    # `monitor match` and `explain` read JSON lines and match, `check-config` describes the
+    # channels' policies: the database, HTTP, Apprise and story folding's numpy would cost them
+    # most of their start-up time.
     code = (
         "import sys\n"
-        "import monitor.cli, monitor.offline\n"
+        "import monitor.cli, monitor.offline, monitor.notify.policy\n"
         "heavy = ('httpx', 'sqlalchemy', 'alembic', 'apprise', 'feedparser', 'numpy', 'asyncio')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
