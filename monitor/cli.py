@@ -7,7 +7,6 @@ has those of a Nagios plugin (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -427,6 +426,8 @@ def _dispatch(args: argparse.Namespace, loaded: LoadedConfig) -> int:
 
         return poll_once(runtime, all_feeds=args.all, out=sys.stdout)
     if args.command == "run":
+        import asyncio
+
         from monitor.daemon.http import ListenError
         from monitor.daemon.service import Service
 

@@ -1,5 +1,6 @@
-"""The curated public surface of feeds/, pipeline/ and store/: every listed name resolves, and
-using one name imports only its own module (the start-up time of `monitor match` depends on it)."""
+"""The curated public surface of feeds/, notify/, pipeline/ and store/: every listed name
+resolves, and using one name imports only its own module (the start-up time of `monitor match`
+depends on it)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 
 import pytest
 
-PACKAGES = ["monitor.feeds", "monitor.pipeline", "monitor.store"]
+PACKAGES = ["monitor.feeds", "monitor.notify", "monitor.pipeline", "monitor.store"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -31,6 +32,22 @@ def test_one_name_imports_only_its_module() -> None:
         "from monitor.pipeline import item_text_from_json\n"
         "from monitor.feeds import redact_url\n"
         "heavy = ('httpx', 'sqlalchemy', 'apprise', 'feedparser')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_offline_commands_import_no_daemon_library() -> None:
+    # `monitor match` and `explain` read JSON lines and match, `check-config` describes the
+    # channels' policies: the database, HTTP, Apprise and story folding's numpy would cost them
+    # most of their start-up time.
+    code = (
+        "import sys\n"
+        "import monitor.cli, monitor.offline, monitor.notify.policy\n"
+        "heavy = ('httpx', 'sqlalchemy', 'alembic', 'apprise', 'feedparser', 'numpy', 'asyncio')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     result = subprocess.run(

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from monitor.text.fold import fold
+from monitor.text.fold import fold, fold_chars
 from monitor.text.html import _parsed, html_to_text
 from monitor.text.sentences import sentence_around, sentence_span
 from monitor.text.wordfold import fold_word_text, fold_words
@@ -199,6 +199,18 @@ def test_fold_span_takes_in_trailing_combining_marks() -> None:
 def test_fold_span_rejects_empty_spans() -> None:
     with pytest.raises(ValueError, match="non-empty"):
         fold("abc").source_span(1, 1)
+
+
+@pytest.mark.parametrize("keep_case", [False, True])
+def test_characters_folded_together_fold_as_each_alone(keep_case: bool) -> None:
+    # The word-folding tables fold every character at once; nothing may cross from one
+    # character to the next (combining marks reordered, a letter composed with the next).
+    chars = [chr(code) for code in range(0x10000) if not 0xD800 <= code <= 0xDFFF]
+    chars += ["\U0001d400", "\U0001f600", "\U00020000", "\U000e0001"]
+    random.Random(15).shuffle(chars)
+    together = fold_chars(chars, keep_case=keep_case)
+    alone = [fold_chars(char, keep_case=keep_case)[0] for char in chars]
+    assert together == alone
 
 
 # --- word fold (matching): `&`, links, long gaps (docs/design.md §4 rules 13-15) ---------------

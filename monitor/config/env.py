@@ -50,6 +50,8 @@ def mask_values(text: str, values: Iterable[tuple[str, str]]) -> str:
 def expand_tree(value: object, path: KeyPath, environ: Mapping[str, str], out: Expansion) -> object:
     """Return `value` with every string expanded; dict keys are names and stay as written."""
     if isinstance(value, str):
+        if "$" not in value:  # most values: no substitution to look for
+            return value
         expanded = _expand(value, path, environ, out)
         if expanded != value:
             out.replaced.append((expanded, value))

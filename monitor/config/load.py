@@ -23,7 +23,6 @@ from monitor.config.checks import SCHEMA_ONLY, ConfigChecks
 from monitor.config.env import Expansion, expand_tree, mask_values
 from monitor.config.errors import ConfigError, Problem
 from monitor.config.messages import describe_error
-from monitor.config.opml import OpmlError, read_opml
 from monitor.config.references import reference_errors
 from monitor.config.schema import ChannelSpec, Config, FeedSpec, KeyPath, check_feed_url
 from monitor.config.yaml_lines import ParsedYaml, YamlSyntaxError, parse_yaml
@@ -293,6 +292,9 @@ class _Loading:
         data["feeds"] = merged
 
     def _opml_feeds(self, entry: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        # XML and its parsers only for a configuration that lists an OPML file.
+        from monitor.config.opml import OpmlError, read_opml
+
         unknown = sorted(set(entry) - _OPML_KEYS)
         if unknown:
             expected = ", ".join(sorted(_OPML_KEYS))

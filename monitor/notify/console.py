@@ -1,7 +1,8 @@
 """The `console://` channel: alerts printed on standard output, for trying a configuration
 without a mail server and for `monitor poll --once` by hand.
 
-Registered with Apprise's custom-notification decorator when `monitor.notify` is imported.
+Registered with Apprise's custom-notification decorator when `monitor.notify.send` (the one
+way to Apprise) is imported.
 Apprise keeps one global plugin table; registering a known scheme again does not raise, it logs
 a warning and keeps the first function (CustomNotifyPlugin.instantiate_plugin in Apprise 2.3).
 That can still happen (a module reload), so registration is skipped when the scheme is known.

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from urllib.parse import urlsplit
 
-from apprise.plugins.telegram import NotifyTelegram
-
 from monitor.config.schema import ChannelSpec
 from monitor.config.summary import format_duration
 from monitor.notify.channels import channel_kind
@@ -246,7 +244,11 @@ def describe_channel_policy(spec: ChannelSpec, zone: tzinfo) -> str:
 
 def _telegram_chats(url: str) -> list[str]:
     """The chats of a tgram:// URL as Apprise reads them (tgram://token/chat1/chat2, or
-    ?to=chat1,chat2); none: the bot's owner, a private chat. Apprise's own reading."""
+    ?to=chat1,chat2); none: the bot's owner, a private chat. Apprise's own reading, imported
+    only for such a URL: `monitor check-config` describes every channel, and Apprise is slow
+    to import."""
+    from apprise.plugins.telegram import NotifyTelegram
+
     parsed = NotifyTelegram.parse_url(url)  # type: ignore[no-untyped-call]
     return [str(chat) for chat in (parsed or {}).get("targets", [])]
 

@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING
 from monitor.exports import lazy_exports
 
 if TYPE_CHECKING:
-    from monitor.pipeline.alert_verdict import AlertFacts, WhyNot, why_not
+    from monitor.pipeline.alert_verdict import AlertFacts, WhyNot, is_history, why_not
     from monitor.pipeline.claims import instance_name
     from monitor.pipeline.dispatch import Dispatcher, DispatchReport, Sender
-    from monitor.pipeline.ingest_plan import is_history
     from monitor.pipeline.items_json import (
         ItemJsonError,
         StreamDocuments,
@@ -56,10 +55,9 @@ __all__ = [
 __getattr__ = lazy_exports(
     __name__,
     {
-        "alert_verdict": ["AlertFacts", "WhyNot", "why_not"],
+        "alert_verdict": ["AlertFacts", "WhyNot", "is_history", "why_not"],
         "claims": ["instance_name"],
         "dispatch": ["DispatchReport", "Dispatcher", "Sender"],
-        "ingest_plan": ["is_history"],
         "items_json": [
             "ItemJsonError",
             "StreamDocuments",

@@ -5,6 +5,7 @@ the facts are read elsewhere)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -18,6 +19,13 @@ class WhyNot(StrEnum):
     # It matches today, yet nothing was decided when it was stored: the watchlist (or its
     # terms) came later, or the item's text changed in an update (updates never alert).
     MATCHED_LATER = "matched_later"
+
+
+def is_history(published: datetime | None, seen: datetime, max_age: timedelta) -> bool:
+    """Whether an item published at `published`, seen at `seen`, is history that never alerts
+    (`max_age`); an item without a date is news. The poll's rule (`ingest_plan`), and so
+    `monitor explain --item`'s."""
+    return published is not None and seen - published > max_age
 
 
 @dataclass(frozen=True)

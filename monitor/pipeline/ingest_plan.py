@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from monitor.dedup.assign import DocumentLines
 from monitor.dedup.fingerprint import Fingerprint
 from monitor.model import ItemText, PreparedItem, WatchlistMatch
+from monitor.pipeline.alert_verdict import is_history
 
 Match = Callable[[ItemText], Sequence[WatchlistMatch]]
 # What an item says, whatever key it is filed under: story assignment files an id reused for
@@ -41,12 +42,6 @@ class IngestPlan:
 
     def alerts_for(self, item: PreparedItem) -> tuple[WatchlistMatch, ...]:
         return self.alerts.get(_said(item), ())
-
-
-def is_history(published: datetime | None, seen: datetime, max_age: timedelta) -> bool:
-    """Whether an item published at `published`, seen at `seen`, is history that never alerts
-    (`max_age`); an item without a date is news. Also `monitor explain --item`'s rule."""
-    return published is not None and seen - published > max_age
 
 
 def plan_ingest(

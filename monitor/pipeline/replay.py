@@ -31,7 +31,7 @@ from monitor.dedup.decide import Thresholds
 from monitor.dedup.stream import StoryStream
 from monitor.match import FeedIdentity
 from monitor.model import Hit, ItemText, ReplayItem, WatchlistMatch
-from monitor.pipeline.ingest_plan import is_history
+from monitor.pipeline.alert_verdict import is_history
 
 # The item's text and its feed, for watchlists' `sources` (None: not known, not applied).
 Match = Callable[[ItemText, FeedIdentity | None], Sequence[WatchlistMatch]]

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
         renew_feed_claims,
     )
     from monitor.store.database import (
-        DatabaseError,
         default_database_url,
         open_engine,
         reading,
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
         upgrade,
         upgrade_applied,
     )
+    from monitor.store.errors import DatabaseError
     from monitor.store.explain import StoredItem, StoryAlert, stored_item, story_alerts
     from monitor.store.feeds import (
         FeedHealth,
@@ -162,7 +162,6 @@ __getattr__ = lazy_exports(
             "renew_feed_claims",
         ],
         "database": [
-            "DatabaseError",
             "default_database_url",
             "open_engine",
             "reading",
@@ -170,6 +169,7 @@ __getattr__ = lazy_exports(
             "upgrade",
             "upgrade_applied",
         ],
+        "errors": ["DatabaseError"],
         "explain": ["StoredItem", "StoryAlert", "stored_item", "story_alerts"],
         "feeds": [
             "FeedHealth",

@@ -22,11 +22,8 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from monitor.store.errors import DatabaseError
 from monitor.store.sql import SCHEMA_LOCK, advisory_xact_lock
-
-
-class DatabaseError(Exception):
-    """The database cannot be opened or migrated; the message is one line without secrets."""
 
 
 def default_database_url(state_dir: Path) -> str:

@@ -19,6 +19,7 @@ Folding, character by character:
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -61,27 +62,53 @@ class Folded:
         return source_start, source_end
 
 
+_MARKS = ("Mn", "Me")
+
+
 def _is_mark(char: str) -> bool:
-    return unicodedata.category(char) in ("Mn", "Me")
+    return unicodedata.category(char) in _MARKS
+
+
+# Between characters folded together: its own case fold and decomposition, and of combining
+# class 0, so no step moves or merges anything across it. A control character itself, so never
+# among the characters folded together (those are separators).
+_BETWEEN = "\x00"
+
+
+def fold_chars(chars: Sequence[str], *, keep_case: bool = False) -> list[str]:
+    """The folded form of each character of `chars` (separators come back as a single space).
+    Each step runs once on all of them joined (C loops over the text), then the result is cut
+    back into characters: building a table of every character takes milliseconds."""
+    categories = list(map(unicodedata.category, chars))
+    separators = [
+        category == "Cc" or char in APOSTROPHES or char in HYPHENS or char.isspace()
+        for char, category in zip(chars, categories, strict=True)
+    ]
+    joined = _BETWEEN.join(
+        char
+        for char, category, separator in zip(chars, categories, separators, strict=True)
+        if not separator and category != "Cf"
+    )
+    decomposed = unicodedata.normalize("NFKD", joined if keep_case else joined.casefold())
+    parts = set(decomposed)
+    # Marks go, the letters Unicode does not decompose expand, and NFKD's spaces (the spacing
+    # accent "¨" is a space plus a mark) are separators: one table, as no step's output is
+    # another's input.
+    table: dict[int, str | None] = {
+        ord(part): None for part in parts if unicodedata.category(part) in _MARKS
+    }
+    table.update(_LETTER_EXPANSIONS)
+    table.update((ord(part), _SEPARATOR) for part in parts if part.isspace())
+    folded = iter(decomposed.translate(table).split(_BETWEEN))
+    return [
+        _SEPARATOR if separator else "" if category == "Cf" else next(folded)
+        for category, separator in zip(categories, separators, strict=True)
+    ]
 
 
 @lru_cache(maxsize=8192)
 def _fold_char(char: str, keep_case: bool) -> str:
-    """The folded form of one character; separators come back as a single space."""
-    if char in APOSTROPHES or char in HYPHENS or char.isspace():
-        return _SEPARATOR
-    category = unicodedata.category(char)
-    if category == "Cc":
-        return _SEPARATOR
-    if category == "Cf":
-        return ""
-    folded = char if keep_case else char.casefold()
-    decomposed = unicodedata.normalize("NFKD", folded)
-    letters = "".join(part for part in decomposed if not _is_mark(part))
-    # NFKD can produce spaces (the spacing accent "¨" is a space plus a mark).
-    return "".join(
-        _SEPARATOR if part.isspace() else part for part in letters.translate(_LETTER_EXPANSIONS)
-    )
+    return fold_chars(char, keep_case=keep_case)[0]
 
 
 def fold(text: str, *, keep_case: bool = False) -> Folded:
@@ -105,9 +132,3 @@ def fold(text: str, *, keep_case: bool = False) -> Folded:
 def fold_char(char: str) -> str:
     """The case-folded comparison form of one character ("" for marks, " " for separators)."""
     return _fold_char(char, False)
-
-
-def fold_char_uncached(char: str) -> str:
-    """`fold_char` without its cache, for tables that visit every character once: the cache
-    would cost more than it saves, and evict the characters text is made of."""
-    return _fold_char.__wrapped__(char, False)

@@ -24,7 +24,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 
-from monitor.text.fold import fold_char, fold_char_uncached
+from monitor.text.fold import fold_char, fold_chars
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _BEYOND_LATIN1 = re.compile("[^\x00-\xff]+")
@@ -116,32 +116,32 @@ def _word_chars(folded: str) -> str:
 
 @cache
 def _tables() -> _Tables:
-    """The folding of every character of the Basic Multilingual Plane, built once (~0.12 s)."""
+    """The folding of every character of the Basic Multilingual Plane, built once."""
+    chars = [chr(code) for code in range(0x10000) if not 0xD800 <= code <= 0xDFFF]
     translate: dict[int, str] = {}
     slow: list[str] = []
     mapping: dict[str, str] = {}
-    for code in range(0x10000):
-        if 0xD800 <= code <= 0xDFFF:
+    for char, folded in zip(chars, fold_chars(chars), strict=True):
+        if folded == char and char.isalnum():  # most letters and digits: they stay
             continue
-        char = chr(code)
-        folded = _word_chars(fold_char_uncached(char))
-        if folded != char:
-            mapping[char] = folded
-            if len(folded) == 1:
-                translate[code] = folded
+        word = folded if folded.isalnum() else _word_chars(folded)
+        if word != char:
+            mapping[char] = word
+            if len(word) == 1:
+                translate[ord(char)] = word
             else:
                 slow.append(char)
-    wide = "".join(
-        re.escape(chr(code))
+    wide = [
+        chr(code)
         for code in (*range(0x02B0, 0x0300), *range(0x2000, 0x2BFF))
         if mapping.get(chr(code)) == " "
-    )
+    ]
     latin1 = bytes(_latin1_fold(chr(code), mapping) for code in range(256))
     return _Tables(
         translate=translate,
         mapping=mapping,
-        slow=re.compile("[" + "".join(re.escape(char) for char in slow) + "]"),
-        wide_separators=re.compile(f"[{wide}]"),
+        slow=_one_of(slow),
+        wide_separators=_one_of(wide),
         latin1=latin1,
         latin1_gaps=bytes(
             ord(" " if _GAP_SOURCE.fullmatch(chr(code)) else "x") for code in range(256)
@@ -149,6 +149,25 @@ def _tables() -> _Tables:
         latin1_unlike="".join(
             chr(code) for code in range(256) if translate.get(code, chr(code)) != chr(latin1[code])
         ).translate({ord(char): None for char in slow}),
+    )
+
+
+def _one_of(chars: list[str]) -> re.Pattern[str]:
+    """A pattern for one of `chars` (in code point order), as ranges: the slow characters are
+    thousands (every Hangul syllable), and a class of each one alone takes long to compile."""
+    ranges: list[list[str]] = []
+    for char in chars:
+        if ranges and ord(char) == ord(ranges[-1][1]) + 1:
+            ranges[-1][1] = char
+        else:
+            ranges.append([char, char])
+    return re.compile(
+        "["
+        + "".join(
+            re.escape(first) if first == last else f"{re.escape(first)}-{re.escape(last)}"
+            for first, last in ranges
+        )
+        + "]"
     )
 
 
