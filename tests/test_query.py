@@ -2,8 +2,10 @@ from dataclasses import replace
 
 import pytest
 
+from monitor.match.evaluate import CompiledWatchlist
 from monitor.match.query import QueryError, all_atoms, parse_query, positive_atoms
 from monitor.match.query_ast import And, Atom, Near, Node, Not, Or
+from monitor.model import FIELDS
 
 
 def word(text: str, field: str | None = None) -> Atom:
@@ -337,3 +339,28 @@ def test_positive_and_all_atoms_follow_query_order() -> None:
     ]
     assert [atom.text for atom in positive_atoms(node)] == ["Otan", "a", "b", "sanction"]
     assert positive_atoms(node)[1].field == "title"
+
+
+@pytest.mark.parametrize(
+    ("query", "needs"),
+    [
+        ("a AND b", [{"a", "b"}]),
+        ("a OR b", [{"a"}, {"b"}]),
+        ("a AND (b OR c)", [{"a", "b"}, {"a", "c"}]),
+        ("(a OR b) AND (a OR c)", [{"a"}, {"b", "c"}]),
+        ("a NOT b", [{"a"}]),
+        ("a OR (b NOT c)", [{"a"}, {"b"}]),
+        ("(a OR b) NEAR/3 c", [{"a", "c"}, {"b", "c"}]),
+        ("title:a OR b", [{"a"}, {"b"}]),
+        # Past 16 sets they merge into the words all share: `a` alone, a looser need.
+        (" AND ".join(f"(a{n} OR b{n})" for n in range(5)) + " AND a", [{"a"}]),
+    ],
+)
+def test_a_query_needs_one_set_of_its_words_all_found(query: str, needs: list[set[str]]) -> None:
+    """Matching walks a query only when one of these sets of words is all in the item."""
+    tree = parse_query(query)
+    texts = sorted({atom.text for atom in all_atoms(tree)})
+    atom_units = {atom: texts.index(atom.text) for atom in all_atoms(tree)}
+    watchlist = CompiledWatchlist("w", FIELDS, {}, {}, tree, query, atom_units)
+    found = [{texts[unit] for unit in units} for units in watchlist.query_needs]
+    assert sorted(found, key=sorted) == sorted(needs, key=sorted)

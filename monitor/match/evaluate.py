@@ -8,7 +8,7 @@ reasons `monitor explain` prints, so the explanation can never disagree with the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, KeysView, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
@@ -42,39 +42,72 @@ class CompiledWatchlist:
         return units
 
     @cached_property
-    def plain(self) -> bool:
-        """Terms only, searched everywhere, nothing excluded: the hits of its terms decide."""
-        return self.query is None and not self.exclude_units and len(self.fields) == len(FIELDS)
+    def query_test(self) -> QueryTest | None:
+        """The query compiled once: the one walk that decides (`fired_hits`) and explains
+        (`decide`)."""
+        return _query_test(self.query, self) if self.query is not None else None
+
+    def __getstate__(self) -> dict[str, object]:
+        # Compiled watchlists are cached by pickling (`compile_watchlists(cache=)`), and a
+        # compiled query is closures: it is made again after loading.
+        return {name: value for name, value in self.__dict__.items() if name != "query_test"}
 
     @cached_property
-    def unit_of_atom(self) -> dict[int, int]:
-        """`atom_units` by the atom's identity: the query walk looks atoms up on every item,
-        and hashing an atom (a dataclass) runs Python code."""
-        return {id(atom): unit for atom, unit in self.atom_units.items()}
+    def query_needs(self) -> tuple[frozenset[int], ...]:
+        """Sets of units of which one must all occur for the query to hold (`A AND (B OR C)`:
+        A and B, or A and C). Most queries that a found unit triggers are false (`A AND B`
+        with B absent); this tells without walking them."""
+        if self.query is None:
+            return ()
+        needs = _needs(self.query, self.atom_units)
+        return tuple(sorted(needs, key=lambda units: (len(units), sorted(units))))
 
     @cached_property
     def required_units(self) -> frozenset[int]:
-        """Units that must all occur for the query to hold. Most queries that a found unit
-        triggers are false (`A AND B` with B absent); this tells without walking them."""
-        return _required(self.query, self.atom_units) if self.query is not None else frozenset()
+        """Units that must all occur for the query to hold: those all its needs share."""
+        return frozenset.intersection(*self.query_needs) if self.query_needs else frozenset()
 
 
-def _required(node: Node, atom_units: Mapping[Atom, int]) -> frozenset[int]:
+def may_hold(needs: Sequence[frozenset[int]], found_units: KeysView[int]) -> bool:
+    """Whether a query of these `query_needs` can hold with the units found."""
+    for units in needs:  # noqa: SIM110 - a loop, not any(): no generator per candidate
+        if found_units >= units:
+            return True
+    return False
+
+
+# Beyond this many sets of needed units, the sets are merged into the units they all share:
+# still a need, only a looser one (`(A OR B) AND (C OR D) AND ...` multiplies them).
+_MAX_NEEDS = 16
+
+
+def _needs(node: Node, atom_units: Mapping[Atom, int]) -> frozenset[frozenset[int]]:
     if isinstance(node, Atom):
-        return frozenset({atom_units[node]})
-    if isinstance(node, Near):
-        # A side's group needs one of its atoms, so only a unit they all share is required.
-        return _group_required(node.left, atom_units) | _group_required(node.right, atom_units)
+        return frozenset({frozenset({atom_units[node]})})
     if isinstance(node, Not):
-        return frozenset()
-    children = [_required(child, atom_units) for child in node.children]
+        return frozenset({frozenset()})  # holds without anything found
+    if isinstance(node, Near):
+        # Some word of each side, in one field.
+        sides = [
+            frozenset(frozenset({atom_units[atom]}) for atom in group)
+            for group in (node.left, node.right)
+        ]
+    else:
+        sides = [_needs(child, atom_units) for child in node.children]
     if isinstance(node, Or):
-        return frozenset.intersection(*children)
-    return frozenset.union(*children)
+        return _fewest(frozenset().union(*sides))
+    combined: frozenset[frozenset[int]] = frozenset({frozenset()})
+    for side in sides:
+        combined = _fewest(frozenset(have | more for have in combined for more in side))
+    return combined
 
 
-def _group_required(group: Sequence[Atom], atom_units: Mapping[Atom, int]) -> frozenset[int]:
-    return frozenset.intersection(*(frozenset({atom_units[atom]}) for atom in group))
+def _fewest(needs: frozenset[frozenset[int]]) -> frozenset[frozenset[int]]:
+    """`needs` without those that hold another (they add nothing), at most `_MAX_NEEDS`."""
+    kept = frozenset(units for units in needs if not any(other < units for other in needs))
+    if len(kept) > _MAX_NEEDS:
+        return frozenset({frozenset.intersection(*kept)})
+    return kept
 
 
 class RawHit(NamedTuple):
@@ -123,42 +156,37 @@ def decide(
     hits_of_terms: Sequence[RawHit],
     found: Found,
     folds: Mapping[str, WordFold],
-    *,
-    explain: bool = False,
 ) -> Decision:
     """Whether `watchlist` fires, given the hits of its terms (`term_hits`), with the hits to
-    report; with `explain`, also the reasons it does not (worded only then: matching runs on
-    every item and needs no prose)."""
+    report and the reasons it does not (`monitor explain`). Matching decides with
+    `fired_hits`, through the same query test."""
     decision = Decision(fired=False)
     for unit in watchlist.exclude_units:
         if unit in found:
-            if explain:
-                term, field_name = watchlist.exclude_units[unit][0], next(iter(found[unit]))
-                decision.reasons.append(f"excluded: {term!r} occurs in the {field_name}")
+            term, field_name = watchlist.exclude_units[unit][0], next(iter(found[unit]))
+            decision.reasons.append(f"excluded: {term!r} occurs in the {field_name}")
             return decision
-    if len(watchlist.fields) == len(FIELDS):
-        decision.hits.extend(hits_of_terms)
-    else:
-        for hit in hits_of_terms:
-            if hit.field in watchlist.fields:
-                decision.hits.append(hit)
-            elif explain:
-                decision.reasons.append(
-                    f"term {hit.term!r} occurs in the {hit.field}, which this watchlist does not"
-                    f" search (fields: {', '.join(watchlist.fields)})"
-                )
+    for hit in hits_of_terms:
+        if hit.field in watchlist.fields:
+            decision.hits.append(hit)
+        else:
+            decision.reasons.append(
+                f"term {hit.term!r} occurs in the {hit.field}, which this watchlist does not"
+                f" search (fields: {', '.join(watchlist.fields)})"
+            )
     term_fired = bool(decision.hits)
     query_held = False
-    if watchlist.query is not None and (explain or watchlist.required_units <= found.keys()):
-        walk = _QueryWalk(watchlist, found, folds, explain)
-        query_held = walk.holds(watchlist.query)
+    if watchlist.query_test is not None:
+        query_hits: list[RawHit] = []
+        reasons: list[str] = []
+        query_held = watchlist.query_test(found, folds, query_hits, reasons)
         if query_held:
-            decision.hits.extend(walk.hits)
-        elif explain:
+            decision.hits.extend(query_hits)
+        else:
             decision.reasons.append(f"query {watchlist.query_text!r} is false")
-            decision.reasons.extend(walk.reasons)
+            decision.reasons.extend(reasons)
     decision.fired = term_fired or query_held
-    if explain and not decision.fired and not decision.reasons:
+    if not decision.fired and not decision.reasons:
         decision.reasons.append("no term of this watchlist occurs in the item")
     decision.hits = _without_nested(decision.hits)
     return decision
@@ -166,100 +194,205 @@ def decide(
 
 def fired_hits(
     watchlist: CompiledWatchlist,
-    hits_of_terms: Sequence[RawHit],
+    hits_of_terms: list[RawHit],
     found: Found,
     folds: Mapping[str, WordFold],
 ) -> list[RawHit] | None:
-    """`decide` for matching: the hits to report if `watchlist` fires, else None. Most
-    watchlists are plain: the hits of their terms decide, without the bookkeeping."""
-    if watchlist.plain:
-        return _without_nested(hits_of_terms) if hits_of_terms else None
-    if watchlist.query is not None and watchlist.required_units <= found.keys():
-        decision = decide(watchlist, hits_of_terms, found, folds)
-        return decision.hits if decision.fired else None
-    # The query cannot hold (most query watchlists a found word triggers): `decide` without
-    # its bookkeeping, the terms alone decide.
+    """`decide` for matching, without its reasons: the hits to report if `watchlist` fires,
+    else None."""
     for unit in watchlist.exclude_units:
         if unit in found:
             return None
     if len(watchlist.fields) < len(FIELDS):
         hits_of_terms = [hit for hit in hits_of_terms if hit.field in watchlist.fields]
-    return _without_nested(hits_of_terms) if hits_of_terms else None
+    fired = bool(hits_of_terms)
+    query_test = watchlist.query_test
+    # Most queries a found word triggers cannot hold (one of the words they need is absent).
+    if query_test is not None and may_hold(watchlist.query_needs, found.keys()):
+        query_hits: list[RawHit] = []
+        if query_test(found, folds, query_hits, None):
+            fired = True  # `NOT war` holds without a hit
+            hits_of_terms = hits_of_terms + query_hits
+    return _without_nested(hits_of_terms) if fired else None
 
 
-class _QueryWalk:
-    def __init__(
-        self,
-        watchlist: CompiledWatchlist,
+# Whether a query, or a part of it, holds for what the scan found (`found`, in `folds`). It adds
+# to `hits` the places of its words that count (not under NOT), and with `reasons` (a list, for
+# `monitor explain`; None when matching) why a part does not hold. Compiled once per watchlist
+# into closures, one per node, that know the node's words, fields and negation beforehand.
+QueryTest = Callable[[Found, Mapping[str, WordFold], list[RawHit], list[str] | None], bool]
+
+
+def _query_test(node: Node, watchlist: CompiledWatchlist, negated: bool = False) -> QueryTest:
+    if isinstance(node, Atom):
+        return _word_test(_Word.of(node, watchlist), negated)
+    if isinstance(node, Near):
+        return _near_test(node, watchlist, negated)
+    if isinstance(node, Not):
+        child = _query_test(node.child, watchlist, not negated)
+
+        def not_holds(
+            found: Found,
+            folds: Mapping[str, WordFold],
+            hits: list[RawHit],
+            reasons: list[str] | None,
+        ) -> bool:
+            return not child(found, folds, hits, reasons)
+
+        return not_holds
+    children = tuple(_query_test(child, watchlist, negated) for child in node.children)
+    # Every child is walked (no short cut), so hits and reasons are complete.
+    if isinstance(node, Or):
+
+        def any_holds(
+            found: Found,
+            folds: Mapping[str, WordFold],
+            hits: list[RawHit],
+            reasons: list[str] | None,
+        ) -> bool:
+            held = False
+            for child in children:
+                if child(found, folds, hits, reasons):
+                    held = True
+            return held
+
+        return any_holds
+
+    def all_hold(
         found: Found,
         folds: Mapping[str, WordFold],
-        explain: bool,
-    ) -> None:
-        self._explain = explain
-        self._watchlist = watchlist
-        self._found = found
-        self._folds = folds
-        self.hits: list[RawHit] = []
-        self.reasons: list[str] = []
+        hits: list[RawHit],
+        reasons: list[str] | None,
+    ) -> bool:
+        held = True
+        for child in children:
+            if not child(found, folds, hits, reasons):
+                held = False
+        return held
 
-    def _fields(self, atom: Atom) -> tuple[str, ...]:
+    return all_hold
+
+
+@dataclass(frozen=True)
+class _Word:
+    """A query word (or phrase) as one watchlist looks for it."""
+
+    unit: int
+    label: str
+    # The fields it is looked for in (FIELDS order), None for every field: the common case,
+    # which needs no filtering.
+    fields: tuple[str, ...] | None
+
+    @classmethod
+    def of(cls, atom: Atom, watchlist: CompiledWatchlist) -> _Word:
         if atom.field is None:
-            return self._watchlist.fields
-        return (atom.field,) if atom.field in self._watchlist.fields else ()
+            fields: tuple[str, ...] | None = watchlist.fields
+        else:
+            fields = (atom.field,) if atom.field in watchlist.fields else ()
+        if fields is not None and len(fields) == len(FIELDS):
+            fields = None
+        unit = watchlist.atom_units[atom]
+        return cls(unit, _label(atom), fields)
 
-    def _spans(self, atom: Atom) -> Mapping[str, Sequence[Span]]:
-        by_field = self._found.get(self._watchlist.unit_of_atom[id(atom)])
+    def places(self, found: Found) -> Mapping[str, Sequence[Span]]:
+        by_field = found.get(self.unit)
         if not by_field:
             return {}
-        fields = self._fields(atom)
-        if len(fields) == len(FIELDS):
+        if self.fields is None:
             return by_field  # the found fields in FIELDS order, as the scan fills them
-        return {name: by_field[name] for name in fields if name in by_field}
+        return {name: by_field[name] for name in self.fields if name in by_field}
 
-    def holds(self, node: Node, negated: bool = False) -> bool:
-        if isinstance(node, Atom):
-            spans = self._spans(node)
-            if spans and not negated:
-                label = _label(node)
-                hits = self.hits
-                for name, found in spans.items():
-                    for span in found:
-                        hits.append(new_raw_hit(RawHit, (label, name, span)))
-            if self._explain and not spans and not negated:
-                self.reasons.append(self._absent(node))
-            if self._explain and spans and negated:
-                self.reasons.append(f"NOT {_label(node)!r}: it occurs in the {', '.join(spans)}")
-            return bool(spans)
-        if isinstance(node, Near):
-            return self._near(node, negated)
-        if isinstance(node, Not):
-            return not self.holds(node.child, not negated)
-        # Every child is walked (no short cut), so hits and reasons are complete.
-        results = [self.holds(child, negated) for child in node.children]
-        if isinstance(node, Or):
-            return any(results)
-        return all(results)
-
-    def _absent(self, atom: Atom) -> str:
-        unit = self._watchlist.atom_units[atom]
-        elsewhere = [name for name in self._found.get(unit, {}) if name not in self._fields(atom)]
+    def absent(self, found: Found) -> str:
+        looked_in = FIELDS if self.fields is None else self.fields
+        elsewhere = [name for name in found.get(self.unit, {}) if name not in looked_in]
         if elsewhere:
             return (
-                f"{_label(atom)!r} occurs only in the {', '.join(elsewhere)}, which is not"
+                f"{self.label!r} occurs only in the {', '.join(elsewhere)}, which is not"
                 " searched here"
             )
-        return f"{_label(atom)!r} does not occur"
+        return f"{self.label!r} does not occur"
 
-    def _near(self, node: Near, negated: bool) -> bool:
-        left = [(atom, spans) for atom in node.left if (spans := self._spans(atom))]
-        right = [(atom, spans) for atom in node.right if (spans := self._spans(atom))]
+
+def _word_test(word: _Word, negated: bool) -> QueryTest:
+    places, label = word.places, word.label
+    if negated:
+
+        def occurs(
+            found: Found,
+            folds: Mapping[str, WordFold],
+            hits: list[RawHit],
+            reasons: list[str] | None,
+        ) -> bool:
+            spans = places(found)
+            if spans and reasons is not None:
+                reasons.append(f"NOT {label!r}: it occurs in the {', '.join(spans)}")
+            return bool(spans)
+
+        return occurs
+
+    unit, fields = word.unit, word.fields
+    if fields is None:
+
+        def occurs_with_hits(
+            found: Found,
+            folds: Mapping[str, WordFold],
+            hits: list[RawHit],
+            reasons: list[str] | None,
+        ) -> bool:
+            by_field = found.get(unit)
+            if by_field:
+                for name, spans in by_field.items():
+                    for span in spans:
+                        hits.append(new_raw_hit(RawHit, (label, name, span)))
+                return True
+            if reasons is not None:
+                reasons.append(word.absent(found))
+            return False
+
+        return occurs_with_hits
+
+    def occurs_in_fields_with_hits(
+        found: Found,
+        folds: Mapping[str, WordFold],
+        hits: list[RawHit],
+        reasons: list[str] | None,
+    ) -> bool:
+        held = False
+        by_field = found.get(unit)
+        if by_field:
+            for name in fields:
+                spans = by_field.get(name)
+                if spans:
+                    held = True
+                    for span in spans:
+                        hits.append(new_raw_hit(RawHit, (label, name, span)))
+        if not held and reasons is not None:
+            reasons.append(word.absent(found))
+        return held
+
+    return occurs_in_fields_with_hits
+
+
+def _near_test(node: Near, watchlist: CompiledWatchlist, negated: bool) -> QueryTest:
+    left_words = [_Word.of(atom, watchlist) for atom in node.left]
+    right_words = [_Word.of(atom, watchlist) for atom in node.right]
+    distance = node.distance
+
+    def near(
+        found: Found,
+        folds: Mapping[str, WordFold],
+        hits: list[RawHit],
+        reasons: list[str] | None,
+    ) -> bool:
+        left = [(word, spans) for word in left_words if (spans := word.places(found))]
+        right = [(word, spans) for word in right_words if (spans := word.places(found))]
         closest: int | None = None
         apart = False  # some pair in one field, a block boundary between (rule 16)
-        pairs: list[tuple[str, Atom, Span, Atom, Span]] = []
-        for left_atom, left_spans in left:
-            for right_atom, right_spans in right:
+        pairs: list[tuple[str, _Word, Span, _Word, Span]] = []
+        for left_word, left_spans in left:
+            for right_word, right_spans in right:
                 for name in left_spans.keys() & right_spans.keys():
-                    fold = self._folds[name]
+                    fold = folds[name]
                     for a in left_spans[name]:
                         for b in right_spans[name]:
                             if a.start < b.end and b.start < a.end:
@@ -270,30 +403,31 @@ class _QueryWalk:
                                 apart = True  # in two paragraphs (rule 16)
                                 continue
                             closest = between if closest is None else min(closest, between)
-                            if between <= node.distance:
-                                pairs.append((name, left_atom, a, right_atom, b))
+                            if between <= distance:
+                                pairs.append((name, left_word, a, right_word, b))
         if pairs and not negated:
-            for name, left_atom, a, right_atom, b in pairs:
-                self.hits.append(RawHit(_label(left_atom), name, a))
-                self.hits.append(RawHit(_label(right_atom), name, b))
-        elif self._explain and not pairs and not negated:
-            label = f"{_side_label(node.left)} NEAR/{node.distance} {_side_label(node.right)}"
+            for name, left_word, a, right_word, b in pairs:
+                hits.append(RawHit(left_word.label, name, a))
+                hits.append(RawHit(right_word.label, name, b))
+        elif reasons is not None and not pairs and not negated:
+            label = f"{_side_label(node.left)} NEAR/{distance} {_side_label(node.right)}"
             if closest is not None:
-                self.reasons.append(
-                    f"{label}: the closest pair has {closest} words between (at most"
-                    f" {node.distance})"
+                reasons.append(
+                    f"{label}: the closest pair has {closest} words between (at most {distance})"
                 )
             elif apart:
-                self.reasons.append(
+                reasons.append(
                     f"{label}: the two occur in one field only in different paragraphs (or"
                     " list items, cells, lines broken by <br>)"
                 )
             elif left and right:
-                self.reasons.append(f"{label}: the two never occur in the same field")
+                reasons.append(f"{label}: the two never occur in the same field")
             else:
-                missing = node.left if not left else node.right
-                self.reasons.extend(f"{label}: {self._absent(atom)}" for atom in missing)
+                missing = left_words if not left else right_words
+                reasons.extend(f"{label}: {word.absent(found)}" for word in missing)
         return bool(pairs)
+
+    return near
 
 
 def _side_label(group: Sequence[Atom]) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from monitor.config.schema import TermSpec, WatchlistSpec
 from monitor.match.edits import hit_edits
@@ -21,6 +22,7 @@ from monitor.match.evaluate import (
     RawHit,
     decide,
     fired_hits,
+    may_hold,
     new_raw_hit,
     term_hits,
 )
@@ -28,7 +30,7 @@ from monitor.match.query import all_atoms, parse_query
 from monitor.match.query_ast import Atom
 from monitor.match.scanner import AutomatonCache, Found, Scanner, Unit, cached
 from monitor.match.scope import FeedIdentity, FeedScopes, WatchlistScope
-from monitor.match.spelling import Span, WordTest, compile_spelling
+from monitor.match.spelling import WordTest, compile_spelling
 from monitor.model import FIELDS, Hit, ItemText, WatchlistMatch
 from monitor.text.inflect import language_key
 from monitor.text.language import detect_language
@@ -149,8 +151,29 @@ def _compile(
     return compiled, units.units, units.spellings
 
 
-# (watchlist index, terms the unit spells there, units the query requires if it spells none)
-_PlanEntry = tuple[int, tuple[str, ...], frozenset[int] | None]
+# What a found unit can make fire: (watchlist index, the terms it spells there) for each
+# watchlist it is a term of, and (watchlist index, the units its query requires) for each whose
+# query it is a word of.
+_Plan = tuple[tuple[tuple[int, tuple[str, ...]], ...], tuple[tuple[int, frozenset[int]], ...]]
+
+
+class _Shortcut(NamedTuple):
+    """What `Matcher.match` needs of a watchlist to decide it without `fired_hits` when its hits
+    come from one unit and its query (if any) cannot hold: then its terms decide."""
+
+    name: str
+    unless: tuple[frozenset[int], ...] | None  # its `query_needs`, None without a query
+    excluded: frozenset[int] | None  # its exclude terms' units, None without any
+    fields: tuple[str, ...] | None  # the fields it searches, None for every one
+
+    @classmethod
+    def of(cls, watchlist: CompiledWatchlist) -> _Shortcut:
+        return cls(
+            watchlist.name,
+            watchlist.query_needs if watchlist.query is not None else None,
+            frozenset(watchlist.exclude_units) or None,
+            watchlist.fields if len(watchlist.fields) < len(FIELDS) else None,
+        )
 
 
 class Matcher:
@@ -174,20 +197,27 @@ class Matcher:
             for unit, terms in watchlist.term_units.items():
                 owners.setdefault(unit, []).append((index, terms))
         self._term_owners = {unit: tuple(entries) for unit, entries in owners.items()}
-        # Unit -> (watchlist index, the terms it spells there, None) for every watchlist its
-        # occurrence can make fire; a query word spells no term () and comes with the units its
-        # query requires. One look-up per found unit gives both the watchlists to evaluate and
-        # the hits of their terms.
-        plans: dict[int, list[_PlanEntry]] = {}
+        # Unit -> (watchlist index, the terms it spells there) for every watchlist its occurrence
+        # can make fire as a term, and (watchlist index, the units its query requires) for every
+        # one whose query it is a word of. One look-up per found unit gives both the watchlists
+        # to evaluate and the hits of their terms.
+        term_plans: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        query_plans: dict[int, list[tuple[int, frozenset[int]]]] = {}
         for index, watchlist in enumerate(self._watchlists):
             for unit in sorted(watchlist.positive_units()):
                 terms = watchlist.term_units.get(unit, ())
-                required = None if terms else watchlist.required_units
-                plans.setdefault(unit, []).append((index, terms, required))
+                if terms:
+                    term_plans.setdefault(unit, []).append((index, terms))
+                else:
+                    query_plans.setdefault(unit, []).append((index, watchlist.required_units))
         # A list by unit id: indexing it is cheaper than a dictionary look-up, per found unit.
-        self._plans = [tuple(plans.get(unit, ())) for unit in range(len(scanner.units))]
-        self._plain = tuple(watchlist.plain for watchlist in self._watchlists)
-        self._names = tuple(watchlist.name for watchlist in self._watchlists)
+        self._plans: list[_Plan | None] = [
+            (tuple(term_plans.get(unit, ())), tuple(query_plans.get(unit, ())))
+            if unit in term_plans or unit in query_plans
+            else None
+            for unit in range(len(scanner.units))
+        ]
+        self._shortcuts = tuple(_Shortcut.of(watchlist) for watchlist in self._watchlists)
 
     def match(self, item: ItemText, feed: FeedIdentity | None = None) -> tuple[WatchlistMatch, ...]:
         """The watchlists that fire for `item`, ordered by name, each with its hits ordered by
@@ -195,41 +225,73 @@ class Matcher:
         `sources` leave out `feed`, or whose `languages` leave out the item's, never fires;
         without `feed` (an item read without one), `sources` are not applied."""
         folds, found, language = self._scan(item, feed)
-        # Watchlist index -> (terms, where found) of each found unit that can make it fire; a
-        # query word spells no term (). Hits are built only below, for watchlists that fire.
-        pending: dict[int, list[tuple[tuple[str, ...], Mapping[str, Sequence[Span]]]]] = {}
+        # Watchlist index -> terms, where found, and again for each further found unit that can
+        # make it fire; a query word spells no term (). Hits are built only below, for
+        # watchlists that fire.
+        pending: dict[int, tuple[Any, ...]] = {}
         plans = self._plans
         found_units = found.keys()
         for unit, by_field in found.items():
-            for index, terms, required in plans[unit]:
-                if required is not None and not required <= found_units:
+            plan = plans[unit]
+            if plan is None:
+                continue  # an exclude term, or a query word no query can use
+            term_plan, query_plan = plan
+            for index, terms in term_plan:
+                if index in pending:
+                    pending[index] = (*pending[index], terms, by_field)
+                else:
+                    pending[index] = (terms, by_field)
+            for index, required in query_plan:
+                if not found_units >= required:
                     # A query word whose query cannot hold without some word not found (most
                     # queries a found word triggers): it alone makes nothing fire, and adds
                     # no hit to the watchlist's terms.
                     continue
-                entries = pending.get(index)
-                if entries is None:
-                    pending[index] = [(terms, by_field)]
+                if index in pending:
+                    pending[index] = (*pending[index], (), by_field)
                 else:
-                    entries.append((terms, by_field))
+                    pending[index] = ((), by_field)
         candidates = sorted(pending)
         if self._scoped and candidates:
             out = self._scopes.out_of_scope(feed, language)
             if out:
                 candidates = [index for index in candidates if index not in out]
-        watchlists, names, plain = self._watchlists, self._names, self._plain
+        watchlists, shortcuts = self._watchlists, self._shortcuts
         new_tuple = _new_tuple
         matches = []
         for index in candidates:
-            name = names[index]
+            name, unless, excluded, fields = shortcuts[index]
             entries = pending[index]
-            if plain[index] and len(entries) == 1:
-                # The common case: a watchlist of terms only, whose hits all come from one
-                # unit. They are that unit's places as the scan lists them, in field then text
-                # order, none inside another (one spelling's places never nest), each once;
-                # terms spelled alike report the first, as `_without_nested` keeps it.
-                terms, by_field = entries[0]
+            if len(entries) == 2 and (unless is None or not may_hold(unless, found_units)):
+                # The common case: the terms decide (no query, or one that cannot hold), and
+                # all hits come from one unit. They are that unit's places as the scan lists
+                # them, in field then text order, none inside another (one spelling's places
+                # never nest), each once; terms spelled alike report the first, as
+                # `_without_nested` keeps it.
+                if excluded is not None and not found_units.isdisjoint(excluded):
+                    continue
+                terms, by_field = entries
+                if not terms:
+                    continue  # a word of the query, which cannot hold
+                if fields is not None:
+                    by_field = {field: by_field[field] for field in fields if field in by_field}
+                    if not by_field:
+                        continue
                 term = terms[0]
+                if len(by_field) == 1:
+                    ((field, spans),) = by_field.items()
+                    if len(spans) == 1:  # most: found once
+                        fold = folds[field]
+                        ((start, end),) = spans
+                        if fold.aligned:
+                            start, end = start - 1, end - 1
+                        else:
+                            start, end = fold.source_span(start, end)
+                        hit = new_tuple(
+                            Hit, (name, term, field, start, end, fold.source[start:end])
+                        )
+                        matches.append(new_tuple(WatchlistMatch, (name, (hit,))))
+                        continue
                 hits = []
                 for field, spans in by_field.items():
                     fold = folds[field]
@@ -246,9 +308,9 @@ class Matcher:
                 continue
             raw_hits = [
                 new_raw_hit(RawHit, (term, field, span))
-                for terms, by_field in entries
-                for term in terms
-                for field, spans in by_field.items()
+                for position in range(0, len(entries), 2)
+                for term in entries[position]
+                for field, spans in entries[position + 1].items()
                 for span in spans
             ]
             fired = fired_hits(watchlists[index], raw_hits, found, folds)
@@ -277,7 +339,7 @@ class Matcher:
         hits = term_hits(found, self._term_owners)
         explanations = []
         for index, watchlist in enumerate(self._watchlists):
-            decision = decide(watchlist, hits.get(index, ()), found, folds, explain=True)
+            decision = decide(watchlist, hits.get(index, ()), found, folds)
             refusal = self._scopes.refusal(index, feed, item_language) if self._scoped else None
             if refusal is not None:
                 after = ["it matches the item: it would fire otherwise"] if decision.fired else []
