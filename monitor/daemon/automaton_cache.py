@@ -1,12 +1,14 @@
-"""Compiled watchlist automata kept on disk between runs (docs/design.md §4, performance).
+"""Compiled watchlists and automaton key tables kept on disk between runs (docs/design.md §4,
+performance).
 
-Building the automaton of 10,000 terms takes about a second; loading it back takes a fifth of
-that, so `monitor match` and the daemon start faster with the same watchlists. An entry is
+Compiling 10,000 terms and working out their automaton's keys takes over a second; loading them
+back a fraction of that (the automaton itself is built from its key table in ~0.2 s: it cannot be
+pickled), so `monitor match` and the daemon start faster with the same watchlists. An entry is
 found by the matcher's own key (the compiled spellings, the languages, the format), mixed here
-with a fingerprint of the matching engine's source and the package version: a cached automaton
-is never read by another version of the code. Every failure is a miss: a file absent,
-unreadable, truncated or damaged (its checksum is verified before it is unpickled) means the
-automaton is built again, and a cache directory that cannot be written is skipped.
+with a fingerprint of the matching engine's source and the package version: an entry is never
+read by another version of the code. Every failure is a miss: a file absent, unreadable,
+truncated or damaged (its checksum is verified before it is unpickled) means it is compiled
+again, and a cache directory that cannot be written is skipped.
 
 An entry is unpickled, so only what this user alone could have written is read: the directory
 must be ours and writable by nobody else (not a link), and so must each entry (opened without
@@ -33,9 +35,10 @@ import monitor
 
 log = logging.getLogger("monitor.match")
 
-# An automaton is tens of MB: only the newest few entries are kept (a watchlist file changed
-# leaves its two stale entries behind: the compiled watchlists and their automaton).
-_KEPT = 4
+# Entries are a few MB (a key table of 10,000 terms in three languages: ~9 MB): the newest few
+# are kept. One configuration writes its compiled watchlists and a key table per set of
+# languages met (fr; fr+de; ...): eight leave room for those of two configurations.
+_KEPT = 8
 _SUFFIX = ".automaton"
 # A CRC-32 before the pickled data: it catches a truncated or damaged file (not an attacker:
 # the directory is the user's own), at several times the speed of a cryptographic hash.

@@ -118,8 +118,9 @@ class RawHit(NamedTuple):
     span: Span
 
 
-# `RawHit(...)` without the Python frame of a named tuple's __new__: one per hit.
-new_raw_hit = tuple.__new__
+# `RawHit(...)`, `Hit(...)`, `WatchlistMatch(...)` as `new_tuple(RawHit, (...))`: without the
+# Python frame of a named tuple's __new__; matching makes one per hit and per fired watchlist.
+new_tuple = tuple.__new__
 
 
 @dataclass
@@ -147,7 +148,7 @@ def term_hits(
             for term in terms:
                 for name, spans in by_field.items():
                     for span in spans:
-                        hits.append(new_raw_hit(RawHit, (term, name, span)))
+                        hits.append(new_tuple(RawHit, (term, name, span)))
     return by_watchlist
 
 
@@ -343,7 +344,7 @@ def _word_test(word: _Word, negated: bool) -> QueryTest:
             if by_field:
                 for name, spans in by_field.items():
                     for span in spans:
-                        hits.append(new_raw_hit(RawHit, (label, name, span)))
+                        hits.append(new_tuple(RawHit, (label, name, span)))
                 return True
             if reasons is not None:
                 reasons.append(word.absent(found))
@@ -365,7 +366,7 @@ def _word_test(word: _Word, negated: bool) -> QueryTest:
                 if spans:
                     held = True
                     for span in spans:
-                        hits.append(new_raw_hit(RawHit, (label, name, span)))
+                        hits.append(new_tuple(RawHit, (label, name, span)))
         if not held and reasons is not None:
             reasons.append(word.absent(found))
         return held

@@ -23,7 +23,7 @@ from monitor.match.evaluate import (
     decide,
     fired_hits,
     may_hold,
-    new_raw_hit,
+    new_tuple,
     term_hits,
 )
 from monitor.match.query import all_atoms, parse_query
@@ -257,7 +257,6 @@ class Matcher:
             if out:
                 candidates = [index for index in candidates if index not in out]
         watchlists, shortcuts = self._watchlists, self._shortcuts
-        new_tuple = _new_tuple
         matches = []
         for index in candidates:
             name, unless, excluded, fields = shortcuts[index]
@@ -307,7 +306,7 @@ class Matcher:
                 matches.append(new_tuple(WatchlistMatch, (name, tuple(hits))))
                 continue
             raw_hits = [
-                new_raw_hit(RawHit, (term, field, span))
+                new_tuple(RawHit, (term, field, span))
                 for position in range(0, len(entries), 2)
                 for term in entries[position]
                 for field, spans in entries[position + 1].items()
@@ -403,10 +402,5 @@ def _hits(
             start, end = start - 1, end - 1
         else:
             start, end = fold.source_span(start, end)
-        hits.append(_new_tuple(Hit, (watchlist, term, field, start, end, fold.source[start:end])))
+        hits.append(new_tuple(Hit, (watchlist, term, field, start, end, fold.source[start:end])))
     return tuple(hits)
-
-
-# `Hit(...)` and `WatchlistMatch(...)` without the Python frame of a named tuple's __new__:
-# matching makes one per hit and per fired watchlist, ~35 per item at 10,000 terms.
-_new_tuple = tuple.__new__

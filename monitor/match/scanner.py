@@ -10,7 +10,6 @@ every word, so the automaton itself enforces whole words: `otan` is never a cand
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import pickle
 import re
@@ -36,6 +35,7 @@ from monitor.match.spelling import (
     token_at,
     verify,
 )
+from monitor.text.bounded import BoundedCache
 from monitor.text.inflect import language_key, shortest_base
 from monitor.text.wordfold import WordFold
 
@@ -56,17 +56,6 @@ class Unit:
     tests: tuple[WordTest, ...]
     anchor: int
     pair: bool = False
-    # Language -> `phrase_pattern`, made the first time a candidate needs it.
-    _patterns: dict[str | None, re.Pattern[str] | None] = dataclasses.field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-
-    def pattern(self, language: str | None) -> re.Pattern[str] | None:
-        try:
-            return self._patterns[language]
-        except KeyError:
-            made = self._patterns[language] = phrase_pattern(self.tests, language)
-            return made
 
     @classmethod
     def of(cls, tests: tuple[WordTest, ...]) -> Unit:
@@ -173,6 +162,8 @@ _Key = tuple[
     tuple[_Found, ...] | None,
 ]  # fmt: skip
 _NOTHING: _Found = ((), ())
+# Phrase patterns kept at once (~4 KB each).
+_PATTERNS_KEPT = 8_192
 # Below this many keys an automaton builds in a blink: not worth a cache entry.
 _CACHED_KEYS = 20_000
 # Bumped whenever the keys or their values change shape: a cached key table of another format
@@ -343,6 +334,14 @@ class Scanner:
         self._cache = cache
         self._shared: _SharedScan | None = None
         self._lock = threading.Lock()
+        # (unit, language) -> its `phrase_pattern`, made the first time a candidate needs it
+        # (a few KB each: bounded, for a daemon that meets every phrase in time).
+        self._patterns: BoundedCache[tuple[int, str | None], re.Pattern[str] | None]
+        self._patterns = BoundedCache(self._phrase_pattern, size=_PATTERNS_KEPT)
+
+    def _phrase_pattern(self, unit_language: tuple[int, str | None]) -> re.Pattern[str] | None:
+        unit, language = unit_language
+        return phrase_pattern(self._units[unit].tests, language)
 
     def _for(self, language: str | None) -> _SharedScan:
         compiled = self._shared
@@ -372,8 +371,8 @@ class Scanner:
         )
 
     def _cache_key(self, languages: tuple[str | None, ...]) -> str:
-        """What the automaton is built from: the units, the languages, and the versions of
-        everything that shapes or reads its keys."""
+        """The key table's cache key: what it is built from (the units, the languages) and the
+        versions of everything that shapes or reads its keys."""
         digest = hashlib.sha256()
         versions = (_FORMAT, sys.version)
         for part in (versions, languages, self._units):
@@ -389,7 +388,7 @@ class Scanner:
         units = self._units
         assert compiled.automaton is not None
         find = compiled.automaton.find_matches_as_indexes
-        values, words = compiled.values, compiled.words
+        values, words, patterns = compiled.values, compiled.words, self._patterns
         position = compiled.languages.index(language)
         # `Span(first, last)` without the Python frame of a named tuple's __new__: one per
         # candidate, tens per item.
@@ -449,9 +448,8 @@ class Scanner:
                         span: Span | None = token
                     else:
                         unit = units[anchor.unit_id]
-                        span = verify(
-                            unit.tests, unit.anchor, fold, token, language, unit.pattern(language)
-                        )
+                        pattern = patterns[anchor.unit_id, language]
+                        span = verify(unit.tests, unit.anchor, fold, token, language, pattern)
                     if span is not None:
                         found.setdefault(anchor.unit_id, {}).setdefault(field, []).append(span)
         for by_field in found.values():

@@ -261,7 +261,7 @@ def verify(
     text = fold.text
     if pattern is not None and fold.aligned:
         plain = _plain_phrase(pattern, anchor, fold, token)
-        if plain is not False:
+        if plain is not _LONGER_GAPS:
             return cast(Span | None, plain)
     anchor_test = tests[anchor]
     if anchor_test.translit and not anchor_test.accepts(text[token[0] : token[1]], language):
@@ -324,25 +324,29 @@ def phrase_pattern(tests: tuple[WordTest, ...], language: str | None) -> re.Patt
     return re.compile(" +".join(words) + "(?= )")
 
 
+# What `_plain_phrase` says of a phrase whose words are not all one space apart.
+_LONGER_GAPS = object()
+
+
 def _plain_phrase(
     pattern: re.Pattern[str], anchor: int, fold: WordFold, token: tuple[int, int]
-) -> Span | bool | None:
+) -> Span | object | None:
     """`verify` of a phrase with a `phrase_pattern` in aligned text (one source character per
-    folded one), when its words stand one space apart in folded text, the usual case; False
-    when they do not (longer gaps: `verify` checks each gap with the full rule)."""
+    folded one), when its words stand one space apart in folded text, the usual case;
+    _LONGER_GAPS when they do not (`verify` then checks each gap with the full rule)."""
     text = fold.text
     first = token[0]
     for _ in range(anchor):  # back to the phrase's first word, where the pattern starts
         end = first - 1
-        if text[end - 1] == " ":  # a longer gap, or the start of the text
-            return False
+        if end <= 0 or text[end - 1] == " ":  # the start of the text, or a longer gap
+            return _LONGER_GAPS
         first = text.rfind(" ", 0, end) + 1
     found = pattern.match(text, first)
     if found is None:
         return None
     end = found.end()
     if text.find("  ", first, end) >= 0:
-        return False
+        return _LONGER_GAPS
     # Each gap is one source character: a phrase gap (rule 4) or punctuation that breaks it.
     if _not_a_phrase_gap().search(fold.source, first - 1, end - 1) is not None:
         return None

@@ -42,7 +42,7 @@ from apprise.plugins.telegram import NotifyTelegram
 
 from monitor.model import SendOutcome
 
-# Every use of Apprise goes through this module: `console://` is an Apprise URL from here on.
+# Sending through Apprise goes through this module: `console://` is an Apprise URL from here on.
 from monitor.notify import console  # noqa: F401
 from monitor.notify.apprise_log import capture_apprise_log, failure_reason, hide_in_log
 from monitor.notify.channels import channel_kind

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from functools import partial
 from html.parser import HTMLParser
+
+from monitor.text.bounded import BoundedCache
 
 # Elements that end a line when rendered. Their text must not run into the next block's text.
 _BLOCK_TAGS = frozenset(
@@ -122,23 +123,6 @@ def _without_unfinished_tag(markup: str) -> str:
     return markup[: opened.start()] if opened else markup
 
 
-class _BoundedCache(dict[str, str]):
-    """`value(key)` computed once per key: a dict lookup mapped in C is the cheapest there is, and
-    the texts repeat a handful of keys. Cleared when full, so odd markup cannot grow it for
-    ever."""
-
-    def __init__(self, value: Callable[[str], str], size: int) -> None:
-        super().__init__()
-        self._value = value
-        self._size = size
-
-    def __missing__(self, key: str) -> str:
-        if len(self) >= self._size:
-            self.clear()
-        value = self[key] = self._value(key)
-        return value
-
-
 def _tag_replacement(name: str, *, dropped_stays: bool) -> str:
     """What a tag of the fast path becomes, by its name ("/p" for an end tag): a block break, a
     space or nothing. A start tag whose contents are dropped stays markup if `dropped_stays`,
@@ -158,9 +142,20 @@ def _decoded_reference(body: str) -> str:
     return html.unescape(f"&{body}")
 
 
-_TAG_REPLACEMENTS = _BoundedCache(partial(_tag_replacement, dropped_stays=True), size=1024)
-_PLAIN_TAG_REPLACEMENTS = _BoundedCache(partial(_tag_replacement, dropped_stays=False), size=1024)
-_DECODED_REFERENCES = _BoundedCache(_decoded_reference, size=4096)
+def _short(key: str) -> bool:
+    """Tag names and references news text repeats are short; hostile markup's may be huge, and
+    are not kept."""
+    return len(key) <= _LONGEST_KEPT
+
+
+_LONGEST_KEPT = 40
+_TAG_REPLACEMENTS = BoundedCache(
+    partial(_tag_replacement, dropped_stays=True), size=1024, keeps=_short
+)
+_PLAIN_TAG_REPLACEMENTS = BoundedCache(
+    partial(_tag_replacement, dropped_stays=False), size=1024, keeps=_short
+)
+_DECODED_REFERENCES = BoundedCache(_decoded_reference, size=4096, keeps=_short)
 # The character references `html.unescape` decodes (its own pattern).
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
 
