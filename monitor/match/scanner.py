@@ -434,6 +434,8 @@ class Scanner:
                         by_field[field] = [token]
                     else:
                         spans.append(token)
+                if not anchors:  # most keys
+                    continue
                 first, last = token
                 word = None
                 for anchor in anchors:
