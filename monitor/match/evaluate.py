@@ -331,47 +331,23 @@ def _word_test(word: _Word, negated: bool) -> QueryTest:
 
         return occurs
 
-    unit, fields = word.unit, word.fields
-    if fields is None:
-
-        def occurs_with_hits(
-            found: Found,
-            folds: Mapping[str, WordFold],
-            hits: list[RawHit],
-            reasons: list[str] | None,
-        ) -> bool:
-            by_field = found.get(unit)
-            if by_field:
-                for name, spans in by_field.items():
-                    for span in spans:
-                        hits.append(new_tuple(RawHit, (label, name, span)))
-                return True
-            if reasons is not None:
-                reasons.append(word.absent(found))
-            return False
-
-        return occurs_with_hits
-
-    def occurs_in_fields_with_hits(
+    def occurs_with_hits(
         found: Found,
         folds: Mapping[str, WordFold],
         hits: list[RawHit],
         reasons: list[str] | None,
     ) -> bool:
-        held = False
-        by_field = found.get(unit)
-        if by_field:
-            for name in fields:
-                spans = by_field.get(name)
-                if spans:
-                    held = True
-                    for span in spans:
-                        hits.append(new_tuple(RawHit, (label, name, span)))
-        if not held and reasons is not None:
+        spans_by_field = places(found)
+        if spans_by_field:
+            for name, spans in spans_by_field.items():
+                for span in spans:
+                    hits.append(new_tuple(RawHit, (label, name, span)))
+            return True
+        if reasons is not None:
             reasons.append(word.absent(found))
-        return held
+        return False
 
-    return occurs_in_fields_with_hits
+    return occurs_with_hits
 
 
 def _near_test(node: Near, watchlist: CompiledWatchlist, negated: bool) -> QueryTest:
