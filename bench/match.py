@@ -37,6 +37,8 @@ from match_measure import (
 from pinning import pin_to_one_core
 from watchlist_sets import count_spellings, make_watchlists
 
+from monitor.compiled import PURE_PYTHON_VARIABLE, engine_state
+
 SEED = 20240611
 CLI_ITEMS = 10
 
@@ -45,6 +47,7 @@ COLUMNS = (
     ("spellings", 9, "{:>9,}"),
     ("compile s", 9, "{:>9.3f}"),
     ("items/s", 9, "{:>9,.0f}"),
+    ("source items/s", 14, "{:>14,.0f}"),
     ("MB/s", 6, "{:>6.2f}"),
     ("items", 7, "{:>7,}"),
     ("CPU s", 6, "{:>6.2f}"),
@@ -74,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for size in args.sizes:
         row = _run_worker(size, args, trace=False)
         if "error" not in row:
+            source = _run_worker(size, args, extra=["--rate-only"], pure_python=True)
+            row["source items/s"] = source.get("items/s")
             traced = _run_worker(size, args, trace=True)
             row["peak MB"] = traced.get("peak MB")
             languages = _run_worker(size, args, extra=["--languages", "--trace"])
@@ -92,8 +97,11 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
         return profile_stages(args.worker, pool=args.pool, seed=SEED)
     if args.languages:
         return measure_languages(args.worker, languages=LANGUAGES, seed=SEED, traced=args.trace)
-    measure = measure_traced_peak if args.trace else measure_size
-    return measure(args.worker, seconds=args.seconds, pool=args.pool, seed=SEED)
+    if args.trace:
+        return measure_traced_peak(args.worker, seconds=args.seconds, pool=args.pool, seed=SEED)
+    return measure_size(
+        args.worker, seconds=args.seconds, pool=args.pool, seed=SEED, rate_only=args.rate_only
+    )
 
 
 def _print_profile(args: argparse.Namespace) -> None:
@@ -126,6 +134,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile-stages", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.seconds, args.pool, args.cli_runs = "100,1000", 0.2, 40, 1
@@ -140,6 +149,10 @@ def _print_header(args: argparse.Namespace, pinned: str) -> None:
     features = detect_features()
     print("monitor matching benchmark")
     print(f"  python {platform.python_version()} on {platform.machine()}, {pinned}")
+    print(
+        f"  {engine_state()}; source items/s: the same run with the engine's Python source"
+        f" ({PURE_PYTHON_VARIABLE}=1)"
+    )
     print(
         f"  items: {args.pool} distinct French-like items of {mean_bytes:,.0f} bytes on average"
         f" (UTF-8 of the raw HTML fields), cycled; seed {SEED}"
@@ -179,14 +192,23 @@ def _normalize_rate(items: Sequence[RawItem]) -> float:
 
 
 def _run_worker(
-    size: int, args: argparse.Namespace, *, trace: bool = False, extra: Sequence[str] = ()
+    size: int,
+    args: argparse.Namespace,
+    *,
+    trace: bool = False,
+    extra: Sequence[str] = (),
+    pure_python: bool = False,
 ) -> dict[str, Any]:
-    """Measure one size in a fresh interpreter: its caches and max RSS are that size's alone."""
+    """Measure one size in a fresh interpreter: its caches and max RSS are that size's alone.
+    `pure_python` runs the engine's Python source where the install compiled it."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(size)]
     command += ["--seconds", str(args.seconds), "--pool", str(args.pool)]
     command += ["--trace"] if trace else []
     command += list(extra)
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    env = {key: value for key, value in os.environ.items() if key != PURE_PYTHON_VARIABLE}
+    if pure_python:
+        env[PURE_PYTHON_VARIABLE] = "1"
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-3:]
         return {

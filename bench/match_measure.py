@@ -47,7 +47,9 @@ def normalize(raw: RawItem) -> ItemText:
     )
 
 
-def measure_size(size: int, *, seconds: float, pool: int, seed: int) -> dict[str, Any]:
+def measure_size(
+    size: int, *, seconds: float, pool: int, seed: int, rate_only: bool = False
+) -> dict[str, Any]:
     vocabulary = Vocabulary(seed)
     raw_watchlists = make_watchlists(size, vocabulary, detect_features(), seed=seed)
     specs = [WatchlistSpec.model_validate(watchlist) for watchlist in raw_watchlists]
@@ -80,6 +82,8 @@ def measure_size(size: int, *, seconds: float, pool: int, seed: int) -> dict[str
         }
     )
 
+    if rate_only:
+        return result
     result["bare AC items/s"] = _bare_automaton_rate(matcher, items, seconds)
 
     naive = _NaiveLoop(specs)

@@ -114,7 +114,7 @@ class _ShowVersion(argparse.Action):
             dest=argparse.SUPPRESS,
             default=argparse.SUPPRESS,
             nargs=0,
-            help="print the installed version and exit",
+            help="print the installed version and whether its engine is compiled, and exit",
         )
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
@@ -124,7 +124,11 @@ class _ShowVersion(argparse.Action):
             version = metadata.version("monitor")
         except metadata.PackageNotFoundError:  # a source tree that was never installed
             version = "(version unknown: not installed)"
-        print(f"monitor {version}")  # on stdout, as argparse's own version action prints
+        from monitor.compiled import engine_state
+
+        # On stdout, as argparse's own version action prints; the second line tells whether the
+        # install compiled the engine (setup.py), which makes matching faster.
+        print(f"monitor {version}\n{engine_state()}")
         parser.exit()
 
 
