@@ -8,6 +8,7 @@ skipped alone (`optional`).
 
 from __future__ import annotations
 
+import json
 import runpy
 import sys
 from pathlib import Path
@@ -32,7 +33,14 @@ def _extensions() -> list[Extension]:
     # Python's semantics throughout: annotations are not C types (Cython would refuse a
     # subclass of a builtin type where an annotation names the builtin).
     directives = {"language_level": 3, "annotation_typing": False, "binding": True}
-    return cythonize(modules, compiler_directives=directives, quiet=True)
+    extensions = cythonize(modules, compiler_directives=directives, quiet=True)
+    for extension in extensions:
+        extension.optional = True  # cythonize() drops it: without a compiler, install the source
+    # What each module is compiled from: a module whose source changes later runs the source.
+    digests = {name: _compiled["source_digest"](name) for name in _compiled["COMPILED_MODULES"]}
+    sources_file: Path = _compiled["SOURCES_FILE"]
+    sources_file.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return extensions
 
 
 # Two compilers at once: each module takes tens of seconds.

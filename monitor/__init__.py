@@ -1,4 +1,3 @@
-from monitor.compiled import pure_python_asked, run_pure_python
+from monitor.compiled import choose_modules
 
-if pure_python_asked():  # before any compiled module is imported
-    run_pure_python()
+choose_modules()  # before any of the engine's modules is imported

@@ -4,18 +4,23 @@ runs them as pure Python.
 `setup.py` compiles these modules with Cython where a C compiler is at hand: the same source,
 compiled, so results never differ and a machine without a compiler runs the pure Python, slower.
 `MONITOR_PURE_PYTHON=1` in the environment runs the Python source even where compiled modules
-are installed (tests compare both; a developer who edits one of these files runs it at once).
-This module imports only the standard library: `setup.py` reads its list before anything is
-installed.
+are installed (tests compare both; profilers and tracebacks see the source).
+
+A compiled module runs only beside the source it was built from: the build records each
+source's digest (`_compiled_sources.json`), and a module whose source has changed since (an
+editable install after an edit) runs from its source, with one warning, until it is built again.
+This module imports only the standard library: `setup.py` reads it before anything is installed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.abc
 import importlib.machinery
+import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
@@ -35,56 +40,93 @@ COMPILED_MODULES = (
 )
 PURE_PYTHON_VARIABLE = "MONITOR_PURE_PYTHON"
 _PACKAGE_ROOT = Path(__file__).resolve().parent
+# Written by setup.py when it compiles: module name -> digest of the source it compiled.
+SOURCES_FILE = _PACKAGE_ROOT / "_compiled_sources.json"
 
 
 def pure_python_asked() -> bool:
     return os.environ.get(PURE_PYTHON_VARIABLE) == "1"
 
 
+def source_path(name: str) -> Path:
+    return _PACKAGE_ROOT.parent.joinpath(*name.split(".")).with_suffix(".py")
+
+
+def source_digest(name: str) -> str:
+    return hashlib.sha256(source_path(name).read_bytes()).hexdigest()
+
+
 class _SourceOnly(importlib.abc.MetaPathFinder):
-    """Finds `monitor`'s modules as Python source, never as extension modules."""
+    """Finds the modules `names` (every `monitor` module when None) as Python source, never as
+    extension modules."""
+
+    def __init__(self, names: Collection[str] | None = None) -> None:
+        self.names = names
 
     def find_spec(
         self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
         if not name.startswith("monitor.") or path is None:
             return None
+        if self.names is not None and name not in self.names:
+            return None
         loaders = (importlib.machinery.SourceFileLoader, importlib.machinery.SOURCE_SUFFIXES)
         for entry in path:
             spec = importlib.machinery.FileFinder(entry, loaders).find_spec(name)
-            if spec is not None:
+            # A folder without `__init__.py` (a namespace) is left to the usual finders.
+            if spec is not None and spec.loader is not None:
                 return spec
         return None
 
 
-def run_pure_python() -> None:
-    """From now on, import `monitor`'s modules from their source (before they are imported)."""
-    if not any(isinstance(finder, _SourceOnly) for finder in sys.meta_path):
+def choose_modules() -> None:
+    """Before any engine module is imported (`monitor/__init__.py`): the source for all of them
+    if asked, else for those whose compiled module was built from another source."""
+    if pure_python_asked():
         sys.meta_path.insert(0, _SourceOnly())
+        return
+    stale = stale_compiled_modules()
+    if stale:
+        print(
+            f"monitor: {', '.join(stale)}: compiled from an older source; running the source"
+            " (`pip install -e .` compiles it again)",
+            file=sys.stderr,
+        )
+        sys.meta_path.insert(0, _SourceOnly(frozenset(stale)))
+
+
+def stale_compiled_modules() -> list[str]:
+    """Compiled modules whose source changed since they were built."""
+    built = [name for name in COMPILED_MODULES if _extension_of(name) is not None]
+    if not built:
+        return []
+    try:
+        digests = json.loads(SOURCES_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        digests = {}
+    return [name for name in built if digests.get(name) != source_digest(name)]
 
 
 def engine_state() -> str:
     """One line for `--version` and the benchmarks: which of the engine's modules run compiled."""
     compiled = [name for name in COMPILED_MODULES if _is_compiled(name)]
     if not compiled:
-        reason = f"{PURE_PYTHON_VARIABLE}=1" if pure_python_asked() else "not compiled"
-        return f"matching engine: pure Python ({reason})"
+        if pure_python_asked():
+            return f"matching engine: pure Python ({PURE_PYTHON_VARIABLE}=1)"
+        stale = stale_compiled_modules()
+        return "matching engine: pure Python (" + ("stale build" if stale else "not compiled") + ")"
     if len(compiled) == len(COMPILED_MODULES):
         return "matching engine: compiled"
     return f"matching engine: {len(compiled)} of {len(COMPILED_MODULES)} modules compiled"
 
 
-def stale_compiled_modules() -> list[str]:
-    """Compiled modules older than their source: an editable install whose source changed since
-    it was built runs the old code until `pip install -e .` builds it again."""
-    stale = []
-    for name in COMPILED_MODULES:
-        source = _PACKAGE_ROOT.parent.joinpath(*name.split(".")).with_suffix(".py")
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            built = source.with_suffix(suffix)
-            if built.exists() and built.stat().st_mtime < source.stat().st_mtime:
-                stale.append(name)
-    return stale
+def _extension_of(name: str) -> Path | None:
+    source = source_path(name)
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        built = source.with_suffix(suffix)
+        if built.exists():
+            return built
+    return None
 
 
 def _is_compiled(name: str) -> bool:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import monitor
 from monitor.compiled import COMPILED_MODULES, engine_state, stale_compiled_modules
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,14 +25,16 @@ PURE = {**os.environ, "MONITOR_PURE_PYTHON": "1"}
 COMPILED = {key: value for key, value in os.environ.items() if key != "MONITOR_PURE_PYTHON"}
 
 needs_compiled = pytest.mark.skipif(
-    engine_state() != "matching engine: compiled",
+    engine_state().startswith("matching engine: pure Python"),
     reason=f"{engine_state()}: the rest of the suite already tests the Python source",
 )
 
 
-def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run(
+    command: list[str], env: dict[str, str], cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=600
+        command, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=600
     )
 
 
@@ -53,7 +57,24 @@ def test_the_switch_imports_every_engine_module_from_its_source() -> None:
 @needs_compiled
 def test_compiled_modules_are_built_from_the_current_source() -> None:
     stale = stale_compiled_modules()
-    assert stale == [], f"{stale}: source changed since the build; run `pip install -e .` again"
+    assert stale == [], f"{stale} run from source, untested compiled: `pip install -e .` again"
+
+
+@needs_compiled
+def test_a_module_whose_source_changed_runs_from_its_source(tmp_path: Path) -> None:
+    """An edited module must not run its old compiled code (nor write the automaton cache under
+    the new source's key): it runs from source, with a warning, and the others stay compiled."""
+    package = Path(monitor.__file__).parent
+    shutil.copytree(package, tmp_path / "monitor", ignore=shutil.ignore_patterns("*.c"))
+    edited = tmp_path / "monitor" / "text" / "blocks.py"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nEDITED = True\n", encoding="utf-8")
+    probe = "import monitor.text.blocks as b, monitor.text.html as h; print(b.EDITED, h.__file__)"
+    done = _run([sys.executable, "-c", probe], {**COMPILED, "PYTHONPATH": str(tmp_path)}, tmp_path)
+    assert done.returncode == 0, done.stderr
+    edited_flag, html_origin = done.stdout.split()
+    assert edited_flag == "True"
+    assert html_origin.startswith(str(tmp_path)) and not html_origin.endswith(".py")
+    assert "monitor.text.blocks: compiled from an older source; running the source" in done.stderr
 
 
 @needs_compiled
