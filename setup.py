@@ -15,7 +15,8 @@ from pathlib import Path
 
 from setuptools import Extension, setup
 
-_compiled = runpy.run_path(str(Path(__file__).parent / "monitor" / "compiled.py"))
+_ROOT = Path(__file__).resolve().parent
+_compiled = runpy.run_path(str(_ROOT / "monitor" / "compiled.py"))
 
 
 def _extensions() -> list[Extension]:
@@ -27,7 +28,7 @@ def _extensions() -> list[Extension]:
         print("monitor: no Cython: the matching engine stays pure Python", file=sys.stderr)
         return []
     modules = [
-        Extension(name, [name.replace(".", "/") + ".py"], optional=True)
+        Extension(name, [str(_compiled["source_path"](name).relative_to(_ROOT))])
         for name in _compiled["COMPILED_MODULES"]
     ]
     # Python's semantics throughout: annotations are not C types (Cython would refuse a

@@ -37,7 +37,7 @@ from match_measure import (
 from pinning import pin_to_one_core
 from watchlist_sets import count_spellings, make_watchlists
 
-from monitor.compiled import PURE_PYTHON_VARIABLE, engine_state
+from monitor.compiled import PURE_PYTHON_VARIABLE, engine_state, environment
 
 SEED = 20240611
 CLI_ITEMS = 10
@@ -205,10 +205,13 @@ def _run_worker(
     command += ["--seconds", str(args.seconds), "--pool", str(args.pool)]
     command += ["--trace"] if trace else []
     command += list(extra)
-    env = {key: value for key, value in os.environ.items() if key != PURE_PYTHON_VARIABLE}
-    if pure_python:
-        env[PURE_PYTHON_VARIABLE] = "1"
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment(pure_python=pure_python),
+    )
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-3:]
         return {
@@ -263,8 +266,8 @@ def _print_cli_start(size: int, runs: int) -> None:
         )
         command = [sys.executable, "-m", "monitor", "--config", str(config), "match"]
         # A cache of its own: the first run compiles and fills it, the next ones read it.
-        environment = {**os.environ, "XDG_CACHE_HOME": str(Path(directory) / "cache")}
-        environment.pop("CACHE_DIRECTORY", None)
+        cli_env = {**os.environ, "XDG_CACHE_HOME": str(Path(directory) / "cache")}
+        cli_env.pop("CACHE_DIRECTORY", None)
         for run in range(1, runs + 1):
             cpu_before, started = _children_cpu(), time.perf_counter()
             done = subprocess.run(
@@ -273,7 +276,7 @@ def _print_cli_start(size: int, runs: int) -> None:
                 capture_output=True,
                 text=True,
                 cwd=directory,
-                env=environment,
+                env=cli_env,
                 check=False,
             )
             wall, cpu = time.perf_counter() - started, _children_cpu() - cpu_before

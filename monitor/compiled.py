@@ -48,6 +48,15 @@ def pure_python_asked() -> bool:
     return os.environ.get(PURE_PYTHON_VARIABLE) == "1"
 
 
+def environment(*, pure_python: bool) -> dict[str, str]:
+    """This process's environment for a child that runs the engine compiled (where installed so)
+    or from its source."""
+    env = {key: value for key, value in os.environ.items() if key != PURE_PYTHON_VARIABLE}
+    if pure_python:
+        env[PURE_PYTHON_VARIABLE] = "1"
+    return env
+
+
 def source_path(name: str) -> Path:
     return _PACKAGE_ROOT.parent.joinpath(*name.split(".")).with_suffix(".py")
 

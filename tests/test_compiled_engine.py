@@ -9,7 +9,6 @@ seeded workload. Without compiled modules (no compiler), the suite already runs 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,11 +17,16 @@ from pathlib import Path
 import pytest
 
 import monitor
-from monitor.compiled import COMPILED_MODULES, engine_state, stale_compiled_modules
+from monitor.compiled import (
+    COMPILED_MODULES,
+    engine_state,
+    environment,
+    stale_compiled_modules,
+)
 
 REPO = Path(__file__).resolve().parent.parent
-PURE = {**os.environ, "MONITOR_PURE_PYTHON": "1"}
-COMPILED = {key: value for key, value in os.environ.items() if key != "MONITOR_PURE_PYTHON"}
+PURE = environment(pure_python=True)
+COMPILED = environment(pure_python=False)
 
 needs_compiled = pytest.mark.skipif(
     engine_state().startswith("matching engine: pure Python"),
