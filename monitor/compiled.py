@@ -37,7 +37,12 @@ COMPILED_MODULES = (
     "monitor.match.evaluate",
     "monitor.match.scope",
     "monitor.match.matcher",
+    # C loops for the common case of HTML to text and of folding; not Python, so nothing runs
+    # in their place without a compiler but the Python modules' own code.
+    "monitor.text._speedups",
 )
+# Modules written in Cython, not Python: without their compiled form they are not there.
+CYTHON_ONLY = frozenset({"monitor.text._speedups"})
 PURE_PYTHON_VARIABLE = "MONITOR_PURE_PYTHON"
 _PACKAGE_ROOT = Path(__file__).resolve().parent
 # Written by setup.py when it compiles: module name -> digest of the source it compiled.
@@ -58,7 +63,8 @@ def environment(*, pure_python: bool) -> dict[str, str]:
 
 
 def source_path(name: str) -> Path:
-    return _PACKAGE_ROOT.parent.joinpath(*name.split(".")).with_suffix(".py")
+    suffix = ".pyx" if name in CYTHON_ONLY else ".py"
+    return _PACKAGE_ROOT.parent.joinpath(*name.split(".")).with_suffix(suffix)
 
 
 def source_digest(name: str) -> str:
@@ -79,6 +85,8 @@ class _SourceOnly(importlib.abc.MetaPathFinder):
             return None
         if self.names is not None and name not in self.names:
             return None
+        if name in CYTHON_ONLY:
+            raise ModuleNotFoundError(f"{name} runs compiled only", name=name)
         loaders = (importlib.machinery.SourceFileLoader, importlib.machinery.SOURCE_SUFFIXES)
         for entry in path:
             spec = importlib.machinery.FileFinder(entry, loaders).find_spec(name)
@@ -141,6 +149,9 @@ def _extension_of(name: str) -> Path | None:
 def _is_compiled(name: str) -> bool:
     module = sys.modules.get(name)
     if module is None:
-        module = importlib.import_module(name)
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # a Cython-only module, not built or not to be run
+            return False
     origin = getattr(module, "__file__", None) or ""
     return origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))

@@ -17,6 +17,11 @@ from html.parser import HTMLParser
 
 from monitor.text.bounded import BoundedCache
 
+try:  # The common case in one C loop, where the install compiled it (monitor/compiled.py).
+    from monitor.text._speedups import markup_text as _markup_text_in_c
+except ImportError:  # No C compiler at install, or MONITOR_PURE_PYTHON=1: the code below.
+    _markup_text_in_c = None  # type: ignore[assignment]
+
 # Elements that end a line when rendered. Their text must not run into the next block's text.
 _BLOCK_TAGS = frozenset(
     {
@@ -184,6 +189,10 @@ def html_to_text(markup: str) -> str:
     if "<" not in markup:
         # No markup: the text as given (rule 13), entities decoded.
         return _unescape(markup.replace(_BREAK, ""))
+    if _markup_text_in_c is not None:
+        text = _markup_text_in_c(markup, _TAG_REPLACEMENTS, _DECODED_REFERENCES)
+        if text is not None:  # else markup it leaves to the code below
+            return text
     whole = markup
     markup = _without_unfinished_tag(markup)
     # Plain text, or simple tags: the same result as the parser at a fraction of its cost (this

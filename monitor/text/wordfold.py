@@ -26,6 +26,11 @@ from functools import cache
 
 from monitor.text.fold import fold_char, fold_chars
 
+try:  # The common case in one C loop, where the install compiled it (monitor/compiled.py).
+    from monitor.text._speedups import folded_text as _folded_text_in_c
+except ImportError:  # No C compiler at install, or MONITOR_PURE_PYTHON=1: the code below.
+    _folded_text_in_c = None  # type: ignore[assignment]
+
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _BEYOND_LATIN1 = re.compile("[^\x00-\xff]+")
 # Past this many runs of letters beyond Latin-1 (a Greek or Russian text), one `translate` of
@@ -229,7 +234,27 @@ def _without_common_separators(text: str) -> str:
 
 def fold_words(text: str, *, without_links: bool = False) -> WordFold:
     """`without_links`: links fold to spaces (rule 15), as matching reads text."""
+    if _folded_text_in_c is not None:
+        tables = _tables()
+        folded = _folded_text_in_c(
+            text,
+            tables.latin1,
+            tables.latin1_gaps,
+            _COMMON_WIDE_SEPARATORS,
+            tables.mapping,
+            without_links,
+        )
+        if type(folded) is str:  # aligned, its long runs of spaces judged
+            return WordFold(text, folded, aligned=True)
+        if folded is not None:  # else text it leaves to the code below
+            return _with_gaps_collapsed(WordFold(text, *folded), None)
     fold, latin1 = _fold_words(text, without_links)
+    return _with_gaps_collapsed(fold, latin1)
+
+
+def _with_gaps_collapsed(fold: WordFold, latin1: bytes | None) -> WordFold:
+    """`fold` with its runs of spaces that are phrase gaps as one space; `latin1` is the
+    Latin-1 text an aligned fold folds, None for another fold."""
     if _LONG_GAP not in fold.text:  # most text
         return fold
     if latin1 is not None and not _may_hold_gap(fold.text, latin1):
