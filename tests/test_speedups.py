@@ -10,7 +10,10 @@ the common case, or the speed they exist for is gone without a failing test.
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,3 +168,17 @@ def test_the_loops_answer_as_the_python_code_on_the_feed_corpora() -> None:
         _assert_fold_alike(html.html_to_text(field))
         fields += 1
     assert fields > 4_000
+
+
+def test_the_loops_write_inside_their_buffers() -> None:
+    """A write past a buffer is silent in a normal run (the allocator rounds sizes up) until it
+    corrupts the heap of a daemon months later; Python's debug allocator catches it at once."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("speedups_under_guard.py"))],
+        env={**os.environ, "PYTHONMALLOC": "debug"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "inside"), done.stderr[-3000:]

@@ -109,7 +109,7 @@ cdef inline str _cached(object cache, str key):
     look-up first: subscripting a dict subclass goes through Python's slot, several times
     dearer."""
     cdef PyObject *value = PyDict_GetItemWithError(cache, key)
-    return <str> value if value is not NULL else cache[key]
+    return <str?> value if value is not NULL else cache[key]
 
 
 cdef Py_ssize_t _without_tags(const _Unit *chars, Py_ssize_t length, int kind,
@@ -387,7 +387,7 @@ cdef object _shifted_fold(const _Unit *chars, Py_ssize_t length, const unsigned 
     shift_by), or None for text whose fold holds a character beyond Latin-1 (Greek, Cyrillic),
     `µ` beside a letter beyond Latin-1 (there the Python code folds it to Greek mu), or `://`
     or `www.` when `without_links`. Its long runs of spaces are for the caller to judge."""
-    cdef Py_ssize_t at, offset, written = 1, capacity = 2 * length + 16
+    cdef Py_ssize_t at, offset, written = 1, capacity = 2 * length + 16, needed
     cdef Py_UCS4 char
     cdef unsigned char folded
     cdef bint micro = False, wide_letter = False
@@ -429,8 +429,11 @@ cdef object _shifted_fold(const _Unit *chars, Py_ssize_t length, const unsigned 
                     written += 1
                     continue
             # Every character of an expansion (`œ` -> `oe`) comes from the same source one.
-            if written + len(replacement) + 1 > capacity:
-                capacity = 2 * capacity + len(replacement)
+            # Room for it, and for one character per source character left and the closing
+            # space: the writes above need no test of their own.
+            needed = written + len(replacement) + (length - at - 1) + 1
+            if needed > capacity:
+                capacity = max(2 * capacity, needed)
                 grown = <unsigned char *> PyMem_Realloc(out, capacity)
                 if grown is NULL:
                     raise MemoryError()
@@ -480,6 +483,8 @@ def folded_text(str text, bytes table, bytes gaps, str separators, dict mapping,
     cdef const unsigned char *gap_chars = gaps
     if count > 32:
         raise ValueError("at most 32 separators")
+    if len(table) < 256 or len(gaps) < 256:
+        raise ValueError("a byte table has 256 entries")
     for index in range(count):
         wide[index] = separators[index]
     try:
