@@ -306,23 +306,28 @@ def markup_text(str markup, tag_replacements, references):
 # --- Folding --------------------------------------------------------------------------------
 
 
+cdef inline bint _one_of(Py_UCS4 char, const Py_UCS4 *chars, Py_ssize_t count) noexcept:
+    cdef Py_ssize_t index
+    for index in range(count):
+        if chars[index] == char:
+            return True
+    return False
+
+
 cdef Py_ssize_t _fold_latin1(const _Unit *chars, Py_ssize_t length, const unsigned char *table,
                              const Py_UCS4 *separators, Py_ssize_t separator_count,
                              unsigned char *folded, unsigned char *latin1) noexcept:
     """Each character of `chars` folded by the byte `table` into `folded`, and as Latin-1 into
     `latin1`, a common wide separator as a space in both: the bits of any folded byte (128 for
     one beyond ASCII), or -1 at a character beyond Latin-1 that is none of them."""
-    cdef Py_ssize_t at, index
+    cdef Py_ssize_t at
     cdef Py_UCS4 char
     cdef unsigned char bits = 0
     for at in range(length):
         char = chars[at]
         if _Unit is not Py_UCS1:
             if char > 255:
-                for index in range(separator_count):
-                    if separators[index] == char:
-                        break
-                else:
+                if not _one_of(char, separators, separator_count):
                     return -1
                 char = _SPACE
         folded[at] = table[char]
@@ -369,14 +374,6 @@ cdef bint _may_hold_gap(const unsigned char *folded, const unsigned char *latin1
                 return True
         else:
             gap_run = 0
-    return False
-
-
-cdef inline bint _one_of(Py_UCS4 char, const Py_UCS4 *chars, Py_ssize_t count) noexcept:
-    cdef Py_ssize_t index
-    for index in range(count):
-        if chars[index] == char:
-            return True
     return False
 
 
