@@ -217,6 +217,17 @@ cdef inline int _pending(int pending, Py_UCS4 char) noexcept:
     return -1
 
 
+cdef inline int _rendered(Py_UCS4 *out, Py_ssize_t *written, int pending,
+                         Py_UCS4 char) noexcept:
+    """`char` written after what is pending, or added to it (whitespace, a block break): what
+    is pending after it."""
+    cdef int step = _pending(pending, char)
+    if step >= 0:
+        return step
+    written[0] = _written(out, written[0], pending, char)
+    return _NOTHING
+
+
 def markup_text(str markup, tag_replacements, references):
     """`html.html_to_text(markup)` for markup of simple tags (the fast path of that module),
     `tag_replacements` and `references` being its caches (tag name -> what the tag becomes,
@@ -224,7 +235,7 @@ def markup_text(str markup, tag_replacements, references):
     declaration, an element whose contents are dropped, a `<` that starts a tag the pattern does
     not match (an unfinished one at the end among them)."""
     cdef Py_ssize_t length = len(markup), kept, at, end, written, capacity
-    cdef int kind = PyUnicode_KIND(markup), pending, step
+    cdef int kind = PyUnicode_KIND(markup), pending
     cdef bint less_than
     cdef void *data = PyUnicode_DATA(markup)
     cdef Py_UCS4 char
@@ -283,20 +294,10 @@ def markup_text(str markup, tag_replacements, references):
                             raise MemoryError()
                         out = grown
                     for char in piece:
-                        step = _pending(pending, char)
-                        if step < 0:
-                            written = _written(out, written, pending, char)
-                            pending = _NOTHING
-                        else:
-                            pending = step
+                        pending = _rendered(out, &written, pending, char)
                     at = end
                     continue
-            step = _pending(pending, char)
-            if step < 0:
-                written = _written(out, written, pending, char)
-                pending = _NOTHING
-            else:
-                pending = step
+            pending = _rendered(out, &written, pending, char)
         return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, written)
     finally:
         PyMem_Free(text)
