@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
-from monitor.text import html, wordfold
+from monitor.match.spelling import Span
+from monitor.text import html, tuples, wordfold
 from tests.test_speedups import (
     MARKUP_PIECES,
     TEXT_PIECES,
@@ -46,6 +47,8 @@ def main() -> None:
         _assert_html_alike(markup)
         text = "".join(rng.choice(TEXT_PIECES) for _ in range(rng.randint(50, 400)))
         _assert_fold_alike(text)
+    spans = [tuples.new_tuple(Span, (at, at + 3)) for at in range(10_000)]
+    assert spans[-1] == Span(9_999, 10_002) and len(set(spans)) == len(spans)
     assert html._markup_text_in_c is not None and wordfold._folded_text_in_c is not None
     print("inside")
 

@@ -1,4 +1,5 @@
-"""The C loops of monitor/text/_speedups.pyx against the Python code they stand in for.
+"""The C loops of monitor/text/_speedups.pyx against the Python code they stand in for, and its
+`new_tuple` against `tuple.__new__`.
 
 `html.html_to_text` and `wordfold.fold_words` hand their common case to those loops where the
 install compiled them; the Python code stays the reference. Here each input goes through both,
@@ -20,7 +21,9 @@ from pathlib import Path
 import pytest
 
 from monitor.feeds.parse import parse_feed
-from monitor.text import html, wordfold
+from monitor.match.spelling import Span
+from monitor.model import Hit, WatchlistMatch
+from monitor.text import html, tuples, wordfold
 from monitor.text.wordfold import WordFold
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
@@ -168,6 +171,32 @@ def test_the_loops_answer_as_the_python_code_on_the_feed_corpora() -> None:
         _assert_fold_alike(html.html_to_text(field))
         fields += 1
     assert fields > 4_000
+
+
+def test_new_tuple_makes_what_tuple_new_makes() -> None:
+    """The engine's named tuples come from `new_tuple`: equal to, and of the class of, what
+    `tuple.__new__` makes, holding their own reference to each field."""
+    assert tuples.new_tuple is not tuple.__new__  # the C helper, where the loops are compiled
+    source = "".join(["L’OTAN ", "refuse"])  # a string no other object holds
+    held = sys.getrefcount(source)
+    fields = ("otan", "OTAN", "title", 3, 7, source)
+    hit = tuples.new_tuple(Hit, fields)
+    assert type(hit) is Hit and hit == tuple.__new__(Hit, fields) == Hit(*fields)
+    assert (hit.watchlist, hit.text, hit[3:5]) == ("otan", source, (3, 7))
+    assert sys.getrefcount(source) == held + 2  # `fields`' and the hit's own
+    del fields
+    assert sys.getrefcount(source) == held + 1
+    del hit
+    assert sys.getrefcount(source) == held
+    span = tuples.new_tuple(Span, (1, 5))
+    assert type(span) is Span and span.end == 5
+    match = tuples.new_tuple(WatchlistMatch, ("otan", ()))
+    assert match == WatchlistMatch("otan", ()) and hash(match) == hash(("otan", ()))
+    assert type(tuples.new_tuple(tuple, ())) is tuple
+    with pytest.raises(TypeError, match="not a subclass of tuple"):
+        tuples.new_tuple(list, (1, 2))  # type: ignore[type-var]
+    with pytest.raises(TypeError):
+        tuples.new_tuple(Span, [1, 2])  # type: ignore[arg-type]
 
 
 def test_the_loops_write_inside_their_buffers() -> None:

@@ -19,6 +19,7 @@ from monitor.match.scanner import Found
 from monitor.match.spelling import Span
 from monitor.model import FIELDS
 from monitor.text.blocks import crosses_block
+from monitor.text.tuples import new_tuple
 from monitor.text.wordfold import AMPERSAND, WordFold
 
 
@@ -116,11 +117,6 @@ class RawHit(NamedTuple):
     term: str
     field: str
     span: Span
-
-
-# `RawHit(...)`, `Hit(...)`, `WatchlistMatch(...)` as `new_tuple(RawHit, (...))`: without the
-# Python frame of a named tuple's __new__; matching makes one per hit and per fired watchlist.
-new_tuple = tuple.__new__
 
 
 @dataclass

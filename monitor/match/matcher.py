@@ -23,7 +23,6 @@ from monitor.match.evaluate import (
     decide,
     fired_hits,
     may_hold,
-    new_tuple,
     term_hits,
 )
 from monitor.match.query import all_atoms, parse_query
@@ -34,6 +33,7 @@ from monitor.match.spelling import WordTest, compile_spelling
 from monitor.model import FIELDS, Hit, ItemText, WatchlistMatch
 from monitor.text.inflect import language_key
 from monitor.text.language import detect_language
+from monitor.text.tuples import new_tuple
 from monitor.text.wordfold import WordFold, fold_words
 
 log = logging.getLogger("monitor.match")

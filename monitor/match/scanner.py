@@ -37,6 +37,7 @@ from monitor.match.spelling import (
 )
 from monitor.text.bounded import BoundedCache
 from monitor.text.inflect import language_key, shortest_base
+from monitor.text.tuples import new_tuple
 from monitor.text.wordfold import WordFold
 
 # A phrase occurs with one, two or three separators between two words: `zone d'exclusion`,
@@ -390,9 +391,6 @@ class Scanner:
         find = compiled.automaton.find_matches_as_indexes
         values, words, patterns = compiled.values, compiled.words, self._patterns
         position = compiled.languages.index(language)
-        # `Span(first, last)` without the Python frame of a named tuple's __new__: one per
-        # candidate, tens per item.
-        new_span = tuple.__new__
         for field, fold in folds.items():
             text = fold.text
             tried: set[tuple[int, int]] = set()
@@ -400,7 +398,7 @@ class Scanner:
                 whole = words[key_index]
                 if whole is not None:
                     # Most keys: ` word `, whose units it alone finds, in every language.
-                    token = new_span(Span, (start + 1, end - 1))
+                    token = new_tuple(Span, (start + 1, end - 1))
                     anchors: tuple[_Anchor, ...] = ()
                 else:
                     kind, word_length, token_lengths, whole, anchors, by_language = values[
@@ -423,7 +421,7 @@ class Scanner:
                     # Pieces of fuzzy words find many near-misses: most fail on their length.
                     if token_lengths is not None and last - first not in token_lengths:
                         continue
-                    token = new_span(Span, (first, last))
+                    token = new_tuple(Span, (first, last))
                 for unit_id in whole:
                     by_field = found.get(unit_id)
                     if by_field is None:

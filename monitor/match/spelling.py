@@ -13,13 +13,14 @@ import re
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from itertools import pairwise
-from typing import Literal, NamedTuple, cast
+from typing import Literal, NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 
 from monitor.text.fold import fold
 from monitor.text.inflect import MIN_LETTERS, inflected_forms, shortest_base
 from monitor.text.translit import anchor_prefixes, translit_key
+from monitor.text.tuples import new_tuple
 from monitor.text.wordfold import AMPERSAND, WordFold, fold_word_text, separator_chars
 
 FUZZY_MIN_LETTERS = 5
@@ -236,7 +237,8 @@ def anchor_index(tests: tuple[WordTest, ...]) -> int:
 class Span(NamedTuple):
     """A match in the folded text of one field: [start, end) covers the words. A named tuple:
     matching makes one per hit, and a tuple is several times cheaper to build than a frozen
-    dataclass."""
+    dataclass; the engine makes it with `new_tuple(Span, (start, end))`, without the Python
+    frame of a named tuple's `__new__`."""
 
     start: int
     end: int
@@ -262,7 +264,7 @@ def verify(
     if pattern is not None and fold.aligned:
         plain = _plain_phrase(pattern, anchor, fold, token)
         if plain is not _LONGER_GAPS:
-            return cast(Span | None, plain)
+            return plain  # type: ignore[return-value]  # a Span or None here
     anchor_test = tests[anchor]
     if anchor_test.translit and not anchor_test.accepts(text[token[0] : token[1]], language):
         return None
@@ -275,7 +277,7 @@ def verify(
                 source_start, source_end = fold.source_span(token[0], token[1])
             if not anchor_test.accepts_source(source[source_start:source_end], source):
                 return None
-        return Span(token[0], token[1])
+        return new_tuple(Span, (token[0], token[1]))
     # The words before the anchor, then after it, each the next word of the folded text (words
     # are separated by spaces only): this runs for every candidate, so the steps are inline.
     spans: list[tuple[int, int]] = [token]
@@ -350,7 +352,7 @@ def _plain_phrase(
     # Each gap is one source character: a phrase gap (rule 4) or punctuation that breaks it.
     if _not_a_phrase_gap().search(fold.source, first - 1, end - 1) is not None:
         return None
-    return Span(first, end)
+    return new_tuple(Span, (first, end))
 
 
 @cache
@@ -384,4 +386,4 @@ def _check_source(
         ):
             return None
         previous_end = source_end
-    return Span(spans[0][0], spans[-1][1])
+    return new_tuple(Span, (spans[0][0], spans[-1][1]))

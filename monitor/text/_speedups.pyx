@@ -517,3 +517,35 @@ def folded_text(str text, bytes table, bytes gaps, str separators, dict mapping,
         return result
     finally:
         PyMem_Free(buffer)
+
+
+# --- Named tuples ---------------------------------------------------------------------------
+
+
+cdef extern from "Python.h":
+    ctypedef struct PyTypeObject:
+        object (*tp_alloc)(PyTypeObject *, Py_ssize_t)
+    bint PyType_IsSubtype(PyTypeObject *, PyTypeObject *)
+    PyTypeObject PyTuple_Type
+    void Py_INCREF(PyObject *)
+    # Steals the reference to the item: each is given one first.
+    void PyTuple_SET_ITEM(object, Py_ssize_t, PyObject *)
+    PyObject *PyTuple_GET_ITEM(object, Py_ssize_t)
+
+
+def new_tuple(type cls, tuple fields):
+    """`tuple.__new__(cls, fields)` for a subclass of tuple (a named tuple: a `Span`, a `Hit`),
+    as `tuple.__new__` makes it in the end (`tuple_subtype_new` in CPython), without the
+    argument parsing and the copies of the arguments on the way: matching makes one per
+    candidate, per hit and per fired watchlist."""
+    cdef PyTypeObject *type_object = <PyTypeObject *> cls
+    cdef Py_ssize_t count = len(fields), index
+    cdef PyObject *item
+    if not PyType_IsSubtype(type_object, &PyTuple_Type):
+        raise TypeError(f"new_tuple: {cls.__name__} is not a subclass of tuple")
+    made = type_object.tp_alloc(type_object, count)
+    for index in range(count):
+        item = PyTuple_GET_ITEM(fields, index)
+        Py_INCREF(item)
+        PyTuple_SET_ITEM(made, index, item)
+    return made

@@ -23,8 +23,10 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from monitor.text.fold import fold_char, fold_chars
+from monitor.text.tuples import new_tuple
 
 try:  # The common case in one C loop, where the install compiled it (monitor/compiled.py).
     from monitor.text._speedups import folded_text as _folded_text_in_c
@@ -63,11 +65,11 @@ _LONG_GAP_BYTES = _LONG_GAP.encode()
 _GAP_SOURCE = re.compile(r"[\s'’ʼ‘´`′＇\-‐‑‒–—―−﹣－\u00ad\u200b-\u200d\u2060\ufeff]*")
 
 
-@dataclass(frozen=True)
-class WordFold:
+class WordFold(NamedTuple):
     """`text` is the folded form of `source` with a leading and a trailing space, so every word
     of it is preceded and followed by a space. From `shift_at[k]` on, a folded index `i` comes
-    from source index `i + shift_by[k]`."""
+    from source index `i + shift_by[k]`. A named tuple: one is made per field of every item,
+    with `new_tuple`."""
 
     source: str
     text: str
@@ -245,7 +247,7 @@ def fold_words(text: str, *, without_links: bool = False) -> WordFold:
             without_links,
         )
         if type(folded) is str:  # aligned, its long runs of spaces judged
-            return WordFold(text, folded, aligned=True)
+            return new_tuple(WordFold, (text, folded, (0,), (-1,), True))
         if folded is not None:  # else text it leaves to the code below
             return _with_gaps_collapsed(WordFold(text, *folded), None)
     fold, latin1 = _fold_words(text, without_links)
