@@ -13,7 +13,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from monitor.config.schema import TermSpec, WatchlistSpec
 from monitor.match.edits import hit_edits
@@ -157,23 +157,23 @@ def _compile(
 _Plan = tuple[tuple[tuple[int, tuple[str, ...]], ...], tuple[tuple[int, frozenset[int]], ...]]
 
 
-class _Shortcut(NamedTuple):
-    """What `Matcher.match` needs of a watchlist to decide it without `fired_hits` when its hits
-    come from one unit and its query (if any) cannot hold: then its terms decide."""
+# What `Matcher.match` needs of a watchlist to decide it without `fired_hits` when its hits come
+# from one unit and its query (if any) cannot hold: then its terms decide. Its name; its
+# `query_needs`, None without a query; its exclude terms' units, None without any; the fields it
+# searches, None for every one. A plain tuple: the match unpacks one per candidate watchlist,
+# which compiled code does in place for a plain tuple and by iterating over a named one.
+_Shortcut = tuple[
+    str, tuple[frozenset[int], ...] | None, frozenset[int] | None, tuple[str, ...] | None
+]
 
-    name: str
-    unless: tuple[frozenset[int], ...] | None  # its `query_needs`, None without a query
-    excluded: frozenset[int] | None  # its exclude terms' units, None without any
-    fields: tuple[str, ...] | None  # the fields it searches, None for every one
 
-    @classmethod
-    def of(cls, watchlist: CompiledWatchlist) -> _Shortcut:
-        return cls(
-            watchlist.name,
-            watchlist.query_needs if watchlist.query is not None else None,
-            frozenset(watchlist.exclude_units) or None,
-            watchlist.fields if len(watchlist.fields) < len(FIELDS) else None,
-        )
+def _shortcut(watchlist: CompiledWatchlist) -> _Shortcut:
+    return (
+        watchlist.name,
+        watchlist.query_needs if watchlist.query is not None else None,
+        frozenset(watchlist.exclude_units) or None,
+        watchlist.fields if len(watchlist.fields) < len(FIELDS) else None,
+    )
 
 
 class Matcher:
@@ -217,7 +217,7 @@ class Matcher:
             else None
             for unit in range(len(scanner.units))
         ]
-        self._shortcuts = tuple(_Shortcut.of(watchlist) for watchlist in self._watchlists)
+        self._shortcuts = tuple(_shortcut(watchlist) for watchlist in self._watchlists)
 
     def match(self, item: ItemText, feed: FeedIdentity | None = None) -> tuple[WatchlistMatch, ...]:
         """The watchlists that fire for `item`, ordered by name, each with its hits ordered by

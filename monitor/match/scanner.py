@@ -437,21 +437,24 @@ class Scanner:
                 first, last = token
                 word = None
                 for anchor in anchors:
-                    if anchor.lengths is not None:
+                    # Unpacked once: each attribute of a named tuple is a look-up.
+                    unit_id, _, alone, lengths, _, _, _ = anchor
+                    if lengths is not None:
                         word = word or text[first:last]
                         if not _accepts(anchor, word):
                             continue
-                    if (anchor.unit_id, first) in tried:
+                    place = (unit_id, first)
+                    if place in tried:
                         continue
-                    tried.add((anchor.unit_id, first))
-                    if anchor.alone:
+                    tried.add(place)
+                    if alone:
                         span: Span | None = token
                     else:
-                        unit = units[anchor.unit_id]
-                        pattern = patterns[anchor.unit_id, language]
+                        unit = units[unit_id]
+                        pattern = patterns[unit_id, language]
                         span = verify(unit.tests, unit.anchor, fold, token, language, pattern)
                     if span is not None:
-                        found.setdefault(anchor.unit_id, {}).setdefault(field, []).append(span)
+                        found.setdefault(unit_id, {}).setdefault(field, []).append(span)
         for by_field in found.values():
             for spans in by_field.values():
                 if len(spans) > 1:

@@ -260,28 +260,30 @@ def verify(
     """Whether the spelling occurs with its anchor word at `token`, which the caller has
     accepted already unless it is a `translit` word (its anchors only start the word); its
     span if so. `pattern` is the spelling's `phrase_pattern`, when it has one."""
+    # Unpacked once: indexing a named tuple from compiled code goes through `__getitem__`.
+    token_start, token_end = token
     text = fold.text
     if pattern is not None and fold.aligned:
-        plain = _plain_phrase(pattern, anchor, fold, token)
+        plain = _plain_phrase(pattern, anchor, fold, token_start)
         if plain is not _LONGER_GAPS:
             return plain  # type: ignore[return-value]  # a Span or None here
     anchor_test = tests[anchor]
-    if anchor_test.translit and not anchor_test.accepts(text[token[0] : token[1]], language):
+    if anchor_test.translit and not anchor_test.accepts(text[token_start:token_end], language):
         return None
     if len(tests) == 1:  # one word (an acronym, most often): only its source can refuse it
         if anchor_test.checks_source:
             source = fold.source
             if fold.aligned:
-                source_start, source_end = token[0] - 1, token[1] - 1
+                source_start, source_end = token_start - 1, token_end - 1
             else:
-                source_start, source_end = fold.source_span(token[0], token[1])
+                source_start, source_end = fold.source_span(token_start, token_end)
             if not anchor_test.accepts_source(source[source_start:source_end], source):
                 return None
-        return new_tuple(Span, (token[0], token[1]))
+        return new_tuple(Span, (token_start, token_end))
     # The words before the anchor, then after it, each the next word of the folded text (words
     # are separated by spaces only): this runs for every candidate, so the steps are inline.
-    spans: list[tuple[int, int]] = [token]
-    start = token[0]
+    spans: list[tuple[int, int]] = [(token_start, token_end)]
+    start = token_start
     for index in range(anchor - 1, -1, -1):
         end = start
         while end > 0 and text[end - 1] == " ":
@@ -292,7 +294,7 @@ def verify(
         if not tests[index].accepts(text[start:end], language):
             return None
         spans.insert(0, (start, end))
-    end = token[1]
+    end = token_end
     length = len(text)
     for index in range(anchor + 1, len(tests)):
         start = end
@@ -331,13 +333,13 @@ _LONGER_GAPS = object()
 
 
 def _plain_phrase(
-    pattern: re.Pattern[str], anchor: int, fold: WordFold, token: tuple[int, int]
+    pattern: re.Pattern[str], anchor: int, fold: WordFold, token_start: int
 ) -> Span | object | None:
     """`verify` of a phrase with a `phrase_pattern` in aligned text (one source character per
     folded one), when its words stand one space apart in folded text, the usual case;
     _LONGER_GAPS when they do not (`verify` then checks each gap with the full rule)."""
     text = fold.text
-    first = token[0]
+    first = token_start
     for _ in range(anchor):  # back to the phrase's first word, where the pattern starts
         end = first - 1
         if end <= 0 or text[end - 1] == " ":  # the start of the text, or a longer gap
@@ -386,4 +388,5 @@ def _check_source(
         ):
             return None
         previous_end = source_end
-    return new_tuple(Span, (spans[0][0], spans[-1][1]))
+    (start, _), (_, end) = spans[0], spans[-1]
+    return new_tuple(Span, (start, end))
