@@ -107,7 +107,7 @@ def _engine_search(matcher: Any, language: str | None) -> Callable[[str], Any]:
     """The engine's own automaton, as a function that finds every key (overlapping) in one
     text: an internal, only for the bare pass and the profile."""
     search = matcher._scanner._for(language).automaton.find_matches_as_indexes
-    return lambda text: search(text, True)
+    return lambda text: search(text.encode(), True)  # the keys are UTF-8
 
 
 def _bare_automaton_rate(matcher: Any, items: Sequence[RawItem], seconds: float) -> float | None:

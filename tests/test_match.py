@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,32 @@ def test_hit_offsets_are_into_the_original_text_and_name_the_canonical_term() ->
     )
     for hit in found.hits:
         assert text[hit.start : hit.end] == hit.text
+
+
+def test_hits_keep_their_offsets_among_other_scripts() -> None:
+    """The automaton reads folded text as UTF-8 bytes: where the text holds more than ASCII
+    (Cyrillic, Greek, Chinese, letters such as þ that fold to themselves), the offsets of its
+    matches come back as characters. Random texts of those, with the watched names at known
+    places."""
+    fillers = ("Кремль", "заявил", "Ελλάδα", "北约", "🇺🇦", "défense", "Straße", "œuvre", "þú", "—")
+    fillers += ("l’", "a", "", "  ", "\u00a0", "Ω", "𝔸", "ae\u0301rienne", "AT&T", "½")
+    wordings = ("OTAN", "l’Otan", "ПЕСКОВ", "Песков", "zone d’exclusion", "ZONE  d’Exclusion")
+    matcher = compile_watchlists([watchlist("OTAN", "Песков", "zone d'exclusion")])
+    rng = random.Random(15)
+    for _ in range(400):
+        pieces, expected, length = [], [], 0
+        for _ in range(rng.randint(1, 30)):
+            piece = rng.choice(wordings) if rng.random() < 0.2 else rng.choice(fillers)
+            if piece in wordings:
+                hit = piece.removeprefix("l’")
+                expected.append((length + len(piece) - len(hit), hit))
+            pieces.append(piece)
+            length += len(piece) + 1
+        text = " ".join(pieces)
+        matches = matcher.match(ItemText(content=text, language="fr"))
+        found = [(hit.start, hit.text) for match in matches for hit in match.hits]
+        assert found == expected, text
+        assert all(text[hit.start : hit.end] == hit.text for match in matches for hit in match.hits)
 
 
 def test_hit_span_covers_a_decomposed_accent() -> None:

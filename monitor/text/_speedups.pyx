@@ -11,6 +11,9 @@ a loop that reads each character once costs a fraction (docs/design.md §4, perf
 loops are written once for the three widths of a Python string (`_Unit`), so the compiler makes
 a loop for each without a test of the width per character. Without a C compiler (or with
 MONITOR_PURE_PYTHON=1) this module is absent, and the Python code does all the work.
+
+It also holds `new_tuple`, which makes the named tuples of the engine (a fold per field, a span
+per candidate, a hit per match) in one allocation (`monitor/text/tuples.py`).
 """
 
 from cpython.dict cimport PyDict_GetItemWithError
