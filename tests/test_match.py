@@ -126,7 +126,7 @@ def test_hits_keep_their_offsets_among_other_scripts() -> None:
     matches come back as characters. Random texts of those, with the watched names at known
     places."""
     fillers = ("Кремль", "заявил", "Ελλάδα", "北约", "🇺🇦", "défense", "Straße", "œuvre", "þú", "—")
-    fillers += ("l’", "a", "", "  ", "\u00a0", "Ω", "𝔸", "ae\u0301rienne", "AT&T", "½")
+    fillers += ("l’", "a", "", "  ", "\u00a0", "Ω", "𝔸", "ae\u0301rienne", "AT&T", "½", "\ud800")
     wordings = ("OTAN", "l’Otan", "ПЕСКОВ", "Песков", "zone d’exclusion", "ZONE  d’Exclusion")
     matcher = compile_watchlists([watchlist("OTAN", "Песков", "zone d'exclusion")])
     rng = random.Random(15)
@@ -144,6 +144,14 @@ def test_hits_keep_their_offsets_among_other_scripts() -> None:
         found = [(hit.start, hit.text) for match in matches for hit in match.hits]
         assert found == expected, text
         assert all(text[hit.start : hit.end] == hit.text for match in matches for hit in match.hits)
+
+
+def test_a_lone_surrogate_separates_words() -> None:
+    """`&#xD800;` in a feed or `\\ud800` in JSON is no character: a word separator, where a
+    text holding one could not be encoded for the automaton."""
+    text = "l’OTAN\ud800OTAN\udfff zone"
+    [found] = compile_watchlists([watchlist(OTAN)]).match(ItemText(content=text))
+    assert [(hit.start, hit.text) for hit in found.hits] == [(2, "OTAN"), (7, "OTAN")]
 
 
 def test_hit_span_covers_a_decomposed_accent() -> None:

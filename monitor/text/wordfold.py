@@ -138,6 +138,10 @@ def _tables() -> _Tables:
                 translate[ord(char)] = word
             else:
                 slow.append(char)
+    # A lone surrogate (`&#xD800;` in a feed, `\ud800` in JSON) is no character, and no text
+    # holding one can be encoded: a word separator, as other non-letters are.
+    for code in range(0xD800, 0xE000):
+        translate[code] = mapping[chr(code)] = " "
     wide = [
         chr(code)
         for code in (*range(0x02B0, 0x0300), *range(0x2000, 0x2BFF))
