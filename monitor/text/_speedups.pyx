@@ -536,7 +536,7 @@ cdef extern from "Python.h":
     PyObject *PyTuple_GET_ITEM(object, Py_ssize_t)
 
 
-def new_tuple(type cls, tuple fields):
+def new_tuple(type cls not None, tuple fields not None):
     """`tuple.__new__(cls, fields)` for a subclass of tuple (a named tuple: a `Span`, a `Hit`),
     as `tuple.__new__` makes it in the end (`tuple_subtype_new` in CPython), without the
     argument parsing and the copies of the arguments on the way: matching makes one per
