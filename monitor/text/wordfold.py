@@ -65,6 +65,11 @@ _LONG_GAP_BYTES = _LONG_GAP.encode()
 _GAP_SOURCE = re.compile(r"[\s'’ʼ‘´`′＇\-‐‑‒–—―−﹣－\u00ad\u200b-\u200d\u2060\ufeff]*")
 
 
+# The shifts of a fold with none: every folded index comes from the source index before it.
+_NO_SHIFT_AT: tuple[int, ...] = (0,)
+_NO_SHIFT_BY: tuple[int, ...] = (-1,)
+
+
 class WordFold(NamedTuple):
     """`text` is the folded form of `source` with a leading and a trailing space, so every word
     of it is preceded and followed by a space. From `shift_at[k]` on, a folded index `i` comes
@@ -73,8 +78,8 @@ class WordFold(NamedTuple):
 
     source: str
     text: str
-    shift_at: tuple[int, ...] = (0,)
-    shift_by: tuple[int, ...] = (-1,)
+    shift_at: tuple[int, ...] = _NO_SHIFT_AT
+    shift_by: tuple[int, ...] = _NO_SHIFT_BY
     # Every source character folded to exactly one character (the common case: Latin-1 text
     # without `œ` or combining accents), so a folded index is the source index plus one.
     aligned: bool = False
@@ -251,7 +256,7 @@ def fold_words(text: str, *, without_links: bool = False) -> WordFold:
             without_links,
         )
         if type(folded) is str:  # aligned, its long runs of spaces judged
-            return new_tuple(WordFold, (text, folded, (0,), (-1,), True))
+            return new_tuple(WordFold, (text, folded, _NO_SHIFT_AT, _NO_SHIFT_BY, True))
         if folded is not None:  # else text it leaves to the code below
             return _with_gaps_collapsed(WordFold(text, *folded), None)
     fold, latin1 = _fold_words(text, without_links)
