@@ -95,6 +95,30 @@ def test_a_corrupt_or_foreign_cache_entry_is_compiled_again() -> None:
     )
 
 
+@pytest.mark.usefixtures("cache_everything")
+def test_a_watchlist_changed_in_any_field_is_compiled_again() -> None:
+    """The cache key stands for every field of every watchlist, nested ones included: an
+    alias's own `fuzzy`, a term's `case_sensitive`."""
+    cache = MemoryCache()
+
+    def peskov(alias_fuzzy: int, case_sensitive: bool) -> list[WatchlistSpec]:
+        term = {
+            "term": "Dmitri Peskov",
+            "aliases": [{"alias": "Peskov", "fuzzy": alias_fuzzy}],
+            "case_sensitive": case_sensitive,
+        }
+        return [WatchlistSpec.model_validate({"name": "peskov", "terms": [term]})]
+
+    misspelt = ItemText(title="Peskow a dit", language="fr")
+    lowercase = ItemText(title="peskov a dit", language="fr")
+    assert compile_watchlists(peskov(1, False), cache=cache).match(misspelt)
+    assert not compile_watchlists(peskov(0, False), cache=cache).match(misspelt)
+    assert compile_watchlists(peskov(0, False), cache=cache).match(lowercase)
+    assert not compile_watchlists(peskov(0, True), cache=cache).match(lowercase)
+    assert compile_watchlists(peskov(1, False), cache=cache).match(misspelt)
+    assert len(cache.entries) == 6  # a compilation and a French automaton for each of three
+
+
 def test_small_watchlists_are_not_cached() -> None:
     cache = MemoryCache()
     compile_watchlists(WATCHLISTS, cache=cache).match(ITEMS[0])

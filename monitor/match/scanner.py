@@ -333,9 +333,18 @@ class Scanner:
     automaton covers the languages met so far, and is built again, for one more, the first
     time an item of another language comes (most deployments read one to three)."""
 
-    def __init__(self, units: Sequence[Unit], cache: AutomatonCache | None = None) -> None:
+    def __init__(
+        self,
+        units: Sequence[Unit],
+        cache: AutomatonCache | None = None,
+        *,
+        units_key: str | None = None,
+    ) -> None:
         self.units = self._units = tuple(units)
         self._cache = cache
+        # What stands for the units in the cache key: the key they were compiled under, which
+        # decides them (hashing their repr took ~0.05 s of each start), else their repr.
+        self._units_key = units_key
         self._shared: _SharedScan | None = None
         self._lock = threading.Lock()
         # (unit, language) -> its `phrase_pattern`, made the first time a candidate needs it
@@ -379,7 +388,8 @@ class Scanner:
         versions of everything that shapes or reads its keys."""
         digest = hashlib.sha256()
         versions = (_FORMAT, sys.version)
-        for part in (versions, languages, self._units):
+        units = self._units if self._units_key is None else self._units_key
+        for part in (versions, languages, units):
             digest.update(repr(part).encode())
         return digest.hexdigest()
 
