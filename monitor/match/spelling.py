@@ -10,6 +10,7 @@ original text only by spaces, apostrophes and hyphens (rules 3-4), and never by 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from itertools import pairwise
@@ -19,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 
 from monitor.text.fold import fold
 from monitor.text.inflect import MIN_LETTERS, inflected_forms, shortest_base
-from monitor.text.translit import anchor_prefixes, translit_key
+from monitor.text.translit import anchor_prefixes, skeletons
 from monitor.text.tuples import new_tuple
 from monitor.text.wordfold import AMPERSAND, WordFold, fold_word_text, separator_chars
 
@@ -56,7 +57,7 @@ class WordTest:
         if token == self.word:
             return True
         if self.translit:
-            return translit_key(token) in translit_keys(self.word, self.inflect, language)
+            return not skeletons(token).isdisjoint(translit_keys(self.word, self.inflect, language))
         # The edit distance is computed in C: try it before the inflection rules.
         if (
             self.fuzzy > 0
@@ -81,6 +82,15 @@ class WordTest:
             shared = len(shortest_base(self.word)) if self.inflect else len(self.word)
             if kept[:shared] == self.exact_case[:shared]:
                 return True
+            if (self.fuzzy or self.translit) and (
+                kept[:shared].lower() != self.exact_case[:shared].lower()
+            ):
+                # An edit or a swap changed the letters (`Peskow` for `Peskov`): their case
+                # cannot be compared letter by letter, so the word must be written as the term
+                # is, a capital first or not and as many capitals (`Peskow`, not `peskow`).
+                if _case_shape(kept) == _case_shape(self.exact_case):
+                    return True
+                return kept.isupper() and in_capitals(field)
             # A headline in capitals is not a case (rule 8): the all-capitals form, in a field
             # that is mostly capitals. The field is measured only here, on such a word.
             return (
@@ -129,6 +139,12 @@ class WordTest:
         return ((self.word, WORD),)
 
 
+def _case_shape(word: str) -> tuple[bool, int]:
+    """What case says of a word whatever its letters: whether a capital starts it, and how many
+    capitals it holds."""
+    return word[:1].isupper(), sum(map(str.isupper, word))
+
+
 @lru_cache(maxsize=4096)
 def _case_kept(source_word: str) -> str:
     """A word as written, accents folded and case kept: news repeats the names it is about,
@@ -136,21 +152,49 @@ def _case_kept(source_word: str) -> str:
     return fold(source_word, keep_case=True).text
 
 
-# Folded text is lowercase ASCII for Latin scripts; substitutions and insertions draw from this
-# and the word's own letters (an edit into another script is not looked for).
+# Folded text is lowercase ASCII for Latin scripts; substitutions and insertions draw from this,
+# from the word's own letters and, for a word in another alphabet (Cyrillic, Greek, ...), from
+# that alphabet's letters as folded text holds them.
 _EDIT_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+# Past this many letters a script is not an alphabet (CJK ideographs, Hangul syllables): edits of
+# its words draw from their own letters only, as each letter would add thousands of keys.
+_MAX_SCRIPT_LETTERS = 512
+
+
+def _script(char: str) -> str:
+    """The script of a character, as its Unicode name starts (`CYRILLIC`, `GREEK`)."""
+    return unicodedata.name(char, "").split(" ", 1)[0]
+
+
+@cache
+def _script_letters(script: str) -> frozenset[str]:
+    """The letters of `script` as folded text holds them; empty for a script that is not an
+    alphabet (`_MAX_SCRIPT_LETTERS`)."""
+    letters: set[str] = set()
+    for code in range(0x10000):
+        char = chr(code)
+        if char.isalpha() and _script(char) == script:
+            folded = fold_word_text(char)
+            if len(folded) == 1:
+                letters.add(folded)
+                if len(letters) > _MAX_SCRIPT_LETTERS:
+                    return frozenset()
+    return frozenset(letters)
 
 
 @lru_cache(maxsize=1024)
 def translit_keys(word: str, inflect: bool, language: str | None) -> frozenset[str]:
     """The skeletons a `fuzzy: translit` word accepts: its own, and its inflected forms'."""
     forms = inflected_forms(word, language) if inflect else (word,)
-    return frozenset(translit_key(form) for form in forms)
+    return frozenset().union(*(skeletons(form) for form in forms))
 
 
 def one_edit_variants(word: str) -> set[str]:
-    """Every word at Levenshtein distance at most 1 from `word` (over `_EDIT_ALPHABET`)."""
+    """Every word at Levenshtein distance at most 1 from `word`, over `_EDIT_ALPHABET`, its own
+    letters and the alphabets of its letters beyond ASCII."""
     alphabet = _EDIT_ALPHABET | set(word)
+    for script in {_script(char) for char in word if char not in _EDIT_ALPHABET}:
+        alphabet |= _script_letters(script)
     splits = [(word[:index], word[index:]) for index in range(len(word) + 1)]
     variants = {word}
     variants.update(head + tail[1:] for head, tail in splits if tail)
@@ -201,17 +245,23 @@ def compile_spelling(
     words = fold_word_text(text).split()
     if len(source_words) != len(words):
         source_words = words  # a character folding to several words: drop the case rules
-    # A phrase all in capitals is shouting, not a row of acronyms (`ZONE D'EXCLUSION`).
-    shouting = len(words) > 1 and all(
-        char.isupper() for word in source_words for char in word if char.isalpha()
-    )
+    in_capitals = all(char.isupper() for word in source_words for char in word if char.isalpha())
+    # A name joined by `&` and written in capitals (`AT&T`, `P&O`, `S&P 500`) is an acronym
+    # (rules 7 and 14): each of its words starts with a capital in the text too, single letters
+    # included. Any other phrase all in capitals is shouting, not a row of acronyms
+    # (`ZONE D'EXCLUSION`).
+    ampersand_acronym = AMPERSAND in words and in_capitals and not wildcard
+    shouting = len(words) > 1 and in_capitals and not ampersand_acronym
     tests = []
     for index, (word, source_word) in enumerate(zip(words, source_words, strict=True)):
         last = index == len(words) - 1
         if wildcard and last:
             tests.append(WordTest(word, prefix=True))
             continue
-        acronym = not case_sensitive and not shouting and _is_capitals(source_word)
+        if ampersand_acronym:
+            acronym = not case_sensitive and any(char.isalpha() for char in source_word)
+        else:
+            acronym = not case_sensitive and not shouting and _is_capitals(source_word)
         letters = sum(char.isalpha() for char in word)
         tests.append(
             WordTest(

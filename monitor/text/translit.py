@@ -7,6 +7,10 @@ is the doubled/single swap. The classes are the swaps the rule lists and nothing
 i/y/j (`ï` folds to `i`; `ii`, `iy`, `ij` at a word's end are runs of the class), v/w/ff,
 k/c/ck/q, s/z, sh/ch/sch, kh/h, ou/u (e/é/è fold alike before this). So `Peskov`, `Peskow` and
 `Peskoff` share the skeleton `peskov`, while `Petkov` (an s/t edit) does not.
+
+`ff` spells two things: the v/w/ff swap, and a doubled `f`. A word holding it has a skeleton for
+each reading, and two words are one name when they share a skeleton: `Kadaffi` is `Kaddafi`
+(a doubled f) as `Peskoff` is `Peskov`, while `Peskof` is not `Peskov` (swaps do not chain).
 """
 
 from __future__ import annotations
@@ -55,19 +59,48 @@ _MAX_ANCHORS = 256
 _LONG_RUN_CLASS, _LONG_RUN = "i", 3
 
 
-def _runs(word: str) -> list[tuple[str, str]]:
-    """(class, the letters that spell it) for each run of one class in `word`."""
-    units = [(_CLASS.get(unit, unit), unit) for unit in _UNIT.findall(word)]
+# Units read two ways (their other class), and how many of them a word reads both ways: past
+# that, the rest keep their first reading (a name with five `ff` is not news).
+_ALSO = {"ff": "f"}
+_MAX_AMBIGUOUS = 4
+
+
+def _readings(word: str) -> list[list[tuple[str, str]]]:
+    """For each reading of `word`, (class, the letters that spell it) for each run of one
+    class: one reading, or two for each `ff` (`_ALSO`)."""
+    choices: list[tuple[tuple[str, str], ...]] = []
+    ambiguous = 0
+    for unit in _UNIT.findall(word):
+        sound = _CLASS.get(unit, unit)
+        other = _ALSO.get(unit)
+        if other is not None and ambiguous < _MAX_AMBIGUOUS:
+            ambiguous += 1
+            choices.append(((sound, unit), (other, unit)))
+        else:
+            choices.append(((sound, unit),))
     return [
-        (sound, "".join(unit for _, unit in run))
-        for sound, run in groupby(units, key=lambda pair: pair[0])
+        [
+            (sound, "".join(unit for _, unit in run))
+            for sound, run in groupby(units, key=lambda pair: pair[0])
+        ]
+        for units in product(*choices)
     ]
 
 
+def _skeleton(runs: list[tuple[str, str]]) -> str:
+    return "".join(sound for sound, _ in runs)
+
+
 @lru_cache(maxsize=4096)
-def translit_key(word: str) -> str:
-    """The skeleton of a folded word: equal for its transliterated spellings."""
-    return "".join(sound for sound, _ in _runs(word))
+def skeletons(word: str) -> frozenset[str]:
+    """The skeletons of a folded word, one per reading: two spellings are one name when they
+    share one."""
+    return frozenset(_skeleton(runs) for runs in _readings(word))
+
+
+def same_name(written: str, word: str) -> bool:
+    """Whether two folded words are one name through transliteration swaps."""
+    return not skeletons(written).isdisjoint(skeletons(word))
 
 
 def _run_spellings(sound: str) -> set[str]:
@@ -85,20 +118,27 @@ def anchor_prefixes(word: str) -> frozenset[str]:
     """Ways a word with the skeleton of `word` can start: its first sound classes written every
     way `_run_spellings` knows, the last one by its first unit only (what follows is free). As
     many classes as keep the ways few: `dmit`, `dmyt`, `ddmiit`, ... for `dmitri`."""
-    runs = _runs(word)
-    for count in range(len(runs), 0, -1):
-        *whole, (last, _) = runs[:count]
-        choices = [_run_spellings(sound) for sound, _ in whole]
-        choices.append(set(_SPELLINGS.get(last, (last,))))
-        if count == 1 or prod(len(choice) for choice in choices) <= _MAX_ANCHORS:
-            break
-    return frozenset("".join(parts) for parts in product(*choices))
+    prefixes: set[str] = set()
+    for runs in _readings(word):
+        for count in range(len(runs), 0, -1):
+            *whole, (last, _) = runs[:count]
+            choices = [_run_spellings(sound) for sound, _ in whole]
+            choices.append(set(_SPELLINGS.get(last, (last,))))
+            if count == 1 or prod(len(choice) for choice in choices) <= _MAX_ANCHORS:
+                break
+        prefixes.update("".join(parts) for parts in product(*choices))
+    return frozenset(prefixes)
 
 
 def swaps(written: str, word: str) -> list[str]:
-    """The swaps that turn `word` into `written` (both folded, one skeleton), as `w/v`."""
+    """The swaps that turn `word` into `written` (both folded, one name), as `w/v`: read the
+    ways that give them one skeleton."""
+    pairs = [(theirs, ours) for theirs in _readings(written) for ours in _readings(word)]
+    theirs_runs, our_runs = next(
+        (pair for pair in pairs if _skeleton(pair[0]) == _skeleton(pair[1])), pairs[0]
+    )
     return [
         f"{theirs}/{ours}"
-        for (_, theirs), (_, ours) in zip(_runs(written), _runs(word), strict=False)
+        for (_, theirs), (_, ours) in zip(theirs_runs, our_runs, strict=False)
         if theirs != ours
     ]

@@ -306,8 +306,11 @@ def _gap_runs(fold: WordFold) -> list[tuple[int, int]]:
             if in_place:
                 is_gap = _GAP_SOURCE.fullmatch(source, start - 1, end - 1)
             else:
+                # After an `&`, the run's first space is the `&` word's own (` & `): its source
+                # is the `&`, and the gap is what follows (`Simon &   Schuster`, rule 14).
+                first = start + 1 if text[start - 1] == AMPERSAND else start
                 is_gap = _GAP_SOURCE.fullmatch(
-                    source[fold.source_index(start) : fold.source_index(end)]
+                    source[fold.source_index(first) : fold.source_index(end)]
                 )
             if is_gap:
                 runs.append((start + 1, end))
