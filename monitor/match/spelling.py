@@ -10,7 +10,6 @@ original text only by spaces, apostrophes and hyphens (rules 3-4), and never by 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from itertools import pairwise
@@ -80,7 +79,9 @@ class WordTest:
             kept = _case_kept(source_word)
             # Compare the case of the part every inflected form shares: `Poutine` / `Poutines`.
             shared = len(shortest_base(self.word)) if self.inflect else len(self.word)
-            if kept[:shared] == self.exact_case[:shared]:
+            if kept[:shared] == self.exact_case[:shared] and _ending_case_kept(
+                kept[shared:], self.exact_case
+            ):
                 return True
             if (self.fuzzy or self.translit) and (
                 kept[:shared].lower() != self.exact_case[:shared].lower()
@@ -120,7 +121,7 @@ class WordTest:
             # The ways of writing the word's first sounds: few words of the text start so, and
             # the scanner checks those against the word's skeleton.
             return tuple((start, PREFIX) for start in sorted(anchor_prefixes(self.word)))
-        if self.fuzzy == 1:
+        if self.fuzzy == 1 and self.word.isascii():
             # One edit: the few hundred words within one edit are keys themselves, so the
             # automaton finds exactly the accepted words and no near-miss to reject.
             variants = one_edit_variants(self.word) | self.exact_forms(language)
@@ -139,6 +140,15 @@ class WordTest:
         return ((self.word, WORD),)
 
 
+def _ending_case_kept(ending: str, word: str) -> bool:
+    """Whether what follows the part every inflected form shares keeps the case `word` ends in:
+    `Poutines` for `Poutine`, never `PoutineS` or `PoutinE`."""
+    last = next((char for char in reversed(word) if char.isalpha()), "")
+    if last.isupper():
+        return not any(char.islower() for char in ending)
+    return not any(char.isupper() for char in ending)
+
+
 def _case_shape(word: str) -> tuple[bool, int]:
     """What case says of a word whatever its letters: whether a capital starts it, and how many
     capitals it holds."""
@@ -152,34 +162,11 @@ def _case_kept(source_word: str) -> str:
     return fold(source_word, keep_case=True).text
 
 
-# Folded text is lowercase ASCII for Latin scripts; substitutions and insertions draw from this,
-# from the word's own letters and, for a word in another alphabet (Cyrillic, Greek, ...), from
-# that alphabet's letters as folded text holds them.
+# The one-edit variants of a `fuzzy: 1` word draw their substitutions and insertions from these
+# and the word's own letters: folded Latin text is ASCII. A word with letters beyond ASCII
+# (Cyrillic, Greek, `ə`) is found by its pieces instead, as `fuzzy: 2` words are: its script
+# would make thousands of variants (Cyrillic: 162 letters), and text may edit it into any other.
 _EDIT_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-# Past this many letters a script is not an alphabet (CJK ideographs, Hangul syllables): edits of
-# its words draw from their own letters only, as each letter would add thousands of keys.
-_MAX_SCRIPT_LETTERS = 512
-
-
-def _script(char: str) -> str:
-    """The script of a character, as its Unicode name starts (`CYRILLIC`, `GREEK`)."""
-    return unicodedata.name(char, "").split(" ", 1)[0]
-
-
-@cache
-def _script_letters(script: str) -> frozenset[str]:
-    """The letters of `script` as folded text holds them; empty for a script that is not an
-    alphabet (`_MAX_SCRIPT_LETTERS`)."""
-    letters: set[str] = set()
-    for code in range(0x10000):
-        char = chr(code)
-        if char.isalpha() and _script(char) == script:
-            folded = fold_word_text(char)
-            if len(folded) == 1:
-                letters.add(folded)
-                if len(letters) > _MAX_SCRIPT_LETTERS:
-                    return frozenset()
-    return frozenset(letters)
 
 
 @lru_cache(maxsize=1024)
@@ -190,11 +177,9 @@ def translit_keys(word: str, inflect: bool, language: str | None) -> frozenset[s
 
 
 def one_edit_variants(word: str) -> set[str]:
-    """Every word at Levenshtein distance at most 1 from `word`, over `_EDIT_ALPHABET`, its own
-    letters and the alphabets of its letters beyond ASCII."""
+    """Every word at Levenshtein distance at most 1 from `word` (over `_EDIT_ALPHABET` and the
+    word's own letters)."""
     alphabet = _EDIT_ALPHABET | set(word)
-    for script in {_script(char) for char in word if char not in _EDIT_ALPHABET}:
-        alphabet |= _script_letters(script)
     splits = [(word[:index], word[index:]) for index in range(len(word) + 1)]
     variants = {word}
     variants.update(head + tail[1:] for head, tail in splits if tail)
@@ -226,6 +211,19 @@ def in_capitals(field: str) -> bool:
 _SOURCE_WORD = re.compile(f"{AMPERSAND}|[^\\W_]+")
 
 
+# Up to this many characters, a word in capitals beside an `&` is initials (`AT`, `P`, `S`), not
+# a name (`PROCTER & GAMBLE` is shouting, and keeps its plurals and edits).
+_MAX_INITIALS = 3
+
+
+def _are_initials(word: str) -> bool:
+    return (
+        len(word) <= _MAX_INITIALS
+        and any(char.isalpha() for char in word)
+        and all(char.isupper() for char in word if char.isalpha())
+    )
+
+
 def _is_capitals(word: str) -> bool:
     letters = [char for char in word if char.isalpha()]
     return len(letters) >= 2 and all(char.isupper() for char in letters)
@@ -245,23 +243,28 @@ def compile_spelling(
     words = fold_word_text(text).split()
     if len(source_words) != len(words):
         source_words = words  # a character folding to several words: drop the case rules
-    in_capitals = all(char.isupper() for word in source_words for char in word if char.isalpha())
-    # A name joined by `&` and written in capitals (`AT&T`, `P&O`, `S&P 500`) is an acronym
-    # (rules 7 and 14): each of its words starts with a capital in the text too, single letters
-    # included. Any other phrase all in capitals is shouting, not a row of acronyms
-    # (`ZONE D'EXCLUSION`).
-    ampersand_acronym = AMPERSAND in words and in_capitals and not wildcard
-    shouting = len(words) > 1 and in_capitals and not ampersand_acronym
+    # A phrase all in capitals is shouting, not a row of acronyms (`ZONE D'EXCLUSION`).
+    shouting = len(words) > 1 and all(
+        char.isupper() for word in source_words for char in word if char.isalpha()
+    )
+    # But initials joined by `&` are an acronym wherever they stand (`AT&T`, `P&O Ferries`,
+    # `S&P 500`; rules 7 and 14): each starts with a capital in the text too.
+    initials = {
+        side
+        for index, word in enumerate(words)
+        if word == AMPERSAND and 0 < index < len(words) - 1
+        and _are_initials(source_words[index - 1]) and _are_initials(source_words[index + 1])
+        for side in (index - 1, index + 1)
+    }  # fmt: skip
     tests = []
     for index, (word, source_word) in enumerate(zip(words, source_words, strict=True)):
         last = index == len(words) - 1
         if wildcard and last:
             tests.append(WordTest(word, prefix=True))
             continue
-        if ampersand_acronym:
-            acronym = not case_sensitive and any(char.isalpha() for char in source_word)
-        else:
-            acronym = not case_sensitive and not shouting and _is_capitals(source_word)
+        acronym = not case_sensitive and (
+            index in initials or (not shouting and _is_capitals(source_word))
+        )
         letters = sum(char.isalpha() for char in word)
         tests.append(
             WordTest(
