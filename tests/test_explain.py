@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 
 from monitor.cli import main
+from monitor.config.schema import WatchlistSpec
+from monitor.match import compile_watchlists
+from monitor.model import ItemText
 
 CONFIG = """
 channels:
@@ -256,3 +259,26 @@ def test_explain_shows_the_edits_of_a_fuzzy_hit(
     assert "'Dmitriy Peskow' (Dmitriy ~ Dmitri: 1 edit; Peskow ~ Peskov: 1 edit)" in out
     assert "'Peskoff' (Peskoff ~ Peskov: ff/v)" in out
     assert "'Kremlin'\n" in out
+
+
+def test_explain_names_swaps_from_the_inflected_form_and_terms_as_written() -> None:
+    """A translit hit on a plural is swaps from the plural (`Jurnaux` is `journaux` with u/ou,
+    not an ending taken for swaps), and a term with `&` is shown as written (rule 14)."""
+    specs = [
+        WatchlistSpec.model_validate(
+            {
+                "name": "w",
+                "terms": [
+                    {"term": "Journal", "fuzzy": "translit"},
+                    {"term": "Simon & Schuster", "fuzzy": 1},
+                ],
+            }
+        )
+    ]
+    item = ItemText(content="les Jurnaux de Simon & Schustr", language="fr")
+    (explanation,) = compile_watchlists(specs).explain(item)
+    assert explanation.fired
+    assert dict(zip((hit.text for hit in explanation.hits), explanation.edits, strict=True)) == {
+        "Jurnaux": ("Jurnaux ~ Journal: u/ou",),
+        "Simon & Schustr": ("Schustr ~ Schuster: 1 edit",),
+    }

@@ -9,19 +9,11 @@ import re
 
 from rapidfuzz.distance import Levenshtein
 
-from monitor.match.spelling import Span, WordTest
-from monitor.text.fold import fold
-from monitor.text.translit import swaps
+from monitor.match.spelling import Span, WordTest, written_words
+from monitor.text.translit import same_name, swaps
 from monitor.text.wordfold import WordFold
 
 _WORD = re.compile(r"\S+")
-
-
-def written_words(spelling: str, count: int) -> list[str] | None:
-    """The words of a spelling as written (case kept, accents dropped, like `compile_spelling`
-    cuts them); None when they do not line up with its `count` word tests."""
-    words = [word for word in re.split(r"[^\w]+|_", fold(spelling, keep_case=True).text) if word]
-    return words if len(words) == count else None
 
 
 def hit_edits(
@@ -36,7 +28,9 @@ def hit_edits(
     tokens = list(_WORD.finditer(word_fold.text, span.start, span.end))
     if len(tokens) != len(tests) or not any(test.fuzzy or test.translit for test in tests):
         return ()
-    written = written_words(spelling, len(tests)) or [test.word for test in tests]
+    written = written_words(spelling)
+    if len(written) != len(tests):  # a character folding to several words
+        written = [test.word for test in tests]
     lines = []
     for test, token, ours in zip(tests, tokens, written, strict=True):
         word = token.group()
@@ -45,7 +39,12 @@ def hit_edits(
         start, end = word_fold.source_span(token.start(), token.end())
         theirs = word_fold.source[start:end]
         if test.translit:
-            lines.append(f"{theirs} ~ {ours}: {', '.join(swaps(word, test.word)) or 'no swap'}")
+            # Swaps from the form it is a spelling of: `Jurnaux` is `journaux` with ou/u.
+            form = next(
+                (form for form in sorted(test.exact_forms(language)) if same_name(word, form)),
+                test.word,
+            )
+            lines.append(f"{theirs} ~ {ours}: {', '.join(swaps(word, form)) or 'no swap'}")
         elif test.fuzzy:
             edits = Levenshtein.distance(test.word, word)
             lines.append(f"{theirs} ~ {ours}: {edits} edit{'s' if edits > 1 else ''}")

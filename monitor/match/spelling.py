@@ -211,6 +211,12 @@ def in_capitals(field: str) -> bool:
 _SOURCE_WORD = re.compile(f"{AMPERSAND}|[^\\W_]+")
 
 
+def written_words(text: str) -> list[str]:
+    """The words of a spelling as written, accents folded and case kept: the words of
+    `fold_words` before case folding, `&` one of them (rule 14)."""
+    return _SOURCE_WORD.findall(fold(text, keep_case=True).text)
+
+
 # Up to this many characters, a word in capitals beside an `&` is initials (`AT`, `P`, `S`), not
 # a name (`PROCTER & GAMBLE` is shouting, and keeps its plurals and edits).
 _MAX_INITIALS = 3
@@ -237,9 +243,7 @@ def compile_spelling(
     takes: they are no edits, so short words like `Ivan`/`Iwan` differ by them too)."""
     translit = fuzzy == TRANSLIT
     edits = 0 if isinstance(fuzzy, str) else fuzzy
-    kept_words = fold(text, keep_case=True).text
-    # The same words as fold_words, before case folding: `&` is one (rule 14).
-    source_words = _SOURCE_WORD.findall(kept_words)
+    source_words = written_words(text)
     words = fold_word_text(text).split()
     if len(source_words) != len(words):
         source_words = words  # a character folding to several words: drop the case rules
