@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.match import ConfiguredFeeds, Matcher
 from monitor.match.matcher import Explanation
+from monitor.match.scope import OUT_OF_SCOPE
 from monitor.model import FIELDS, ItemText
 from monitor.notify import one_line
 from monitor.pipeline import (
@@ -231,6 +232,7 @@ def item_verdict(
         backlog=item.backlog,
         too_old=is_history(item.published, item.first_seen, config.max_age),
         excluded=any(reason.startswith("excluded:") for reason in explanation.reasons),
+        out_of_scope=any(reason.startswith(OUT_OF_SCOPE) for reason in explanation.reasons),
         matches=explanation.fired,
         has_channel=spec is not None and bool(config.channels_for(spec)),
     )
@@ -290,6 +292,8 @@ def _verdict_line(
             f"no alert: published {local(item.published)}, more than max_age"
             f" ({_span(max_age)}) before it was seen ({local(item.first_seen)})"
         )
+    if reason is WhyNot.OUT_OF_SCOPE:
+        return "no alert: out of the watchlist's scope (above)"
     if reason is WhyNot.EXCLUDED:
         return "no alert: excluded by a term (above)"
     if reason is WhyNot.NO_MATCH:

@@ -156,6 +156,10 @@ def facts(**given: bool) -> AlertFacts:
         # The first fact that holds decides, in the order the daemon applies its rules.
         ({"alerted_story": True, "backlog": True, "matches": True}, WhyNot.COPY),
         ({"backlog": True, "too_old": True, "matches": True}, WhyNot.BACKLOG),
+        ({"too_old": True, "out_of_scope": True}, WhyNot.TOO_OLD),
+        # Out of scope, the watchlist is not even looked at: neither its match nor its excludes.
+        ({"out_of_scope": True, "excluded": True, "matches": True}, WhyNot.OUT_OF_SCOPE),
+        ({"out_of_scope": True}, WhyNot.OUT_OF_SCOPE),
         ({"too_old": True, "excluded": True}, WhyNot.TOO_OLD),
         ({"excluded": True}, WhyNot.EXCLUDED),
         ({}, WhyNot.NO_MATCH),

@@ -153,7 +153,11 @@ watchlists:
         ),
         ("sources: [etranger]", "watchlists[0].sources: expected a mapping such as"),
         ("sources: {tag: [etranger]}", "watchlists[0].sources.tag: unknown key"),
-        ("languages: [french]", "watchlists[0].languages[0]: expected a language code"),
+        ("languages: [french]", "watchlists[0].languages[0]: expected an ISO 639 language code"),
+        # Codes that name no language would put every item out of scope, silently.
+        ("languages: [zz]", "watchlists[0].languages[0]: expected an ISO 639 language code"),
+        ("languages: [xx-YY-zz]", "watchlists[0].languages[0]: expected an ISO 639 language"),
+        ("languages: [und]", "watchlists[0].languages[0]: expected an ISO 639 language code"),
         ("languages: []", "watchlists[0].languages: expected at least one language code"),
     ],
 )
@@ -162,6 +166,60 @@ def test_malformed_scopes_are_refused(tmp_path: Path, watchlist: str, expected: 
         tmp_path, FEEDS + f"watchlists:\n  - name: a\n    terms: [x]\n    {watchlist}\n"
     )
     assert expected in error
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [
+        "{tags: [presse-fr], exclude_tags: [presse-fr]}",
+        '{feeds: ["Presse FR"], exclude_feeds: ["https://presse.example.fr/rss"]}',
+        "{exclude_tags: [presse-fr, etranger]}",
+    ],
+)
+def test_sources_that_leave_out_every_feed_are_refused(tmp_path: Path, sources: str) -> None:
+    """They would silently watch nothing, as an unknown tag would."""
+    (error,) = errors_of(
+        tmp_path, FEEDS + f"watchlists:\n  - name: a\n    terms: [x]\n    sources: {sources}\n"
+    )
+    assert error.endswith(
+        "watchlists[0].sources: these sources leave out every feed, so the watchlist would"
+        " watch nothing"
+    )
+
+
+@pytest.mark.parametrize("language", ["French", "zz", "und", "f"])
+def test_a_feed_language_that_names_no_language_is_refused(tmp_path: Path, language: str) -> None:
+    """An item's language is its feed's: one that names no language would put every item of the
+    feed out of every `languages:` watchlist without a word."""
+    (error,) = errors_of(
+        tmp_path,
+        f"feeds:\n  - url: https://x.example/rss\n    language: {language}\n"
+        "watchlists:\n  - {name: a, terms: [x]}\n",
+    )
+    assert "feeds[0].language: expected an ISO 639 language code such as fr or en" in error
+
+
+def test_three_letter_codes_are_read_as_their_two_letter_code(tmp_path: Path) -> None:
+    config = load(
+        tmp_path,
+        """
+        feeds:
+          - {url: https://x.example/rss, name: X, language: fra}
+          - {url: https://y.example/rss, name: Y, language: en-GB}
+        watchlists:
+          - {name: a, terms: [Macron], languages: [fre, deu]}
+        """,
+    )
+    assert config.config.watchlists[0].languages == ("fr", "de")
+    assert [feed.language for feed in config.config.feeds] == ["fra", "en-GB"]  # as written
+    fired = compile_watchlists(config.config.watchlists)
+    x = FeedIdentity.of(config.config.feeds[0])
+    assert [match.watchlist for match in fired.match(ItemText(title="Macron"), x)] == ["a"]
+
+
+def test_an_item_of_undetermined_language_stays_in_scope(tmp_path: Path) -> None:
+    fired, _ = matcher_of(tmp_path)
+    assert "francais" in fired(ItemText(title="Macron", language="und"), None)
 
 
 def test_feeds_imported_from_opml_carry_their_tags_for_sources(tmp_path: Path) -> None:
@@ -456,6 +514,12 @@ def test_the_daemon_alerts_only_in_scope_and_replay_agrees(
     out = capsys.readouterr().out
     assert "etranger: does not fire" in out
     assert "out of scope: feed 'Agrégateur' is not in sources (tags: etranger)" in out
+    # The verdict says so too, not "does not match": the item matches `etranger`'s terms.
+    assert "=> no alert: out of the watchlist's scope (above)" in out
+    (record,) = run(config, ["explain", "--item", str(item_id), "--json"], [], monkeypatch, capsys)
+    verdicts = {entry["watchlist"]: entry["why_not"] for entry in record["watchlists"]}
+    assert verdicts["etranger"] == "out_of_scope"
+    assert verdicts["partout"] == "no_channel"  # in scope and matched; this test has no channel
 
 
 def test_check_config_summarises_each_scope(

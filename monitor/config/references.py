@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from monitor.config.schema import RESERVED_WATCHLIST, KeyPath
+from pydantic import ValidationError
+
+from monitor.config.schema import RESERVED_WATCHLIST, KeyPath, SourcesSpec
 
 
 def reference_errors(
@@ -82,16 +84,18 @@ def _unknown_sources(
     nothing): a typo, most likely. Feeds are named by `name` or URL."""
     if not isinstance(sources, dict):
         return []
-    names: set[str] = set()
-    tags: set[str] = set()
+    # Each feed's names (name, URL) and tags.
+    feeds: list[tuple[set[str], set[str]]] = []
     for position, feed in _entries(data.get("feeds")):
-        for key in ("name", "url"):
-            if (value := _text(feed.get(key))) is not None:
-                names.add(value)
+        feed_names = {value for key in ("name", "url") if (value := _text(feed.get(key)))}
         if position in (file_urls or {}):
-            names.add((file_urls or {})[position])
+            feed_names.add((file_urls or {})[position])
+        feed_tags = set()
         if isinstance(feed.get("tags"), list):
-            tags.update(tag for tag in map(_text, feed["tags"]) if tag is not None)
+            feed_tags = {tag for tag in map(_text, feed["tags"]) if tag is not None}
+        feeds.append((feed_names, feed_tags))
+    names = set().union(*(feed_names for feed_names, _ in feeds))
+    tags = set().union(*(feed_tags for _, feed_tags in feeds))
     expected = {
         "feed": "expected the name or URL of one of the feeds",
         "tag": f"expected a tag that some feed has: {', '.join(sorted(tags)) or 'none has one'}",
@@ -114,7 +118,28 @@ def _unknown_sources(
             for position, value in enumerate(map(_text, listed))
             if value is not None and value not in known
         )
+    if not errors and feeds:
+        errors += _no_feed_left(sources, feeds, index)
     return errors
+
+
+def _no_feed_left(
+    sources: dict[str, Any], feeds: list[tuple[set[str], set[str]]], index: int
+) -> list[tuple[KeyPath, str]]:
+    """Sources that leave out every feed (`tags: [x]` with `exclude_tags: [x]`) would silently
+    watch nothing, as an unknown tag would."""
+    try:
+        spec = SourcesSpec.model_validate(sources)
+    except ValidationError:
+        return []  # the schema's to say
+    if any(spec.refusal("", feed_names, feed_tags) is None for feed_names, feed_tags in feeds):
+        return []
+    return [
+        (
+            ("watchlists", index, "sources"),
+            "these sources leave out every feed, so the watchlist would watch nothing",
+        )
+    ]
 
 
 def _entries(section: Any) -> list[tuple[int, dict[str, Any]]]:

@@ -7,7 +7,9 @@ validate it. Validation messages say what was expected, and the loader adds file
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import UTC, time, timedelta, tzinfo
+from functools import cache
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -236,7 +238,7 @@ class FeedSpec(_Strict):
     url_file: str | None = None
     name: str | None = None
     interval: Duration = timedelta(minutes=10)
-    language: str | None = None
+    language: Annotated[str | None, AfterValidator(_language_tag)] = None
     tags: tuple[str, ...] = ()
     # What tells this feed's items apart across polls: its ids (guid), links, or texts.
     id_policy: Literal["guid", "link", "content"] = "guid"
@@ -374,18 +376,75 @@ class SourcesSpec(_Strict):
             )
         return self
 
+    def refusal(
+        self, shown: str, names: Collection[str | None], tags: Collection[str]
+    ) -> str | None:
+        """Why a feed is not among these sources, None when it is: the feed known by `names`
+        (its URL and name), shown as `shown`, with `tags`. The matcher's scope and
+        `check-config` (sources that leave no feed) both ask this."""
+        if set(names) & set(self.exclude_feeds):
+            return f"feed {shown!r} is in sources.exclude_feeds"
+        for tag in tags:
+            if tag in self.exclude_tags:
+                return f"feed {shown!r} has the tag {tag!r}, in exclude_tags"
+        if not (self.feeds or self.tags):
+            return None
+        if set(names) & set(self.feeds) or set(tags) & set(self.tags):
+            return None
+        parts = []
+        if self.feeds:
+            parts.append(f"feeds: {', '.join(self.feeds)}")
+        if self.tags:
+            parts.append(f"tags: {', '.join(self.tags)}")
+        return f"feed {shown!r} is not in sources ({'; '.join(parts)})"
+
+
+# ISO 639 codes that name no language: an item declaring one has no known language.
+UNDETERMINED_LANGUAGES = frozenset({"und", "mul", "zxx", "mis"})
+
 
 def language_code(language: str) -> str:
-    """A language tag's primary subtag, lowercase (`fr-FR` -> `fr`): how a watchlist's
-    `languages` and an item's language are compared, as inflection picks its rules."""
-    return language.strip().lower().split("-")[0].split("_")[0]
+    """A language tag's primary subtag, lowercase, two letters where ISO 639 has them
+    (`fr-FR`, `fra` and `fre` -> `fr`): how a watchlist's `languages` and an item's language are
+    compared, as inflection picks its rules."""
+    code = language.strip().lower().split("-")[0].split("_")[0]
+    if len(code) == 3 and code not in UNDETERMINED_LANGUAGES:
+        return _iso_639(code) or code
+    return code
+
+
+@cache
+def _iso_639(code: str) -> str | None:
+    """A lowercase two- or three-letter code as ISO 639 knows it: its two-letter code where it
+    has one, else itself; None when it names no language (`zz`, `und`)."""
+    if not (code.isascii() and code.isalpha()) or code in UNDETERMINED_LANGUAGES:
+        return None
+    # Imported here: its tables load on first use, which only a configured language needs.
+    import pycountry
+
+    if len(code) == 2:
+        found = pycountry.languages.get(alpha_2=code)
+    elif len(code) == 3:
+        found = pycountry.languages.get(alpha_3=code) or pycountry.languages.get(bibliographic=code)
+    else:
+        found = None
+    return None if found is None else getattr(found, "alpha_2", code)
 
 
 def _language_code(value: str) -> str:
+    """A configured language: its two-letter code (`fra` -> `fr`), or an error for what names
+    no language, which would silently put every item out of scope (`French`, `zz`, `und`)."""
     code = language_code(value)
-    if not (code.isascii() and code.isalpha() and 2 <= len(code) <= 3):
-        raise ValueError(f"expected a language code such as fr or en, got {value!r}")
+    if _iso_639(code) is None:
+        raise ValueError(f"expected an ISO 639 language code such as fr or en, got {value!r}")
     return code
+
+
+def _language_tag(value: str | None) -> str | None:
+    """A feed's language as configured (`en-GB` stays), once its language is known to ISO 639."""
+    if value is not None:
+        _language_code(value)
+    return value
 
 
 LanguageCode = Annotated[str, AfterValidator(_language_code)]

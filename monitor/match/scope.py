@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from monitor.config.schema import FeedSpec, SourcesSpec, WatchlistSpec, language_code
+from monitor.config.schema import (
+    UNDETERMINED_LANGUAGES,
+    FeedSpec,
+    SourcesSpec,
+    WatchlistSpec,
+    language_code,
+)
+
+# How every reason a watchlist is out of scope starts (`monitor explain` tells them apart).
+OUT_OF_SCOPE = "out of scope:"
 
 
 @dataclass(frozen=True)
@@ -68,20 +77,10 @@ class WatchlistScope:
 
     def feed_refusal(self, feed: FeedIdentity) -> str | None:
         """Why an item of `feed` is out of this watchlist's sources; None when it is in."""
-        sources = self.sources
-        if sources is None:
+        if self.sources is None:
             return None
-        names = {feed.url, feed.name}
-        if names & set(sources.exclude_feeds):
-            return f"out of scope: feed {feed.shown!r} is in sources.exclude_feeds"
-        for tag in feed.tags:
-            if tag in sources.exclude_tags:
-                return f"out of scope: feed {feed.shown!r} has the tag {tag!r}, in exclude_tags"
-        if not (sources.feeds or sources.tags):
-            return None
-        if names & set(sources.feeds) or set(feed.tags) & set(sources.tags):
-            return None
-        return f"out of scope: feed {feed.shown!r} is not in sources ({_listed(sources)})"
+        reason = self.sources.refusal(feed.shown, (feed.url, feed.name), feed.tags)
+        return None if reason is None else f"{OUT_OF_SCOPE} {reason}"
 
     def language_refusal(self, language: str | None) -> str | None:
         """Why an item in `language` is out of this watchlist's languages; None when it is in.
@@ -89,21 +88,14 @@ class WatchlistScope:
         short headline rarely tells its language, and a missed alert costs more than a stray."""
         if self.languages is None or language is None:
             return None
+        if language_code(language) in UNDETERMINED_LANGUAGES:  # `und`: no known language
+            return None
         if language_code(language) in self.languages:
             return None
         return (
-            f"out of scope: the item's language is {language}, not one of languages:"
+            f"{OUT_OF_SCOPE} the item's language is {language}, not one of languages:"
             f" {', '.join(sorted(self.languages))}"
         )
-
-
-def _listed(sources: SourcesSpec) -> str:
-    parts = []
-    if sources.feeds:
-        parts.append(f"feeds: {', '.join(sources.feeds)}")
-    if sources.tags:
-        parts.append(f"tags: {', '.join(sources.tags)}")
-    return "; ".join(parts)
 
 
 class FeedScopes:

@@ -13,6 +13,7 @@ class WhyNot(StrEnum):
     COPY = "copy"  # the story had already alerted, through another of its items
     BACKLOG = "backlog"  # stored by its feed's first poll, which alerts on nothing
     TOO_OLD = "too_old"  # published more than `max_age` before it was seen
+    OUT_OF_SCOPE = "out_of_scope"  # its `sources` or `languages` leave the item out
     EXCLUDED = "excluded"  # an `exclude:` term occurs
     NO_MATCH = "no_match"
     NO_CHANNEL = "no_channel"  # the alert was decided but had nowhere to go
@@ -38,6 +39,8 @@ class AlertFacts:
     excluded: bool
     matches: bool
     has_channel: bool  # the configuration gives the watchlist a channel today
+    # Its `sources` or `languages` leave the item out (it may match it otherwise).
+    out_of_scope: bool = False
 
 
 def why_not(facts: AlertFacts) -> WhyNot | None:
@@ -50,6 +53,8 @@ def why_not(facts: AlertFacts) -> WhyNot | None:
         return WhyNot.BACKLOG
     if facts.too_old:
         return WhyNot.TOO_OLD
+    if facts.out_of_scope:  # the matcher leaves it out before its exclude terms are looked at
+        return WhyNot.OUT_OF_SCOPE
     if facts.excluded:
         return WhyNot.EXCLUDED
     if not facts.matches:
