@@ -408,7 +408,7 @@ def language_code(language: str) -> str:
     (`fr-FR`, `fra` and `fre` -> `fr`): how a watchlist's `languages` and an item's language are
     compared, as inflection picks its rules."""
     code = language.strip().lower().split("-")[0].split("_")[0]
-    if len(code) == 3 and code not in UNDETERMINED_LANGUAGES:
+    if len(code) == 3:  # `und` and codes ISO 639 does not know stay as written
         return _iso_639(code) or code
     return code
 

@@ -88,9 +88,8 @@ class WatchlistScope:
         short headline rarely tells its language, and a missed alert costs more than a stray."""
         if self.languages is None or language is None:
             return None
-        if language_code(language) in UNDETERMINED_LANGUAGES:  # `und`: no known language
-            return None
-        if language_code(language) in self.languages:
+        code = language_code(language)
+        if code in UNDETERMINED_LANGUAGES or code in self.languages:  # `und`: no known language
             return None
         return (
             f"{OUT_OF_SCOPE} the item's language is {language}, not one of languages:"
