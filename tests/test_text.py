@@ -10,7 +10,7 @@ import pytest
 from monitor.text.fold import fold, fold_chars
 from monitor.text.html import _parsed, html_to_text
 from monitor.text.sentences import sentence_around, sentence_span
-from monitor.text.wordfold import fold_word_text, fold_words
+from monitor.text.wordfold import fold_word_text, fold_words, one_of, separator_chars
 
 # --- html_to_text -------------------------------------------------------------------------------
 
@@ -342,3 +342,14 @@ def test_sentence_around_returns_the_hit_when_it_is_longer_than_max_chars() -> N
 def test_sentence_around_rejects_spans_outside_the_text() -> None:
     with pytest.raises(ValueError, match="inside the text"):
         sentence_around("abc", 2, 5)
+
+
+def test_one_of_matches_exactly_the_characters_given_in_any_order() -> None:
+    separators = separator_chars()
+    chosen = random.Random(7).sample(separators, len(separators) // 3)
+    pattern = one_of([*chosen, *chosen[:50]])  # out of order, some twice
+    # Thousands of separators make few ranges: a pattern that compiles in a blink.
+    assert len(one_of(separators).pattern) < len(separators) / 5
+    wanted = set(chosen)
+    for char in {*separators, *"aZ9-[]^\\"}:
+        assert (pattern.fullmatch(char) is not None) == (char in wanted), hex(ord(char))

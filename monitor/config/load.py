@@ -26,6 +26,7 @@ from monitor.config.messages import describe_error
 from monitor.config.references import reference_errors
 from monitor.config.schema import ChannelSpec, Config, FeedSpec, KeyPath, check_feed_url
 from monitor.config.yaml_lines import ParsedYaml, YamlSyntaxError, parse_yaml
+from monitor.gc_pause import paused_gc
 
 # Keys the loader consumes itself; the schema never sees them.
 LOADER_KEYS = ("include", "watchlists_dir")
@@ -58,7 +59,8 @@ def load_config(
 
     `checks` come from the layers above (the commands load through `monitor.cli`, which gives
     them all); without them, queries, Apprise URLs and the full-text extra go unchecked."""
-    return _Loading(Path(path), os.environ if environ is None else environ, checks).run()
+    with paused_gc():
+        return _Loading(Path(path), os.environ if environ is None else environ, checks).run()
 
 
 def _watchlist_path(path: KeyPath, prefix: KeyPath) -> tuple[int, KeyPath] | None:

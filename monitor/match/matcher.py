@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.config.schema import TermSpec, WatchlistSpec
+from monitor.gc_pause import paused_gc
 from monitor.match.edits import hit_edits
 from monitor.match.evaluate import (
     CompiledWatchlist,
@@ -89,6 +90,11 @@ def compile_watchlists(
     """Compile every watchlist once; the result is reused for every item. With `cache`, a
     large compilation and its automaton are read from there instead of made, when it holds
     them for the same watchlists, and saved there once made."""
+    with paused_gc():
+        return _compile_matcher(watchlists, cache)
+
+
+def _compile_matcher(watchlists: Sequence[WatchlistSpec], cache: AutomatonCache | None) -> Matcher:
     ordered = sorted(watchlists, key=lambda spec: spec.name)
     scopes = FeedScopes([WatchlistScope.of(spec) for spec in ordered])
     if cache is None:

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar, cast
 from ahocorasick_rs import BytesAhoCorasick, Implementation
 from rapidfuzz.distance import Levenshtein
 
+from monitor.gc_pause import paused_gc
 from monitor.match.spelling import (
     PIECE,
     PREFIX,
@@ -369,6 +370,10 @@ class Scanner:
         return compiled
 
     def _build(self, languages: tuple[str | None, ...]) -> _SharedScan:
+        with paused_gc():
+            return self._build_shared(languages)
+
+    def _build_shared(self, languages: tuple[str | None, ...]) -> _SharedScan:
         if self._cache is None:
             return _SharedScan(_KeyTable.of(self._units, languages))
         return _SharedScan(

@@ -21,7 +21,7 @@ from monitor.text.fold import fold
 from monitor.text.inflect import MIN_LETTERS, inflected_forms, shortest_base
 from monitor.text.translit import anchor_prefixes, skeletons
 from monitor.text.tuples import new_tuple
-from monitor.text.wordfold import AMPERSAND, WordFold, fold_word_text, separator_chars
+from monitor.text.wordfold import AMPERSAND, WordFold, fold_word_text, one_of, separator_chars
 
 FUZZY_MIN_LETTERS = 5
 TRANSLIT = "translit"
@@ -420,8 +420,7 @@ def _not_a_phrase_gap() -> re.Pattern[str]:
     phrase alone: punctuation (`zone, d'exclusion`); apostrophes, hyphens, spaces and one line
     break can (`_PHRASE_GAP`)."""
     gap = re.compile(_GAP_CHAR + "|[\n\r]")
-    others = "".join(re.escape(char) for char in separator_chars() if not gap.fullmatch(char))
-    return re.compile(f"[{others}]")
+    return one_of(char for char in separator_chars() if not gap.fullmatch(char))
 
 
 def _check_source(
