@@ -5,10 +5,14 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from monitor.config.load import load_config
 from monitor.gc_pause import paused_gc
+from monitor.match import compile_watchlists
+from monitor.model import ItemText
 
 
 @pytest.fixture
@@ -61,3 +65,20 @@ def test_cycles_made_during_the_pause_are_still_collected() -> None:
     gc.collect()
     assert gone() is None
     assert len(kept) == 1_000
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_start_up_leaves_the_collector_as_it_found_it(enabled: bool) -> None:
+    """A daemon left with the collector off would never free a reference cycle again."""
+    was_enabled = gc.isenabled()
+    gc.enable() if enabled else gc.disable()
+    try:
+        example = Path(__file__).resolve().parents[1] / "config" / "example.yaml"
+        loaded = load_config(example, {})
+        assert gc.isenabled() == enabled
+        matcher = compile_watchlists(loaded.config.watchlists)
+        assert gc.isenabled() == enabled
+        matcher.match(ItemText(title="L’OTAN refuse", language="fr"))  # builds the automaton
+        assert gc.isenabled() == enabled
+    finally:
+        gc.enable() if was_enabled else gc.disable()
