@@ -2,9 +2,9 @@
 built: the configuration, the compiled watchlists, the automaton's key table.
 
 Each of those builds allocates millions of container objects and frees almost none, so every
-collection the allocations trigger walks the ever larger heap to find no garbage: a tenth of
-`monitor match`'s start with 10,000 terms. Reference counting still frees what the build drops;
-the few cycles it leaves are found by the first collection after it.
+collection the allocations trigger walks the ever larger heap to find no garbage: a seventh of
+`monitor match`'s start with 10,000 terms. Reference counting still frees what a build drops; a
+cycle it leaves is found by a later full collection.
 """
 
 from __future__ import annotations
