@@ -171,8 +171,7 @@ def _tables() -> _Tables:
 
 def one_of(chars: Iterable[str]) -> re.Pattern[str]:
     """A pattern for one of `chars`, as ranges: the slow characters and the separators are
-    thousands (every Hangul syllable), and a class of each one alone takes long to compile
-    (0.4 s for the separators, on the first item of every run)."""
+    thousands (every Hangul syllable), and a class of each one alone takes long to compile."""
     ranges: list[list[str]] = []
     for char in sorted(set(chars)):
         if ranges and ord(char) == ord(ranges[-1][1]) + 1:
