@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import re
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -29,10 +28,11 @@ from monitor.match.spelling import (
     PREFIX,
     SUFFIX,
     WORD,
+    PhraseForms,
     Span,
     WordTest,
     anchor_index,
-    phrase_pattern,
+    phrase_forms,
     token_at,
     verify,
 )
@@ -164,8 +164,8 @@ _Key = tuple[
     tuple[_Found, ...] | None,
 ]  # fmt: skip
 _NOTHING: _Found = ((), ())
-# Phrase patterns kept at once (~4 KB each).
-_PATTERNS_KEPT = 8_192
+# Phrases' forms kept at once (a tuple of form sets the inflection rules share).
+_PHRASES_KEPT = 8_192
 # Below this many keys an automaton builds in a blink: not worth a cache entry.
 _CACHED_KEYS = 20_000
 # Bumped whenever the keys or their values change shape: a cached key table of another format
@@ -348,14 +348,14 @@ class Scanner:
         self._units_key = units_key
         self._shared: _SharedScan | None = None
         self._lock = threading.Lock()
-        # (unit, language) -> its `phrase_pattern`, made the first time a candidate needs it
-        # (a few KB each: bounded, for a daemon that meets every phrase in time).
-        self._patterns: BoundedCache[tuple[int, str | None], re.Pattern[str] | None]
-        self._patterns = BoundedCache(self._phrase_pattern, size=_PATTERNS_KEPT)
+        # (unit, language) -> its `phrase_forms`, made the first time a candidate needs them
+        # (bounded, for a daemon that meets every phrase in time).
+        self._phrases: BoundedCache[tuple[int, str | None], PhraseForms | None]
+        self._phrases = BoundedCache(self._phrase_forms, size=_PHRASES_KEPT)
 
-    def _phrase_pattern(self, unit_language: tuple[int, str | None]) -> re.Pattern[str] | None:
+    def _phrase_forms(self, unit_language: tuple[int, str | None]) -> PhraseForms | None:
         unit, language = unit_language
-        return phrase_pattern(self._units[unit].tests, language)
+        return phrase_forms(self._units[unit].tests, language)
 
     def _for(self, language: str | None) -> _SharedScan:
         compiled = self._shared
@@ -407,7 +407,7 @@ class Scanner:
         units = self._units
         assert compiled.automaton is not None
         find = compiled.automaton.find_matches_as_indexes
-        values, words, patterns = compiled.values, compiled.words, self._patterns
+        values, words, phrases = compiled.values, compiled.words, self._phrases
         position = compiled.languages.index(language)
         for field, fold in folds.items():
             text = fold.text
@@ -473,8 +473,8 @@ class Scanner:
                         span: Span | None = token
                     else:
                         unit = units[unit_id]
-                        pattern = patterns[unit_id, language]
-                        span = verify(unit.tests, unit.anchor, fold, token, language, pattern)
+                        phrase = phrases[unit_id, language]
+                        span = verify(unit.tests, unit.anchor, fold, token, language, phrase)
                     if span is not None:
                         found.setdefault(unit_id, {}).setdefault(field, []).append(span)
         for by_field in found.values():
